@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+// xtf: explainable token-level noise filtering and masked fine-tuning across MPI ranks.
+// Layers point one way: xtf -> Model/Tokenizer/Cluster -> Kernels -> CBLAS; Cluster -> CMPI.
+import PackageDescription
+
+let package = Package(
+    name: "xtf",
+    products: [
+        .executable(name: "xtf", targets: ["xtf"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // System libraries: shim headers only. Only Cluster imports CMPI, only Kernels imports CBLAS.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+
+        .target(name: "Kernels", dependencies: ["CBLAS"]),
+        .target(name: "Cluster", dependencies: ["CMPI", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Tokenizer"),
+        .target(name: "Model", dependencies: ["Kernels"]),
+
+        .executableTarget(name: "xtf", dependencies: [
+            "Kernels", "Cluster", "Tokenizer", "Model",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// Model layer: configurations, safetensors, forward and backward (issue #3).

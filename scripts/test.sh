@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up (apt packages, release build), then runs the whole test suite: unit tests and the
+# multi-rank tests, which launch the built xtf under mpirun with -np 1, 2 and 4.
+# Ends with the test runner's own summary line; exit status is the suite's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
+
+# Test helpers in Python (reference tokenizers, safetensors readers) are optional for the
+# product, required for the parity tests: install them quietly when pip can.
+if [ -f scripts/requirements-test.txt ]; then
+  python3 -m pip install -q --disable-pip-version-check -r scripts/requirements-test.txt \
+    || echo "test.sh: WARNING: pip could not install scripts/requirements-test.txt; parity tests will fail" >&2
+fi
+
+# Tests run on the release build, the configuration users run.
+exec swift test -c release "$@"
