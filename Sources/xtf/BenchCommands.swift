@@ -7,7 +7,7 @@ import Kernels
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure speed: gemm against the plain cblas_sgemm ceiling, all-reduce bus bandwidth.",
-        subcommands: [GemmBench.self, AllreduceBench.self])
+        subcommands: [GemmBench.self, AllreduceBench.self, TokenizerBench.self, ModelBench.self])
 }
 
 /// Output shared by the benches: text on stdout, and optionally the numbers as JSON.
