@@ -5,6 +5,8 @@ import Foundation
 ///
 /// Every collective must be called by every rank of the communicator, in the same order,
 /// with the same element type (and, for fixed-size collectives, the same length).
+/// Ranks, roots and tags are validated by MPI itself (its parameter checking is on in
+/// Debian's build); what it rejects arrives as `ClusterError.mpi` with MPI's message.
 /// Scoring and training take a Communicator and never call MPI themselves; a world of size 1
 /// makes every distributed path runnable in one process.
 public final class Communicator: @unchecked Sendable {
@@ -52,7 +54,6 @@ public final class Communicator: @unchecked Sendable {
 
     /// Overwrites `buffer` on every rank with root's contents; all ranks pass the same length.
     public func broadcast<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int = 0) throws {
-        try checkRank(root, "broadcast root")
         try check(MPI_Bcast(address(buffer), try count(buffer.count), T.mpiDatatype, Int32(root), comm),
                   "MPI_Bcast")
     }
@@ -107,7 +108,6 @@ public final class Communicator: @unchecked Sendable {
 
     /// The reduction arrives at `root` only; other ranks get nil.
     public func reduce<T: MPIScalar>(_ values: [T], op: ReduceOp, root: Int = 0) throws -> [T]? {
-        try checkRank(root, "reduce root")
         var result = [T](unsafeUninitializedCapacity: rank == root ? values.count : 0) { _, n in
             n = rank == root ? values.count : 0
         }
@@ -124,7 +124,6 @@ public final class Communicator: @unchecked Sendable {
 
     /// Fixed size: every rank sends the same number of elements; root gets them in rank order.
     public func gather<T: MPIScalar>(_ values: [T], root: Int = 0) throws -> [T]? {
-        try checkRank(root, "gather root")
         let total = rank == root ? values.count * size : 0
         var result = [T](unsafeUninitializedCapacity: total) { _, n in n = total }
         try values.withUnsafeBufferPointer { input in
@@ -153,7 +152,6 @@ public final class Communicator: @unchecked Sendable {
 
     /// Variable size: each rank sends any number of elements; root gets one array per rank.
     public func gatherv<T: MPIScalar>(_ values: [T], root: Int = 0) throws -> [[T]]? {
-        try checkRank(root, "gatherv root")
         let counts = try gather([try count(values.count)], root: root)
         var flat: [T] = []
         var offsets: [Int32] = []
@@ -206,8 +204,6 @@ public final class Communicator: @unchecked Sendable {
 
     /// Sends `values` to rank `destination` with `tag`; returns once the buffer may be reused.
     public func send<T: MPIScalar>(_ values: [T], to destination: Int, tag: Int) throws {
-        try checkRank(destination, "send destination")
-        try checkTag(tag)
         try values.withUnsafeBufferPointer { input in
             try check(MPI_Send(address(input), try count(values.count), T.mpiDatatype,
                                Int32(destination), Int32(tag), comm), "MPI_Send")
@@ -217,8 +213,6 @@ public final class Communicator: @unchecked Sendable {
     /// Receives the next message matching `source` and `tag` (nil = any), whatever its length.
     public func receive<T: MPIScalar>(_ type: T.Type = T.self, from source: Int? = nil,
                                       tag: Int? = nil) throws -> Message<T> {
-        if let source { try checkRank(source, "receive source") }
-        if let tag { try checkTag(tag) }
         var status = MPI_Status()
         try check(MPI_Probe(Int32(source ?? Int(cmpi_any_source())), Int32(tag ?? Int(cmpi_any_tag())),
                             comm, &status), "MPI_Probe")
@@ -257,18 +251,6 @@ public final class Communicator: @unchecked Sendable {
         }
         if found != 0, let value { return Int(value.pointee) }
         return 32767
-    }
-
-    private func checkRank(_ r: Int, _ what: String) throws {
-        guard r >= 0 && r < size else {
-            throw ClusterError.badArgument("\(what) \(r) is not a rank of a world of size \(size)")
-        }
-    }
-
-    private func checkTag(_ tag: Int) throws {
-        guard tag >= 0 && tag <= maxTag else {
-            throw ClusterError.badArgument("tag \(tag) is outside 0...\(maxTag)")
-        }
     }
 
     /// MPI counts are 32-bit.

@@ -4,16 +4,12 @@ import CMPI
 public enum ClusterError: Error, CustomStringConvertible, Equatable {
     /// An MPI call returned an error code.
     case mpi(call: String, code: Int32, message: String)
-    /// A buffer does not have the length the collective needs.
-    case badLength(call: String, expected: Int, actual: Int)
-    /// A rank or tag outside the communicator's range.
+    /// A request the Cluster layer cannot pass to MPI (too long for its counts, nothing to send).
     case badArgument(String)
 
     public var description: String {
         switch self {
         case let .mpi(call, code, message): return "\(call) failed (MPI error \(code)): \(message)"
-        case let .badLength(call, expected, actual):
-            return "\(call): buffer holds \(actual) elements, expected \(expected)"
         case let .badArgument(text): return text
         }
     }

@@ -47,9 +47,9 @@ public func gemm(
     beta: Float = 0, c: UnsafeMutablePointer<Float>
 ) {
     gemm(transA, transB, m: m, n: n, k: k, alpha: alpha,
-         a: a, lda: transA == .none ? k : m,
-         b: b, ldb: transB == .none ? n : k,
-         beta: beta, c: c, ldc: n)
+         a: a, lda: max(1, transA == .none ? k : m),
+         b: b, ldb: max(1, transB == .none ? n : k),
+         beta: beta, c: c, ldc: max(1, n))
 }
 
 /// OpenBLAS facts and its thread count (one thread per rank when ranks share a host).

@@ -40,8 +40,11 @@ struct CollectivesSelfTest: ParsableCommand {
     static let lengths = [0, 1, 7, 1003]
 
     func run() throws {
-        let world = try ClusterContext(global, label: "xtf.selftest").world
+        let context = try ClusterContext(global, label: "xtf.selftest")
+        let world = context.world
         let r = world.rank, n = world.size
+        context.log.info("selftest info from rank \(r)")
+        context.log.warning("selftest warning from rank \(r)")
         var rec = Record(rank: r, size: n)
 
         try world.barrier()

@@ -1,0 +1,77 @@
+import Foundation
+import XCTest
+
+/// Launches the built `xtf` under mpirun (through scripts/xtf-mpirun, the launcher users run)
+/// with a cleaned environment and a timeout, as the multi-rank tests need.
+struct MPIRunner {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The package root, found from this file's path.
+    static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        fatalError("no Package.swift above \(#filePath)")
+    }()
+
+    /// The xtf binary of the same build as this test bundle (or $XTF_BIN).
+    static let xtfBinary: URL = {
+        if let path = ProcessInfo.processInfo.environment["XTF_BIN"] { return URL(fileURLWithPath: path) }
+        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return bundleDir.appendingPathComponent("xtf")
+    }()
+
+    /// The environment for a child mpirun: this process's, minus what a process that ran MPI
+    /// itself carries (OMPI_/PMIX_/ORTE_/OPAL_), which would make mpirun's children fail silently.
+    static var cleanEnvironment: [String: String] {
+        ProcessInfo.processInfo.environment.filter { key, _ in
+            !["OMPI_", "PMIX_", "ORTE_", "OPAL_"].contains { key.hasPrefix($0) }
+        }
+    }
+
+    /// Runs `xtf arguments...` on `ranks` ranks; kills the job after `timeout` seconds.
+    static func run(ranks: Int, _ arguments: [String], timeout: TimeInterval = 180,
+                    file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+        guard FileManager.default.isExecutableFile(atPath: xtfBinary.path) else {
+            XCTFail("xtf is not built at \(xtfBinary.path)", file: file, line: line)
+            return Result(status: -1, stdout: "", stderr: "")
+        }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-mpirun-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+
+        let process = Process()
+        process.executableURL = packageRoot.appendingPathComponent("scripts/xtf-mpirun")
+        process.arguments = ["-np", String(ranks)] + arguments
+        var environment = cleanEnvironment
+        environment["XTF_BIN"] = xtfBinary.path
+        process.environment = environment
+        // Files, not pipes: a chatty job cannot block on a full pipe while we wait.
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        try process.run()
+
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            process.terminate()
+            usleep(500_000)
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            XCTFail("mpirun -np \(ranks) \(arguments.joined(separator: " ")) timed out after \(Int(timeout)) s",
+                    file: file, line: line)
+        }
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus,
+                      stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+    }
+}
