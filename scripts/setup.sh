@@ -20,6 +20,11 @@ command -v swift >/dev/null || { [ -x /opt/swift/usr/bin/swift ] && export PATH=
 command -v swift >/dev/null || { echo "setup: the Swift toolchain is not on PATH" >&2; exit 1; }
 
 echo "setup: building xtf (release)"
-swift build -c release 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)' || true
-test "${PIPESTATUS[0]}" -eq 0
+log="$(mktemp)"
+if ! swift build -c release >"$log" 2>&1; then
+  cat "$log" >&2; rm -f "$log"
+  echo "setup: the release build failed" >&2
+  exit 1
+fi
+rm -f "$log"
 echo "setup: built $(swift build -c release --show-bin-path)/xtf"
