@@ -23,9 +23,11 @@ let package = Package(
         .target(name: "Cluster", dependencies: ["CMPI", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Tokenizer"),
         .target(name: "Model", dependencies: ["Kernels"]),
+        .target(name: "Data"),
+        .target(name: "Scoring"),
 
         .executableTarget(name: "xtf", dependencies: [
-            "Kernels", "Cluster", "Tokenizer", "Model",
+            "Kernels", "Cluster", "Tokenizer", "Model", "Data", "Scoring",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -34,6 +36,8 @@ let package = Package(
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels"]),
+        .testTarget(name: "DataTests", dependencies: ["Data"]),
+        .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,1 @@
+// Data layer: dataset formats, prompt templates, samples with stable ids (issue #5).

@@ -1,0 +1,1 @@
+// Tests of the Scoring layer live in this target.
