@@ -1,0 +1,221 @@
+import Foundation
+
+/// One turn of a conversation.
+public struct Message: Codable, Equatable, Sendable {
+    public enum Role: String, Codable, Sendable { case system, user, assistant }
+    public let role: Role
+    public let content: String
+
+    public init(_ role: Role, _ content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+/// A record as the model will see it: the turns before the response, and the response
+/// (the last assistant turn), which is what XTF scores and fine-tuning trains on.
+public struct Conversation: Equatable, Sendable {
+    /// Stable across reruns: `<file name>:<line>` for JSONL, `<file name>#<key>` for keyed files.
+    public let id: String
+    public let context: [Message]
+    public let response: String
+}
+
+/// Dataset layouts xtf reads.
+public enum DatasetFormat: String, Codable, Sendable, CaseIterable {
+    /// GSM8K JSONL: `question` -> `answer` (worked solution ending in `#### n`).
+    case gsm8k
+    /// PubMedQA's ori_pqal.json: one object keyed by PMID; QUESTION + CONTEXTS -> LONG_ANSWER
+    /// + final_decision.
+    case pubmedqa
+    /// JSONL with configurable prompt and response fields (and optionally a system field).
+    case promptResponse = "prompt-response"
+    /// JSONL with `messages`: [{role, content}]; the last assistant turn is the response.
+    case chat
+}
+
+/// Which dataset to read and how.
+public struct DatasetSpec: Codable, Equatable, Sendable {
+    public var path: String
+    public var format: DatasetFormat
+    public var promptField = "prompt"
+    public var responseField = "response"
+    public var systemField: String?
+    /// Records longer than this many bytes are rejected without being held in memory.
+    public var maxRecordBytes = 16 << 20
+
+    public init(path: String, format: DatasetFormat) {
+        self.path = path
+        self.format = format
+    }
+
+    var fileName: String { (path as NSString).lastPathComponent }
+    var isKeyed: Bool { format == .pubmedqa }
+}
+
+/// A contiguous run of records: the unit of work the coordinator hands out.
+public struct Chunk: Codable, Equatable, Sendable {
+    public let index: Int
+    public let byteStart: Int
+    public let byteEnd: Int
+    public let firstLine: Int
+    public let recordCount: Int
+}
+
+/// The outcome of reading one record.
+public enum RecordOutcome: Equatable, Sendable {
+    case conversation(Conversation)
+    case rejected(RejectedRecord)
+}
+
+/// Reads a dataset as a stream of records, by chunk. Never loads the file whole.
+public struct Dataset: Sendable {
+    public let spec: DatasetSpec
+
+    public init(_ spec: DatasetSpec) throws {
+        self.spec = spec
+        guard FileManager.default.isReadableFile(atPath: spec.path) else {
+            throw DataError.cannotOpen(file: spec.path, reason: FileManager.default.fileExists(atPath: spec.path)
+                                       ? "permission denied" : "no such file")
+        }
+    }
+
+    /// Scans the whole file once (no parsing) and cuts it into chunks of `recordsPerChunk`
+    /// records. Chunk boundaries depend only on the file and `recordsPerChunk`, never on the
+    /// number of ranks, which is what makes results independent of -np.
+    public func chunks(recordsPerChunk: Int) throws -> [Chunk] {
+        precondition(recordsPerChunk > 0)
+        var chunks: [Chunk] = []
+        var first: RecordSpan?
+        var last: RecordSpan?
+        var count = 0
+        func close() {
+            guard let f = first, let l = last else { return }
+            chunks.append(Chunk(index: chunks.count, byteStart: f.start, byteEnd: l.end,
+                                firstLine: f.line, recordCount: count))
+            first = nil
+            count = 0
+        }
+        try forEachRecord(in: nil) { span, _ in
+            if first == nil { first = span }
+            last = span
+            count += 1
+            if count == recordsPerChunk { close() }
+        }
+        close()
+        if chunks.isEmpty { throw DataError.emptyFile(file: spec.path) }
+        return chunks
+    }
+
+    /// The records of one chunk (or of the whole file), in order, each parsed or rejected.
+    public func records(in chunk: Chunk?) throws -> [RecordOutcome] {
+        var out: [RecordOutcome] = []
+        try forEachRecord(in: chunk) { span, bytes in out.append(parse(span, bytes)) }
+        return out
+    }
+
+    /// The error `--on-bad-record fail` stops with, naming file and line.
+    public func error(for rejected: RejectedRecord) -> DataError {
+        .malformed(file: spec.path, line: rejected.line, reason: "record \(rejected.id): \(rejected.reason)")
+    }
+
+    private func forEachRecord(in chunk: Chunk?, _ body: (RecordSpan, [UInt8]) throws -> Void) throws {
+        let start = chunk?.byteStart ?? 0, end = chunk?.byteEnd, line = chunk?.firstLine ?? 1
+        if spec.isKeyed {
+            var members = try JSONObjectMembers(file: spec.path, start: start, end: end, firstLine: line,
+                                                maxRecordBytes: spec.maxRecordBytes)
+            defer { members.reader.close() }
+            while let (span, bytes) = try members.next() { try body(span, bytes) }
+        } else {
+            var lines = try JSONLines(file: spec.path, start: start, end: end, firstLine: line,
+                                      maxRecordBytes: spec.maxRecordBytes)
+            defer { lines.reader.close() }
+            while let (span, bytes) = try lines.next() { try body(span, bytes) }
+        }
+    }
+
+    func id(of span: RecordSpan) -> String {
+        if let key = span.key { return "\(spec.fileName)#\(key)" }
+        return "\(spec.fileName):\(span.line)"
+    }
+
+    /// Parses one record; every problem becomes a rejection whose reason names the field.
+    func parse(_ span: RecordSpan, _ bytes: [UInt8]) -> RecordOutcome {
+        let id = id(of: span)
+        func reject(_ reason: String) -> RecordOutcome { .rejected(RejectedRecord(id: id, line: span.line, reason: reason)) }
+        if span.oversized {
+            return reject("record of \(span.end - span.start) bytes exceeds the limit of \(spec.maxRecordBytes) bytes")
+        }
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            return reject("not valid UTF-8")
+        }
+        let object: [String: Any]
+        do {
+            guard let o = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+                return reject("not a JSON object")
+            }
+            object = o
+        } catch {
+            return reject("malformed JSON: \(Self.jsonErrorText(error))")
+        }
+        do {
+            let (context, response) = try conversation(from: object)
+            guard !response.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                return reject("empty response")
+            }
+            return .conversation(Conversation(id: id, context: context, response: response))
+        } catch let FieldError.problem(text) {
+            return reject(text)
+        } catch {
+            return reject("\(error)")
+        }
+    }
+
+    private enum FieldError: Error { case problem(String) }
+
+    private func string(_ object: [String: Any], _ field: String) throws -> String {
+        guard let value = object[field] else { throw FieldError.problem("missing field \"\(field)\"") }
+        guard let text = value as? String else { throw FieldError.problem("field \"\(field)\" is not a string") }
+        return text
+    }
+
+    private func conversation(from o: [String: Any]) throws -> ([Message], String) {
+        switch spec.format {
+        case .gsm8k:
+            return ([Message(.user, try string(o, "question"))], try string(o, "answer"))
+        case .pubmedqa:
+            guard let contexts = o["CONTEXTS"] as? [String] else {
+                throw FieldError.problem(o["CONTEXTS"] == nil ? "missing field \"CONTEXTS\"" : "field \"CONTEXTS\" is not a list of strings")
+            }
+            let prompt = "Context: " + contexts.joined(separator: "\n") + "\nQuestion: " + (try string(o, "QUESTION"))
+            let decision = try string(o, "final_decision")
+            return ([Message(.user, prompt)], try string(o, "LONG_ANSWER") + "\nFinal answer: " + decision)
+        case .promptResponse:
+            var context: [Message] = []
+            if let field = spec.systemField, o[field] != nil { context.append(Message(.system, try string(o, field))) }
+            context.append(Message(.user, try string(o, spec.promptField)))
+            return (context, try string(o, spec.responseField))
+        case .chat:
+            guard let raw = o["messages"] else { throw FieldError.problem("missing field \"messages\"") }
+            guard let list = raw as? [[String: Any]] else { throw FieldError.problem("field \"messages\" is not a list of objects") }
+            var messages: [Message] = []
+            for (i, m) in list.enumerated() {
+                let roleText = try string(m, "role"), content = try string(m, "content")
+                guard let role = Message.Role(rawValue: roleText) else {
+                    throw FieldError.problem("messages[\(i)].role \"\(roleText)\" is not system, user or assistant")
+                }
+                messages.append(Message(role, content))
+            }
+            guard let last = messages.lastIndex(where: { $0.role == .assistant }) else {
+                throw FieldError.problem("messages has no assistant turn")
+            }
+            // Turns after the last assistant turn carry nothing to train on.
+            return (Array(messages[..<last]), messages[last].content)
+        }
+    }
+
+    static func jsonErrorText(_ error: Error) -> String {
+        let ns = error as NSError
+        return (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
+    }
+}

@@ -1,0 +1,67 @@
+/// How a conversation becomes model text: the prompt (everything up to where the response
+/// starts, never trained on) and the response (scored by XTF and trained on), each as text.
+/// Special tokens appear as their literal strings (`<|eot_id|>`, `</s>`), which the
+/// tokenizer matches as added tokens.
+public enum PromptTemplate: String, Codable, Sendable, CaseIterable {
+    /// No chat markup: turns separated by blank lines, the response after "\n".
+    case plain
+    /// Llama 3 / 3.1 / 3.2 instruct.
+    case llama3
+    /// Qwen2 / Qwen2.5 and DeepSeek-R1-Distill-Qwen's ChatML-style markup.
+    case qwen2
+    /// Mistral v0.1 instruct (`[INST] ... [/INST]`; a system turn is prepended to the first user turn).
+    case mistral
+
+    public struct Rendered: Equatable, Sendable {
+        public let prompt: String
+        public let response: String
+
+        public init(prompt: String, response: String) {
+            self.prompt = prompt
+            self.response = response
+        }
+    }
+
+    public func render(_ conversation: Conversation) -> Rendered {
+        render(context: conversation.context, response: conversation.response)
+    }
+
+    public func render(context: [Message], response: String) -> Rendered {
+        switch self {
+        case .plain:
+            let prompt = context.map(\.content).joined(separator: "\n\n")
+            return Rendered(prompt: prompt + "\n", response: response)
+
+        case .llama3:
+            var prompt = "<|begin_of_text|>"
+            for m in context {
+                prompt += "<|start_header_id|>\(m.role.rawValue)<|end_header_id|>\n\n\(m.content)<|eot_id|>"
+            }
+            prompt += "<|start_header_id|>assistant<|end_header_id|>\n\n"
+            return Rendered(prompt: prompt, response: response + "<|eot_id|>")
+
+        case .qwen2:
+            var prompt = ""
+            // Qwen2's template supplies this system turn when the conversation has none.
+            if context.first?.role != .system { prompt += "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n" }
+            for m in context { prompt += "<|im_start|>\(m.role.rawValue)\n\(m.content)<|im_end|>\n" }
+            prompt += "<|im_start|>assistant\n"
+            return Rendered(prompt: prompt, response: response + "<|im_end|>")
+
+        case .mistral:
+            var prompt = "<s>"
+            var system: String?
+            for m in context {
+                switch m.role {
+                case .system: system = m.content
+                case .user:
+                    let text = system.map { $0 + "\n\n" + m.content } ?? m.content
+                    system = nil
+                    prompt += "[INST] \(text) [/INST]"
+                case .assistant: prompt += "\(m.content)</s>"
+                }
+            }
+            return Rendered(prompt: prompt, response: response + "</s>")
+        }
+    }
+}

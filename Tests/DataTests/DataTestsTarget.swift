@@ -1,1 +1,0 @@
-// Tests of the Data layer live in this target.

@@ -1,0 +1,192 @@
+import Data
+import Foundation
+import XCTest
+
+final class DatasetTests: XCTestCase {
+    static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        fatalError("no Package.swift above \(#filePath)")
+    }()
+    static let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
+
+    var scratch: URL!
+
+    override func setUpWithError() throws {
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-data-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    func write(_ name: String, _ bytes: [UInt8]) -> String {
+        let url = scratch.appendingPathComponent(name)
+        FileManager.default.createFile(atPath: url.path, contents: Data(bytes))
+        return url.path
+    }
+
+    func write(_ name: String, _ text: String) -> String { write(name, Array(text.utf8)) }
+
+    func conversations(_ outcomes: [RecordOutcome]) -> [Conversation] {
+        outcomes.compactMap { if case let .conversation(c) = $0 { return c } else { return nil } }
+    }
+
+    func rejections(_ outcomes: [RecordOutcome]) -> [RejectedRecord] {
+        outcomes.compactMap { if case let .rejected(r) = $0 { return r } else { return nil } }
+    }
+
+    // MARK: Real datasets
+
+    func testGSM8KTrainReadsEveryRecordWithStableIDsWhateverTheChunking() throws {
+        let path = Self.shared.appendingPathComponent("gsm8k/train.jsonl").path
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path), "missing \(path)")
+        let dataset = try Dataset(DatasetSpec(path: path, format: .gsm8k))
+        let whole = try dataset.records(in: nil)
+        XCTAssertEqual(whole.count, 7473)
+        XCTAssertTrue(rejections(whole).isEmpty)
+        let all = conversations(whole)
+        XCTAssertEqual(all.first?.id, "train.jsonl:1")
+        XCTAssertEqual(all.last?.id, "train.jsonl:7473")
+        XCTAssertTrue(all[0].context[0].content.hasPrefix("Natalia sold clips"))
+        XCTAssertTrue(all[0].response.hasSuffix("#### 72"))
+
+        for size in [1000, 777] {
+            let chunks = try dataset.chunks(recordsPerChunk: size)
+            XCTAssertEqual(chunks.count, (7473 + size - 1) / size)
+            XCTAssertEqual(chunks.map(\.recordCount).reduce(0, +), 7473)
+            let rebuilt = try chunks.flatMap { try dataset.records(in: $0) }
+            XCTAssertEqual(rebuilt, whole, "chunks of \(size) must reproduce the whole file")
+        }
+    }
+
+    func testPubMedQAStreamsEveryKeyedRecord() throws {
+        let path = Self.shared.appendingPathComponent("pubmedqa/ori_pqal.json").path
+        let dataset = try Dataset(DatasetSpec(path: path, format: .pubmedqa))
+        let whole = try dataset.records(in: nil)
+        XCTAssertEqual(whole.count, 1000)
+        XCTAssertTrue(rejections(whole).isEmpty)
+        // Compare with the file parsed whole by Foundation.
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: [String: Any]]
+        let all = conversations(whole)
+        XCTAssertEqual(Set(all.map(\.id)), Set(object.keys.map { "ori_pqal.json#\($0)" }))
+        let first = all[0]
+        XCTAssertEqual(first.id, "ori_pqal.json#21645374")
+        let record = object["21645374"]!
+        XCTAssertEqual(first.response, (record["LONG_ANSWER"] as! String) + "\nFinal answer: " + (record["final_decision"] as! String))
+        XCTAssertTrue(first.context[0].content.hasSuffix("Question: " + (record["QUESTION"] as! String)))
+        let chunks = try dataset.chunks(recordsPerChunk: 64)
+        XCTAssertEqual(try chunks.flatMap { try dataset.records(in: $0) }, whole)
+    }
+
+    // MARK: Formats
+
+    func testPromptResponseAndChatFormats() throws {
+        var spec = DatasetSpec(path: write("pr.jsonl", """
+            {"instruction": "Add 2 and 3.", "output": "5", "sys": "Be brief."}
+            {"instruction": "No system here.", "output": "ok"}
+            """), format: .promptResponse)
+        spec.promptField = "instruction"
+        spec.responseField = "output"
+        spec.systemField = "sys"
+        let pr = conversations(try Dataset(spec).records(in: nil))
+        XCTAssertEqual(pr[0].context, [Message(.system, "Be brief."), Message(.user, "Add 2 and 3.")])
+        XCTAssertEqual(pr[0].response, "5")
+        XCTAssertEqual(pr[1].context, [Message(.user, "No system here.")])
+
+        let chat = try Dataset(DatasetSpec(path: write("chat.jsonl", """
+            {"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "U1"}, {"role": "assistant", "content": "A1"}, {"role": "user", "content": "U2"}, {"role": "assistant", "content": "A2"}]}
+            {"messages": [{"role": "user", "content": "only a question"}]}
+            {"messages": [{"role": "robot", "content": "x"}, {"role": "assistant", "content": "y"}]}
+            """), format: .chat)).records(in: nil)
+        let c = conversations(chat)
+        XCTAssertEqual(c.count, 1)
+        XCTAssertEqual(c[0].context.map(\.content), ["S", "U1", "A1", "U2"])
+        XCTAssertEqual(c[0].response, "A2")
+        XCTAssertEqual(rejections(chat).map(\.reason), ["messages has no assistant turn",
+                                                        "messages[0].role \"robot\" is not system, user or assistant"])
+    }
+
+    // MARK: Bad input
+
+    func testBadRecordsAreRejectedWithTheirReasonAndLine() throws {
+        var bytes = Array("""
+            {"question": "q1", "answer": "a1"}
+
+            {"question": "q2"
+            {"question": "q3"}
+            {"question": "q4", "answer": 4}
+            {"question": "q5", "answer": "   "}
+            ["not", "an", "object"]
+            {"question": "q8", "answer": "a8"}\r
+            {"question": "
+            """.utf8)
+        bytes += [0xff, 0xfe] + Array("\", \"answer\": \"x\"}\n".utf8)
+        bytes += Array(("{\"question\": \"long\", \"answer\": \"" + String(repeating: "x", count: 300) + "\"}\n").utf8)
+        var spec = DatasetSpec(path: write("bad.jsonl", bytes), format: .gsm8k)
+        spec.maxRecordBytes = 200
+        let dataset = try Dataset(spec)
+        let outcomes = try dataset.records(in: nil)
+        XCTAssertEqual(conversations(outcomes).map(\.id), ["bad.jsonl:1", "bad.jsonl:8"])
+        let rejected = rejections(outcomes)
+        XCTAssertEqual(rejected.map(\.line), [3, 4, 5, 6, 7, 9, 10])
+        XCTAssertTrue(rejected[0].reason.hasPrefix("malformed JSON"), rejected[0].reason)
+        XCTAssertEqual(rejected[1].reason, "missing field \"answer\"")
+        XCTAssertEqual(rejected[2].reason, "field \"answer\" is not a string")
+        XCTAssertEqual(rejected[3].reason, "empty response")
+        XCTAssertEqual(rejected[4].reason, "not a JSON object")
+        XCTAssertEqual(rejected[5].reason, "not valid UTF-8")
+        XCTAssertTrue(rejected[6].reason.contains("exceeds the limit of 200 bytes"), rejected[6].reason)
+        // Every non-blank line is either used or rejected.
+        XCTAssertEqual(outcomes.count, 9)
+        XCTAssertEqual("\(dataset.error(for: rejected[1]))", "\(spec.path):4: record bad.jsonl:4: missing field \"answer\"")
+    }
+
+    func testEmptyAndMissingFilesAreErrorsNamingTheFile() throws {
+        let empty = write("empty.jsonl", "\n  \n")
+        XCTAssertThrowsError(try Dataset(DatasetSpec(path: empty, format: .gsm8k)).chunks(recordsPerChunk: 10)) {
+            XCTAssertEqual($0 as? DataError, .emptyFile(file: empty))
+        }
+        let emptyKeyed = write("empty.json", "")
+        XCTAssertThrowsError(try Dataset(DatasetSpec(path: emptyKeyed, format: .pubmedqa)).chunks(recordsPerChunk: 10)) {
+            XCTAssertEqual($0 as? DataError, .emptyFile(file: emptyKeyed))
+        }
+        XCTAssertThrowsError(try Dataset(DatasetSpec(path: "/nonexistent/x.jsonl", format: .chat))) {
+            XCTAssertEqual($0 as? DataError, .cannotOpen(file: "/nonexistent/x.jsonl", reason: "no such file"))
+        }
+        let truncated = write("cut.json", "{\"1\": {\"QUESTION\": \"q\", \"CONTEXTS\": [\"c\"]")
+        XCTAssertThrowsError(try Dataset(DatasetSpec(path: truncated, format: .pubmedqa)).records(in: nil)) {
+            XCTAssertEqual($0 as? DataError, .malformed(file: truncated, line: 1, reason: "the file ends inside a record"))
+        }
+    }
+
+    func testAHugeLineIsRejectedWithoutBeingHeld() throws {
+        // 20 MiB line against the default 16 MiB limit, between two good records.
+        var bytes = Array("{\"question\": \"a\", \"answer\": \"b\"}\n{\"question\": \"".utf8)
+        bytes += [UInt8](repeating: UInt8(ascii: "z"), count: 20 << 20)
+        bytes += Array("\", \"answer\": \"c\"}\n{\"question\": \"d\", \"answer\": \"e\"}".utf8)
+        let outcomes = try Dataset(DatasetSpec(path: write("huge.jsonl", bytes), format: .gsm8k)).records(in: nil)
+        XCTAssertEqual(conversations(outcomes).map(\.response), ["b", "e"])
+        XCTAssertEqual(rejections(outcomes).map(\.line), [2])
+    }
+
+    // MARK: Templates
+
+    func testTemplatesRenderTheModelsChatFormats() {
+        let context = [Message(.system, "S"), Message(.user, "Q")]
+        XCTAssertEqual(PromptTemplate.plain.render(context: context, response: "R"),
+                       .init(prompt: "S\n\nQ\n", response: "R"))
+        XCTAssertEqual(PromptTemplate.llama3.render(context: context, response: "R"), .init(
+            prompt: "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nQ<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+            response: "R<|eot_id|>"))
+        XCTAssertEqual(PromptTemplate.qwen2.render(context: [Message(.user, "Q")], response: "R"), .init(
+            prompt: "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n",
+            response: "R<|im_end|>"))
+        XCTAssertEqual(PromptTemplate.mistral.render(context: context + [Message(.assistant, "A"), Message(.user, "Q2")], response: "R"),
+                       .init(prompt: "<s>[INST] S\n\nQ [/INST]A</s>[INST] Q2 [/INST]", response: "R</s>"))
+    }
+}
