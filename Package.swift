@@ -32,11 +32,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Shared by the test targets: paths to ../shared, scratch space, the mpirun launcher.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels"]),
-        .testTarget(name: "DataTests", dependencies: ["Data"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
     ],
     swiftLanguageModes: [.v6]

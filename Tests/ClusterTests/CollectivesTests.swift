@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Every collective under mpirun with 1, 2 and 4 ranks: `xtf selftest collectives` records

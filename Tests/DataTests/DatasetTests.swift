@@ -1,23 +1,13 @@
 import Data
 import Foundation
+import TestSupport
 import XCTest
 
 final class DatasetTests: XCTestCase {
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-        }
-        fatalError("no Package.swift above \(#filePath)")
-    }()
-    static let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
-
     var scratch: URL!
 
     override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-data-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        scratch = try TestPaths.scratchDirectory("data")
     }
 
     override func tearDownWithError() throws {
@@ -43,8 +33,7 @@ final class DatasetTests: XCTestCase {
     // MARK: Real datasets
 
     func testGSM8KTrainReadsEveryRecordWithStableIDsWhateverTheChunking() throws {
-        let path = Self.shared.appendingPathComponent("gsm8k/train.jsonl").path
-        XCTAssertTrue(FileManager.default.fileExists(atPath: path), "missing \(path)")
+        let path = try TestPaths.sharedFile("data/gsm8k/train.jsonl").path
         let dataset = try Dataset(DatasetSpec(path: path, format: .gsm8k))
         let whole = try dataset.records(in: nil)
         XCTAssertEqual(whole.count, 7473)
@@ -65,7 +54,7 @@ final class DatasetTests: XCTestCase {
     }
 
     func testPubMedQAStreamsEveryKeyedRecord() throws {
-        let path = Self.shared.appendingPathComponent("pubmedqa/ori_pqal.json").path
+        let path = try TestPaths.sharedFile("data/pubmedqa/ori_pqal.json").path
         let dataset = try Dataset(DatasetSpec(path: path, format: .pubmedqa))
         let whole = try dataset.records(in: nil)
         XCTAssertEqual(whole.count, 1000)

@@ -3,25 +3,15 @@ import XCTest
 
 /// Launches the built `xtf` under mpirun (through scripts/xtf-mpirun, the launcher users run)
 /// with a cleaned environment and a timeout, as the multi-rank tests need.
-struct MPIRunner {
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
+public enum MPIRunner {
+    public struct Result {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
     }
 
-    /// The package root, found from this file's path.
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-        }
-        fatalError("no Package.swift above \(#filePath)")
-    }()
-
     /// The xtf binary of the same build as this test bundle (or $XTF_BIN).
-    static let xtfBinary: URL = {
+    public static let xtfBinary: URL = {
         if let path = ProcessInfo.processInfo.environment["XTF_BIN"] { return URL(fileURLWithPath: path) }
         let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         return bundleDir.appendingPathComponent("xtf")
@@ -29,14 +19,14 @@ struct MPIRunner {
 
     /// The environment for a child mpirun: this process's, minus what a process that ran MPI
     /// itself carries (OMPI_/PMIX_/ORTE_/OPAL_), which would make mpirun's children fail silently.
-    static var cleanEnvironment: [String: String] {
+    public static var cleanEnvironment: [String: String] {
         ProcessInfo.processInfo.environment.filter { key, _ in
             !["OMPI_", "PMIX_", "ORTE_", "OPAL_"].contains { key.hasPrefix($0) }
         }
     }
 
     /// Runs `xtf arguments...` on `ranks` ranks; kills the job after `timeout` seconds.
-    static func run(ranks: Int, _ arguments: [String], timeout: TimeInterval = 180,
+    public static func run(ranks: Int, _ arguments: [String], timeout: TimeInterval = 180,
                     file: StaticString = #filePath, line: UInt = #line) throws -> Result {
         guard FileManager.default.isExecutableFile(atPath: xtfBinary.path) else {
             XCTFail("xtf is not built at \(xtfBinary.path)", file: file, line: line)
@@ -50,7 +40,7 @@ struct MPIRunner {
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
 
         let process = Process()
-        process.executableURL = packageRoot.appendingPathComponent("scripts/xtf-mpirun")
+        process.executableURL = TestPaths.packageRoot.appendingPathComponent("scripts/xtf-mpirun")
         process.arguments = ["-np", String(ranks)] + arguments
         var environment = cleanEnvironment
         environment["XTF_BIN"] = xtfBinary.path

@@ -1,0 +1,35 @@
+import Foundation
+import XCTest
+
+/// Where tests find the package, the shared data beside it, and scratch space.
+public enum TestPaths {
+    /// The package root, found from this file's path.
+    public static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        fatalError("no Package.swift above \(#filePath)")
+    }()
+
+    /// `../shared` beside the package: datasets, tokenizers and reference fixtures.
+    public static let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
+
+    /// A file under ../shared that must exist: a missing one fails the calling test loudly.
+    public static func sharedFile(_ relative: String, file: StaticString = #filePath, line: UInt = #line) throws -> URL {
+        let url = shared.appendingPathComponent(relative)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            XCTFail("missing \(url.path): the tests need ../shared beside the package", file: file, line: line)
+            throw CocoaError(.fileNoSuchFile)
+        }
+        return url
+    }
+
+    /// A new empty directory under the system's temporary directory.
+    public static func scratchDirectory(_ label: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-\(label)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
