@@ -22,8 +22,12 @@ public final class Communicator: @unchecked Sendable {
         return try Communicator(comm: cmpi_comm_world())
     }
 
-    private init(comm: MPI_Comm) throws {
+    /// True for communicators this process created (and must free); false for the world.
+    private let owned: Bool
+
+    private init(comm: MPI_Comm, owned: Bool = false) throws {
         self.comm = comm
+        self.owned = owned
         var r: Int32 = 0, s: Int32 = 0
         try check(MPI_Comm_rank(comm, &r), "MPI_Comm_rank")
         try check(MPI_Comm_size(comm, &s), "MPI_Comm_size")
@@ -31,7 +35,24 @@ public final class Communicator: @unchecked Sendable {
         size = Int(s)
     }
 
+    deinit {
+        // Freeing after MPI_Finalize is an error; after it the handle is gone anyway.
+        if owned && MPIRuntime.isInitialized {
+            var handle: MPI_Comm? = comm
+            MPI_Comm_free(&handle)
+        }
+    }
+
     public var isRoot: Bool { rank == 0 }
+
+    /// A new communicator over the same ranks whose messages never match this one's
+    /// (collective: every rank calls it). Lets a helper thread, such as the work queue's
+    /// coordinator, exchange messages beside the main thread's traffic.
+    public func duplicate() throws -> Communicator {
+        var copy: MPI_Comm? = nil
+        try check(MPI_Comm_dup(comm, &copy), "MPI_Comm_dup")
+        return try Communicator(comm: copy!, owned: true)
+    }
 
     /// The name of the host this rank runs on, as MPI reports it.
     public var hostName: String {

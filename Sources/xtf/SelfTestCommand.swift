@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
 import Foundation
+import Synchronization
 
 /// Hidden commands the multi-rank tests launch under mpirun. Each rank records what it
 /// computed; the test, not this command, decides whether that is right.
@@ -9,7 +10,7 @@ struct SelfTest: ParsableCommand {
         commandName: "selftest",
         abstract: "Commands the test suite runs under mpirun.",
         shouldDisplay: false,
-        subcommands: [CollectivesSelfTest.self])
+        subcommands: [CollectivesSelfTest.self, WorkQueueSelfTest.self])
 }
 
 /// Runs every Communicator operation on deterministic inputs and writes, per rank,
@@ -163,4 +164,47 @@ func fnv1a(_ values: [Float]) -> UInt64 {
         for b in bytes { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
     }
     return hash
+}
+
+/// Runs a WorkQueue over `--items` items (skipping `--done`, as a resumed run does), each
+/// taking (item mod 5) ms; writes per rank the items it worked on and, on rank 0, the
+/// finished log (item, rank) in the order rank 0 recorded it.
+struct WorkQueueSelfTest: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "workqueue")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Directory for rank-<r>.json.")
+    var out: String
+
+    @Option(help: "Number of work items.")
+    var items = 40
+
+    @Option(parsing: .upToNextOption, help: "Items already finished (left out of the queue).")
+    var done: [Int] = []
+
+    struct Record: Codable {
+        var worked: [Int] = []
+        var finishedLog: [[Int]] = []
+    }
+
+    func run() throws {
+        let world = try ClusterContext(global, label: "xtf.selftest").world
+        let log = Mutex<[[Int]]>([])
+        let skip = Set(done)
+        let queue = try WorkQueue(world: world, items: (0..<items).filter { !skip.contains($0) }) { item, rank in
+            log.withLock { $0.append([item, rank]) }
+        }
+        var record = Record()
+        var previous: Int?
+        while let item = try queue.next(finished: previous) {
+            usleep(UInt32(item % 5) * 1000)
+            record.worked.append(item)
+            previous = item
+        }
+        try queue.finish()
+        record.finishedLog = log.withLock { $0 }
+        let url = URL(fileURLWithPath: out).appendingPathComponent("rank-\(world.rank).json")
+        try JSONEncoder().encode(record).write(to: url, options: .atomic)
+    }
 }
