@@ -23,11 +23,12 @@ let package = Package(
         .target(name: "Cluster", dependencies: ["CMPI", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Tokenizer"),
         .target(name: "Model", dependencies: ["Kernels"]),
+        .target(name: "Artifacts"),
         .target(name: "Data"),
         .target(name: "Scoring"),
 
         .executableTarget(name: "xtf", dependencies: [
-            "Kernels", "Cluster", "Tokenizer", "Model", "Data", "Scoring",
+            "Kernels", "Cluster", "Tokenizer", "Model", "Data", "Scoring", "Artifacts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -38,6 +39,7 @@ let package = Package(
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels"]),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
     ],

@@ -1,0 +1,109 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Errors writing outputs; each names the file.
+public enum ArtifactError: Error, CustomStringConvertible, Equatable {
+    case io(path: String, operation: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case let .io(path, operation, code):
+            return "\(path): \(operation) failed: \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+/// Writes files so that a reader never sees a partial one: the bytes go to a temporary file
+/// in the same directory, which is flushed to disk (fsync) and then renamed over the target;
+/// the directory is fsynced so the rename itself survives a crash. A crash or a full disk
+/// leaves at most a `.tmp-*` file, which no reader takes for a complete output.
+public final class AtomicFile {
+    public let path: String
+    private let temporaryPath: String
+    private var descriptor: Int32
+    private var buffer: [UInt8] = []
+    private var committed = false
+
+    /// Opens a new temporary file beside `path` (creating the directory if needed).
+    public init(path: String) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        temporaryPath = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw ArtifactError.io(path: temporaryPath, operation: "create", errno: errno) }
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    deinit {
+        // Never committed (an error on the way): remove the partial temporary file.
+        if !committed {
+            if descriptor >= 0 { close(descriptor) }
+            unlink(temporaryPath)
+        }
+    }
+
+    public func write(_ bytes: some Collection<UInt8>) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    public func write(_ text: String) throws {
+        try write(text.utf8)
+    }
+
+    private func flush() throws {
+        var offset = 0
+        while offset < buffer.count {
+            let n = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, buffer.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ArtifactError.io(path: temporaryPath, operation: "write", errno: errno)
+            }
+            offset += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Makes the file visible at `path`, complete, or throws and leaves `path` as it was.
+    public func commit() throws {
+        try flush()
+        guard fsync(descriptor) == 0 else { throw ArtifactError.io(path: temporaryPath, operation: "fsync", errno: errno) }
+        guard close(descriptor) == 0 else { throw ArtifactError.io(path: temporaryPath, operation: "close", errno: errno) }
+        descriptor = -1
+        guard rename(temporaryPath, path) == 0 else { throw ArtifactError.io(path: path, operation: "rename", errno: errno) }
+        committed = true
+        Self.syncDirectory(of: path)
+    }
+
+    /// Writes `bytes` to `path` atomically.
+    public static func write(_ bytes: some Collection<UInt8>, to path: String) throws {
+        let file = try AtomicFile(path: path)
+        try file.write(bytes)
+        try file.commit()
+    }
+
+    public static func write(_ text: String, to path: String) throws {
+        try write(Array(text.utf8), to: path)
+    }
+
+    /// Writes a Codable value as pretty, key-sorted JSON (stable bytes for equal values).
+    public static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try write(Array(try encoder.encode(value)) + [UInt8(ascii: "\n")], to: path)
+    }
+
+    static func syncDirectory(of path: String) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+    }
+}

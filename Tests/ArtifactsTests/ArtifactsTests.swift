@@ -1,0 +1,65 @@
+import Artifacts
+import Foundation
+import TestSupport
+import XCTest
+
+final class ArtifactsTests: XCTestCase {
+    func testSHA256KnownVectors() {
+        XCTAssertEqual(SHA256.hex([UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        XCTAssertEqual(SHA256.hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)),
+                       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        // Streaming in uneven pieces gives the same digest.
+        var h = SHA256()
+        let text = Array("The quick brown fox jumps over the lazy dog".utf8)
+        h.update(text[..<7])
+        h.update(text[7...])
+        XCTAssertEqual(h.finalize().map { String(format: "%02x", $0) }.joined(),
+                       "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592")
+    }
+
+    func testAtomicWriteReplacesWholeOrNothing() throws {
+        let dir = try TestPaths.scratchDirectory("atomic")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("sub/out.json").path
+        try AtomicFile.write("first\n", to: path)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "first\n")
+        XCTAssertEqual(try SHA256.hex(ofFile: path), SHA256.hex(Array("first\n".utf8)))
+
+        // A writer that fails before commit leaves the old file and no temporary behind.
+        do {
+            let file = try AtomicFile(path: path)
+            try file.write("partial")
+        }
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "first\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("sub").path), ["out.json"])
+
+        struct Value: Codable, Equatable { let b: Int; let a: [Double] }
+        try AtomicFile.writeJSON(Value(b: 1, a: [0.5]), to: path)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "{\n  \"a\" : [\n    0.5\n  ],\n  \"b\" : 1\n}\n")
+    }
+
+    func testAFullDiskIsAnErrorAndLeavesNothingBehind() throws {
+        // A full disk, simulated with the file-size limit: writes past 64 KiB fail (EFBIG).
+        let dir = try TestPaths.scratchDirectory("full")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let target = dir.appendingPathComponent("scores.bin").path
+        var saved = rlimit()
+        getrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
+        signal(SIGXFSZ, SIG_IGN)
+        var small = saved
+        small.rlim_cur = 64 << 10
+        XCTAssertEqual(setrlimit(Int32(RLIMIT_FSIZE.rawValue), &small), 0)
+        defer { setrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved) }
+
+        XCTAssertThrowsError(try AtomicFile.write([UInt8](repeating: 7, count: 4 << 20), to: target)) { error in
+            guard case let ArtifactError.io(path, operation, _) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(path.hasPrefix(target + ".tmp-"), path)
+            XCTAssertEqual(operation, "write")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
+    }
+}
