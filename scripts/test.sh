@@ -5,6 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# iproute2 for the multi-host tests (ranks in network namespaces, over TCP).
+if ! command -v ip >/dev/null; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends iproute2 >/dev/null \
+    || echo "test.sh: WARNING: could not install iproute2; multi-host tests will print SKIP" >&2
+fi
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 
 # Test helpers in Python (reference tokenizers, safetensors readers) are optional for the

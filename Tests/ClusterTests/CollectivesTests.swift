@@ -16,14 +16,25 @@ final class CollectivesTests: XCTestCase {
     func testCollectivesOnTwoRanks() throws { try checkCollectives(ranks: 2) }
     func testCollectivesOnFourRanks() throws { try checkCollectives(ranks: 4) }
 
+    /// The same over TCP between separate hosts (network namespaces on this machine).
+    func testCollectivesOnTwoAndFourNamespaceHosts() throws {
+        if let reason = MPIRunner.namespaceHostsUnavailable {
+            print("SKIP testCollectivesOnTwoAndFourNamespaceHosts: \(reason) (the multi-host TCP path is untested here)")
+            return
+        }
+        try checkCollectives(ranks: 2, placement: .namespaceHosts)
+        try checkCollectives(ranks: 4, placement: .namespaceHosts)
+    }
+
     static let bigMegabytes = 64
 
-    func checkCollectives(ranks n: Int) throws {
+    func checkCollectives(ranks n: Int, placement: MPIRunner.Placement = .localHost) throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-collectives-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: out) }
         let run = try MPIRunner.run(ranks: n, ["selftest", "collectives", "--out", out.path,
-                                               "--big-megabytes", String(Self.bigMegabytes)])
+                                               "--big-megabytes", String(Self.bigMegabytes)],
+                                    placement: placement)
         XCTAssertEqual(run.status, 0, "mpirun failed:\n\(run.stdout)\n\(run.stderr)")
         // Logging: normal output from rank 0 only, warnings from every rank with its rank.
         XCTAssertTrue(run.stderr.contains("selftest info from rank 0"), run.stderr)

@@ -25,9 +25,36 @@ public enum MPIRunner {
         }
     }
 
+    /// How ranks are placed: all on this host (shared memory), or one per network-namespace
+    /// host of cluster/netns-hosts.sh, talking over TCP.
+    public enum Placement: Sendable {
+        case localHost
+        case namespaceHosts
+
+        var launcher: String {
+            self == .localHost ? "scripts/xtf-mpirun" : "cluster/netns-run.sh"
+        }
+    }
+
+    /// Why namespace hosts cannot be made here, or nil when they can (root and iproute2).
+    public static let namespaceHostsUnavailable: String? = {
+        guard getuid() == 0 else { return "creating network namespaces needs root" }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip") else {
+            return "iproute2's ip command is not installed"
+        }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/bin/sh")
+        probe.arguments = ["-c", "ip netns add xtf-probe && ip netns del xtf-probe"]
+        probe.standardError = FileHandle.nullDevice
+        do { try probe.run() } catch { return "cannot run ip: \(error)" }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0 ? nil : "ip netns add failed (no permission to create namespaces here)"
+    }()
+
     /// Runs `xtf arguments...` on `ranks` ranks; kills the job after `timeout` seconds.
-    public static func run(ranks: Int, _ arguments: [String], timeout: TimeInterval = 180,
-                    file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+    public static func run(ranks: Int, _ arguments: [String], placement: Placement = .localHost,
+                           timeout: TimeInterval = 180,
+                           file: StaticString = #filePath, line: UInt = #line) throws -> Result {
         guard FileManager.default.isExecutableFile(atPath: xtfBinary.path) else {
             XCTFail("xtf is not built at \(xtfBinary.path)", file: file, line: line)
             return Result(status: -1, stdout: "", stderr: "")
@@ -40,7 +67,7 @@ public enum MPIRunner {
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
 
         let process = Process()
-        process.executableURL = TestPaths.packageRoot.appendingPathComponent("scripts/xtf-mpirun")
+        process.executableURL = TestPaths.packageRoot.appendingPathComponent(placement.launcher)
         process.arguments = ["-np", String(ranks)] + arguments
         var environment = cleanEnvironment
         environment["XTF_BIN"] = xtfBinary.path
