@@ -26,9 +26,10 @@ let package = Package(
         .target(name: "Artifacts"),
         .target(name: "Data"),
         .target(name: "Scoring"),
+        .target(name: "Training", dependencies: ["Cluster"]),
 
         .executableTarget(name: "xtf", dependencies: [
-            "Kernels", "Cluster", "Tokenizer", "Model", "Data", "Scoring", "Artifacts",
+            "Kernels", "Cluster", "Tokenizer", "Model", "Data", "Scoring", "Training", "Artifacts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -40,6 +41,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
     ],

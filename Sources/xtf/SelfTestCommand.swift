@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Foundation
 import Synchronization
+import Training
 
 /// Hidden commands the multi-rank tests launch under mpirun. Each rank records what it
 /// computed; the test, not this command, decides whether that is right.
@@ -10,7 +11,7 @@ struct SelfTest: ParsableCommand {
         commandName: "selftest",
         abstract: "Commands the test suite runs under mpirun.",
         shouldDisplay: false,
-        subcommands: [CollectivesSelfTest.self, WorkQueueSelfTest.self])
+        subcommands: [CollectivesSelfTest.self, WorkQueueSelfTest.self, GradientReducerSelfTest.self])
 }
 
 /// Runs every Communicator operation on deterministic inputs and writes, per rank,
@@ -205,6 +206,64 @@ struct WorkQueueSelfTest: ParsableCommand {
         try queue.finish()
         record.finishedLog = log.withLock { $0 }
         let url = URL(fileURLWithPath: out).appendingPathComponent("rank-\(world.rank).json")
+        try JSONEncoder().encode(record).write(to: url, options: .atomic)
+    }
+}
+
+/// Runs GradientReducer steps the way a backward pass does (ranges final from the end of
+/// the buffer towards the start, some ranks with nothing to contribute); writes per rank
+/// the reduced buffers' digests and the summed extras.
+struct GradientReducerSelfTest: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gradients")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Directory for rank-<r>.json.")
+    var out: String
+
+    @Option(help: "Gradient elements.")
+    var elements = 1_000_003
+
+    @Option(help: "Bucket size in bytes.")
+    var bucketBytes = 256 << 10
+
+    struct Record: Codable {
+        var steps: [[String: Double]] = []
+        var digests: [String] = []
+    }
+
+    func run() throws {
+        let world = try ClusterContext(global, label: "xtf.selftest").world
+        let r = world.rank
+        var gradients = [Float](repeating: 0, count: elements)
+        var record = Record()
+        try gradients.withUnsafeMutableBufferPointer { buffer in
+            let reducer = try GradientReducer(world: world, gradients: buffer, bucketBytes: bucketBytes, extras: 2)
+            defer { reducer.close() }
+            for step in 0..<3 {
+                reducer.beginStep()
+                // Step 1: rank 1 has no unmasked token: it skips its backward entirely.
+                let idle = step == 1 && r == 1
+                for i in 0..<elements { buffer[i] = idle ? 0 : Float((i + 7 * r + step) % 64) }
+                reducer.setExtras([idle ? 0 : Float(10 + r), Float(step)])
+                if !idle {
+                    // "Layers" of uneven sizes, finished last to first.
+                    var end = elements
+                    var layer = 0
+                    while end > 0 {
+                        let start = max(0, end - (20_000 + 7_919 * (layer % 5)))
+                        reducer.markReady(start..<end)
+                        end = start
+                        layer += 1
+                    }
+                }
+                let (extras, timing) = try reducer.finish()
+                record.steps.append(["tokens": Double(extras[0]), "step": Double(extras[1]),
+                                     "communication": timing.communication, "exposed": timing.exposed])
+                record.digests.append(String(fnv1a(Array(buffer)), radix: 16))
+            }
+        }
+        let url = URL(fileURLWithPath: out).appendingPathComponent("rank-\(r).json")
         try JSONEncoder().encode(record).write(to: url, options: .atomic)
     }
 }
