@@ -1,0 +1,125 @@
+// The knobs of the XTF rules, as a run's settings file holds them. Missing keys take the
+// defaults below; unknown keys and out-of-domain values are errors that name the key, so a
+// misspelt setting can never silently fall back to a default.
+
+/// Per-sample caps: the largest fraction of a sample's response tokens each attribute may flag.
+public struct Caps: Codable, Hashable, Sendable {
+    public var ri: Double
+    public var kn: Double
+    public var tr: Double
+
+    public init(ri: Double = 0.05, kn: Double = 0.10, tr: Double = 0.05) {
+        self.ri = ri; self.kn = kn; self.tr = tr
+    }
+
+    public subscript(attribute: Attribute) -> Double {
+        switch attribute {
+        case .ri: return ri
+        case .kn: return kn
+        case .tr: return tr
+        }
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case ri, kn, tr }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue), prefix: "caps.")
+        let d = Caps()
+        self.init(ri: try c.decodeIfPresent(Double.self, forKey: .ri) ?? d.ri,
+                  kn: try c.decodeIfPresent(Double.self, forKey: .kn) ?? d.kn,
+                  tr: try c.decodeIfPresent(Double.self, forKey: .tr) ?? d.tr)
+    }
+}
+
+/// Which layers' attention RI averages over (recorded with the scores; used by the model scorer).
+public enum RIVariant: String, Codable, Hashable, Sendable {
+    case lastLayer = "last-layer"
+    case allLayers = "all-layers"
+}
+
+public struct MaskSettings: Codable, Hashable, Sendable {
+    /// RI flags ri < Q1 - kIQR * (Q3 - Q1), quartiles per sample (paper prints 1; default 1.5).
+    public var kIQR: Double
+    /// KN flags pcp > tauKN.
+    public var tauKN: Double
+    /// Number K of multi-Otsu classes over the cluster-wide TR histogram.
+    public var otsuClasses: Int
+    /// Flagged TR classes, 0-based: class 0 is C1 (lowest TR, kept), the paper flags C2 = index 1.
+    public var flagClasses: [Int]
+    public var caps: Caps
+    /// Attributes in use; the others flag nothing.
+    public var attributes: Flags
+    public var riVariant: RIVariant
+    /// RI multiplies A[q,p] by (q+1), attention relative to uniform, before averaging.
+    public var uniformRelative: Bool
+
+    public init(kIQR: Double = 1.5, tauKN: Double = 0.95, otsuClasses: Int = 5, flagClasses: [Int] = [1],
+                caps: Caps = Caps(), attributes: Flags = .all, riVariant: RIVariant = .lastLayer,
+                uniformRelative: Bool = false) {
+        self.kIQR = kIQR; self.tauKN = tauKN; self.otsuClasses = otsuClasses; self.flagClasses = flagClasses
+        self.caps = caps; self.attributes = attributes; self.riVariant = riVariant
+        self.uniformRelative = uniformRelative
+    }
+
+    /// Largest K accepted: more classes than this says a mistake, not a finer analysis.
+    public static let maxOtsuClasses = 16
+
+    /// Throws `ScoringError.invalidSetting` naming the first field outside its domain.
+    public func validate() throws {
+        func fail(_ field: String, _ reason: String) -> ScoringError { .invalidSetting(field: field, reason: reason) }
+        guard kIQR.isFinite, kIQR >= 0 else { throw fail("kIQR", "must be a finite number >= 0, got \(kIQR)") }
+        guard tauKN >= 0, tauKN <= 1 else { throw fail("tauKN", "must lie in [0, 1], got \(tauKN)") }
+        guard (2...Self.maxOtsuClasses).contains(otsuClasses) else {
+            throw fail("otsuClasses", "must lie in 2...\(Self.maxOtsuClasses), got \(otsuClasses)")
+        }
+        guard !flagClasses.isEmpty else { throw fail("flagClasses", "must name at least one class") }
+        guard flagClasses.allSatisfy({ (0..<otsuClasses).contains($0) }) else {
+            throw fail("flagClasses", "classes are 0-based indices below otsuClasses (\(otsuClasses)), got \(flagClasses)")
+        }
+        guard Set(flagClasses).count == flagClasses.count else { throw fail("flagClasses", "repeats a class: \(flagClasses)") }
+        for attribute in Attribute.allCases {
+            let cap = caps[attribute]
+            guard cap >= 0, cap <= 1 else { throw fail("caps.\(attribute.rawValue)", "must lie in [0, 1], got \(cap)") }
+        }
+        guard !attributes.isEmpty else { throw fail("attributes", "must name at least one of ri, kn, tr") }
+    }
+
+    /// Whether the attribute can flag anything: in `attributes` and with a non-zero cap.
+    public func isActive(_ attribute: Attribute) -> Bool {
+        attributes.contains(attribute.flag) && caps[attribute] > 0
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case kIQR, tauKN, otsuClasses, flagClasses, caps, attributes, riVariant, uniformRelative
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue), prefix: "")
+        let d = MaskSettings()
+        self.init(kIQR: try c.decodeIfPresent(Double.self, forKey: .kIQR) ?? d.kIQR,
+                  tauKN: try c.decodeIfPresent(Double.self, forKey: .tauKN) ?? d.tauKN,
+                  otsuClasses: try c.decodeIfPresent(Int.self, forKey: .otsuClasses) ?? d.otsuClasses,
+                  flagClasses: try c.decodeIfPresent([Int].self, forKey: .flagClasses) ?? d.flagClasses,
+                  caps: try c.decodeIfPresent(Caps.self, forKey: .caps) ?? d.caps,
+                  attributes: try c.decodeIfPresent(Flags.self, forKey: .attributes) ?? d.attributes,
+                  riVariant: try c.decodeIfPresent(RIVariant.self, forKey: .riVariant) ?? d.riVariant,
+                  uniformRelative: try c.decodeIfPresent(Bool.self, forKey: .uniformRelative) ?? d.uniformRelative)
+        try validate()
+    }
+}
+
+/// Any key of the decoder's object that `known` lacks is an error naming it.
+private func rejectUnknownKeys(_ decoder: Decoder, known: [String], prefix: String) throws {
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+    let keys = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
+    if let unknown = keys.sorted().first(where: { !known.contains($0) }) {
+        throw ScoringError.invalidSetting(field: prefix + unknown, reason: "unknown setting (known: \(known.joined(separator: ", ")))")
+    }
+}
