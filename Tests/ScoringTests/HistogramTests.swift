@@ -49,3 +49,14 @@ final class HistogramTests: XCTestCase {
         XCTAssertThrowsError(try ScoreHistograms(unpacking: negative, layout: layout))
     }
 }
+
+final class HistogramCodingTests: XCTestCase {
+    func testCodableRoundTripAndCorruptCounts() throws {
+        var h = ScoreHistograms(layout: try HistogramLayouts.standard(bins: 8))
+        h.add(try SampleScores(tokenIds: [1, 2], pcp: [0.5, 1], ri: [0.1, .nan], tr: [-2, 0.3]))
+        let data = try JSONEncoder().encode(h)
+        XCTAssertEqual(try JSONDecoder().decode(ScoreHistograms.self, from: data), h)
+        let short = #"{"layout":{"lower":0,"upper":1,"bins":4},"counts":[1,2],"clampedBelow":0,"clampedAbove":0,"nanCount":0}"#
+        XCTAssertThrowsError(try JSONDecoder().decode(Histogram.self, from: Data(short.utf8)))
+    }
+}

@@ -46,3 +46,26 @@ final class ReportTests: XCTestCase {
         XCTAssertGreaterThan(keys.count, 10)
     }
 }
+
+final class ThroughputTests: XCTestCase {
+    /// Pass 1 and pass 2 cost per token stays far below the model's (~1e5 tokens/s here at least).
+    func testMaskingAndStatisticsThroughput() throws {
+        var g = SeededGenerator(seed: 1)
+        let samples = try (0..<400).map { _ in
+            let n = 500
+            return try SampleScores(tokenIds: (0..<n).map { _ in Int32.random(in: 0..<50_000, using: &g) },
+                                    pcp: (0..<n).map { _ in Float.random(in: 0...1, using: &g) },
+                                    ri: (0..<n).map { _ in Float.random(in: 0...0.01, using: &g) },
+                                    tr: (0..<n).map { _ in Float.random(in: -1...1, using: &g) })
+        }
+        let start = Date()
+        var h = ScoreHistograms(layout: try HistogramLayouts.standard())
+        for sample in samples { h.add(sample) }
+        let masker = try Masker(settings: MaskSettings(), trThresholds: h.trThresholds(classes: 5))
+        var s = NoiseStatistics(layout: try StatisticsLayout(vocabularySize: 50_000, sensitivity: .standard(otsuClasses: 5)))
+        for sample in samples { try s.add(sample, masker: masker) }
+        let perSecond = Double(s.responseTokens) / Date().timeIntervalSince(start)
+        print("histograms + Otsu + masks + statistics: \(Int(perSecond)) tokens/s")
+        XCTAssertGreaterThan(perSecond, 1e5)
+    }
+}
