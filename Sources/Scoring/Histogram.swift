@@ -55,6 +55,19 @@ public struct Histogram: Codable, Hashable, Sendable {
         counts = [Int64](repeating: 0, count: layout.bins)
     }
 
+    enum CodingKeys: String, CodingKey { case layout, counts, clampedBelow, clampedAbove, nanCount }
+
+    /// Decoding checks what `add` relies on: one count per bin, none negative.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(layout: try c.decode(BinLayout.self, forKey: .layout))
+        var packed = try c.decode([Int64].self, forKey: .counts)
+        packed += [try c.decode(Int64.self, forKey: .clampedBelow), try c.decode(Int64.self, forKey: .clampedAbove),
+                   try c.decode(Int64.self, forKey: .nanCount)]
+        var reader = try PackedReader(packed, what: "histogram", expected: Self.packedCount(layout))
+        self = try Histogram(unpacking: &reader, layout: layout)
+    }
+
     /// Values counted in bins (everything but NaN).
     public var total: Int64 { counts.reduce(0, +) }
 

@@ -10,6 +10,9 @@ public struct SampleMask: Hashable, Sendable {
 
     /// Tokens masked (flagged by at least one attribute).
     public var maskedCount: Int { flags.reduce(0) { $0 + ($1.isEmpty ? 0 : 1) } }
+
+    /// One byte per response token (`Flags.rawValue`), as the mask files store them.
+    public var bytes: [UInt8] { flags.map(\.rawValue) }
 }
 
 public struct Masker: Sendable {

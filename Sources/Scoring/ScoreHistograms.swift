@@ -40,6 +40,18 @@ public struct ScoreHistograms: MergeableCounts, Codable, Hashable {
         histograms = Attribute.allCases.map { Histogram(layout: layout[$0]) }
     }
 
+    enum CodingKeys: String, CodingKey { case layout, histograms }
+
+    /// Decoding checks there is one histogram per attribute, each with its layout.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        layout = try c.decode(HistogramLayouts.self, forKey: .layout)
+        histograms = try c.decode([Histogram].self, forKey: .histograms)
+        guard histograms.map(\.layout) == Attribute.allCases.map({ layout[$0] }) else {
+            throw ScoringError.layoutMismatch("decoded score histograms do not match their layouts")
+        }
+    }
+
     public subscript(attribute: Attribute) -> Histogram {
         histograms[Attribute.allCases.firstIndex(of: attribute)!]
     }

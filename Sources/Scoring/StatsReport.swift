@@ -107,7 +107,7 @@ public struct StatsReport: Codable, Hashable, Sendable {
                    fraction: fraction(s.regions[raw], of: tokens))
         }
         maskRatio = MaskRatio(layout: s.maskRatio.layout, counts: s.maskRatio.counts, quantiles: quantilePoints(s.maskRatio))
-        topFlaggedTokens = topFlagged(s.flaggedByToken, count: topTokens)
+        topFlaggedTokens = Self.topFlagged(s.flaggedByToken, count: topTokens)
         flaggedOutOfVocabulary = s.flaggedOutOfVocabulary
         let grid = s.layout.sensitivity
         sensitivity = Attribute.allCases.enumerated().map { slot, attribute in
@@ -139,10 +139,13 @@ private func quantilePoints(_ histogram: Histogram) -> [StatsReport.QuantilePoin
     StatsReport.quantileProbes.map { StatsReport.QuantilePoint(q: $0, value: histogram.quantile($0)) }
 }
 
-/// The `count` most often flagged token ids: by count descending, then id ascending.
-func topFlagged(_ counts: [Int64], count: Int) -> [StatsReport.TokenCount] {
-    counts.indices.filter { counts[$0] > 0 }
-        .sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }
-        .prefix(count)
-        .map { StatsReport.TokenCount(tokenId: Int32($0), flagged: counts[$0]) }
+extension StatsReport {
+    /// The `count` most often flagged token ids (counts indexed by id): by count descending,
+    /// then id ascending; ids never flagged are left out.
+    public static func topFlagged(_ counts: [Int64], count: Int) -> [TokenCount] {
+        counts.indices.filter { counts[$0] > 0 }
+            .sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }
+            .prefix(count)
+            .map { TokenCount(tokenId: Int32($0), flagged: counts[$0]) }
+    }
 }

@@ -1,1 +1,0 @@
-// Tests of the Scoring layer live in this target.
