@@ -27,9 +27,12 @@ let package = Package(
         .target(name: "Data"),
         .target(name: "Scoring"),
         .target(name: "Training", dependencies: ["Cluster"]),
+        .target(name: "Pipeline", dependencies: [
+            "Data", "Scoring", "Cluster", "Artifacts", .product(name: "Logging", package: "swift-log"),
+        ]),
 
         .executableTarget(name: "xtf", dependencies: [
-            "Kernels", "Cluster", "Tokenizer", "Model", "Data", "Scoring", "Training", "Artifacts",
+            "Kernels", "Cluster", "Tokenizer", "Model", "Data", "Scoring", "Training", "Pipeline", "Artifacts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -44,6 +47,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Scoring", "Data", "Artifacts", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

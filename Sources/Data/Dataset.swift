@@ -17,8 +17,17 @@ public struct Message: Codable, Equatable, Sendable {
 public struct Conversation: Equatable, Sendable {
     /// Stable across reruns: `<file name>:<line>` for JSONL, `<file name>#<key>` for keyed files.
     public let id: String
+    /// The line the record starts on in its file.
+    public let line: Int
     public let context: [Message]
     public let response: String
+
+    public init(id: String, line: Int, context: [Message], response: String) {
+        self.id = id
+        self.line = line
+        self.context = context
+        self.response = response
+    }
 }
 
 /// Dataset layouts xtf reads.
@@ -163,7 +172,7 @@ public struct Dataset: Sendable {
             guard !response.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 return reject("empty response")
             }
-            return .conversation(Conversation(id: id, context: context, response: response))
+            return .conversation(Conversation(id: id, line: span.line, context: context, response: response))
         } catch let FieldError.problem(text) {
             return reject(text)
         } catch {

@@ -11,7 +11,8 @@ struct SelfTest: ParsableCommand {
         commandName: "selftest",
         abstract: "Commands the test suite runs under mpirun.",
         shouldDisplay: false,
-        subcommands: [CollectivesSelfTest.self, WorkQueueSelfTest.self, GradientReducerSelfTest.self])
+        subcommands: [CollectivesSelfTest.self, WorkQueueSelfTest.self, GradientReducerSelfTest.self,
+                      PipelineSelfTest.self])
 }
 
 /// Runs every Communicator operation on deterministic inputs and writes, per rank,

@@ -12,6 +12,11 @@ do {
     var command = try XTF.parseAsRoot()
     try command.run()
     MPIRuntime.finalize()
+} catch let error as CollectiveError {
+    // Every rank failed together: end cleanly; rank 0 says why.
+    MPIRuntime.finalize()
+    if error.isRoot { XTF.exit(withError: error) }
+    exit(1)
 } catch {
     let code = XTF.exitCode(for: error)
     if code != .success, MPIRuntime.isInitialized, let world = try? Communicator.world(), world.size > 1 {

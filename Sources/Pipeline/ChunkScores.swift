@@ -1,0 +1,138 @@
+import Artifacts
+import Data
+import Foundation
+import Scoring
+
+/// One record of a chunk, in input order: scored (with its sample's place in the score file)
+/// or rejected with its reason. The chunk's `.jsonl` index holds one of these per line.
+public struct IndexEntry: Codable, Equatable, Sendable {
+    public var id: String
+    public var line: Int
+    /// Position of the sample in the chunk's score file; nil when rejected.
+    public var sample: Int?
+    public var promptTokens: Int?
+    public var responseTokens: Int?
+    public var truncatedTokens: Int?
+    public var rejected: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, line, sample, rejected
+        case promptTokens = "prompt_tokens", responseTokens = "response_tokens", truncatedTokens = "truncated_tokens"
+    }
+}
+
+/// A chunk's scores: every scored sample's ids and its response tokens' three scores.
+///
+/// Stored as safetensors with flat tensors: `input_ids` (I32, every sample's prompt and
+/// response), `sample_offsets` (I64, S+1 offsets into input_ids), `response_start` (I32, per
+/// sample, relative), and `pcp`, `ri`, `tr` (F32, response tokens only, in sample order).
+public struct ChunkScores: Equatable, Sendable {
+    public var samples: [TokenizedSample] = []
+    public var scores: [SampleScores] = []
+    public var index: [IndexEntry] = []
+
+    public init() {}
+
+    public mutating func append(_ sample: TokenizedSample, _ scores: SampleScores) {
+        index.append(IndexEntry(id: sample.id, line: sample.line, sample: samples.count,
+                                promptTokens: sample.responseStart, responseTokens: sample.responseCount,
+                                truncatedTokens: sample.truncatedTokens))
+        samples.append(sample)
+        self.scores.append(scores)
+    }
+
+    public mutating func reject(_ record: RejectedRecord) {
+        index.append(IndexEntry(id: record.id, line: record.line, rejected: record.reason))
+    }
+
+    public var rejected: [RejectedRecord] {
+        index.compactMap { e in e.rejected.map { RejectedRecord(id: e.id, line: e.line, reason: $0) } }
+    }
+
+    public func write(scores scoresPath: String, index indexPath: String) throws {
+        var writer = SafetensorsWriter(metadata: ["format": "xtf-scores-1"])
+        let ids = samples.flatMap(\.ids)
+        var offsets: [Int64] = [0]
+        for s in samples { offsets.append(offsets.last! + Int64(s.ids.count)) }
+        writer.add("input_ids", shape: [ids.count], int32s: ids)
+        writer.add("sample_offsets", shape: [offsets.count], int64s: offsets)
+        writer.add("response_start", shape: [samples.count], int32s: samples.map { Int32($0.responseStart) })
+        for attribute in Attribute.allCases {
+            let values = scores.flatMap { $0.values(of: attribute) }
+            writer.add(attribute.tensorName, shape: [values.count], floats: values)
+        }
+        // Scores first: a chunk counts as done once its index exists (and progress lists it).
+        try writer.write(to: scoresPath)
+        try AtomicFile.write(jsonLines(index), to: indexPath)
+    }
+
+    public static func read(scores scoresPath: String, index indexPath: String) throws -> ChunkScores {
+        var chunk = ChunkScores()
+        chunk.index = try readJSONLines(IndexEntry.self, from: indexPath)
+        let file = try SafetensorsFile(path: scoresPath)
+        let ids = try file.ints("input_ids").map(Int32.init)
+        let offsets = try file.ints("sample_offsets")
+        let starts = try file.ints("response_start")
+        let pcp = try file.floats("pcp"), ri = try file.floats("ri"), tr = try file.floats("tr")
+        guard offsets.count == starts.count + 1, offsets.last == ids.count else {
+            throw PipelineError.corruptRun(path: scoresPath, reason: "sample_offsets do not match input_ids and response_start")
+        }
+        var responseOffset = 0
+        let byId = Dictionary(chunk.index.compactMap { e in e.sample.map { ($0, e) } }, uniquingKeysWith: { a, _ in a })
+        for s in 0..<starts.count {
+            guard let entry = byId[s] else {
+                throw PipelineError.corruptRun(path: indexPath, reason: "no index line for sample \(s)")
+            }
+            let sampleIds = Array(ids[offsets[s]..<offsets[s + 1]])
+            let sample = TokenizedSample(id: entry.id, line: entry.line, ids: sampleIds, responseStart: starts[s],
+                                         truncatedTokens: entry.truncatedTokens ?? 0)
+            let n = sample.responseCount
+            let range = responseOffset..<(responseOffset + n)
+            guard range.upperBound <= pcp.count, range.upperBound <= ri.count, range.upperBound <= tr.count else {
+                throw PipelineError.corruptRun(path: scoresPath, reason: "score tensors shorter than the samples' responses")
+            }
+            chunk.samples.append(sample)
+            chunk.scores.append(try SampleScores(tokenIds: Array(sampleIds[sample.responseStart...]),
+                                                 pcp: Array(pcp[range]), ri: Array(ri[range]), tr: Array(tr[range])))
+            responseOffset += n
+        }
+        return chunk
+    }
+}
+
+extension Attribute {
+    /// The tensor holding this attribute's raw score in a chunk's score file.
+    var tensorName: String {
+        switch self {
+        case .ri: return "ri"
+        case .kn: return "pcp"
+        case .tr: return "tr"
+        }
+    }
+}
+
+/// Encodes values one per line, keys sorted: the same values always give the same bytes.
+func jsonLines<T: Encodable>(_ values: [T]) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    var out = ""
+    for v in values {
+        out += String(decoding: try encoder.encode(v), as: UTF8.self)
+        out += "\n"
+    }
+    return out
+}
+
+func readJSONLines<T: Decodable>(_ type: T.Type, from path: String) throws -> [T] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw PipelineError.corruptRun(path: path, reason: "missing")
+    }
+    let decoder = JSONDecoder()
+    var out: [T] = []
+    for (n, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
+        do { out.append(try decoder.decode(T.self, from: Data(line))) } catch {
+            throw PipelineError.corruptRun(path: path, reason: "line \(n + 1): \(error)")
+        }
+    }
+    return out
+}

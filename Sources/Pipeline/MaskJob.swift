@@ -1,0 +1,184 @@
+import Artifacts
+import Cluster
+import Data
+import Foundation
+import Logging
+import Scoring
+
+/// Phases 2 and 3 of a run: from the stored scores, the cluster-wide thresholds, the masks,
+/// the statistics and the outputs. Cheap next to scoring, so `xtf mask` reruns it with other
+/// settings.
+///
+/// Chunk i is handled by rank i mod size. Every rank accumulates fixed-bin histograms of its
+/// chunks' scores; one Int64 all-reduce merges them exactly, rank 0 computes the multi-Otsu
+/// TR thresholds and broadcasts them; every rank masks its chunks and accumulates the noise
+/// statistics, merged by a second all-reduce. No per-token data crosses ranks. Rank 0 then
+/// writes stats.json and joins the per-chunk output parts in chunk order.
+public struct MaskJob {
+    public let layout: RunLayout
+    public let world: Communicator
+    public let settings: MaskSettings
+    public let encoder: any TextEncoder
+    public let log: Logger
+
+    public init(layout: RunLayout, world: Communicator, settings: MaskSettings, encoder: any TextEncoder, log: Logger) {
+        self.layout = layout; self.world = world; self.settings = settings; self.encoder = encoder; self.log = log
+    }
+
+    struct Plan: Codable {
+        var scoreSettings: ScoreSettings
+        /// The mask settings, with how RI was computed taken from the scoring run.
+        var settings: MaskSettings
+        var chunks: [ChunkRecord]
+    }
+
+    /// Collective. Returns the dataset-wide statistics (on every rank).
+    @discardableResult
+    public func run() throws -> RunStats {
+        let plan = try world.decidedByRoot { try prepare() }
+        let mine = plan.chunks.indices.filter { $0 % world.size == world.rank }.map { plan.chunks[$0].chunk }
+        let histogramLayout = try HistogramLayouts.standard(riUpper: plan.scoreSettings.uniformRelative ? 8 : 1)
+
+        // Pass 1: score histograms, merged exactly.
+        let histograms = try world.allSucceed { () -> ScoreHistograms in
+            var h = ScoreHistograms(layout: histogramLayout)
+            for chunk in mine {
+                for sample in try read(chunk).scores { h.add(sample) }
+            }
+            return h
+        }
+        var packed = histograms.pack()
+        try world.allreduce(&packed, op: .sum)
+        let merged = try ScoreHistograms(unpacking: packed, layout: histogramLayout)
+
+        // Thresholds: rank 0 computes them from the merged TR histogram and broadcasts them.
+        let settings = plan.settings
+        let thresholds: OtsuThresholds? = try world.decidedByRoot {
+            settings.isActive(.tr) ? try merged.trThresholds(classes: settings.otsuClasses) : nil
+        }
+        let masker = try Masker(settings: settings, trThresholds: thresholds)
+
+        // Pass 2: masks, per-chunk outputs and noise statistics.
+        let statisticsLayout = try StatisticsLayout(vocabularySize: encoder.vocabularySize,
+                                                    sensitivity: .standard(otsuClasses: settings.otsuClasses))
+        let statistics = try world.allSucceed { () -> NoiseStatistics in
+            var s = NoiseStatistics(layout: statisticsLayout)
+            for chunk in mine { try maskChunk(chunk, masker: masker, statistics: &s) }
+            return s
+        }
+        var packedStatistics = statistics.pack()
+        try world.allreduce(&packedStatistics, op: .sum)
+        let mergedStatistics = try NoiseStatistics(unpacking: packedStatistics, layout: statisticsLayout)
+        let report = StatsReport(histograms: merged, statistics: mergedStatistics, masker: masker)
+        let stats = RunStats(report: report, encoder: encoder, scoreSettings: plan.scoreSettings)
+
+        _ = try world.decidedByRoot { () -> Bool in
+            try writeOutputs(plan: plan, stats: stats)
+            return true
+        }
+        return stats
+    }
+
+    /// Rank 0: the scored chunks (all of them must be), the scoring settings, the mask settings saved.
+    func prepare() throws -> Plan {
+        try settings.validate()
+        guard let data = FileManager.default.contents(atPath: layout.settings) else {
+            throw PipelineError.corruptRun(path: layout.settings, reason: "missing: is this a run directory written by `xtf score`?")
+        }
+        let scoreSettings = try JSONDecoder().decode(ScoreSettings.self, from: data)
+        let expected = try Dataset(scoreSettings.data).chunks(recordsPerChunk: scoreSettings.recordsPerChunk).count
+        let finished = ProgressLog(layout: layout).finishedChunks()
+        if let missing = (0..<expected).first(where: { finished[$0] == nil }) {
+            throw PipelineError.corruptRun(path: layout.progress, reason: "chunk \(missing) of \(expected) is not scored (or its files changed): run `xtf score --resume` first")
+        }
+        var effective = settings
+        effective.riVariant = scoreSettings.riVariant
+        effective.uniformRelative = scoreSettings.uniformRelative
+        try AtomicFile.writeJSON(effective, to: layout.maskSettings)
+        for directory in ["masks", "parts"] {
+            try FileManager.default.createDirectory(atPath: layout.path(directory), withIntermediateDirectories: true)
+        }
+        return Plan(scoreSettings: scoreSettings, settings: effective, chunks: (0..<expected).map { finished[$0]! })
+    }
+
+    func read(_ chunk: Int) throws -> ChunkScores {
+        try ChunkScores.read(scores: layout.path(layout.scoresFile(chunk)), index: layout.path(layout.indexFile(chunk)))
+    }
+
+    /// Masks one chunk; writes its flags and its parts of masked.jsonl and tokens.jsonl.
+    func maskChunk(_ chunk: Int, masker: Masker, statistics: inout NoiseStatistics) throws {
+        let scores = try read(chunk)
+        var flags: [UInt8] = []
+        var masked: [MaskedRecord] = []
+        var tokens: [TokenRecord] = []
+        for (sample, sampleScores) in zip(scores.samples, scores.scores) {
+            let mask = try statistics.add(sampleScores, masker: masker)
+            flags += mask.flags.map(\.rawValue)
+            masked.append(MaskedRecord(sample: sample, mask: mask))
+            tokens.append(TokenRecord(sample: sample, scores: sampleScores, mask: mask, encoder: encoder))
+        }
+        var writer = SafetensorsWriter(metadata: ["format": "xtf-mask-1", "flags": "bit 0 ri, bit 1 kn, bit 2 tr"])
+        writer.add("flags", shape: [flags.count], uint8s: flags)
+        try writer.write(to: layout.path(layout.maskFile(chunk)))
+        try AtomicFile.write(try jsonLines(masked), to: layout.path(layout.maskedPart(chunk)))
+        try AtomicFile.write(try jsonLines(tokens), to: layout.path(layout.tokensPart(chunk)))
+    }
+
+    /// Rank 0: stats.json, the joined outputs, and the manifest listing every file.
+    func writeOutputs(plan: Plan, stats: RunStats) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try AtomicFile.write(Array(try encoder.encode(stats)) + [UInt8(ascii: "\n")], to: layout.stats)
+        for (output, part) in [(layout.masked, layout.maskedPart), (layout.tokens, layout.tokensPart)] {
+            let file = try AtomicFile(path: output)
+            for record in plan.chunks {
+                guard let bytes = FileManager.default.contents(atPath: layout.path(part(record.chunk))) else {
+                    throw PipelineError.corruptRun(path: layout.path(part(record.chunk)), reason: "missing")
+                }
+                try file.write(bytes)
+            }
+            try file.commit()
+        }
+        try AtomicFile.writeJSON(try Manifest(layout: layout, plan: plan), to: layout.manifest)
+    }
+}
+
+/// A line of masked.jsonl: ready for Hugging Face trainers (labels -100 where no loss).
+struct MaskedRecord: Encodable {
+    let id: String
+    let inputIds: [Int32]
+    let labels: [Int32]
+
+    init(sample: TokenizedSample, mask: SampleMask) {
+        id = sample.id
+        inputIds = sample.ids
+        labels = sample.ids.indices.map { i in
+            i < sample.responseStart || !mask.flags[i - sample.responseStart].isEmpty ? -100 : sample.ids[i]
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case id, inputIds = "input_ids", labels }
+}
+
+/// A line of tokens.jsonl: a sample's response tokens with their text, scores and flags.
+struct TokenRecord: Encodable {
+    let id: String
+    let tokenIds: [Int32]
+    let tokens: [String]
+    let pcp: [Float?]
+    let ri: [Float?]
+    let tr: [Float?]
+    /// Per token the rules that flagged it ("" = kept), e.g. "kn" or "ri+tr".
+    let flags: [String]
+
+    init(sample: TokenizedSample, scores: SampleScores, mask: SampleMask, encoder: any TextEncoder) {
+        id = sample.id
+        tokenIds = scores.tokenIds
+        tokens = scores.tokenIds.map(encoder.tokenText)
+        func json(_ values: [Float]) -> [Float?] { values.map { $0.isFinite ? $0 : nil } }
+        pcp = json(scores.pcp); ri = json(scores.ri); tr = json(scores.tr)
+        flags = mask.flags.map { $0.attributes.map(\.rawValue).joined(separator: "+") }
+    }
+
+    enum CodingKeys: String, CodingKey { case id, tokenIds = "token_ids", tokens, pcp, ri, tr, flags }
+}

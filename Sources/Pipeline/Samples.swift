@@ -1,0 +1,77 @@
+import Data
+
+/// Turns text into token ids. The pipeline needs only this much of a tokenizer, so tests can
+/// run the whole pipeline on a small encoder of their own.
+public protocol TextEncoder: AnyObject {
+    /// Token ids of `text`; with `addSpecialTokens`, the tokenizer's post-processor adds its
+    /// BOS/EOS tokens as the reference library's `add_special_tokens=True` does.
+    func encode(_ text: String, addSpecialTokens: Bool) throws -> [Int32]
+    /// The text of one token, for display (per-token JSONL, report, top flagged tokens).
+    func tokenText(_ id: Int32) -> String
+    var vocabularySize: Int { get }
+}
+
+/// A record as the model sees it: prompt ids then response ids, in one sequence.
+public struct TokenizedSample: Sendable, Equatable {
+    public let id: String
+    public let line: Int
+    public let ids: [Int32]
+    /// Index in `ids` of the first response token.
+    public let responseStart: Int
+    /// Response tokens cut off the end so the sequence fits the model's context.
+    public let truncatedTokens: Int
+
+    public init(id: String, line: Int, ids: [Int32], responseStart: Int, truncatedTokens: Int) {
+        self.id = id
+        self.line = line
+        self.ids = ids
+        self.responseStart = responseStart
+        self.truncatedTokens = truncatedTokens
+    }
+
+    public var responseCount: Int { ids.count - responseStart }
+}
+
+/// A record after tokenization: a sample to score, or the reason it cannot be one.
+public enum SampleOutcome: Sendable, Equatable {
+    case sample(TokenizedSample)
+    case rejected(RejectedRecord)
+}
+
+/// Renders a conversation with its template and tokenizes prompt and response separately,
+/// so the boundary between them is exact (a token never straddles it).
+public struct SampleBuilder {
+    public let encoder: any TextEncoder
+    public let template: PromptTemplate
+    public let contextLength: Int
+
+    public init(encoder: any TextEncoder, template: PromptTemplate, contextLength: Int) {
+        self.encoder = encoder
+        self.template = template
+        self.contextLength = contextLength
+    }
+
+    /// The sample, or the reason it cannot be used.
+    public func build(_ conversation: Conversation) throws -> SampleOutcome {
+        let rendered = template.render(conversation)
+        // Chat templates write their own BOS (`<|begin_of_text|>`, `<s>`) as text; only the
+        // plain template asks the tokenizer's post-processor for one.
+        let prompt = try encoder.encode(rendered.prompt, addSpecialTokens: template == .plain)
+        var response = try encoder.encode(rendered.response, addSpecialTokens: false)
+        func reject(_ reason: String) -> SampleOutcome {
+            .rejected(RejectedRecord(id: conversation.id, line: conversation.line, reason: reason))
+        }
+        if response.isEmpty { return reject("empty response") }
+        // The first response token is predicted from the last prompt token: a prompt of at
+        // least one token, and room for at least one response token.
+        if prompt.isEmpty { return reject("empty prompt: the first response token has nothing to be predicted from") }
+        let room = contextLength - prompt.count
+        if room < 1 {
+            return reject("prompt of \(prompt.count) tokens leaves no room for the response in a context of \(contextLength)")
+        }
+        let cut = max(0, response.count - room)
+        response.removeLast(cut)
+        return .sample(TokenizedSample(id: conversation.id, line: conversation.line, ids: prompt + response,
+                                        responseStart: prompt.count, truncatedTokens: cut))
+    }
+}

@@ -1,0 +1,161 @@
+import Artifacts
+import Cluster
+import Data
+import Foundation
+import Logging
+import Scoring
+
+/// Phase 1 of a run: score every response token of the dataset with the frozen base model.
+///
+/// Rank 0 cuts the dataset into chunks (fixed by the file and `recordsPerChunk`, never by
+/// -np) and hands them out through a WorkQueue to whichever rank asks next, scoring chunks
+/// itself in between. Each chunk becomes a score file and a record index; a finished chunk
+/// is logged in progress.jsonl, so `resume` skips it. A chunk's bytes depend only on the
+/// chunk, so the files are the same whichever rank scored them.
+public struct ScoreJob {
+    public let settings: ScoreSettings
+    public let layout: RunLayout
+    public let world: Communicator
+    public let model: any BaseModel
+    public let encoder: any TextEncoder
+    public let log: Logger
+
+    public init(settings: ScoreSettings, layout: RunLayout, world: Communicator, model: any BaseModel,
+                encoder: any TextEncoder, log: Logger) {
+        self.settings = settings; self.layout = layout; self.world = world
+        self.model = model; self.encoder = encoder; self.log = log
+    }
+
+    /// What the coordinator decided before scoring: the chunk plan and what is left to do.
+    struct Plan: Codable {
+        var chunks: [Chunk]
+        var pending: [Int]
+    }
+
+    /// Scores every chunk not yet finished. Collective.
+    public func run(resume: Bool) throws {
+        let plan = try world.decidedByRoot { try prepare(resume: resume) }
+        if plan.pending.count < plan.chunks.count {
+            log.info("resuming: \(plan.chunks.count - plan.pending.count) of \(plan.chunks.count) chunks already scored")
+        } else {
+            log.info("scoring \(plan.chunks.count) chunks on \(world.size) rank(s)")
+        }
+        let dataset = try Dataset(settings.data)
+        let builder = SampleBuilder(encoder: encoder, template: settings.template,
+                                    contextLength: min(settings.maxLength, model.contextLength))
+        let relevance = try TaskRelevance(model: model, encoder: encoder, domainWords: settings.domainWords)
+        let progress = ProgressLog(layout: layout)
+        let started = Communicator.wallTime()
+        let total = plan.pending.count
+        let finished = Counter()
+        let queue = try WorkQueue(world: world, items: plan.pending) { [layout, log] chunk, rank in
+            let record = try Self.record(chunk: chunk, rank: rank, layout: layout)
+            try progress.append(record)
+            let n = finished.increment()
+            log.info("chunk \(chunk) done by rank \(rank) (\(n)/\(total), \(String(format: "%.1f", Communicator.wallTime() - started)) s)")
+        }
+        // A failure here (a bad record under --on-bad-record fail, a full disk) ends the whole
+        // job through MPI_Abort in the entry point: the other ranks cannot finish without it.
+        var done: Int?
+        while let chunk = try queue.next(finished: done) {
+            let scores = try score(plan.chunks[chunk], dataset: dataset, builder: builder, relevance: relevance)
+            try scores.write(scores: layout.path(layout.scoresFile(chunk)), index: layout.path(layout.indexFile(chunk)))
+            done = chunk
+        }
+        try queue.finish()
+    }
+
+    /// Rank 0: checks or creates the run directory, plans the chunks, finds finished ones.
+    func prepare(resume: Bool) throws -> Plan {
+        try settings.validate()
+        let fm = FileManager.default
+        if fm.fileExists(atPath: layout.settings) {
+            guard resume else {
+                throw PipelineError.runMismatch(path: layout.root, reason: "already holds a run; pass --resume to continue it, or choose another --out")
+            }
+            let saved = try JSONDecoder().decode(ScoreSettings.self, from: Data(contentsOf: URL(fileURLWithPath: layout.settings)))
+            guard saved == settings else {
+                throw PipelineError.runMismatch(path: layout.settings, reason: "was written with other settings; --resume needs the same ones (or choose another --out)")
+            }
+        } else {
+            try fm.createDirectory(atPath: layout.path("scores"), withIntermediateDirectories: true)
+            try AtomicFile.writeJSON(settings, to: layout.settings)
+        }
+        try fm.createDirectory(atPath: layout.path("scores"), withIntermediateDirectories: true)
+        let chunks = try Dataset(settings.data).chunks(recordsPerChunk: settings.recordsPerChunk)
+        let progress = ProgressLog(layout: layout)
+        let finished = progress.finishedChunks().filter { $0.key < chunks.count }
+        try progress.rewrite(Array(finished.values))
+        return Plan(chunks: chunks, pending: chunks.indices.filter { finished[$0] == nil })
+    }
+
+    /// Scores one chunk: records -> samples (or rejections) -> batches -> scores.
+    func score(_ chunk: Chunk, dataset: Dataset, builder: SampleBuilder, relevance: TaskRelevance) throws -> ChunkScores {
+        var result = ChunkScores()
+        var samples: [TokenizedSample] = []
+        var outcomes: [SampleOutcome] = []
+        for record in try dataset.records(in: chunk) {
+            let outcome: SampleOutcome
+            switch record {
+            case let .conversation(c): outcome = try builder.build(c)
+            case let .rejected(r): outcome = .rejected(r)
+            }
+            switch outcome {
+            case let .sample(s): samples.append(s)
+            case let .rejected(r): if settings.onBadRecord == .fail { throw dataset.error(for: r) }
+            }
+            outcomes.append(outcome)
+        }
+        let scored = try scoreSamples(samples, relevance: relevance)
+        var next = 0
+        for outcome in outcomes {
+            switch outcome {
+            case let .sample(sample):
+                result.append(sample, scored[next])
+                next += 1
+            case let .rejected(r): result.reject(r)
+            }
+        }
+        return result
+    }
+
+    /// Batches by length (shortest first, ties in input order) to waste little padding; the
+    /// batches depend only on the chunk's samples.
+    func scoreSamples(_ samples: [TokenizedSample], relevance: TaskRelevance) throws -> [SampleScores] {
+        let order = samples.indices.sorted { (samples[$0].ids.count, $0) < (samples[$1].ids.count, $1) }
+        var results = [SampleScores?](repeating: nil, count: samples.count)
+        var start = 0
+        while start < order.count {
+            var end = start + 1
+            while end < order.count, end - start < settings.batchSize,
+                  (end - start + 1) * samples[order[end]].ids.count <= settings.batchTokens { end += 1 }
+            let batch = order[start..<end].map { samples[$0] }
+            let scores = try model.score(batch, layers: settings.riVariant, uniformRelative: settings.uniformRelative)
+            for (slot, i) in order[start..<end].enumerated() {
+                let response = Array(samples[i].ids[samples[i].responseStart...])
+                results[i] = try SampleScores(tokenIds: response, pcp: scores[slot].pcp, ri: scores[slot].ri,
+                                              tr: try relevance.scores(response))
+            }
+            start = end
+        }
+        return results.map { $0! }
+    }
+
+    /// Rank 0, as a chunk finishes: its counts (from its index) and its files' checksums.
+    static func record(chunk: Int, rank: Int, layout: RunLayout) throws -> ChunkRecord {
+        let entries = try readJSONLines(IndexEntry.self, from: layout.path(layout.indexFile(chunk)))
+        let scored = entries.filter { $0.rejected == nil }
+        return ChunkRecord(chunk: chunk, rank: rank, records: entries.count, scored: scored.count,
+                           rejected: entries.count - scored.count,
+                           truncatedSamples: scored.filter { ($0.truncatedTokens ?? 0) > 0 }.count,
+                           files: [try FileRecord.of(layout.scoresFile(chunk), in: layout),
+                                   try FileRecord.of(layout.indexFile(chunk), in: layout)])
+    }
+}
+
+/// A count shared between the coordinator thread and the main thread.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func increment() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
+}

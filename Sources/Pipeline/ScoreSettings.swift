@@ -1,0 +1,61 @@
+import Data
+import Scoring
+
+/// The task a dataset is about: picks TR's default domain words.
+public enum Task: String, Codable, Sendable, CaseIterable {
+    case math, code, medicine
+
+    /// The method's default domain words (docs/XTF-METHOD.md).
+    public var defaultDomainWords: [String] {
+        switch self {
+        case .math:
+            return ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "+", "-", "*", "/", "=", "maths"]
+        case .code:
+            return ["def", "return", "if", "else", "for", "while", "in", "import", "class", "print", "len", "range"]
+        case .medicine:
+            return ["gene", "protein", "cell", "patient", "disease", "treatment", "study", "clinical", "trial",
+                    "risk", "dose", "therapy", "cancer", "blood", "tumor", "infection", "diagnosis", "symptom",
+                    "drug", "surgery"]
+        }
+    }
+}
+
+/// Everything that decides the bytes of a scoring run's score files. Saved in the run
+/// directory; `--resume` refuses a run directory whose settings differ.
+public struct ScoreSettings: Codable, Equatable, Sendable {
+    public var model: String
+    public var tokenizer: String
+    public var data: DatasetSpec
+    public var template: PromptTemplate
+    public var task: Task
+    public var domainWords: [String]
+    public var riVariant: RIVariant
+    public var uniformRelative: Bool
+    public var recordsPerChunk: Int
+    /// Sequences per forward pass, and the padded tokens a batch may hold.
+    public var batchSize: Int
+    public var batchTokens: Int
+    /// Longest sequence scored (at most the model's context); longer responses are truncated.
+    public var maxLength: Int
+    public var onBadRecord: BadRecordPolicy
+
+    public init(model: String, tokenizer: String, data: DatasetSpec, template: PromptTemplate = .plain,
+                task: Task, domainWords: [String]? = nil, riVariant: RIVariant = .lastLayer,
+                uniformRelative: Bool = false, recordsPerChunk: Int = 256, batchSize: Int = 8,
+                batchTokens: Int = 4096, maxLength: Int = 1024, onBadRecord: BadRecordPolicy = .fail) {
+        self.model = model; self.tokenizer = tokenizer; self.data = data; self.template = template
+        self.task = task; self.domainWords = domainWords ?? task.defaultDomainWords
+        self.riVariant = riVariant; self.uniformRelative = uniformRelative
+        self.recordsPerChunk = recordsPerChunk; self.batchSize = batchSize; self.batchTokens = batchTokens
+        self.maxLength = maxLength; self.onBadRecord = onBadRecord
+    }
+
+    public func validate() throws {
+        func fail(_ field: String, _ reason: String) -> PipelineError { .invalidSetting(field: field, reason: reason) }
+        guard recordsPerChunk > 0 else { throw fail("records-per-chunk", "must be > 0, got \(recordsPerChunk)") }
+        guard batchSize > 0 else { throw fail("batch-size", "must be > 0, got \(batchSize)") }
+        guard batchTokens > 0 else { throw fail("batch-tokens", "must be > 0, got \(batchTokens)") }
+        guard maxLength >= 2 else { throw fail("max-length", "must be >= 2, got \(maxLength)") }
+        guard !domainWords.isEmpty else { throw fail("domain-words", "must name at least one word") }
+    }
+}
