@@ -69,6 +69,9 @@ public struct Chunk: Codable, Equatable, Sendable {
     public let byteEnd: Int
     public let firstLine: Int
     public let recordCount: Int
+    /// Lines of this chunk whose record id appeared earlier in the file, with the line of the
+    /// first appearance: those records are rejected, the first one is kept.
+    public var repeatedIds: [Int: Int] = [:]
 }
 
 /// The outcome of reading one record.
@@ -98,14 +101,21 @@ public struct Dataset: Sendable {
         var first: RecordSpan?
         var last: RecordSpan?
         var count = 0
+        // Ids are file:line for line formats (unique by construction); keyed files can repeat a key.
+        var firstLineOfKey: [String: Int] = [:]
+        var repeated: [Int: Int] = [:]
         func close() {
             guard let f = first, let l = last else { return }
             chunks.append(Chunk(index: chunks.count, byteStart: f.start, byteEnd: l.end,
-                                firstLine: f.line, recordCount: count))
+                                firstLine: f.line, recordCount: count, repeatedIds: repeated))
             first = nil
             count = 0
+            repeated = [:]
         }
         try forEachRecord(in: nil) { span, _ in
+            if let key = span.key {
+                if let earlier = firstLineOfKey[key] { repeated[span.line] = earlier } else { firstLineOfKey[key] = span.line }
+            }
             if first == nil { first = span }
             last = span
             count += 1
@@ -119,7 +129,14 @@ public struct Dataset: Sendable {
     /// The records of one chunk (or of the whole file), in order, each parsed or rejected.
     public func records(in chunk: Chunk?) throws -> [RecordOutcome] {
         var out: [RecordOutcome] = []
-        try forEachRecord(in: chunk) { span, bytes in out.append(parse(span, bytes)) }
+        try forEachRecord(in: chunk) { span, bytes in
+            if let earlier = chunk?.repeatedIds[span.line] {
+                out.append(.rejected(RejectedRecord(id: id(of: span), line: span.line,
+                                                    reason: "record id seen twice (first at line \(earlier))")))
+            } else {
+                out.append(parse(span, bytes))
+            }
+        }
         return out
     }
 

@@ -135,6 +135,17 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual("\(dataset.error(for: rejected[1]))", "\(spec.path):4: record bad.jsonl:4: missing field \"answer\"")
     }
 
+    func testARepeatedKeyIsRejectedAndTheFirstKept() throws {
+        let record = #"{"QUESTION": "q", "CONTEXTS": ["c"], "LONG_ANSWER": "a", "final_decision": "yes"}"#
+        let path = write("dup.json", "{\n\"1\": \(record),\n\"2\": \(record),\n\"1\": \(record)\n}\n")
+        let dataset = try Dataset(DatasetSpec(path: path, format: .pubmedqa))
+        for size in [1, 2, 3] {
+            let outcomes = try dataset.chunks(recordsPerChunk: size).flatMap { try dataset.records(in: $0) }
+            XCTAssertEqual(outcomes.count, 3)
+            XCTAssertEqual(rejections(outcomes), [RejectedRecord(id: "dup.json#1", line: 4, reason: "record id seen twice (first at line 2)")])
+        }
+    }
+
     func testEmptyAndMissingFilesAreErrorsNamingTheFile() throws {
         let empty = write("empty.jsonl", "\n  \n")
         XCTAssertThrowsError(try Dataset(DatasetSpec(path: empty, format: .gsm8k)).chunks(recordsPerChunk: 10)) {
