@@ -12,10 +12,20 @@ import Glibc
 public func parallelChunks(_ n: Int, workers: Int = 2, minimumPerWorker: Int = 1, _ body: (Range<Int>) -> Void) {
     let w = max(1, min(workers, n / max(1, minimumPerWorker)))
     if w <= 1 { body(0..<n); return }
-    DispatchQueue.concurrentPerform(iterations: w) { i in
-        let lo = n * i / w, hi = n * (i + 1) / w
-        if lo < hi { body(lo..<hi) }
+    // Callers write disjoint ranges; the box only carries the closure across the Sendable wall.
+    withoutActuallyEscaping(body) { escapable in
+        let box = UncheckedSendable(escapable)
+        DispatchQueue.concurrentPerform(iterations: w) { i in
+            let lo = n * i / w, hi = n * (i + 1) / w
+            if lo < hi { box.value(lo..<hi) }
+        }
     }
+}
+
+/// Carries a value into a @Sendable closure when the caller guarantees safe use.
+public struct UncheckedSendable<T>: @unchecked Sendable {
+    public let value: T
+    @inlinable public init(_ value: T) { self.value = value }
 }
 
 /// A pointer wrapper that may cross into concurrentPerform closures (callers guarantee

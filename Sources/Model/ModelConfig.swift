@@ -217,7 +217,7 @@ struct ConfigKeys {
 
     func optionalDouble(_ key: String) throws -> Double? {
         guard let v = object[key], !(v is NSNull) else { return nil }
-        guard let n = v as? NSNumber, !(v is Bool) else { throw ModelError.invalidValue(key: prefix + key, detail: "not a number") }
+        guard let n = v as? NSNumber else { throw ModelError.invalidValue(key: prefix + key, detail: "not a number") }
         return n.doubleValue
     }
 
@@ -241,5 +241,37 @@ struct ConfigKeys {
     func int(_ key: String) throws -> Int {
         guard let v = try optionalInt(key) else { throw ModelError.missingKey(prefix + key, modelType: modelType) }
         return v
+    }
+}
+
+extension ModelConfig {
+    /// A config.json that Hugging Face transformers loads for this model.
+    public func huggingFaceJSON(bf16: Bool = false) throws -> Data {
+        var o: [String: Any] = ["model_type": modelType, "vocab_size": vocabSize, "tie_word_embeddings": tiedEmbeddings,
+                                "torch_dtype": bf16 ? "bfloat16" : "float32"]
+        if let eosTokenId { o["eos_token_id"] = eosTokenId }
+        switch architecture {
+        case .gpt2:
+            o["architectures"] = ["GPT2LMHeadModel"]
+            o["n_embd"] = hiddenSize; o["n_layer"] = layers; o["n_head"] = heads; o["n_positions"] = maxPositions
+            o["n_inner"] = intermediateSize; o["layer_norm_epsilon"] = Double(normEps); o["activation_function"] = "gelu_new"
+        case .llama:
+            let names = ["llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"]
+            o["architectures"] = [names[modelType] ?? "LlamaForCausalLM"]
+            o["hidden_size"] = hiddenSize; o["intermediate_size"] = intermediateSize; o["num_hidden_layers"] = layers
+            o["num_attention_heads"] = heads; o["num_key_value_heads"] = kvHeads; o["head_dim"] = headDim
+            o["max_position_embeddings"] = maxPositions; o["rms_norm_eps"] = Double(normEps); o["rope_theta"] = ropeTheta
+            o["hidden_act"] = "silu"
+            if modelType == "llama" { o["attention_bias"] = qkvBias; o["mlp_bias"] = false }
+            if modelType == "mistral" { o["sliding_window"] = slidingWindow ?? NSNull() }
+            switch ropeScaling {
+            case .none: break
+            case let .linear(factor): o["rope_scaling"] = ["rope_type": "linear", "factor": factor]
+            case let .llama3(factor, low, high, original):
+                o["rope_scaling"] = ["rope_type": "llama3", "factor": factor, "low_freq_factor": low,
+                                     "high_freq_factor": high, "original_max_position_embeddings": original]
+            }
+        }
+        return try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
     }
 }
