@@ -1,0 +1,49 @@
+import Foundation
+import Kernels
+
+/// AdamW with torch.optim.AdamW semantics: decoupled weight decay p -= lr * wd * p, then
+/// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps). Moments live in two
+/// contiguous buffers parallel to the parameter buffer.
+public final class AdamW {
+    public var learningRate: Float
+    public var beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
+    public private(set) var stepCount = 0
+    public let m: UnsafeMutableBufferPointer<Float>
+    public let v: UnsafeMutableBufferPointer<Float>
+
+    public init(parameterCount: Int, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                epsilon: Float = 1e-8, weightDecay: Float = 0.01) {
+        self.learningRate = learningRate
+        self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.weightDecay = weightDecay
+        m = .allocate(capacity: max(1, parameterCount)); m.initialize(repeating: 0)
+        v = .allocate(capacity: max(1, parameterCount)); v.initialize(repeating: 0)
+    }
+
+    deinit { m.deallocate(); v.deallocate() }
+
+    /// One update of `parameters` from `gradients` (same count as the moments).
+    public func step(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>) {
+        precondition(parameters.count == gradients.count && parameters.count <= m.count, "AdamW: buffer sizes differ")
+        stepCount += 1
+        let t = Double(stepCount)
+        let bc1 = Float(1 - Foundation.pow(Double(beta1), t)), bc2Sqrt = Float((1 - Foundation.pow(Double(beta2), t)).squareRoot())
+        let lr = learningRate, b1 = beta1, b2 = beta2, eps = epsilon, decay = 1 - learningRate * weightDecay
+        let stepSize = lr / bc1
+        let pp = SharedPointer(parameters.baseAddress!), mp = SharedPointer(m.baseAddress!), vp = SharedPointer(v.baseAddress!)
+        let gp = gradients.baseAddress!
+        parallelChunks(parameters.count, minimumPerWorker: 1 << 15) { range in
+            for i in range {
+                let g = gp[i]
+                let mi = b1 * mp.p[i] + (1 - b1) * g
+                let vi = b2 * vp.p[i] + (1 - b2) * g * g
+                mp.p[i] = mi; vp.p[i] = vi
+                pp.p[i] = pp.p[i] * decay - stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
+            }
+        }
+    }
+
+    /// Convenience over parameter stores of the same layout.
+    public func step(_ parameters: ParameterStore, _ gradients: ParameterStore) {
+        step(parameters: parameters.buffer, gradients: UnsafeBufferPointer(gradients.buffer))
+    }
+}

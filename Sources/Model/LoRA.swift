@@ -1,0 +1,106 @@
+import Foundation
+import Kernels
+
+/// LoRA settings: W x + (alpha / rank) B A x on the targeted projections.
+public struct LoRAConfig: Codable, Sendable, Equatable {
+    public var rank: Int
+    public var alpha: Float
+    /// Module names as PEFT spells them: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj,
+    /// down_proj (Llama family); c_attn, c_proj (both attn and mlp), c_fc (GPT-2). A full
+    /// suffix such as "mlp.c_proj" selects one module.
+    public var targetModules: [String]
+
+    public init(rank: Int, alpha: Float, targetModules: [String]) {
+        self.rank = rank
+        self.alpha = alpha
+        self.targetModules = targetModules
+    }
+
+    public var scale: Float { alpha / Float(rank) }
+}
+
+/// The adapters of all targeted modules: parameters and gradients each in one contiguous
+/// buffer, named as PEFT saves them (base_model.model.<module>.lora_A.weight [r, in],
+/// lora_B.weight [out, r]).
+public final class LoRAAdapters {
+    public let config: LoRAConfig
+    public let parameters: ParameterStore
+    public let gradients: ParameterStore
+
+    struct Adapter {
+        let site: LinearSite
+        let a: Int, b: Int
+        let inFeatures: Int, outFeatures: Int
+        let columnOffset: Int
+        /// Which [rows, rank] block of the layer's saved A x this adapter uses.
+        let slot: Int
+    }
+
+    let perLayer: [[Adapter]]
+    let adaptersPerLayer: Int
+    private let scratch = Scratch()
+
+    init(config: LoRAConfig, architecture: ArchitectureLayout, layers: Int, seed: UInt64) throws {
+        guard config.rank >= 1 else { throw ModelError.invalidValue(key: "lora.rank", detail: "must be at least 1") }
+        let modules = architecture.targetModules.filter { m in
+            config.targetModules.contains { t in m.name == t || m.name.hasSuffix("." + t) }
+        }
+        for t in config.targetModules where !architecture.targetModules.contains(where: { $0.name == t || $0.name.hasSuffix("." + t) }) {
+            throw ModelError.invalidValue(key: "lora.target_modules", detail: "\(t) matches no module (available: \(architecture.targetModules.map(\.name).joined(separator: ", ")))")
+        }
+        guard !modules.isEmpty else { throw ModelError.invalidValue(key: "lora.target_modules", detail: "empty") }
+        self.config = config
+        var layout = ParameterLayout()
+        var perLayer: [[Adapter]] = []
+        for l in 0..<layers {
+            var list: [Adapter] = []
+            for (k, m) in modules.enumerated() {
+                let prefix = "base_model.model." + architecture.blockPrefixes[l] + m.name
+                let a = layout.add(prefix + ".lora_A.weight", [config.rank, m.inFeatures])
+                let b = layout.add(prefix + ".lora_B.weight", [m.outFeatures, config.rank])
+                list.append(Adapter(site: m.site, a: a, b: b, inFeatures: m.inFeatures, outFeatures: m.outFeatures,
+                                    columnOffset: m.columnOffset, slot: k))
+            }
+            perLayer.append(list)
+        }
+        self.perLayer = perLayer
+        adaptersPerLayer = modules.count
+        parameters = ParameterStore(layout: layout)
+        gradients = ParameterStore(layout: layout)
+        // PEFT's default: A ~ kaiming-uniform(a = sqrt 5) = U(-1/sqrt(in), 1/sqrt(in)), B = 0,
+        // so the adapted model starts equal to the base.
+        var rng = SeededRandom(seed: seed)
+        for list in perLayer {
+            for ad in list {
+                let bound = 1 / Float(ad.inFeatures).squareRoot()
+                for i in 0..<(config.rank * ad.inFeatures) { parameters.base[ad.a + i] = (2 * rng.uniform() - 1) * bound }
+            }
+        }
+    }
+
+    /// out[:, cols] += scale (x A^T) B^T; saves u = x A^T for the backward.
+    func forward(layer: Int, site: LinearSite, x: UnsafePointer<Float>, rows: Int,
+                 out: UnsafeMutablePointer<Float>, ldOut: Int, u: UnsafeMutablePointer<Float>) {
+        let r = config.rank, p = parameters.base
+        for ad in perLayer[layer] where ad.site == site {
+            let uk = u + ad.slot * rows * r
+            gemm(.none, .transposed, m: rows, n: r, k: ad.inFeatures, a: x, lda: ad.inFeatures, b: p + ad.a, ldb: ad.inFeatures, c: uk, ldc: r)
+            gemm(.none, .transposed, m: rows, n: ad.outFeatures, k: r, alpha: config.scale, a: uk, lda: r,
+                 b: p + ad.b, ldb: r, beta: 1, c: out + ad.columnOffset, ldc: ldOut)
+        }
+    }
+
+    /// Backward of `forward`: dB += s dy^T u, du = s dy B, dA += du^T x, dx += du A.
+    func backward(layer: Int, site: LinearSite, x: UnsafePointer<Float>, rows: Int, dy: UnsafePointer<Float>, ldDy: Int,
+                  dx: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>) {
+        let r = config.rank, p = parameters.base, g = gradients.base, s = config.scale
+        let du = scratch.ensure(rows * r)
+        for ad in perLayer[layer] where ad.site == site {
+            let uk = u + ad.slot * rows * r, dys = dy + ad.columnOffset
+            gemm(.transposed, .none, m: ad.outFeatures, n: r, k: rows, alpha: s, a: dys, lda: ldDy, b: uk, ldb: r, beta: 1, c: g + ad.b, ldc: r)
+            gemm(.none, .none, m: rows, n: r, k: ad.outFeatures, alpha: s, a: dys, lda: ldDy, b: p + ad.b, ldb: r, c: du, ldc: r)
+            gemm(.transposed, .none, m: r, n: ad.inFeatures, k: rows, a: du, lda: r, b: x, ldb: ad.inFeatures, beta: 1, c: g + ad.a, ldc: ad.inFeatures)
+            gemm(.none, .none, m: rows, n: ad.inFeatures, k: r, a: du, lda: r, b: p + ad.a, ldb: ad.inFeatures, beta: 1, c: dx, ldc: ad.inFeatures)
+        }
+    }
+}

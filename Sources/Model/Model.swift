@@ -1,1 +1,0 @@
-// Model layer: configurations, safetensors, forward and backward (issue #3).

@@ -1,0 +1,542 @@
+import Artifacts
+import Foundation
+import Kernels
+
+/// Which attention-received statistic to accumulate during a forward.
+public struct AttentionReceivedRequest: Sendable {
+    public enum Layers: Sendable { case last, all }
+    public var layers: Layers
+    /// Multiply A[q, p] by (q + 1), so uniform attention scores 1 at every position.
+    public var uniformRelative: Bool
+    public init(layers: Layers = .last, uniformRelative: Bool = false) {
+        self.layers = layers
+        self.uniformRelative = uniformRelative
+    }
+}
+
+/// What a forward returns besides what it must compute.
+public struct ForwardRequest: Sendable {
+    public enum Logits: Sendable { case none, atTargets, all }
+    /// Per sequence and position: the token whose log-probability to return from that
+    /// position's output (the next token), or -1. The vocab projection runs only at positions
+    /// with a target (or everywhere with `logits: .all`).
+    public var targets: [[Int32]]?
+    public var logits: Logits = .none
+    public var finalHidden = false
+    public var attentionReceived: AttentionReceivedRequest?
+    /// Full softmax maps [H, len, len] per layer and sequence (debugging and `xtf model check`).
+    public var attentionMaps = false
+
+    public init(targets: [[Int32]]? = nil, logits: Logits = .none, finalHidden: Bool = false,
+                attentionReceived: AttentionReceivedRequest? = nil, attentionMaps: Bool = false) {
+        self.targets = targets
+        self.logits = logits
+        self.finalHidden = finalHidden
+        self.attentionReceived = attentionReceived
+        self.attentionMaps = attentionMaps
+    }
+
+    /// Targets that ask for log p(ids[t+1] | ids[...t]) at every position but the last.
+    public static func nextTokenTargets(_ sequences: [[Int32]]) -> [[Int32]] {
+        sequences.map { s in s.isEmpty ? [] : Array(s.dropFirst()) + [-1] }
+    }
+}
+
+/// Per-sequence outputs of a forward.
+public struct ForwardResult: Sendable {
+    /// [b][t]: log-prob of targets[b][t]; NaN where no target was asked.
+    public var targetLogProbs: [[Float]] = []
+    /// [b]: logits rows, vocab-wide, for every position (`.all`) or the target positions in order.
+    public var logits: [[Float]] = []
+    /// [b]: [len * hidden] after the final norm.
+    public var finalHidden: [[Float]] = []
+    /// [b][t]: attention received; NaN at the last position.
+    public var attentionReceived: [[Float]] = []
+    /// [layer][b]: [heads * len * len].
+    public var attentionMaps: [[[Float]]] = []
+}
+
+/// A decoder-only transformer (GPT-2 or Llama family) over one contiguous parameter buffer.
+/// Not thread-safe: it owns reusable activation arenas (sized by the largest batch seen, so
+/// memory stays flat across steps of the same shape).
+public final class Transformer {
+    public let config: ModelConfig
+    let arch: ArchitectureLayout
+    /// All parameters, named by their HF tensor names.
+    public let parameters: ParameterStore
+    /// Gradients of all parameters (same layout); created by `enableGradients()`.
+    public private(set) var gradients: ParameterStore?
+    /// LoRA adapters; when set, backward computes adapter gradients only (base frozen).
+    public private(set) var lora: LoRAAdapters?
+
+    let activations = Scratch()
+    let backwardScratch = Scratch()
+    let headScratch = Scratch()
+    var ropeCos: [Float] = [], ropeSin: [Float] = [], ropePositions = 0
+    let ropeInverse: [Float]
+    /// Rows per chunk of the LM head (logits chunk = rows x vocab floats).
+    public var headChunkRows = 128
+
+    /// A model with random weights (N(0, 0.02), norms 1/0), seeded.
+    public init(config: ModelConfig, seed: UInt64 = 0) {
+        self.config = config
+        arch = ArchitectureLayout(config)
+        parameters = ParameterStore(layout: arch.layout)
+        ropeInverse = config.architecture == .llama ? config.ropeInverseFrequencies() : []
+        var rng = SeededRandom(seed: seed)
+        for e in arch.layout.entries {
+            let v = parameters.view(e.name)!
+            if e.name.hasSuffix("norm.weight") || e.name.contains("ln_") && e.name.hasSuffix(".weight") || e.name.hasSuffix("layernorm.weight") {
+                v.update(repeating: 1)
+            } else if e.shape.count == 1 {
+                v.update(repeating: 0)
+            } else {
+                for i in 0..<v.count { v[i] = 0.02 * rng.normal() }
+            }
+        }
+    }
+
+    /// Loads config.json and model.safetensors (or a sharded model.safetensors.index.json).
+    public static func load(directory: URL) throws -> Transformer {
+        let config = try ModelConfig(directory: directory)
+        let model = Transformer(config: config)
+        try model.loadWeights(directory: directory)
+        return model
+    }
+
+    /// Reads every parameter from the checkpoint, converting F32/F16/BF16 to Float.
+    public func loadWeights(directory: URL) throws {
+        let index = directory.appendingPathComponent("model.safetensors.index.json")
+        var files: [String: SafetensorsFile] = [:]
+        var location: [String: SafetensorsFile] = [:]
+        if FileManager.default.fileExists(atPath: index.path) {
+            guard let data = FileManager.default.contents(atPath: index.path),
+                  let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+                  let map = object["weight_map"] as? [String: String] else {
+                throw ModelError.io(path: index.path, detail: "no weight_map object")
+            }
+            for (name, file) in map {
+                if files[file] == nil { files[file] = try SafetensorsFile(path: directory.appendingPathComponent(file).path) }
+                location[name] = files[file]
+            }
+        } else {
+            let file = try SafetensorsFile(path: directory.appendingPathComponent("model.safetensors").path)
+            for name in file.tensors.keys { location[name] = file }
+        }
+        for e in arch.layout.entries {
+            let candidates = [e.name] + ArchitectureLayout.alternativeNames(e.name)
+            guard let name = candidates.first(where: { location[$0] != nil }), let file = location[name] else {
+                throw ModelError.missingTensor(e.name, path: directory.path)
+            }
+            try file.readFloats(name, expectedShape: e.shape, into: parameters.view(e.name)!)
+        }
+    }
+
+    /// Writes config.json and model.safetensors with HF names and layouts (F32 or BF16), atomically.
+    public func save(directory: URL, bf16: Bool = false) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var writer = SafetensorsWriter(metadata: ["format": "pt"])
+        for e in arch.layout.entries {
+            let v = parameters.view(e.name)!
+            if bf16 { writer.addBF16(e.name, shape: e.shape, floats: v) } else { writer.add(e.name, shape: e.shape, floats: v) }
+        }
+        try writer.write(to: directory.appendingPathComponent("model.safetensors").path)
+        let file = try AtomicFile(path: directory.appendingPathComponent("config.json").path)
+        try file.write(try config.huggingFaceJSON(bf16: bf16))
+        try file.commit()
+    }
+
+    /// Allocates (zeroed) the gradient buffer for full fine-tuning.
+    public func enableGradients() {
+        if gradients == nil { gradients = ParameterStore(layout: arch.layout) }
+    }
+
+    /// Attaches fresh LoRA adapters (A random, B zero, as PEFT does); the base becomes frozen.
+    public func enableLoRA(_ lora: LoRAConfig, seed: UInt64 = 0) throws {
+        self.lora = try LoRAAdapters(config: lora, architecture: arch, layers: config.layers, seed: seed)
+    }
+
+    public func disableLoRA() { lora = nil }
+
+    /// Names of all parameter tensors in buffer order.
+    public var parameterNames: [String] { arch.layout.entries.map(\.name) }
+
+    // MARK: Plan of one batch
+
+    /// Packed rows: sequence b occupies rows offsets[b] ..< offsets[b] + lengths[b]; no padding.
+    struct Plan {
+        let lengths: [Int]
+        let offsets: [Int]
+        let rows: Int
+        let positions: [Int]
+        /// Per sequence: offset of head 0's [len, len] map within one layer's attention region.
+        let attentionOffsets: [Int]
+        let attentionPerLayer: Int
+        let training: Bool
+
+        /// Keys each sequence's queries see: its cached prefix (starts) plus the new rows.
+        let keys: [Int]
+        let starts: [Int]
+
+        init(_ sequences: [[Int32]], training: Bool, starts: [Int]? = nil) {
+            lengths = sequences.map(\.count)
+            self.starts = starts ?? lengths.map { _ in 0 }
+            var off: [Int] = [], att: [Int] = [], pos: [Int] = []
+            var r = 0, a = 0
+            for (b, len) in lengths.enumerated() {
+                let start = self.starts[b]
+                off.append(r); att.append(a)
+                r += len; a += len * (start + len)
+                pos.append(contentsOf: start..<(start + len))
+            }
+            keys = zip(lengths, self.starts).map { $0 + $1 }
+            offsets = off; rows = r; positions = pos; attentionOffsets = att
+            attentionPerLayer = a
+            self.training = training
+        }
+    }
+
+    /// Per-layer activation pointers; stride 0 (one slot shared by all layers) in inference.
+    struct Slot {
+        let base: UnsafeMutablePointer<Float>
+        let stride: Int
+        @inline(__always) func callAsFunction(_ l: Int) -> UnsafeMutablePointer<Float> { base + l * stride }
+    }
+
+    struct Activations {
+        let res: Slot, resMid: Slot
+        let ln1: Slot, ln1Stats: Slot, qkv: Slot, att: Slot, attOut: Slot
+        let ln2: Slot, ln2Stats: Slot, fcPre: Slot, fcAct: Slot
+        let loraU: Slot
+        let lnf: UnsafeMutablePointer<Float>, lnfStats: UnsafeMutablePointer<Float>
+    }
+
+    func makeActivations(_ plan: Plan) -> Activations {
+        let c = config, N = plan.rows, L = c.layers, C = c.hiddenSize
+        let H = c.heads
+        let F = c.architecture == .gpt2 ? c.intermediateSize : 2 * c.intermediateSize
+        let loraWidth = (lora?.adaptersPerLayer ?? 0) * (lora?.config.rank ?? 0)
+        let slots = plan.training ? L : 1
+        var sizes: [(Int, Int)] = []  // (per-slot size, slots)
+        sizes.append((N * C, plan.training ? L + 1 : 1))                    // res
+        sizes.append((N * C, plan.training ? L : 0))                        // resMid
+        for per in [N * C, 2 * N, N * c.qkvDim, H * plan.attentionPerLayer, N * c.qDim, N * C, 2 * N, N * F, N * c.intermediateSize, N * loraWidth] {
+            sizes.append((per, slots))
+        }
+        sizes.append((N * C, 1)); sizes.append((2 * N, 1))                  // lnf, lnfStats
+        let total = sizes.reduce(0) { $0 + $1.0 * $1.1 + 16 }
+        let base = activations.ensure(total)
+        var cursor = 0
+        var slotsOut: [Slot] = []
+        for (per, count) in sizes {
+            slotsOut.append(Slot(base: base + cursor, stride: plan.training ? per : 0))
+            cursor += per * count + 16
+        }
+        let res = slotsOut[0]
+        let resMid = plan.training ? slotsOut[1] : Slot(base: res.base, stride: 0)
+        return Activations(res: res, resMid: resMid, ln1: slotsOut[2], ln1Stats: slotsOut[3], qkv: slotsOut[4],
+                           att: slotsOut[5], attOut: slotsOut[6], ln2: slotsOut[7], ln2Stats: slotsOut[8],
+                           fcPre: slotsOut[9], fcAct: slotsOut[10], loraU: slotsOut[11],
+                           lnf: slotsOut[12].base, lnfStats: slotsOut[13].base)
+    }
+
+    func ensureRope(positions: Int) {
+        guard config.architecture == .llama, positions > ropePositions else { return }
+        let half = config.headDim / 2
+        let n = max(positions, 2 * ropePositions)
+        ropeCos = [Float](repeating: 0, count: n * half)
+        ropeSin = ropeCos
+        for t in 0..<n {
+            for i in 0..<half {
+                let angle = Float(t) * ropeInverse[i]  // float32 product, as HF
+                ropeCos[t * half + i] = Float(Foundation.cos(Double(angle)))
+                ropeSin[t * half + i] = Float(Foundation.sin(Double(angle)))
+            }
+        }
+        ropePositions = n
+    }
+
+    func validate(_ sequences: [[Int32]]) throws {
+        for (b, s) in sequences.enumerated() {
+            guard !s.isEmpty else { throw ModelError.invalidRequest("sequence \(b) is empty") }
+            if config.architecture == .gpt2, s.count > config.maxPositions {
+                throw ModelError.invalidRequest("sequence \(b) has \(s.count) tokens, more than n_positions \(config.maxPositions)")
+            }
+            if let bad = s.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
+                throw ModelError.invalidRequest("sequence \(b) has token id \(bad) outside the vocabulary of \(config.vocabSize)")
+            }
+        }
+    }
+
+    // MARK: Forward
+
+    @inline(__always) var p: UnsafeMutablePointer<Float> { parameters.base }
+
+    /// Runs the blocks and the final norm; accumulates attention received and maps if asked.
+    func forwardBlocks(_ sequences: [[Int32]], plan: Plan, acts a: Activations,
+                       received: AttentionReceivedRequest?, maps: Bool, cache: KVCache? = nil) -> (ri: [[Float]], maps: [[[Float]]]) {
+        let c = config, N = plan.rows, C = c.hiddenSize, L = c.layers
+        // Embeddings (+ learned positions for GPT-2).
+        let x0 = a.res(0)
+        var row = 0
+        for s in sequences {
+            for id in s {
+                let dst = x0 + row * C, e = p + arch.tokenEmbedding + Int(id) * C
+                if let pe = arch.positionEmbedding {
+                    let pp = p + pe + plan.positions[row] * C
+                    for i in 0..<C { dst[i] = e[i] + pp[i] }
+                } else {
+                    dst.update(from: e, count: C)
+                }
+                row += 1
+            }
+        }
+        ensureRope(positions: plan.keys.max() ?? 0)
+        var riAcc = plan.lengths.map { [Float](repeating: 0, count: $0) }
+        var mapsOut: [[[Float]]] = []
+        for l in 0..<L {
+            let blk = arch.blocks[l]
+            let xin = a.res(l), xmid = a.resMid(l), xout = a.res(l + 1)
+            norm(a.ln1(l), a.ln1Stats(l), xin, blk.norm1Weight, blk.norm1Bias, rows: N)
+            linearForward(blk.qkv, x: a.ln1(l), rows: N, out: a.qkv(l), accumulate: false, layer: l, site: .qkv, u: a.loraU(l))
+            applyRope(a.qkv(l), plan: plan, inverse: false)
+            let wantRI = received.map { $0.layers == .all || l == L - 1 } ?? false
+            attentionForward(plan: plan, qkv: a.qkv(l), att: a.att(l), out: a.attOut(l), layer: l, cache: cache)
+            if wantRI { accumulateReceived(&riAcc, plan: plan, att: a.att(l), uniformRelative: received!.uniformRelative) }
+            if maps {
+                mapsOut.append((0..<plan.lengths.count).map { b in
+                    let len = plan.lengths[b]
+                    return (0..<c.heads).flatMap { h in
+                        Array(UnsafeBufferPointer(start: a.att(l) + h * plan.attentionPerLayer + plan.attentionOffsets[b], count: len * len))
+                    }
+                })
+            }
+            if xmid != xin { xmid.update(from: xin, count: N * C) }
+            linearForward(blk.out, x: a.attOut(l), rows: N, out: xmid, accumulate: true, layer: l, site: .out, u: a.loraU(l))
+            norm(a.ln2(l), a.ln2Stats(l), xmid, blk.norm2Weight, blk.norm2Bias, rows: N)
+            linearForward(blk.up, x: a.ln2(l), rows: N, out: a.fcPre(l), accumulate: false, layer: l, site: .up, u: a.loraU(l))
+            activationForward(a.fcAct(l), a.fcPre(l), rows: N)
+            if xout != xmid { xout.update(from: xmid, count: N * C) }
+            linearForward(blk.down, x: a.fcAct(l), rows: N, out: xout, accumulate: true, layer: l, site: .down, u: a.loraU(l))
+        }
+        norm(a.lnf, a.lnfStats, a.res(L), arch.finalNormWeight, arch.finalNormBias, rows: N)
+        // Mean over heads, layers and later queries; NaN where no later query exists.
+        var ri: [[Float]] = []
+        if let received {
+            let layerCount = Float(received.layers == .all ? L : 1)
+            ri = riAcc.map { acc in
+                let len = acc.count
+                return (0..<len).map { t in t == len - 1 ? .nan : acc[t] / (Float(c.heads) * layerCount * Float(len - 1 - t)) }
+            }
+        }
+        return (ri, mapsOut)
+    }
+
+    func norm(_ y: UnsafeMutablePointer<Float>, _ stats: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+              _ w: Int, _ b: Int?, rows: Int) {
+        let C = config.hiddenSize
+        parallelChunks(rows, minimumPerWorker: 64) { r in
+            let o = r.lowerBound
+            if let b {
+                layerNormForward(y + o * C, stats + 2 * o, x + o * C, p + w, p + b, rows: r.count, c: C, eps: config.normEps)
+            } else {
+                rmsNormForward(y + o * C, stats + o, x + o * C, p + w, rows: r.count, c: C, eps: config.normEps)
+            }
+        }
+    }
+
+    func normBackward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                      stats: UnsafePointer<Float>, _ w: Int, _ b: Int?, rows: Int, grads g: UnsafeMutablePointer<Float>?) {
+        let C = config.hiddenSize
+        if let b {
+            layerNormBackward(dx: dx, dw: g.map { $0 + w }, db: g.map { $0 + b }, dy: dy, x: x, w: p + w, stats: stats, rows: rows, c: C)
+        } else {
+            rmsNormBackward(dx: dx, dw: g.map { $0 + w }, dy: dy, x: x, w: p + w, stats: stats, rows: rows, c: C)
+        }
+    }
+
+    func activationForward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int) {
+        if config.architecture == .gpt2 {
+            geluForward(y, x, count: rows * config.intermediateSize)
+        } else {
+            swigluForward(y, x, rows: rows, inner: config.intermediateSize)
+        }
+    }
+
+    func activationBackward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int) {
+        if config.architecture == .gpt2 {
+            geluBackward(dx: dx, dy: dy, x: x, count: rows * config.intermediateSize)
+        } else {
+            swigluBackward(dgu: dx, dy: dy, gu: x, rows: rows, inner: config.intermediateSize)
+        }
+    }
+
+    /// Rotates q and k heads of every row by its position (inverse: the backward on gradients).
+    func applyRope(_ qkv: UnsafeMutablePointer<Float>, plan: Plan, inverse: Bool) {
+        guard config.architecture == .llama else { return }
+        let c = config, W = c.qkvDim, half = c.headDim / 2
+        ropeCos.withUnsafeBufferPointer { cosB in
+            ropeSin.withUnsafeBufferPointer { sinB in
+                let cs = cosB.baseAddress!, sn = sinB.baseAddress!
+                parallelChunks(plan.rows, minimumPerWorker: 64) { range in
+                    for r in range {
+                        let t = plan.positions[r]
+                        ropeRotate(qkv + r * W, heads: c.heads + c.kvHeads, headDim: c.headDim,
+                                   cos: cs + t * half, sin: sn + t * half, inverse: inverse)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Softmax attention per (sequence, head) with gemms: S = scale Q K^T, P = softmax, O = P V.
+    /// With a cache, the new rows' k/v are appended to it first and queries attend to it.
+    func attentionForward(plan: Plan, qkv: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
+                          out: UnsafeMutablePointer<Float>, layer: Int, cache: KVCache?) {
+        let c = config, W = c.qkvDim, hd = c.headDim, group = c.heads / c.kvHeads
+        let scale = 1 / Float(hd).squareRoot()
+        for b in 0..<plan.lengths.count {
+            let len = plan.lengths[b], r0 = plan.offsets[b], start = plan.starts[b]
+            if let cache {
+                for kvh in 0..<c.kvHeads {
+                    for t in 0..<len {
+                        let src = qkv + (r0 + t) * W + c.qDim + kvh * hd
+                        cache.keys(layer, b, kvh, position: start + t).update(from: src, count: hd)
+                        cache.values(layer, b, kvh, position: start + t).update(from: src + c.kvDim, count: hd)
+                    }
+                }
+            }
+            for h in 0..<c.heads {
+                let kvh = h / group
+                let q = qkv + r0 * W + h * hd
+                var k = qkv + r0 * W + c.qDim + kvh * hd
+                var v = k + c.kvDim
+                var ldKV = W
+                if let cache { k = cache.keys(layer, b, kvh, position: 0); v = cache.values(layer, b, kvh, position: 0); ldKV = hd }
+                let pm = att + h * plan.attentionPerLayer + plan.attentionOffsets[b]
+                attentionCore(q: q, k: k, v: v, ld: W, ldKV: ldKV, queries: len, keys: start + len, keyOffset: start,
+                              probs: pm, out: out + r0 * c.qDim + h * hd, ldOut: c.qDim, scale: scale)
+            }
+        }
+    }
+
+    /// One head: queries i (at key position i + keyOffset) over keys 0..<keys.
+    func attentionCore(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int, ldKV: Int,
+                       queries: Int, keys: Int, keyOffset: Int, probs: UnsafeMutablePointer<Float>,
+                       out: UnsafeMutablePointer<Float>, ldOut: Int, scale: Float) {
+        let hd = config.headDim
+        gemm(.none, .transposed, m: queries, n: keys, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ldKV, c: probs, ldc: keys)
+        causalSoftmaxRows(probs, rows: queries, ld: keys, keyOffset: keyOffset, window: config.slidingWindow)
+        gemm(.none, .none, m: queries, n: hd, k: keys, a: probs, lda: keys, b: v, ldb: ldKV, c: out, ldc: ldOut)
+    }
+
+    func accumulateReceived(_ acc: inout [[Float]], plan: Plan, att: UnsafePointer<Float>, uniformRelative: Bool) {
+        for b in 0..<plan.lengths.count {
+            let len = plan.lengths[b]
+            acc[b].withUnsafeMutableBufferPointer { dst in
+                for h in 0..<config.heads {
+                    let pm = att + h * plan.attentionPerLayer + plan.attentionOffsets[b]
+                    for q in 1..<max(1, len) {
+                        let row = pm + q * len
+                        let wq: Float = uniformRelative ? Float(q + 1) : 1
+                        for t in 0..<q { dst[t] += wq * row[t] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// y (+)= x W^T + b over all rows with one gemm, plus any LoRA adapters of this site.
+    func linearForward(_ s: LinearSpec, x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>,
+                       accumulate: Bool, layer: Int, site: LinearSite, u: UnsafeMutablePointer<Float>) {
+        let w = p + s.weight
+        gemm(.none, s.conv1D ? .none : .transposed, m: rows, n: s.outFeatures, k: s.inFeatures,
+             a: x, lda: s.inFeatures, b: w, ldb: s.conv1D ? s.outFeatures : s.inFeatures,
+             beta: accumulate ? 1 : 0, c: out, ldc: s.outFeatures)
+        if let bias = s.bias {
+            let bp = p + bias, n = s.outFeatures
+            parallelChunks(rows, minimumPerWorker: 64) { r in
+                for i in r { let o = out + i * n; for j in 0..<n { o[j] += bp[j] } }
+            }
+        }
+        lora?.forward(layer: layer, site: site, x: x, rows: rows, out: out, ldOut: s.outFeatures, u: u)
+    }
+
+    /// dx (+)= dy W; dW += dy^T x and db += colsum(dy) when `grads` is given (full fine-tuning).
+    func linearBackward(_ s: LinearSpec, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                        accumulate: Bool, rows: Int, grads g: UnsafeMutablePointer<Float>?,
+                        layer: Int, site: LinearSite, u: UnsafeMutablePointer<Float>) {
+        let w = p + s.weight
+        if let g {
+            if s.conv1D {
+                gemm(.transposed, .none, m: s.inFeatures, n: s.outFeatures, k: rows, a: x, lda: s.inFeatures,
+                     b: dy, ldb: s.outFeatures, beta: 1, c: g + s.weight, ldc: s.outFeatures)
+            } else {
+                gemm(.transposed, .none, m: s.outFeatures, n: s.inFeatures, k: rows, a: dy, lda: s.outFeatures,
+                     b: x, ldb: s.inFeatures, beta: 1, c: g + s.weight, ldc: s.inFeatures)
+            }
+            if let bias = s.bias {
+                let db = g + bias, n = s.outFeatures
+                for i in 0..<rows { let d = dy + i * n; for j in 0..<n { db[j] += d[j] } }
+            }
+        }
+        gemm(.none, s.conv1D ? .transposed : .none, m: rows, n: s.inFeatures, k: s.outFeatures,
+             a: dy, lda: s.outFeatures, b: w, ldb: s.conv1D ? s.outFeatures : s.inFeatures,
+             beta: accumulate ? 1 : 0, c: dx, ldc: s.inFeatures)
+        lora?.backward(layer: layer, site: site, x: x, rows: rows, dy: dy, ldDy: s.outFeatures, dx: dx, u: u)
+    }
+}
+
+/// A growable Float arena: reallocated only when a larger size is asked, so repeated steps
+/// of the same shape reuse the same memory.
+final class Scratch {
+    private(set) var capacity = 0
+    private var pointer: UnsafeMutablePointer<Float>?
+
+    func ensure(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > capacity || pointer == nil {
+            pointer?.deallocate()
+            pointer = .allocate(capacity: max(count, 1))
+            capacity = max(count, 1)
+        }
+        return pointer!
+    }
+
+    deinit { pointer?.deallocate() }
+}
+
+/// xoshiro256** seeded by SplitMix64: reproducible across platforms.
+public struct SeededRandom: RandomNumberGenerator {
+    var s: (UInt64, UInt64, UInt64, UInt64)
+
+    public init(seed: UInt64) {
+        var x = seed
+        func next() -> UInt64 {
+            x &+= 0x9E37_79B9_7F4A_7C15
+            var z = x
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        s = (next(), next(), next(), next())
+    }
+
+    public mutating func next() -> UInt64 {
+        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
+        let t = s.1 << 17
+        s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
+        s.2 ^= t
+        s.3 = s.3 << 45 | s.3 >> 19
+        return result
+    }
+
+    /// Uniform in [0, 1).
+    public mutating func uniform() -> Float { Float(next() >> 40) * (1.0 / Float(1 << 24)) }
+
+    /// Standard normal (Box-Muller).
+    public mutating func normal() -> Float {
+        let u1 = max(Double(next() >> 11) * (1.0 / Double(1 << 53)), 1e-300)
+        let u2 = Double(next() >> 11) * (1.0 / Double(1 << 53))
+        return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import Kernels
+
+extension Transformer {
+    // MARK: Public forward
+
+    /// Scores a batch of sequences of any lengths (packed, no padding). Computes the vocab
+    /// projection only where `request` needs it and keeps one layer's activations alive.
+    public func forward(_ sequences: [[Int32]], _ request: ForwardRequest = ForwardRequest()) throws -> ForwardResult {
+        try validate(sequences)
+        if let t = request.targets {
+            guard t.count == sequences.count, zip(t, sequences).allSatisfy({ $0.count == $1.count }) else {
+                throw ModelError.invalidRequest("targets must have one entry per token of each sequence")
+            }
+        }
+        let plan = Plan(sequences, training: false)
+        let a = makeActivations(plan)
+        let (ri, maps) = forwardBlocks(sequences, plan: plan, acts: a, received: request.attentionReceived, maps: request.attentionMaps)
+        var result = ForwardResult()
+        result.attentionReceived = ri
+        result.attentionMaps = maps
+        let C = config.hiddenSize, V = config.vocabSize
+        if request.finalHidden {
+            result.finalHidden = (0..<sequences.count).map { b in
+                Array(UnsafeBufferPointer(start: a.lnf + plan.offsets[b] * C, count: plan.lengths[b] * C))
+            }
+        }
+        // Head rows: every position (.all) or the positions with a target.
+        var rows: [Int] = [], targets: [Int32] = []
+        for b in 0..<sequences.count {
+            for t in 0..<plan.lengths[b] {
+                let target = request.targets?[b][t] ?? -1
+                if request.logits == .all || target >= 0 {
+                    guard target < V else { throw ModelError.invalidRequest("target \(target) outside the vocabulary") }
+                    rows.append(plan.offsets[b] + t); targets.append(target)
+                }
+            }
+        }
+        var logitRows: [[Float]] = request.logits == .none ? [] : Array(repeating: [], count: sequences.count)
+        var sequenceOfRow = [Int](repeating: 0, count: plan.rows)
+        for b in 0..<sequences.count { for t in 0..<plan.lengths[b] { sequenceOfRow[plan.offsets[b] + t] = b } }
+        let logProbs = headPass(a.lnf, rows: rows, targets: targets, weights: nil, dlnf: nil, gradHead: nil,
+                                logitsSink: request.logits == .none ? nil : { i, logits in
+                                    logitRows[sequenceOfRow[rows[i]]].append(contentsOf: logits)
+                                })
+        result.logits = logitRows
+        if request.targets != nil {
+            result.targetLogProbs = plan.lengths.map { [Float](repeating: .nan, count: $0) }
+            for (i, r) in rows.enumerated() where targets[i] >= 0 {
+                let b = sequenceOfRow[r]
+                result.targetLogProbs[b][r - plan.offsets[b]] = logProbs[i]
+            }
+        }
+        return result
+    }
+
+    /// Final-norm states of each id fed alone (position 0): context-free token representations.
+    public func singleTokenHidden(ids: [Int32]) throws -> [[Float]] {
+        try forward(ids.map { [$0] }, ForwardRequest(finalHidden: true)).finalHidden
+    }
+
+    // MARK: LM head
+
+    /// The vocab projection at `rows` only, in chunks of `headChunkRows` (so logits never exist
+    /// for the whole batch). Returns log p(target) per row (NaN for target -1). With weights,
+    /// also back-propagates loss = sum w * -log p into dlnf rows and the head weight.
+    func headPass(_ lnf: UnsafePointer<Float>, rows: [Int], targets: [Int32], weights: [Float]?,
+                  dlnf: UnsafeMutablePointer<Float>?, gradHead: UnsafeMutablePointer<Float>?,
+                  logitsSink: ((Int, UnsafeBufferPointer<Float>) -> Void)?) -> [Float] {
+        let C = config.hiddenSize, V = config.vocabSize, chunk = max(1, headChunkRows)
+        let M = rows.count
+        var out = [Float](repeating: .nan, count: M)
+        guard M > 0 else { return out }
+        let scratch = headScratch.ensure(chunk * (2 * C + V))
+        let h = scratch, dh = scratch + chunk * C, logits = scratch + 2 * chunk * C
+        let w = p + arch.head
+        out.withUnsafeMutableBufferPointer { outBuf in
+            let lp = SharedPointer(outBuf.baseAddress!)
+            for start in stride(from: 0, to: M, by: chunk) {
+                let n = min(chunk, M - start)
+                for i in 0..<n { (h + i * C).update(from: lnf + rows[start + i] * C, count: C) }
+                gemm(.none, .transposed, m: n, n: V, k: C, a: h, lda: C, b: w, ldb: C, c: logits, ldc: V)
+                if let logitsSink {
+                    for i in 0..<n { logitsSink(start + i, UnsafeBufferPointer(start: logits + i * V, count: V)) }
+                }
+                parallelChunks(n, minimumPerWorker: 4) { range in
+                    for i in range {
+                        let row = logits + i * V
+                        let lse = logSumExp(row, count: V)
+                        let t = targets[start + i]
+                        if t >= 0 { lp.p[start + i] = row[Int(t)] - lse }
+                        if let weights {
+                            // d(-w log p_t)/dlogit_j = w (softmax_j - [j == t]).
+                            let wt = weights[start + i]
+                            for j in 0..<V { row[j] = wt * expf(row[j] - lse) }
+                            if t >= 0 { row[Int(t)] -= wt }
+                        }
+                    }
+                }
+                guard weights != nil, let dlnf else { continue }
+                gemm(.none, .none, m: n, n: C, k: V, a: logits, lda: V, b: w, ldb: C, c: dh, ldc: C)
+                for i in 0..<n {
+                    let d = dlnf + rows[start + i] * C, s = dh + i * C
+                    for j in 0..<C { d[j] += s[j] }
+                }
+                if let gradHead {
+                    gemm(.transposed, .none, m: V, n: C, k: n, a: logits, lda: V, b: h, ldb: C, beta: 1, c: gradHead, ldc: C)
+                }
+            }
+        }
+        return out
+    }
+
+    // MARK: Training: forward + backward
+
+    /// Forward and backward of loss = sum over positions of weights[b][t] * -log p(targets[b][t])
+    /// (weight 0 or target -1: masked, no vocab projection there). Gradients are ADDED to
+    /// `gradients` (full fine-tuning; call `enableGradients()` first) or to the LoRA adapter
+    /// gradients when LoRA is enabled; zero them between steps. Returns the weighted loss sum.
+    @discardableResult
+    public func accumulateGradients(_ sequences: [[Int32]], targets: [[Int32]], weights: [[Float]]) throws -> Float {
+        try validate(sequences)
+        guard targets.count == sequences.count, weights.count == sequences.count,
+              zip(targets, sequences).allSatisfy({ $0.count == $1.count }),
+              zip(weights, sequences).allSatisfy({ $0.count == $1.count }) else {
+            throw ModelError.invalidRequest("targets and weights must have one entry per token of each sequence")
+        }
+        if lora == nil && gradients == nil { enableGradients() }
+        let g: UnsafeMutablePointer<Float>? = lora == nil ? gradients!.base : nil
+        let plan = Plan(sequences, training: true)
+        let a = makeActivations(plan)
+        _ = forwardBlocks(sequences, plan: plan, acts: a, received: nil, maps: false)
+
+        let c = config, N = plan.rows, C = c.hiddenSize, W = c.qkvDim
+        let F = c.architecture == .gpt2 ? c.intermediateSize : 2 * c.intermediateSize
+        let maxLen = plan.lengths.max() ?? 0
+        let sizes = [N * C, N * C, N * C, N * W, N * c.qDim, N * F, N * c.intermediateSize, maxLen * maxLen]
+        let base = backwardScratch.ensure(sizes.reduce(0, +))
+        var cursor = 0
+        let ptrs = sizes.map { s -> UnsafeMutablePointer<Float> in defer { cursor += s }; return base + cursor }
+        let (dres, dlnf, dln, dqkv, dattOut, dfcPre, dfcAct, dP) = (ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6], ptrs[7])
+
+        var rows: [Int] = [], tg: [Int32] = [], wt: [Float] = []
+        for b in 0..<sequences.count {
+            for t in 0..<plan.lengths[b] where weights[b][t] != 0 && targets[b][t] >= 0 {
+                guard Int(targets[b][t]) < c.vocabSize else { throw ModelError.invalidRequest("target \(targets[b][t]) outside the vocabulary") }
+                rows.append(plan.offsets[b] + t); tg.append(targets[b][t]); wt.append(weights[b][t])
+            }
+        }
+        dlnf.update(repeating: 0, count: N * C)
+        let lp = headPass(a.lnf, rows: rows, targets: tg, weights: wt, dlnf: dlnf,
+                          gradHead: g.map { $0 + arch.head }, logitsSink: nil)
+        var loss: Float = 0
+        for i in 0..<lp.count { loss -= wt[i] * lp[i] }
+
+        dres.update(repeating: 0, count: N * C)
+        normBackward(dx: dres, dy: dlnf, x: a.res(c.layers), stats: a.lnfStats, arch.finalNormWeight, arch.finalNormBias, rows: N, grads: g)
+        for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            let blk = arch.blocks[l], u = a.loraU(l)
+            linearBackward(blk.down, x: a.fcAct(l), dy: dres, dx: dfcAct, accumulate: false, rows: N, grads: g, layer: l, site: .down, u: u)
+            activationBackward(dx: dfcPre, dy: dfcAct, x: a.fcPre(l), rows: N)
+            linearBackward(blk.up, x: a.ln2(l), dy: dfcPre, dx: dln, accumulate: false, rows: N, grads: g, layer: l, site: .up, u: u)
+            normBackward(dx: dres, dy: dln, x: a.resMid(l), stats: a.ln2Stats(l), blk.norm2Weight, blk.norm2Bias, rows: N, grads: g)
+            linearBackward(blk.out, x: a.attOut(l), dy: dres, dx: dattOut, accumulate: false, rows: N, grads: g, layer: l, site: .out, u: u)
+            dqkv.update(repeating: 0, count: N * W)
+            attentionBackward(plan: plan, qkv: a.qkv(l), att: a.att(l), dOut: dattOut, dqkv: dqkv, dP: dP)
+            applyRope(dqkv, plan: plan, inverse: true)
+            linearBackward(blk.qkv, x: a.ln1(l), dy: dqkv, dx: dln, accumulate: false, rows: N, grads: g, layer: l, site: .qkv, u: u)
+            normBackward(dx: dres, dy: dln, x: a.res(l), stats: a.ln1Stats(l), blk.norm1Weight, blk.norm1Bias, rows: N, grads: g)
+        }
+        if let g {
+            var row = 0
+            for s in sequences {
+                for id in s {
+                    let src = dres + row * C, e = g + arch.tokenEmbedding + Int(id) * C
+                    for i in 0..<C { e[i] += src[i] }
+                    if let pe = arch.positionEmbedding {
+                        let pp = g + pe + plan.positions[row] * C
+                        for i in 0..<C { pp[i] += src[i] }
+                    }
+                    row += 1
+                }
+            }
+        }
+        return loss
+    }
+
+    /// Backward of attentionForward per (sequence, head); dqkv must be zeroed (k/v heads shared
+    /// by a GQA group accumulate).
+    func attentionBackward(plan: Plan, qkv: UnsafePointer<Float>, att: UnsafePointer<Float>,
+                           dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>, dP: UnsafeMutablePointer<Float>) {
+        let c = config, W = c.qkvDim, hd = c.headDim, group = c.heads / c.kvHeads
+        let scale = 1 / Float(hd).squareRoot()
+        for b in 0..<plan.lengths.count {
+            let len = plan.lengths[b], r0 = plan.offsets[b]
+            for h in 0..<c.heads {
+                let kvh = h / group
+                let qOff = r0 * W + h * hd, kOff = r0 * W + c.qDim + kvh * hd, vOff = kOff + c.kvDim
+                let pm = att + h * plan.attentionPerLayer + plan.attentionOffsets[b]
+                let dO = dOut + r0 * c.qDim + h * hd
+                // dV += P^T dO;  dP = dO V^T;  dS = softmax'(dP);  dQ += s dS K;  dK += s dS^T Q.
+                gemm(.transposed, .none, m: len, n: hd, k: len, a: pm, lda: len, b: dO, ldb: c.qDim, beta: 1, c: dqkv + vOff, ldc: W)
+                gemm(.none, .transposed, m: len, n: len, k: hd, a: dO, lda: c.qDim, b: qkv + vOff, ldb: W, c: dP, ldc: len)
+                softmaxBackwardRows(dP, pm, rows: len, cols: len, ld: len)
+                gemm(.none, .none, m: len, n: hd, k: len, alpha: scale, a: dP, lda: len, b: qkv + kOff, ldb: W, beta: 1, c: dqkv + qOff, ldc: W)
+                gemm(.transposed, .none, m: len, n: hd, k: len, alpha: scale, a: dP, lda: len, b: qkv + qOff, ldb: W, beta: 1, c: dqkv + kOff, ldc: W)
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Model
+import TestSupport
+import XCTest
+
+/// Batching, attention received, generation: behaviour the scoring and evaluation code relies on.
+final class BehaviourTests: XCTestCase {
+    func fixture(_ name: String) throws -> Transformer {
+        try Transformer.load(directory: try TestPaths.sharedFile("fixtures/hf/\(name)"))
+    }
+
+    /// A batch of different lengths gives each sequence what it gets alone.
+    func testVariableLengthBatchEqualsSingles() throws {
+        for name in ["gpt2-tiny", "llama3-tiny"] {
+            let m = try fixture(name)
+            let seqs: [[Int32]] = [[5, 17, 300, 42, 9, 77, 3], [8, 1], [600, 2, 99, 12]]
+            let request = ForwardRequest(targets: ForwardRequest.nextTokenTargets(seqs), finalHidden: true,
+                                         attentionReceived: AttentionReceivedRequest(layers: .all))
+            let batch = try m.forward(seqs, request)
+            for (b, s) in seqs.enumerated() {
+                var single = request
+                single.targets = ForwardRequest.nextTokenTargets([s])
+                let one = try m.forward([s], single)
+                assertClose(batch.targetLogProbs[b], one.targetLogProbs[0], 1e-5)
+                assertClose(batch.finalHidden[b], one.finalHidden[0], 1e-5)
+                assertClose(batch.attentionReceived[b], one.attentionReceived[0], 1e-6)
+                XCTAssertTrue(batch.targetLogProbs[b].last!.isNaN)
+                XCTAssertTrue(batch.attentionReceived[b].last!.isNaN)
+            }
+        }
+    }
+
+    /// RI from the maps by definition, including the uniform-relative weighting.
+    func testAttentionReceivedDefinition() throws {
+        let m = try fixture("qwen2-tiny")
+        let s: [[Int32]] = [[3, 14, 15, 92, 65, 35, 89]]
+        let maps = try m.forward(s, ForwardRequest(attentionMaps: true)).attentionMaps
+        let T = s[0].count, H = m.config.heads, L = m.config.layers
+        for uniform in [false, true] {
+            let ri = try m.forward(s, ForwardRequest(attentionReceived: AttentionReceivedRequest(layers: .all, uniformRelative: uniform))).attentionReceived[0]
+            for p in 0..<(T - 1) {
+                var sum: Float = 0
+                for l in 0..<L { for h in 0..<H { for q in (p + 1)..<T { sum += maps[l][0][(h * T + q) * T + p] * (uniform ? Float(q + 1) : 1) } } }
+                XCTAssertEqual(ri[p], sum / Float(L * H * (T - 1 - p)), accuracy: 1e-5)
+            }
+            XCTAssertTrue(ri[T - 1].isNaN)
+        }
+    }
+
+    func testLogitsAtTargetsMatchAll() throws {
+        let m = try fixture("mistral-tiny")
+        let s: [[Int32]] = [[10, 20, 30, 40, 50]]
+        let all = try m.forward(s, ForwardRequest(logits: .all)).logits[0]
+        let some = try m.forward(s, ForwardRequest(targets: [[-1, 7, -1, 9, -1]], logits: .atTargets))
+        let V = m.config.vocabSize
+        XCTAssertEqual(some.logits[0].count, 2 * V)
+        assertClose(Array(some.logits[0][0..<V]), Array(all[V..<(2 * V)]), 1e-6)
+        XCTAssertTrue(some.targetLogProbs[0][0].isNaN)
+    }
+
+    func testBatchedGenerationAndSampling() throws {
+        let m = try fixture("llama3-tiny")
+        let prompts: [[Int32]] = [[5, 6, 7], [100, 200, 300, 400, 500], [9]]
+        let batched = try m.generate(prompts: prompts, maxNewTokens: 6)
+        for (b, p) in prompts.enumerated() {
+            XCTAssertEqual(batched[b], try m.generate(prompts: [p], maxNewTokens: 6)[0])
+            // Greedy with the cache equals argmax of a full forward at each step.
+            var seq = p
+            for _ in 0..<6 {
+                let logits = try m.forward([seq], ForwardRequest(logits: .all)).logits[0].suffix(m.config.vocabSize)
+                seq.append(Int32(logits.indices.max { logits[$0] < logits[$1] }! - logits.startIndex))
+            }
+            XCTAssertEqual(batched[b], seq)
+        }
+        let a = try m.generate(prompts: prompts, maxNewTokens: 5, sampling: .temperature(1.0, seed: 42))
+        let b = try m.generate(prompts: prompts, maxNewTokens: 5, sampling: .temperature(1.0, seed: 42))
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(a.map(\.count), prompts.map { $0.count + 5 })
+    }
+
+    func testInvalidRequests() throws {
+        let m = try fixture("gpt2-tiny")
+        XCTAssertThrowsError(try m.forward([[1, 5000]]))
+        XCTAssertThrowsError(try m.forward([[]]))
+        XCTAssertThrowsError(try m.forward([[1, 2]], ForwardRequest(targets: [[1]])))
+    }
+
+    func assertClose(_ a: [Float], _ b: [Float], _ tol: Float, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, file: file, line: line)
+        for (x, y) in zip(a, b) where !(x.isNaN && y.isNaN) {
+            XCTAssertEqual(x, y, accuracy: tol, file: file, line: line)
+        }
+    }
+}

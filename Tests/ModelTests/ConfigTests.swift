@@ -1,0 +1,59 @@
+import Foundation
+import Model
+import TestSupport
+import XCTest
+
+final class ConfigTests: XCTestCase {
+    func config(_ json: String) throws -> ModelConfig { try ModelConfig(huggingFaceJSON: Data(json.utf8)) }
+
+    let llama = """
+        {"model_type": "llama", "vocab_size": 100, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+         "num_key_value_heads": 2, "intermediate_size": 128, "rms_norm_eps": 1e-5, %@}
+        """
+
+    func testFixtureConfigs() throws {
+        let l = try ModelConfig(directory: try TestPaths.sharedFile("fixtures/hf/llama3-tiny"))
+        XCTAssertEqual(l.ropeScaling, .llama3(factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64))
+        XCTAssertEqual(l.kvHeads, 2); XCTAssertTrue(l.tiedEmbeddings); XCTAssertEqual(l.headDim, 16)
+        let g = try ModelConfig(directory: try TestPaths.sharedFile("fixtures/hf/gpt2-tiny"))
+        XCTAssertEqual(g.architecture, .gpt2); XCTAssertEqual(g.intermediateSize, 256)
+        let q = try ModelConfig(directory: try TestPaths.sharedFile("fixtures/hf/qwen2-tiny"))
+        XCTAssertTrue(q.qkvBias); XCTAssertNil(q.slidingWindow)
+        let m = try ModelConfig(directory: try TestPaths.sharedFile("fixtures/hf/mistral-tiny"))
+        XCTAssertEqual(m.slidingWindow, 4096); XCTAssertFalse(m.tiedEmbeddings)
+    }
+
+    func testRopeParametersEqualsRopeScaling() throws {
+        let old = try config(String(format: llama, "\"rope_theta\": 500000, \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8, \"low_freq_factor\": 1, \"high_freq_factor\": 4, \"original_max_position_embeddings\": 8192}"))
+        let new = try config(String(format: llama, "\"rope_parameters\": {\"rope_type\": \"llama3\", \"rope_theta\": 500000, \"factor\": 8, \"low_freq_factor\": 1, \"high_freq_factor\": 4, \"original_max_position_embeddings\": 8192}"))
+        XCTAssertEqual(old, new)
+        XCTAssertEqual(new.ropeTheta, 500000)
+        let linear = try config(String(format: llama, "\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2}"))
+        XCTAssertEqual(linear.ropeScaling, .linear(factor: 2))
+        let plain = try config(String(format: llama, "\"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 1000}"))
+        XCTAssertEqual(plain.ropeScaling, .none); XCTAssertEqual(plain.ropeTheta, 1000)
+        let headDim = try config(String(format: llama, "\"head_dim\": 32"))
+        XCTAssertEqual(headDim.headDim, 32); XCTAssertEqual(headDim.qDim, 128)
+    }
+
+    func testErrorsNameTheKey() throws {
+        XCTAssertThrowsError(try config("{\"model_type\": \"bert\"}")) { XCTAssertEqual($0 as? ModelError, .unsupportedModelType("bert")) }
+        XCTAssertThrowsError(try config("{\"model_type\": \"llama\", \"vocab_size\": 10}")) {
+            XCTAssertEqual($0 as? ModelError, .missingKey("hidden_size", modelType: "llama"))
+        }
+        XCTAssertThrowsError(try config(String(format: llama, "\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 2}"))) {
+            XCTAssertEqual($0 as? ModelError, .unsupportedRopeScaling("yarn"))
+        }
+        XCTAssertThrowsError(try config(String(format: llama, "\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8}"))) {
+            XCTAssertTrue("\($0)".contains("rope_scaling.low_freq_factor"))
+        }
+    }
+
+    func testCodableAndHFRoundTrip() throws {
+        for name in ["gpt2-small-bench", "gpt2-124M", "llama-bench"] {
+            let c = try ModelConfig.benchmark(name)
+            XCTAssertEqual(try JSONDecoder().decode(ModelConfig.self, from: try JSONEncoder().encode(c)), c)
+            XCTAssertEqual(try ModelConfig(huggingFaceJSON: try c.huggingFaceJSON()), c)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import Model
+import TestSupport
+import XCTest
+
+/// Every fixture of shared/fixtures/hf, fp32 and bf16, against what HF transformers computed.
+final class FixtureTests: XCTestCase {
+    func check(_ relative: String, minimumTensors: Int) throws {
+        let dir = try TestPaths.sharedFile("fixtures/hf/\(relative)")
+        let rows = try ReferenceCheck.run(directory: dir, expectedPath: dir.appendingPathComponent("expected.safetensors").path)
+        XCTAssertGreaterThanOrEqual(rows.count, minimumTensors, "\(relative): too few tensors compared")
+        for r in rows where !r.passed {
+            XCTFail("\(relative): \(r.name) max abs \(r.maxAbs), max rel \(r.maxRel)")
+        }
+        // The tensors the issue names must all have been compared.
+        let names = Set(rows.map(\.name))
+        for required in ["logits", "next_token_logprob", "final_hidden"] {
+            XCTAssertTrue(names.contains(required), "\(relative): \(required) not compared")
+        }
+        if !relative.hasSuffix("bf16") {
+            for required in ["ri_last_layer", "ri_all_layers", "single_token_final_hidden", "loss_sum", "adamw_losses", "greedy_output"] {
+                XCTAssertTrue(names.contains(required), "\(relative): \(required) not compared")
+            }
+            XCTAssertTrue(names.contains { $0.hasPrefix("grad.") })
+        }
+    }
+
+    func testGPT2() throws { try check("gpt2-tiny", minimumTensors: 40) }
+    func testLlama3() throws { try check("llama3-tiny", minimumTensors: 32) }
+    func testMistral() throws { try check("mistral-tiny", minimumTensors: 33) }
+    func testQwen2() throws { try check("qwen2-tiny", minimumTensors: 38) }
+    func testGPT2BF16() throws { try check("gpt2-tiny/bf16", minimumTensors: 3) }
+    func testLlama3BF16() throws { try check("llama3-tiny/bf16", minimumTensors: 3) }
+    func testMistralBF16() throws { try check("mistral-tiny/bf16", minimumTensors: 3) }
+    func testQwen2BF16() throws { try check("qwen2-tiny/bf16", minimumTensors: 3) }
+}
