@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Scoring"),
         .target(name: "Training", dependencies: ["Cluster"]),
         .target(name: "Pipeline", dependencies: [
-            "Data", "Scoring", "Cluster", "Artifacts", .product(name: "Logging", package: "swift-log"),
+            "Data", "Scoring", "Model", "Tokenizer", "Cluster", "Artifacts", .product(name: "Logging", package: "swift-log"),
         ]),
 
         .executableTarget(name: "xtf", dependencies: [
@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"]),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Artifacts", "TestSupport"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
