@@ -6,7 +6,7 @@ import Model
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model", abstract: "Checkpoint tools: compare a checkpoint with reference outputs.",
-        subcommands: [ModelCheck.self])
+        subcommands: [ModelCheck.self, ModelInit.self])
 }
 
 struct ModelCheck: ParsableCommand {
