@@ -70,7 +70,7 @@ public struct MaskJob {
         try world.allreduce(&packedStatistics, op: .sum)
         let mergedStatistics = try NoiseStatistics(unpacking: packedStatistics, layout: statisticsLayout)
         let report = StatsReport(histograms: merged, statistics: mergedStatistics, masker: masker)
-        let stats = RunStats(report: report, encoder: encoder, scoreSettings: plan.scoreSettings)
+        let stats = RunStats(report: report, histograms: merged, encoder: encoder, scoreSettings: plan.scoreSettings)
 
         _ = try world.decidedByRoot { () -> Bool in
             try writeOutputs(plan: plan, stats: stats)

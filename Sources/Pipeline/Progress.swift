@@ -31,10 +31,12 @@ public struct ChunkRecord: Codable, Equatable, Sendable {
     public var scored: Int
     public var rejected: Int
     public var truncatedSamples: Int
+    /// Tokens the model read for this chunk (prompts and responses).
+    public var tokens: Int
     public var files: [FileRecord]
 
     enum CodingKeys: String, CodingKey {
-        case chunk, rank, records, scored, rejected, files
+        case chunk, rank, records, scored, rejected, files, tokens
         case truncatedSamples = "truncated_samples"
     }
 }

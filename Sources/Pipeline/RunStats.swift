@@ -5,6 +5,8 @@ import Scoring
 /// (the token texts of the most flagged ids, how RI was computed).
 public struct RunStats: Codable, Sendable {
     public let report: StatsReport
+    /// The merged fixed-bin histograms of the three raw scores over all response tokens.
+    public let histograms: ScoreHistograms
     /// Text of each of `report.topFlaggedTokens`, in the same order.
     public let topFlaggedTokenText: [String]
     public let riVariant: RIVariant
@@ -12,8 +14,9 @@ public struct RunStats: Codable, Sendable {
     public let task: Task
     public let domainWords: [String]
 
-    init(report: StatsReport, encoder: any TextEncoder, scoreSettings: ScoreSettings) {
+    init(report: StatsReport, histograms: ScoreHistograms, encoder: any TextEncoder, scoreSettings: ScoreSettings) {
         self.report = report
+        self.histograms = histograms
         topFlaggedTokenText = report.topFlaggedTokens.map { encoder.tokenText($0.tokenId) }
         riVariant = scoreSettings.riVariant
         uniformRelative = scoreSettings.uniformRelative

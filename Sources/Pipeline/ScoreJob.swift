@@ -47,11 +47,12 @@ public struct ScoreJob {
         let progress = ProgressLog(layout: layout)
         let started = Communicator.wallTime()
         let total = plan.pending.count
-        let finished = Counter()
+        let finished = Counter(), tokens = Counter()
         let queue = try WorkQueue(world: world, items: plan.pending) { [layout, log] chunk, rank in
             let record = try Self.record(chunk: chunk, rank: rank, layout: layout)
             try progress.append(record)
-            let n = finished.increment()
+            _ = tokens.add(record.tokens)
+            let n = finished.add(1)
             log.info("chunk \(chunk) done by rank \(rank) (\(n)/\(total), \(String(format: "%.1f", Communicator.wallTime() - started)) s)")
         }
         // A failure here (a bad record under --on-bad-record fail, a full disk) ends the whole
@@ -63,6 +64,12 @@ public struct ScoreJob {
             done = chunk
         }
         try queue.finish()
+        let seconds = Communicator.wallTime() - started
+        let peaks = try world.gather(value: peakResidentBytes())
+        if let peaks, total > 0 {
+            let scored = tokens.add(0)
+            log.info("scored \(scored) tokens in \(String(format: "%.1f", seconds)) s: \(String(format: "%.0f", Double(scored) / seconds)) tokens/s on \(world.size) rank(s); peak RSS per rank (MiB): \(peaks.map { String($0 >> 20) }.joined(separator: " "))")
+        }
     }
 
     /// Rank 0: checks or creates the run directory, plans the chunks, finds finished ones.
@@ -148,6 +155,7 @@ public struct ScoreJob {
         return ChunkRecord(chunk: chunk, rank: rank, records: entries.count, scored: scored.count,
                            rejected: entries.count - scored.count,
                            truncatedSamples: scored.filter { ($0.truncatedTokens ?? 0) > 0 }.count,
+                           tokens: scored.reduce(0) { $0 + ($1.promptTokens ?? 0) + ($1.responseTokens ?? 0) },
                            files: [try FileRecord.of(layout.scoresFile(chunk), in: layout),
                                    try FileRecord.of(layout.indexFile(chunk), in: layout)])
     }
@@ -157,5 +165,13 @@ public struct ScoreJob {
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
-    func increment() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
+    /// Adds `n` and returns the new total.
+    func add(_ n: Int) -> Int { lock.lock(); defer { lock.unlock() }; value += n; return value }
+}
+
+/// This process's peak resident set size in bytes (getrusage's ru_maxrss is in KiB on Linux).
+public func peakResidentBytes() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_maxrss * 1024
 }
