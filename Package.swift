@@ -26,9 +26,9 @@ let package = Package(
         .target(name: "Artifacts"),
         .target(name: "Data"),
         .target(name: "Scoring"),
-        .target(name: "Training", dependencies: ["Cluster"]),
+        .target(name: "Training", dependencies: ["Model", "Cluster", "Artifacts", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Pipeline", dependencies: [
-            "Data", "Scoring", "Model", "Tokenizer", "Cluster", "Artifacts", .product(name: "Logging", package: "swift-log"),
+            "Data", "Scoring", "Model", "Tokenizer", "Training", "Cluster", "Artifacts", .product(name: "Logging", package: "swift-log"),
         ]),
 
         .executableTarget(name: "xtf", dependencies: [

@@ -7,7 +7,8 @@ import Kernels
 public final class AdamW {
     public var learningRate: Float
     public var beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
-    public private(set) var stepCount = 0
+    /// Steps taken (restored from a checkpoint on resume: bias correction depends on it).
+    public var stepCount = 0
     public let m: UnsafeMutableBufferPointer<Float>
     public let v: UnsafeMutableBufferPointer<Float>
 

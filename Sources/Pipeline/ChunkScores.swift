@@ -112,7 +112,7 @@ extension Attribute {
 }
 
 /// Encodes values one per line, keys sorted: the same values always give the same bytes.
-func jsonLines<T: Encodable>(_ values: [T]) throws -> String {
+public func jsonLines<T: Encodable>(_ values: [T]) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     var out = ""

@@ -44,6 +44,8 @@ public final class GradientReducer: @unchecked Sendable {
     private let exited = DispatchSemaphore(value: 0)
     private var closed = false
     private var launched = 0
+    /// Whether this step's extras are set: the last bucket carries them, so it waits for them.
+    private var extrasSet = false
 
     /// - Parameters:
     ///   - gradients: the flat gradient buffer (trainable parameters only), reduced in place.
@@ -90,6 +92,7 @@ public final class GradientReducer: @unchecked Sendable {
     public func beginStep() {
         for i in readyCount.indices { readyCount[i] = 0 }
         launched = 0
+        extrasSet = extras == 0
         busySeconds.withLock { $0 = 0 }
     }
 
@@ -108,11 +111,14 @@ public final class GradientReducer: @unchecked Sendable {
     public func setExtras(_ values: [Float]) {
         precondition(values.count == extras)
         extraValues = values
+        extrasSet = true
+        launchReadyBuckets()
     }
 
     /// Waits until every bucket is reduced; returns the summed extras and the step's timing.
     /// Buckets never marked ready (no gradient for them this step) are reduced now.
     public func finish() throws -> (extras: [Float], timing: StepTiming) {
+        precondition(extrasSet, "GradientReducer: setExtras was not called this step")
         for i in readyCount.indices { readyCount[i] = buckets[i].range.count }
         launchReadyBuckets()
         let start = Communicator.wallTime()
@@ -125,7 +131,8 @@ public final class GradientReducer: @unchecked Sendable {
 
     private func launchReadyBuckets() {
         // Launch strictly in order, so every rank issues the same collectives in the same order.
-        while launched < buckets.count && readyCount[launched] == buckets[launched].range.count {
+        while launched < buckets.count && readyCount[launched] == buckets[launched].range.count
+                && (launched < buckets.count - 1 || extrasSet) {
             let index = launched
             launched += 1
             queue.withLock { $0.append(index) }

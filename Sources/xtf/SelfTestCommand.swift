@@ -246,7 +246,8 @@ struct GradientReducerSelfTest: ParsableCommand {
                 // Step 1: rank 1 has no unmasked token: it skips its backward entirely.
                 let idle = step == 1 && r == 1
                 for i in 0..<elements { buffer[i] = idle ? 0 : Float((i + 7 * r + step) % 64) }
-                reducer.setExtras([idle ? 0 : Float(10 + r), Float(step)])
+                // Step 2 sets the extras after the gradients: the last bucket must wait for them.
+                if step != 2 { reducer.setExtras([idle ? 0 : Float(10 + r), Float(step)]) }
                 if !idle {
                     // "Layers" of uneven sizes, finished last to first.
                     var end = elements
@@ -258,6 +259,7 @@ struct GradientReducerSelfTest: ParsableCommand {
                         layer += 1
                     }
                 }
+                if step == 2 { reducer.setExtras([Float(10 + r), Float(step)]) }
                 let (extras, timing) = try reducer.finish()
                 record.steps.append(["tokens": Double(extras[0]), "step": Double(extras[1]),
                                      "communication": timing.communication, "exposed": timing.exposed])

@@ -6,33 +6,8 @@ import XCTest
 /// tokenizer under mpirun: byte-identical outputs for 1, 2 and 4 ranks, and `xtf mask`
 /// recomputing from stored scores.
 final class ScoreCommandTests: XCTestCase {
-    /// GPT-2 layout with the real 50257-id vocabulary, narrow and shallow so the test is quick.
-    static let tinyConfig = """
-        {"model_type": "gpt2", "vocab_size": 50257, "n_embd": 64, "n_layer": 2, "n_head": 4,
-         "n_positions": 256, "layer_norm_epsilon": 1e-5, "tie_word_embeddings": true}
-        """
-
-    static func makeModel() throws -> URL {
-        let directory = try TestPaths.scratchDirectory("score-model")
-        let config = directory.appendingPathComponent("config.in.json")
-        try tinyConfig.write(to: config, atomically: true, encoding: .utf8)
-        let model = directory.appendingPathComponent("model")
-        let result = try MPIRunner.run(ranks: 1, ["model", "init", "--config", config.path, "--out", model.path, "--seed", "7",
-                                                  "--tokenizer", TestPaths.sharedFile("data/tokenizers/gpt2/tokenizer.json").path])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        return model
-    }
-
-    static func data() throws -> URL {
-        let lines = try String(contentsOf: TestPaths.sharedFile("data/gsm8k/train.jsonl"), encoding: .utf8)
-            .split(separator: "\n").prefix(60)
-        let url = try TestPaths.scratchDirectory("score-data").appendingPathComponent("train.jsonl")
-        try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
-        return url
-    }
-
     func testScoreIsIdenticalFor1And2And4RanksAndMaskRecomputes() throws {
-        let model = try Self.makeModel(), data = try Self.data()
+        let model = try Fixtures.tinyGPT2(), data = try Fixtures.gsm8k(records: 60)
         var runs: [URL] = []
         for ranks in [1, 2, 4] {
             let out = try TestPaths.scratchDirectory("score-np\(ranks)")

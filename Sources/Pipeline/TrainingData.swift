@@ -1,0 +1,80 @@
+import Artifacts
+import Data
+import Foundation
+import Model
+import Training
+
+/// Which response tokens carry a loss in fine-tuning.
+public enum LossMask: String, Codable, Sendable, CaseIterable {
+    /// XTF: every token no rule flagged.
+    case xtf
+    /// Normal fine-tuning: every response token.
+    case none
+    /// The same number of tokens per sample as XTF masks, chosen at random with the seed.
+    case random
+}
+
+/// Training samples from a scored run: ids from the score files, labels from the masks.
+public enum TrainingData {
+    public static func load(run layout: RunLayout, mask: LossMask, seed: UInt64) throws -> [TrainingSample] {
+        let finished = ProgressLog(layout: layout).finishedChunks()
+        guard FileManager.default.fileExists(atPath: layout.stats) else {
+            throw PipelineError.corruptRun(path: layout.stats, reason: "missing: the run was not masked yet (`xtf mask`)")
+        }
+        var samples: [TrainingSample] = []
+        for chunk in finished.keys.sorted() {
+            let scores = try ChunkScores.read(scores: layout.path(layout.scoresFile(chunk)), index: layout.path(layout.indexFile(chunk)))
+            let maskPath = layout.path(layout.maskFile(chunk))
+            let flags = try SafetensorsFile(path: maskPath).ints("flags")
+            guard flags.count == scores.scores.reduce(0, { $0 + $1.count }) else {
+                throw PipelineError.corruptRun(path: maskPath, reason: "holds \(flags.count) flags for \(scores.scores.reduce(0) { $0 + $1.count }) response tokens")
+            }
+            var offset = 0
+            for sample in scores.samples {
+                let n = sample.responseCount
+                let masked = flags[offset..<(offset + n)].map { $0 != 0 }
+                offset += n
+                let drop: [Bool]
+                switch mask {
+                case .xtf: drop = masked
+                case .none: drop = Array(repeating: false, count: n)
+                case .random: drop = randomDrop(count: masked.filter { $0 }.count, of: n, seed: seed, id: sample.id)
+                }
+                let labels = sample.ids.indices.map { i in
+                    i < sample.responseStart || drop[i - sample.responseStart] ? Int32(-100) : sample.ids[i]
+                }
+                samples.append(try TrainingSample(id: sample.id, ids: sample.ids, labels: labels))
+            }
+        }
+        return samples
+    }
+
+    /// `count` of `n` positions, chosen by a generator seeded from the seed and the sample id
+    /// (so the choice does not depend on the order samples are read in).
+    static func randomDrop(count: Int, of n: Int, seed: UInt64, id: String) -> [Bool] {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in id.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        var rng = SeededRandom(seed: seed ^ h)
+        var positions = Array(0..<n)
+        for i in 0..<min(count, n) {
+            let j = i + Int(rng.next() % UInt64(n - i))
+            positions.swapAt(i, j)
+        }
+        var drop = [Bool](repeating: false, count: n)
+        for p in positions.prefix(count) { drop[p] = true }
+        return drop
+    }
+
+    /// Holds out `fraction` of the samples for validation, chosen with the seed.
+    public static func split(_ samples: [TrainingSample], validationFraction fraction: Double, seed: UInt64)
+        -> (train: [TrainingSample], validation: [TrainingSample]) {
+        let held = Int((Double(samples.count) * fraction).rounded(.down))
+        guard held > 0 else { return (samples, []) }
+        var rng = SeededRandom(seed: seed ^ 0x5EED_0F_5A1)
+        var order = Array(samples.indices)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        let validation = Set(order.prefix(held))
+        return (samples.indices.filter { !validation.contains($0) }.map { samples[$0] },
+                samples.indices.filter { validation.contains($0) }.map { samples[$0] })
+    }
+}

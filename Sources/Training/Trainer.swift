@@ -1,0 +1,241 @@
+import Cluster
+import Foundation
+import Logging
+import Model
+
+/// A sample as training sees it: token ids, and per position the label, Hugging Face
+/// style: labels[t] is ids[t] when position t carries a loss (predicted from t-1), -100
+/// otherwise (prompt tokens, masked tokens).
+public struct TrainingSample: Sendable, Equatable {
+    public let id: String
+    public let ids: [Int32]
+    public let labels: [Int32]
+
+    public init(id: String, ids: [Int32], labels: [Int32]) throws {
+        guard ids.count == labels.count else {
+            throw TrainingError.invalidSample(id: id, reason: "\(ids.count) input_ids but \(labels.count) labels")
+        }
+        self.id = id; self.ids = ids; self.labels = labels
+    }
+
+    /// Next-token targets per position (-1 = no loss) and their weights (1 or 0).
+    var targets: [Int32] { ids.indices.map { t in t + 1 < labels.count && labels[t + 1] >= 0 ? labels[t + 1] : -1 } }
+    public var lossTokens: Int { labels.dropFirst().filter { $0 >= 0 }.count }
+}
+
+/// One optimiser step's record: the loss as defined in docs/XTF-METHOD.md (sum over all
+/// unmasked tokens of the global batch / their global count) and where the time went.
+public struct StepRecord: Codable, Sendable, Equatable {
+    public var step: Int
+    public var loss: Double
+    public var tokens: Int
+    public var learningRate: Double
+    public var gradientNorm: Double
+    public var validationLoss: Double?
+    /// Seconds: forward+backward, communication not hidden behind it, optimiser.
+    public var compute: Double
+    public var exposedCommunication: Double
+    public var communication: Double
+    public var optimizer: Double
+}
+
+/// Data-parallel masked fine-tuning. Every rank holds the model and the sample list; step s
+/// uses the same global batch whatever -np is (a seeded permutation per epoch), each rank a
+/// slice of it (positions r, r+size, ...). Gradients are summed over the ranks in buckets,
+/// with the unmasked-token count and the loss sum in the same collective, then divided by
+/// the GLOBAL token count, clipped by the global norm, and applied with AdamW on every rank
+/// identically.
+public final class Trainer {
+    public let model: Transformer
+    public let settings: TrainSettings
+    public let world: Communicator
+    public let log: Logger
+    public let checkpoints: CheckpointStore
+    let optimizer: AdamW
+    /// Which elements decay (1) or not (0): norms and biases are exempt by default.
+    let decay: [Float]
+
+    public init(model: Transformer, settings: TrainSettings, world: Communicator, log: Logger, out: String) throws {
+        try settings.validate()
+        self.model = model; self.settings = settings; self.world = world; self.log = log
+        if let lora = settings.lora { try model.enableLoRA(lora, seed: settings.seed) } else { model.enableGradients() }
+        let trainable = Self.trainable(model)
+        optimizer = AdamW(parameterCount: trainable.parameters.count, learningRate: Float(settings.learningRate),
+                          beta1: Float(settings.beta1), beta2: Float(settings.beta2), epsilon: Float(settings.epsilon),
+                          weightDecay: 0)
+        var decay = [Float](repeating: 0, count: trainable.parameters.count)
+        for e in trainable.parameters.layout.entries where settings.decayNormsAndBiases || e.shape.count > 1 {
+            for i in e.offset..<(e.offset + e.count) { decay[i] = 1 }
+        }
+        self.decay = decay
+        checkpoints = CheckpointStore(directory: out)
+    }
+
+    /// The parameters and gradients that train: LoRA adapters, or the whole model.
+    static func trainable(_ model: Transformer) -> (parameters: ParameterStore, gradients: ParameterStore) {
+        if let lora = model.lora { return (lora.parameters, lora.gradients) }
+        return (model.parameters, model.gradients!)
+    }
+
+    /// Trains on `samples` (validating on `validation`), resuming from the newest complete
+    /// checkpoint when asked. Collective. Returns every step's record.
+    @discardableResult
+    public func train(_ samples: [TrainingSample], validation: [TrainingSample] = [], resume: Bool = false,
+                      timeline: ((StepRecord) -> Void)? = nil) throws -> [StepRecord] {
+        guard !samples.isEmpty else { throw TrainingError.invalidSetting(field: "data", reason: "no training samples") }
+        let stepsPerEpoch = (samples.count + settings.globalBatchSize - 1) / settings.globalBatchSize
+        let total = settings.maxSteps ?? settings.epochs * stepsPerEpoch
+        var state = TrainerState()
+        if resume, let saved = try checkpoints.newest() {
+            state = try checkpoints.load(saved, into: model, optimizer: optimizer, settings: settings)
+            log.info("resuming from \(saved) at step \(state.step) of \(total)")
+        }
+        let (parameters, gradients) = Self.trainable(model)
+        let reducer = try GradientReducer(world: world, gradients: gradients.buffer, bucketBytes: settings.bucketBytes, extras: 2)
+        defer { reducer.close() }
+        var order: [Int] = [], orderEpoch = -1
+        var records: [StepRecord] = []
+        while state.step < total && !state.stopped {
+            let step = state.step
+            let epoch = step / stepsPerEpoch, k = step % stepsPerEpoch
+            if epoch != orderEpoch { order = Self.permutation(samples.count, seed: settings.seed, epoch: epoch); orderEpoch = epoch }
+            let batch = order[(k * settings.globalBatchSize)..<min(samples.count, (k + 1) * settings.globalBatchSize)]
+            let mine = batch.enumerated().filter { $0.offset % world.size == world.rank }.map { samples[$0.element] }
+
+            // Forward and backward of this rank's slice, in micro-batches of packed sequences.
+            let computeStart = Communicator.wallTime()
+            gradients.zero()
+            reducer.beginStep()
+            var tokens = 0, lossSum: Float = 0
+            for micro in Self.microBatches(mine, tokens: settings.microBatchTokens) where micro.contains(where: { $0.lossTokens > 0 }) {
+                let targets = micro.map(\.targets)
+                lossSum += try model.accumulateGradients(micro.map(\.ids), targets: targets,
+                                                         weights: targets.map { $0.map { $0 >= 0 ? 1 : 0 } })
+                tokens += micro.reduce(0) { $0 + $1.lossTokens }
+            }
+            if tokens > 0 { reducer.markReady(0..<gradients.count) }
+            reducer.setExtras([Float(tokens), lossSum])
+            let compute = Communicator.wallTime() - computeStart
+            let (sums, timing) = try reducer.finish()
+
+            // The update, identical on every rank.
+            let optimizerStart = Communicator.wallTime()
+            let globalTokens = Int(sums[0])
+            let lr = settings.learningRate(at: step, of: total)
+            var norm = 0.0
+            if globalTokens > 0 {
+                norm = Self.scaleAndClip(gradients.buffer, by: 1 / Float(globalTokens), maxNorm: settings.maxGradNorm)
+                applyDecay(parameters.buffer, learningRate: lr)
+                optimizer.learningRate = Float(lr)
+                optimizer.step(parameters: parameters.buffer, gradients: UnsafeBufferPointer(gradients.buffer))
+            } else {
+                log.warning("step \(step): the global batch has no unmasked token; no update")
+            }
+            var record = StepRecord(step: step, loss: globalTokens > 0 ? Double(sums[1]) / Double(globalTokens) : 0,
+                                    tokens: globalTokens, learningRate: lr, gradientNorm: norm, validationLoss: nil,
+                                    compute: compute, exposedCommunication: timing.exposed,
+                                    communication: timing.communication, optimizer: Communicator.wallTime() - optimizerStart)
+            state.step += 1
+            if settings.evaluateEvery > 0, !validation.isEmpty, state.step % settings.evaluateEvery == 0 || state.step == total {
+                let v = try validationLoss(validation)
+                record.validationLoss = v
+                state.observe(validation: v, patience: settings.earlyStoppingPatience)
+                if state.stopped { log.info("early stopping at step \(state.step): validation loss has not improved for \(settings.earlyStoppingPatience) validations") }
+            }
+            state.losses.append(record.loss)
+            records.append(record)
+            timeline?(record)
+            let validationText = record.validationLoss.map { " val \(String(format: "%.5f", $0))" } ?? ""
+            log.info("step \(state.step)/\(total) loss \(String(format: "%.5f", record.loss)) tokens \(globalTokens) lr \(String(format: "%.3g", lr))\(validationText)")
+            if (settings.checkpointEvery > 0 && state.step % settings.checkpointEvery == 0) || state.step == total || state.stopped {
+                try checkpoints.save(model: model, optimizer: optimizer, state: state, settings: settings, world: world)
+            }
+        }
+        return records
+    }
+
+    /// Mean loss over the unmasked tokens of `samples`, sharded over the ranks. Collective.
+    public func validationLoss(_ samples: [TrainingSample]) throws -> Double {
+        let mine = samples.enumerated().filter { $0.offset % world.size == world.rank }.map(\.element)
+        var sums: [Double] = [0, 0]
+        for micro in Self.microBatches(mine, tokens: settings.microBatchTokens) {
+            let result = try model.forward(micro.map(\.ids), ForwardRequest(targets: micro.map(\.targets)))
+            for (b, s) in micro.enumerated() {
+                for (t, target) in s.targets.enumerated() where target >= 0 {
+                    sums[0] -= Double(result.targetLogProbs[b][t]); sums[1] += 1
+                }
+            }
+        }
+        try world.allreduce(&sums, op: .sum)
+        return sums[1] > 0 ? sums[0] / sums[1] : 0
+    }
+
+    /// Decoupled weight decay p -= lr * wd * p on the decaying elements (AdamW's first half;
+    /// the moment update does not depend on p, so doing it here is exactly torch's order).
+    func applyDecay(_ p: UnsafeMutableBufferPointer<Float>, learningRate: Double) {
+        let factor = Float(learningRate * settings.weightDecay)
+        guard factor > 0 else { return }
+        for i in 0..<p.count { p[i] -= factor * decay[i] * p[i] }
+    }
+
+    /// Divides the summed gradients by the global token count and clips them to `maxNorm`;
+    /// returns the norm before clipping.
+    static func scaleAndClip(_ g: UnsafeMutableBufferPointer<Float>, by scale: Float, maxNorm: Double) -> Double {
+        var sumSquares = 0.0
+        for i in 0..<g.count {
+            g[i] *= scale
+            sumSquares += Double(g[i]) * Double(g[i])
+        }
+        let norm = sumSquares.squareRoot()
+        if maxNorm > 0 && norm > maxNorm {
+            let clip = Float(maxNorm / (norm + 1e-6))
+            for i in 0..<g.count { g[i] *= clip }
+        }
+        return norm
+    }
+
+    /// The epoch's sample order: a Fisher-Yates shuffle seeded by (seed, epoch), so any rank
+    /// count and any resume point sees the same order.
+    static func permutation(_ n: Int, seed: UInt64, epoch: Int) -> [Int] {
+        var rng = SeededRandom(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(epoch) &+ 1)
+        var order = Array(0..<n)
+        if n > 1 {
+            for i in stride(from: n - 1, to: 0, by: -1) {
+                let j = Int(rng.next() % UInt64(i + 1))
+                order.swapAt(i, j)
+            }
+        }
+        return order
+    }
+
+    /// Consecutive samples packed into passes of at most `tokens` tokens (a longer sample
+    /// goes alone). Sequences are packed without padding; attention stays within each one.
+    static func microBatches(_ samples: [TrainingSample], tokens: Int) -> [[TrainingSample]] {
+        var out: [[TrainingSample]] = [], current: [TrainingSample] = [], used = 0
+        for s in samples {
+            if !current.isEmpty && used + s.ids.count > tokens { out.append(current); current = []; used = 0 }
+            current.append(s); used += s.ids.count
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
+}
+
+/// What a checkpoint carries besides the parameters and the optimiser moments.
+public struct TrainerState: Codable, Sendable, Equatable {
+    /// Steps done.
+    public var step = 0
+    public var losses: [Double] = []
+    public var bestValidation: Double?
+    public var validationsWithoutImprovement = 0
+    public var stopped = false
+
+    mutating func observe(validation: Double, patience: Int) {
+        if bestValidation.map({ validation < $0 }) ?? true {
+            bestValidation = validation; validationsWithoutImprovement = 0
+        } else {
+            validationsWithoutImprovement += 1
+            if patience > 0 && validationsWithoutImprovement >= patience { stopped = true }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Artifacts
+import Foundation
+import Model
+import Pipeline
+import Training
+
+/// Optimiser and schedule.
+struct OptimizerOptions: ParsableArguments {
+    @Option(help: "Peak learning rate.") var lr = 1e-4
+    @Option(help: "cosine | linear | constant decay after warm-up.") var schedule: LearningRateSchedule = .cosine
+    @Option(help: "Linear warm-up steps.") var warmupSteps = 0
+    @Option(help: "Decoupled weight decay (not on norms and biases unless --decay-norms-and-biases).") var weightDecay = 0.01
+    @Flag(help: "Decay norm weights and biases too.") var decayNormsAndBiases = false
+    @Option(help: "Clip by the global gradient norm (0: off).") var maxGradNorm = 1.0
+}
+
+/// Batches, epochs and checkpoints.
+struct RunOptions: ParsableArguments {
+    @Option(help: "Samples per optimiser step over all ranks (the same batches whatever -np is).") var globalBatch = 8
+    @Option(help: "Tokens per forward/backward pass on a rank; more means gradient accumulation.") var microBatchTokens = 2048
+    @Option(help: "Epochs.") var epochs = 1
+    @Option(help: "Stop after this many steps (overrides --epochs).") var maxSteps: Int?
+    @Option(help: "Seed (sample order, LoRA init, random masking, validation split).") var seed: UInt64 = 0
+    @Option(help: "Checkpoint every N steps (0: only at the end).") var checkpointEvery = 0
+    @Option(help: "Fraction of samples held out for validation.") var validationFraction = 0.0
+    @Option(help: "Validate every N steps (0: never).") var evaluateEvery = 0
+    @Option(help: "Stop after N validations without improvement (0: never).") var earlyStoppingPatience = 0
+    @Option(help: "Gradient all-reduce bucket size in bytes.") var bucketBytes = 4 << 20
+}
+
+extension LearningRateSchedule: ExpressibleByArgument {}
+extension LossMask: ExpressibleByArgument {}
+
+/// `xtf train`: masked data-parallel fine-tuning.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fine-tune on what XTF keeps (or a baseline mask), data-parallel over the ranks.",
+        discussion: """
+            The loss of a step is the sum of unmasked token losses over the whole global batch \
+            divided by their global count. Checkpoints go to --out/checkpoint-<step>/ (Hugging \
+            Face or PEFT layout); --resume continues from the newest complete one, under any -np.
+            """)
+
+    @Option(help: "Base model checkpoint directory.") var model: String
+    @Option(help: "A run directory written by `xtf score` (its masks and token ids).") var scores: String
+    @Option(help: "xtf | none | random: which response tokens carry a loss.") var mask: LossMask = .xtf
+    @Option(help: "LoRA instead of full fine-tuning: rank,alpha,module[+module...] (e.g. 8,32,c_attn+c_proj).")
+    var lora: String?
+    @Option(help: "Output directory (checkpoints, losses.jsonl).") var out: String
+    @Flag(help: "Continue from the newest complete checkpoint in --out.") var resume = false
+    @Flag(help: "Write timeline.jsonl: per step compute, exposed communication, optimiser seconds.") var timeline = false
+    @Option(help: ArgumentHelp("Kill this process with SIGKILL after this step (resume tests).", visibility: .hidden))
+    var killAtStep: Int?
+    @OptionGroup(title: "Optimiser") var optimizer: OptimizerOptions
+    @OptionGroup(title: "Run") var runOptions: RunOptions
+    @OptionGroup var global: GlobalOptions
+
+    func settings() throws -> TrainSettings {
+        var s = TrainSettings()
+        s.learningRate = optimizer.lr; s.schedule = optimizer.schedule; s.warmupSteps = optimizer.warmupSteps
+        s.weightDecay = optimizer.weightDecay; s.decayNormsAndBiases = optimizer.decayNormsAndBiases
+        s.maxGradNorm = optimizer.maxGradNorm
+        s.globalBatchSize = runOptions.globalBatch; s.microBatchTokens = runOptions.microBatchTokens; s.epochs = runOptions.epochs
+        s.maxSteps = runOptions.maxSteps; s.seed = runOptions.seed; s.checkpointEvery = runOptions.checkpointEvery
+        s.validationFraction = runOptions.validationFraction; s.evaluateEvery = runOptions.evaluateEvery
+        s.earlyStoppingPatience = runOptions.earlyStoppingPatience; s.bucketBytes = runOptions.bucketBytes
+        if let lora {
+            let parts = lora.split(separator: ",")
+            guard parts.count == 3, let r = Int(parts[0]), let alpha = Float(parts[1]) else {
+                throw ValidationError("--lora takes rank,alpha,modules (e.g. 8,32,q_proj+v_proj)")
+            }
+            s.lora = LoRAConfig(rank: r, alpha: alpha, targetModules: parts[2].split(separator: "+").map(String.init))
+        }
+        try s.validate()
+        return s
+    }
+
+    func run() throws {
+        let context = try ClusterContext(global, label: "xtf.train")
+        let settings = try settings()
+        let all = try TrainingData.load(run: RunLayout(scores), mask: mask, seed: settings.seed)
+        let (train, validation) = TrainingData.split(all, validationFraction: settings.validationFraction, seed: settings.seed)
+        context.log.info("\(train.count) training samples (\(train.reduce(0) { $0 + $1.lossTokens }) tokens with a loss), \(validation.count) held out; mask \(mask.rawValue)")
+        let transformer = try Transformer.load(directory: URL(fileURLWithPath: model))
+        let trainer = try Trainer(model: transformer, settings: settings, world: context.world, log: context.log, out: out)
+        var lines: [StepRecord] = []
+        let records = try trainer.train(train, validation: validation, resume: resume) { record in
+            lines.append(record)
+            if record.step + 1 == killAtStep && context.world.isRoot { kill(getpid(), SIGKILL) }
+        }
+        if context.world.isRoot {
+            try AtomicFile.write(try jsonLines(records.map { ["step": Double($0.step + 1), "loss": $0.loss, "tokens": Double($0.tokens)] }),
+                                 to: (out as NSString).appendingPathComponent("losses.jsonl"))
+            if timeline {
+                try AtomicFile.write(try jsonLines(lines), to: (out as NSString).appendingPathComponent("timeline.jsonl"))
+            }
+            if let last = records.last { print("trained \(records.count) steps; last loss \(String(format: "%.5f", last.loss))") }
+        }
+    }
+}

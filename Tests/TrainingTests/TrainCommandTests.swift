@@ -1,0 +1,108 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `xtf train` under mpirun on a scored run of a tiny GPT-2: the same losses and parameters
+/// for -np 1, 2 and 4 (full and LoRA), and a run killed with SIGKILL resumes to the same
+/// parameters bit for bit.
+final class TrainCommandTests: XCTestCase {
+    static let shared: (model: URL, run: URL) = {
+        let model = try! Fixtures.tinyGPT2()
+        let data = try! Fixtures.gsm8k(records: 48)
+        let run = try! TestPaths.scratchDirectory("train-scores")
+        let result = try! MPIRunner.run(ranks: 2, ["score", "--model", model.path, "--data", data.path, "--format", "gsm8k",
+                                                   "--task", "math", "--out", run.path, "--records-per-chunk", "16",
+                                                   "--max-length", "128"], timeout: 600)
+        precondition(result.status == 0, result.stderr)
+        return (model, run)
+    }()
+
+    func train(ranks: Int, out: URL, extra: [String] = []) throws -> MPIRunner.Result {
+        try MPIRunner.run(ranks: ranks, ["train", "--model", Self.shared.model.path, "--scores", Self.shared.run.path,
+                                         "--out", out.path, "--max-steps", "20", "--global-batch", "6", "--lr", "3e-3",
+                                         "--micro-batch-tokens", "300", "--warmup-steps", "2"] + extra, timeout: 600)
+    }
+
+    func losses(_ out: URL) throws -> [Double] {
+        try String(contentsOf: out.appendingPathComponent("losses.jsonl"), encoding: .utf8).split(separator: "\n").map {
+            (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Double])["loss"]!
+        }
+    }
+
+    /// Every float of `file` in the final checkpoints of both runs, as raw little-endian F32.
+    func tensors(_ out: URL, _ file: String) throws -> [Float] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasPrefix("checkpoint-") }.sorted()
+        let data = try Data(contentsOf: out.appendingPathComponent(names.last!).appendingPathComponent(file))
+        let headerLength = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        return data.dropFirst(8 + headerLength).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    func assertClose(_ a: [Double], _ b: [Double], _ label: String) {
+        XCTAssertEqual(a.count, b.count, label)
+        for (x, y) in zip(a, b) { XCTAssertLessThanOrEqual(abs(x - y), 1e-5 * max(abs(x), 1e-3), "\(label): \(x) vs \(y)") }
+    }
+
+    /// Relative difference of the parameter vectors: |a - b| / |a| (Euclidean norms).
+    func assertClose(_ a: [Float], _ b: [Float], _ label: String) {
+        XCTAssertEqual(a.count, b.count, label)
+        var difference = 0.0, norm = 0.0
+        for (x, y) in zip(a, b) {
+            difference += Double(x - y) * Double(x - y)
+            norm += Double(x) * Double(x)
+        }
+        let relative = (difference / norm).squareRoot()
+        XCTAssertLessThanOrEqual(relative, 1e-5, "\(label): relative difference \(relative)")
+    }
+
+    func checkRankIndependence(extra: [String], file: String) throws {
+        var outs: [URL] = []
+        for ranks in [1, 2, 4] {
+            let out = try TestPaths.scratchDirectory("train-np\(ranks)")
+            let result = try train(ranks: ranks, out: out, extra: extra)
+            XCTAssertEqual(result.status, 0, "np=\(ranks): \(result.stderr)")
+            outs.append(out)
+        }
+        let reference = try losses(outs[0]), parameters = try tensors(outs[0], file)
+        XCTAssertEqual(reference.count, 20)
+        XCTAssertLessThan(reference.last!, reference.first!, "training does not lower the loss: \(reference)")
+        for (out, ranks) in zip(outs.dropFirst(), [2, 4]) {
+            assertClose(try losses(out), reference, "losses np=\(ranks)")
+            assertClose(try tensors(out, file), parameters, "parameters np=\(ranks)")
+        }
+    }
+
+    func testFullFineTuningIsTheSameFor1And2And4Ranks() throws {
+        try checkRankIndependence(extra: [], file: "model.safetensors")
+    }
+
+    func testLoRAIsTheSameFor1And2And4RanksAndSavedInPEFTLayout() throws {
+        try checkRankIndependence(extra: ["--lora", "4,16,c_attn+c_fc"], file: "adapter_model.safetensors")
+        let out = try TestPaths.scratchDirectory("train-lora")
+        XCTAssertEqual(try train(ranks: 1, out: out, extra: ["--lora", "4,16,c_attn+c_fc", "--max-steps", "2"]).status, 0)
+        let checkpoint = out.appendingPathComponent("checkpoint-00000002")
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: checkpoint.appendingPathComponent("adapter_config.json"))) as! [String: Any]
+        XCTAssertEqual(config["peft_type"] as? String, "LORA")
+        XCTAssertEqual(config["r"] as? Int, 4)
+        XCTAssertEqual(config["target_modules"] as? [String], ["c_attn", "c_fc"])
+        let data = try Data(contentsOf: checkpoint.appendingPathComponent("adapter_model.safetensors"))
+        let headerLength = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as! [String: Any]
+        XCTAssertNotNil(header["base_model.model.transformer.h.0.attn.c_attn.lora_A.weight"], "\(header.keys.sorted())")
+        XCTAssertNotNil(header["base_model.model.transformer.h.1.mlp.c_fc.lora_B.weight"], "\(header.keys.sorted())")
+    }
+
+    func testKilledRunResumesToTheSameParametersBitForBit() throws {
+        let reference = try TestPaths.scratchDirectory("train-uninterrupted")
+        XCTAssertEqual(try train(ranks: 2, out: reference, extra: ["--checkpoint-every", "5"]).status, 0)
+
+        let out = try TestPaths.scratchDirectory("train-killed")
+        let killed = try train(ranks: 2, out: out, extra: ["--checkpoint-every", "5", "--kill-at-step", "12"])
+        XCTAssertNotEqual(killed.status, 0, "the run was meant to be killed")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint-00000020").path))
+        let resumed = try train(ranks: 2, out: out, extra: ["--checkpoint-every", "5", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("at step 10 of 20"), resumed.stderr)
+        XCTAssertEqual(try tensors(out, "model.safetensors"), try tensors(reference, "model.safetensors"))
+        XCTAssertEqual(try tensors(out, "optimizer.safetensors"), try tensors(reference, "optimizer.safetensors"))
+    }
+}
