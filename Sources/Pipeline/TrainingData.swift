@@ -49,6 +49,31 @@ public enum TrainingData {
         return samples
     }
 
+    /// Training samples straight from a dataset, every response token with a loss (normal
+    /// fine-tuning, no scores needed). Rejected records are returned with their reasons.
+    public static func load(dataset spec: DatasetSpec, template: PromptTemplate, encoder: any TextEncoder,
+                            maxLength: Int, policy: BadRecordPolicy) throws -> (samples: [TrainingSample], rejected: [RejectedRecord]) {
+        let dataset = try Dataset(spec)
+        let builder = SampleBuilder(encoder: encoder, template: template, contextLength: maxLength)
+        var samples: [TrainingSample] = [], rejected: [RejectedRecord] = []
+        for record in try dataset.records(in: nil) {
+            let outcome: SampleOutcome
+            switch record {
+            case let .conversation(c): outcome = try builder.build(c)
+            case let .rejected(r): outcome = .rejected(r)
+            }
+            switch outcome {
+            case let .sample(s):
+                let labels = s.ids.indices.map { $0 < s.responseStart ? Int32(-100) : s.ids[$0] }
+                samples.append(try TrainingSample(id: s.id, ids: s.ids, labels: labels))
+            case let .rejected(r):
+                if policy == .fail { throw dataset.error(for: r) }
+                rejected.append(r)
+            }
+        }
+        return (samples, rejected)
+    }
+
     /// `count` of `n` positions, chosen by a generator seeded from the seed and the sample id
     /// (so the choice does not depend on the order samples are read in).
     static func randomDrop(count: Int, of n: Int, seed: UInt64, id: String) -> [Bool] {

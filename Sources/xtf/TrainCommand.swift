@@ -1,9 +1,24 @@
 import ArgumentParser
 import Artifacts
+import Data
 import Foundation
 import Model
 import Pipeline
+import Tokenizer
 import Training
+
+/// A dataset to fine-tune on directly (every response token), without a scored run.
+struct TrainDataOptions: ParsableArguments {
+    @Option(help: "Dataset file (JSONL, or PubMedQA's ori_pqal.json).") var data: String?
+    @Option(help: "gsm8k | pubmedqa | prompt-response | chat") var format: DatasetFormat?
+    @Option(help: "Prompt field for --format prompt-response.") var promptField = "prompt"
+    @Option(help: "Response field for --format prompt-response.") var responseField = "response"
+    @Option(help: "Optional system-prompt field for --format prompt-response.") var systemField: String?
+    @Option(help: "Prompt template: plain | llama3 | qwen2 | mistral") var template: PromptTemplate = .plain
+    @Option(help: "tokenizer.json or its directory (default: the model directory).") var tokenizer: String?
+    @Option(help: "Longest sequence; longer responses are truncated.") var maxLength = 1024
+    @Option(help: "fail | skip bad records.") var onBadRecord: BadRecordPolicy = .fail
+}
 
 /// Optimiser and schedule.
 struct OptimizerOptions: ParsableArguments {
@@ -43,8 +58,9 @@ struct Train: ParsableCommand {
             """)
 
     @Option(help: "Base model checkpoint directory.") var model: String
-    @Option(help: "A run directory written by `xtf score` (its masks and token ids).") var scores: String
-    @Option(help: "xtf | none | random: which response tokens carry a loss.") var mask: LossMask = .xtf
+    @Option(help: "A run directory written by `xtf score` (its masks and token ids).") var scores: String?
+    @Option(help: "xtf | none | random: which response tokens carry a loss (with --data: none).") var mask: LossMask = .xtf
+    @OptionGroup(title: "Data without scores (normal fine-tuning; instead of --scores)") var data: TrainDataOptions
     @Option(help: "LoRA instead of full fine-tuning: rank,alpha,module[+module...] (e.g. 8,32,c_attn+c_proj).")
     var lora: String?
     @Option(help: "Output directory (checkpoints, losses.jsonl).") var out: String
@@ -79,7 +95,22 @@ struct Train: ParsableCommand {
     func run() throws {
         let context = try ClusterContext(global, label: "xtf.train")
         let settings = try settings()
-        let all = try TrainingData.load(run: RunLayout(scores), mask: mask, seed: settings.seed)
+        let all: [TrainingSample]
+        if let scores {
+            guard data.data == nil else { throw ValidationError("give --scores or --data, not both") }
+            all = try TrainingData.load(run: RunLayout(scores), mask: mask, seed: settings.seed)
+        } else if let path = data.data, let format = data.format {
+            guard mask == .none else { throw ValidationError("--data trains on every response token: pass --mask none, or --scores RUN for --mask \(mask.rawValue)") }
+            var spec = DatasetSpec(path: path, format: format)
+            spec.promptField = data.promptField; spec.responseField = data.responseField; spec.systemField = data.systemField
+            let encoder = TokenizerEncoder(tokenizer: try Tokenizer.load(path: data.tokenizer ?? model))
+            let loaded = try TrainingData.load(dataset: spec, template: data.template, encoder: encoder,
+                                               maxLength: data.maxLength, policy: data.onBadRecord)
+            if !loaded.rejected.isEmpty { context.log.info("\(loaded.rejected.count) records rejected, first: \(loaded.rejected[0].id): \(loaded.rejected[0].reason)") }
+            all = loaded.samples
+        } else {
+            throw ValidationError("give --scores RUN_DIR, or --data FILE with --format")
+        }
         let (train, validation) = TrainingData.split(all, validationFraction: settings.validationFraction, seed: settings.seed)
         context.log.info("\(train.count) training samples (\(train.reduce(0) { $0 + $1.lossTokens }) tokens with a loss), \(validation.count) held out; mask \(mask.rawValue)")
         let transformer = try Transformer.load(directory: URL(fileURLWithPath: model))
