@@ -12,6 +12,9 @@ public enum LossMask: String, Codable, Sendable, CaseIterable {
     case none
     /// The same number of tokens per sample as XTF masks, chosen at random with the seed.
     case random
+    /// SLM (RHO-1): every response token is a candidate; the trainer keeps the top fraction
+    /// of each global batch by excess loss over a reference model.
+    case slm
 }
 
 /// Training samples from a scored run: ids from the score files, labels from the masks.
@@ -37,7 +40,7 @@ public enum TrainingData {
                 let drop: [Bool]
                 switch mask {
                 case .xtf: drop = masked
-                case .none: drop = Array(repeating: false, count: n)
+                case .none, .slm: drop = Array(repeating: false, count: n)
                 case .random: drop = randomDrop(count: masked.filter { $0 }.count, of: n, seed: seed, id: sample.id)
                 }
                 let labels = sample.ids.indices.map { i in

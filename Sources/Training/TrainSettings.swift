@@ -26,6 +26,8 @@ public struct TrainSettings: Codable, Equatable, Sendable {
     public var maxSteps: Int?
     public var seed: UInt64 = 0
     public var lora: LoRAConfig?
+    /// SLM baseline: the fraction of tokens kept per global batch by excess loss (nil: off).
+    public var slmKeepFraction: Double?
     /// Size of the gradient all-reduce buckets.
     public var bucketBytes = 4 << 20
     /// Write a checkpoint every N steps (0: only at the end).
@@ -48,6 +50,7 @@ public struct TrainSettings: Codable, Equatable, Sendable {
         if let maxSteps, maxSteps <= 0 { throw fail("max-steps", "must be > 0") }
         guard (0..<1).contains(validationFraction) else { throw fail("validation-fraction", "must lie in [0, 1)") }
         guard maxGradNorm >= 0 else { throw fail("max-grad-norm", "must be >= 0") }
+        if let k = slmKeepFraction, !(k > 0 && k <= 1) { throw fail("slm-keep", "must lie in (0, 1]") }
         guard bucketBytes >= 4 else { throw fail("bucket-bytes", "must be >= 4") }
     }
 

@@ -52,11 +52,18 @@ public final class Trainer {
     public let log: Logger
     public let checkpoints: CheckpointStore
     let optimizer: AdamW
+    /// SLM (RHO-1): the reference model whose per-token loss the current one is compared with.
+    let reference: Transformer?
     /// Which elements decay (1) or not (0): norms and biases are exempt by default.
     let decay: [Float]
 
-    public init(model: Transformer, settings: TrainSettings, world: Communicator, log: Logger, out: String) throws {
+    public init(model: Transformer, settings: TrainSettings, world: Communicator, log: Logger, out: String,
+                reference: Transformer? = nil) throws {
         try settings.validate()
+        guard (reference == nil) == (settings.slmKeepFraction == nil) else {
+            throw TrainingError.invalidSetting(field: "slm", reason: "SLM needs both a reference model and a keep fraction")
+        }
+        self.reference = reference
         self.model = model; self.settings = settings; self.world = world; self.log = log
         if let lora = settings.lora { try model.enableLoRA(lora, seed: settings.seed) } else { model.enableGradients() }
         let trainable = Self.trainable(model)
@@ -100,7 +107,8 @@ public final class Trainer {
             let epoch = step / stepsPerEpoch, k = step % stepsPerEpoch
             if epoch != orderEpoch { order = Self.permutation(samples.count, seed: settings.seed, epoch: epoch); orderEpoch = epoch }
             let batch = order[(k * settings.globalBatchSize)..<min(samples.count, (k + 1) * settings.globalBatchSize)]
-            let mine = batch.enumerated().filter { $0.offset % world.size == world.rank }.map { samples[$0.element] }
+            var mine = batch.enumerated().filter { $0.offset % world.size == world.rank }.map { samples[$0.element] }
+            if let reference { mine = try selectByExcessLoss(mine, reference: reference) }
 
             // Forward and backward of this rank's slice, in micro-batches of packed sequences.
             let computeStart = Communicator.wallTime()
@@ -152,6 +160,31 @@ public final class Trainer {
             }
         }
         return records
+    }
+
+    /// SLM (RHO-1): keeps, over the whole global batch, the `slmKeepFraction` of tokens with
+    /// the largest excess loss L_current - L_reference; the others lose their label. The
+    /// excess values of every rank are gathered (a few thousand floats), so the cut is global.
+    /// Collective.
+    func selectByExcessLoss(_ samples: [TrainingSample], reference: Transformer) throws -> [TrainingSample] {
+        var excess: [[Float]] = []
+        for micro in Self.microBatches(samples, tokens: settings.microBatchTokens) {
+            let request = ForwardRequest(targets: micro.map(\.targets))
+            let current = try model.forward(micro.map(\.ids), request).targetLogProbs
+            let base = try reference.forward(micro.map(\.ids), request).targetLogProbs
+            for (b, s) in micro.enumerated() {
+                excess.append(s.targets.indices.map { s.targets[$0] >= 0 ? base[b][$0] - current[b][$0] : -.infinity })
+            }
+        }
+        let all = try world.allgatherv(excess.flatMap { $0.filter(\.isFinite) }).flatMap { $0 }
+        guard !all.isEmpty, let fraction = settings.slmKeepFraction else { return samples }
+        let keep = max(1, Int((Double(all.count) * fraction).rounded(.up)))
+        let threshold = all.sorted(by: >)[keep - 1]
+        return try zip(samples, excess).map { s, e in
+            var labels = s.labels
+            for t in e.indices where e[t].isFinite && e[t] < threshold { labels[t + 1] = -100 }
+            return try TrainingSample(id: s.id, ids: s.ids, labels: labels)
+        }
     }
 
     /// Mean loss over the unmasked tokens of `samples`, sharded over the ranks. Collective.

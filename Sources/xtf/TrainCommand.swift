@@ -59,7 +59,9 @@ struct Train: ParsableCommand {
 
     @Option(help: "Base model checkpoint directory.") var model: String
     @Option(help: "A run directory written by `xtf score` (its masks and token ids).") var scores: String?
-    @Option(help: "xtf | none | random: which response tokens carry a loss (with --data: none).") var mask: LossMask = .xtf
+    @Option(help: "xtf | none | random | slm: which response tokens carry a loss (with --data: none).") var mask: LossMask = .xtf
+    @Option(help: "For --mask slm: the reference model (RHO-1's) whose per-token loss is subtracted.") var reference: String?
+    @Option(help: "For --mask slm: fraction of each global batch's tokens kept, by excess loss.") var slmKeep = 0.6
     @OptionGroup(title: "Data without scores (normal fine-tuning; instead of --scores)") var data: TrainDataOptions
     @Option(help: "LoRA instead of full fine-tuning: rank,alpha,module[+module...] (e.g. 8,32,c_attn+c_proj).")
     var lora: String?
@@ -88,6 +90,7 @@ struct Train: ParsableCommand {
             }
             s.lora = LoRAConfig(rank: r, alpha: alpha, targetModules: parts[2].split(separator: "+").map(String.init))
         }
+        if mask == .slm { s.slmKeepFraction = slmKeep }
         try s.validate()
         return s
     }
@@ -100,7 +103,7 @@ struct Train: ParsableCommand {
             guard data.data == nil else { throw ValidationError("give --scores or --data, not both") }
             all = try TrainingData.load(run: RunLayout(scores), mask: mask, seed: settings.seed)
         } else if let path = data.data, let format = data.format {
-            guard mask == .none else { throw ValidationError("--data trains on every response token: pass --mask none, or --scores RUN for --mask \(mask.rawValue)") }
+            guard mask == .none || mask == .slm else { throw ValidationError("--data trains on every response token: pass --mask none, or --scores RUN for --mask \(mask.rawValue)") }
             var spec = DatasetSpec(path: path, format: format)
             spec.promptField = data.promptField; spec.responseField = data.responseField; spec.systemField = data.systemField
             let encoder = TokenizerEncoder(tokenizer: try Tokenizer.load(path: data.tokenizer ?? model))
@@ -114,7 +117,10 @@ struct Train: ParsableCommand {
         let (train, validation) = TrainingData.split(all, validationFraction: settings.validationFraction, seed: settings.seed)
         context.log.info("\(train.count) training samples (\(train.reduce(0) { $0 + $1.lossTokens }) tokens with a loss), \(validation.count) held out; mask \(mask.rawValue)")
         let transformer = try Transformer.load(directory: URL(fileURLWithPath: model))
-        let trainer = try Trainer(model: transformer, settings: settings, world: context.world, log: context.log, out: out)
+        guard (mask == .slm) == (reference != nil) else { throw ValidationError("--reference goes with --mask slm, and --mask slm needs it") }
+        let referenceModel = try reference.map { try Transformer.load(directory: URL(fileURLWithPath: $0)) }
+        let trainer = try Trainer(model: transformer, settings: settings, world: context.world, log: context.log, out: out,
+                                  reference: referenceModel)
         var lines: [StepRecord] = []
         let records = try trainer.train(train, validation: validation, resume: resume) { record in
             lines.append(record)

@@ -91,6 +91,29 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertNotNil(header["base_model.model.transformer.h.1.mlp.c_fc.lora_B.weight"], "\(header.keys.sorted())")
     }
 
+    func tokens(_ out: URL) throws -> [Int] {
+        try String(contentsOf: out.appendingPathComponent("losses.jsonl"), encoding: .utf8).split(separator: "\n").map {
+            Int((try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Double])["tokens"]!)
+        }
+    }
+
+    /// SLM keeps 60% of each global batch's candidate tokens (those of --mask none), chosen
+    /// across all ranks: the same counts on 1 and 2 ranks.
+    func testSLMKeepsTheTopFractionOfEachGlobalBatch() throws {
+        let reference = try Fixtures.tinyGPT2(seed: 11)
+        let none = try TestPaths.scratchDirectory("train-none")
+        XCTAssertEqual(try train(ranks: 1, out: none, extra: ["--mask", "none", "--max-steps", "4"]).status, 0)
+        var counts: [[Int]] = []
+        for ranks in [1, 2] {
+            let out = try TestPaths.scratchDirectory("train-slm\(ranks)")
+            let result = try train(ranks: ranks, out: out, extra: ["--mask", "slm", "--reference", reference.path, "--max-steps", "4"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            counts.append(try tokens(out))
+        }
+        XCTAssertEqual(counts[0], counts[1])
+        XCTAssertEqual(counts[0], try tokens(none).map { Int((Double($0) * 0.6).rounded(.up)) })
+    }
+
     func testKilledRunResumesToTheSameParametersBitForBit() throws {
         let reference = try TestPaths.scratchDirectory("train-uninterrupted")
         XCTAssertEqual(try train(ranks: 2, out: reference, extra: ["--checkpoint-every", "5"]).status, 0)
