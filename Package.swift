@@ -27,12 +27,13 @@ let package = Package(
         .target(name: "Data"),
         .target(name: "Scoring"),
         .target(name: "Training", dependencies: ["Model", "Cluster", "Artifacts", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Evaluation", dependencies: ["Data", "Model", "Tokenizer", "Cluster"]),
         .target(name: "Pipeline", dependencies: [
             "Data", "Scoring", "Model", "Tokenizer", "Training", "Cluster", "Artifacts", .product(name: "Logging", package: "swift-log"),
         ]),
 
         .executableTarget(name: "xtf", dependencies: [
-            "Kernels", "Cluster", "Tokenizer", "Model", "Data", "Scoring", "Training", "Pipeline", "Artifacts",
+            "Kernels", "Cluster", "Tokenizer", "Model", "Data", "Scoring", "Training", "Evaluation", "Pipeline", "Artifacts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -47,6 +48,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Scoring", "Data", "Artifacts", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

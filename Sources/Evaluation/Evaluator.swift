@@ -1,0 +1,217 @@
+import Cluster
+import Data
+import Foundation
+import Model
+import Tokenizer
+
+/// What `xtf eval` measures.
+public enum EvalTask: String, Codable, Sendable, CaseIterable {
+    case gsm8k, pubmedqa, humaneval, perplexity
+}
+
+public struct EvalSettings: Codable, Sendable {
+    public var task: EvalTask
+    public var data: String
+    /// Dataset layout for perplexity (gsm8k, pubmedqa, prompt-response, chat).
+    public var format: DatasetFormat = .gsm8k
+    public var template: PromptTemplate = .plain
+    public var maxNewTokens = 256
+    /// Generations per HumanEval problem, and the k of pass@k reported.
+    public var samples = 1
+    public var k: [Int] = [1]
+    /// 0: greedy; otherwise sampled with the seed.
+    public var temperature = 0.0
+    public var seed: UInt64 = 0
+    public var timeoutSeconds = 10.0
+    /// Evaluate only the first N items.
+    public var limit: Int?
+    public var batchSize = 8
+
+    public init(task: EvalTask, data: String) { self.task = task; self.data = data }
+}
+
+/// One task's result; every count merged over the ranks.
+public struct EvalResult: Codable, Sendable {
+    public var task: EvalTask
+    public var items: Int
+    public var correct: Int?
+    public var accuracy: Double?
+    public var passAtK: [String: Double]?
+    public var perplexity: Double?
+    public var tokens: Int?
+    /// How HumanEval programs were isolated: "unshare-net" (no network) or "none".
+    public var sandbox: String?
+}
+
+/// Evaluates a model; item i goes to rank i mod size, and rank-local counts are summed.
+public final class Evaluator {
+    let model: Transformer
+    let tokenizer: Tokenizer
+    let world: Communicator
+    let settings: EvalSettings
+
+    public init(model: Transformer, tokenizer: Tokenizer, world: Communicator, settings: EvalSettings) {
+        self.model = model; self.tokenizer = tokenizer; self.world = world; self.settings = settings
+    }
+
+    /// Collective.
+    public func run() throws -> EvalResult {
+        switch settings.task {
+        case .gsm8k, .pubmedqa: return try accuracy()
+        case .perplexity: return try perplexity()
+        case .humaneval: return try humanEval()
+        }
+    }
+
+    func conversations(_ format: DatasetFormat) throws -> [Conversation] {
+        let all = try Dataset(DatasetSpec(path: settings.data, format: format)).records(in: nil).compactMap { r -> Conversation? in
+            if case let .conversation(c) = r { return c } else { return nil }
+        }
+        return Array(all.prefix(settings.limit ?? all.count))
+    }
+
+    func mine<T>(_ items: [T]) -> [T] {
+        items.enumerated().filter { $0.offset % world.size == world.rank }.map(\.element)
+    }
+
+    var stopToken: Int32? { model.config.eosTokenId.map { Int32($0) } }
+
+    /// Generates continuations of `prompts` (texts) in batches; returns the new text only.
+    func generate(_ prompts: [String], seed: UInt64 = 0) throws -> [String] {
+        var out: [String] = []
+        var start = 0
+        while start < prompts.count {
+            let batch = prompts[start..<min(prompts.count, start + settings.batchSize)]
+            let ids = batch.map { p -> [Int32] in
+                let encoded = tokenizer.encode(p, addSpecialTokens: settings.template == .plain).ids.map { Int32($0) }
+                return Array(encoded.suffix(max(1, model.config.maxPositions - settings.maxNewTokens)))
+            }
+            let sampling: Sampling = settings.temperature > 0
+                ? .temperature(Float(settings.temperature), seed: settings.seed &+ seed &+ UInt64(start)) : .greedy
+            let generated = try model.generate(prompts: ids, maxNewTokens: settings.maxNewTokens, sampling: sampling, stopToken: stopToken)
+            for (p, g) in zip(ids, generated) {
+                out.append(tokenizer.decode(g.dropFirst(p.count).filter { $0 != stopToken }.map { Int($0) }))
+            }
+            start += batch.count
+        }
+        return out
+    }
+
+    func accuracy() throws -> EvalResult {
+        let format: DatasetFormat = settings.task == .gsm8k ? .gsm8k : .pubmedqa
+        let items = try conversations(format)
+        let local = mine(items)
+        let prompts = local.map { settings.template.render(context: $0.context, response: "").prompt }
+        let outputs = try generate(prompts)
+        var correct = 0
+        for (item, output) in zip(local, outputs) {
+            // GSM8K: stop at the first blank line (the model may go on with a new question).
+            let answer = settings.task == .gsm8k ? String(output.components(separatedBy: "\n\n")[0]) : output
+            let predicted = settings.task == .gsm8k ? Answers.gsm8kNumber(answer) : Answers.pubmedqaDecision(answer)
+            let expected = settings.task == .gsm8k ? Answers.gsm8kNumber(item.response) : Answers.pubmedqaDecision(item.response)
+            if let predicted, predicted == expected { correct += 1 }
+        }
+        let total = Int(try world.allreduce(Int64(correct), op: .sum))
+        return EvalResult(task: settings.task, items: items.count, correct: total,
+                          accuracy: items.isEmpty ? 0 : Double(total) / Double(items.count))
+    }
+
+    func perplexity() throws -> EvalResult {
+        let items = try conversations(settings.format)
+        var sums: [Double] = [0, 0]
+        for c in mine(items) {
+            let rendered = settings.template.render(c)
+            let prompt = tokenizer.encode(rendered.prompt, addSpecialTokens: settings.template == .plain).ids.map { Int32($0) }
+            let response = tokenizer.encode(rendered.response, addSpecialTokens: false).ids.map { Int32($0) }
+            let ids = Array((prompt + response).prefix(model.config.maxPositions))
+            guard ids.count > prompt.count else { continue }
+            let targets = ids.indices.map { t in t + 1 < ids.count && t + 1 >= prompt.count ? ids[t + 1] : -1 }
+            let lp = try model.forward([ids], ForwardRequest(targets: [targets])).targetLogProbs[0]
+            for (t, target) in targets.enumerated() where target >= 0 { sums[0] -= Double(lp[t]); sums[1] += 1 }
+        }
+        try world.allreduce(&sums, op: .sum)
+        return EvalResult(task: .perplexity, items: items.count, perplexity: sums[1] > 0 ? exp(sums[0] / sums[1]) : nil,
+                          tokens: Int(sums[1]))
+    }
+
+    struct Problem: Decodable {
+        let task_id: String, prompt: String, test: String, entry_point: String
+    }
+
+    func humanEval() throws -> EvalResult {
+        let text = try Self.readMaybeGzip(settings.data)
+        var problems = try text.split(separator: "\n").map { try JSONDecoder().decode(Problem.self, from: Data($0.utf8)) }
+        problems = Array(problems.prefix(settings.limit ?? problems.count))
+        let sandbox = Self.canUnshareNetwork ? "unshare-net" : "none"
+        var passCounts: [Double] = Array(repeating: 0, count: settings.k.count)
+        for (index, problem) in problems.enumerated() where index % world.size == world.rank {
+            var correct = 0
+            for sample in 0..<settings.samples {
+                let completion = Answers.humanEvalCompletion(try generate([problem.prompt], seed: UInt64(index * 1000 + sample))[0])
+                let program = problem.prompt + completion + "\n\n" + problem.test + "\n\ncheck(\(problem.entry_point))\n"
+                if try Self.runPython(program, timeout: settings.timeoutSeconds, isolate: Self.canUnshareNetwork) { correct += 1 }
+            }
+            for (i, k) in settings.k.enumerated() where k <= settings.samples {
+                passCounts[i] += Answers.passAtK(samples: settings.samples, correct: correct, k: k)
+            }
+        }
+        try world.allreduce(&passCounts, op: .sum)
+        var pass: [String: Double] = [:]
+        for (i, k) in settings.k.enumerated() where k <= settings.samples {
+            pass["pass@\(k)"] = problems.isEmpty ? 0 : passCounts[i] / Double(problems.count)
+        }
+        return EvalResult(task: .humaneval, items: problems.count, passAtK: pass, sandbox: sandbox)
+    }
+
+    static func readMaybeGzip(_ path: String) throws -> String {
+        guard path.hasSuffix(".gz") else { return try String(contentsOfFile: path, encoding: .utf8) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "exec gzip -dc \"$0\"", path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw EvaluationError.cannotRead(path: path, reason: "gzip -dc failed") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Whether `unshare --net` works here (root, or user namespaces), to run code with no network.
+    public static let canUnshareNetwork: Bool = {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        p.arguments = ["--net", "true"]
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }()
+
+    /// Runs a Python program in a fresh temporary directory; true when it exits 0 in time.
+    public static func runPython(_ program: String, timeout: Double, isolate: Bool) throws -> Bool {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-eval-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("program.py")
+        try program.write(to: file, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: isolate ? "/usr/bin/unshare" : "/usr/bin/env")
+        p.arguments = (isolate ? ["--net", "python3"] : ["python3"]) + ["-I", file.path]
+        p.currentDirectoryURL = dir
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        if p.isRunning { p.terminate(); usleep(100_000); if p.isRunning { kill(p.processIdentifier, SIGKILL) }; p.waitUntilExit(); return false }
+        return p.terminationStatus == 0
+    }
+}
+
+public enum EvaluationError: Error, CustomStringConvertible {
+    case cannotRead(path: String, reason: String)
+    public var description: String {
+        switch self { case let .cannotRead(path, reason): return "\(path): \(reason)" }
+    }
+}
