@@ -86,13 +86,13 @@ extension Transformer {
                 parallelChunks(n, minimumPerWorker: 4) { range in
                     for i in range {
                         let row = logits + i * V
-                        let lse = logSumExp(row, count: V)
+                        let lse = fastLogSumExp(row, count: V)
                         let t = targets[start + i]
                         if t >= 0 { lp.p[start + i] = row[Int(t)] - lse }
                         if let weights {
                             // d(-w log p_t)/dlogit_j = w (softmax_j - [j == t]).
                             let wt = weights[start + i]
-                            for j in 0..<V { row[j] = wt * expf(row[j] - lse) }
+                            scaledExpInPlace(row, count: V, shift: lse, scale: wt)
                             if t >= 0 { row[Int(t)] -= wt }
                         }
                     }
