@@ -17,7 +17,9 @@ func store8(_ v: Float8, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPoi
 /// exponent bits. Inputs are clamped to [-87.3, 88.3] (results stay normal, never inf/0).
 @inline(__always) @inlinable
 public func fastExp(_ input: Float8) -> Float8 {
-    let x0 = input.clamped(lowerBound: Float8(repeating: -87.3), upperBound: Float8(repeating: 88.3))
+    // Mask selects, not clamped(): the generic pointwiseMin/Max were not inlined (9% of a run).
+    let lo = Float8(repeating: -87.3), hi = Float8(repeating: 88.3)
+    let x0 = input.replacing(with: lo, where: input .< lo).replacing(with: hi, where: input .> hi)
     // Round x * log2(e) to an integer with the 1.5 * 2^23 trick; its low bits hold n + 127.
     let magic = Float8(repeating: 12_582_912 + 127)
     let t = x0 * 1.442_695_04 + magic
@@ -43,7 +45,7 @@ public func fastExp(_ x: Float) -> Float { fastExp(Float8(repeating: x))[0] }
 public func rowMax(_ x: UnsafePointer<Float>, count: Int) -> Float {
     var m8 = Float8(repeating: -.infinity)
     var j = 0
-    while j + 8 <= count { m8 = pointwiseMax(m8, load8(x + j)); j += 8 }
+    while j + 8 <= count { let v = load8(x + j); m8 = m8.replacing(with: v, where: v .> m8); j += 8 }
     var m = m8.max()
     while j < count { m = max(m, x[j]); j += 1 }
     return m

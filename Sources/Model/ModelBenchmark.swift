@@ -14,7 +14,7 @@ public struct ModelBenchmarkResult: Codable, Sendable {
     /// Model FLOPs (matmuls incl. attention, PaLM convention) per second.
     public var scoringGFLOPS: Double
     public var trainingGFLOPS: Double
-    /// Plain cblas_sgemm GFLOP/s at n = ceilingSize, this run.
+    /// Plain cblas_sgemm GFLOP/s at n = ceilingSize: median of samples taken between the timed runs.
     public var gemmCeilingGFLOPS: Double
     public var ceilingSize: Int
     public var scoringMFU: Double { scoringGFLOPS / gemmCeilingGFLOPS }
@@ -41,10 +41,11 @@ public enum ModelBenchmark {
     }
 
     public static func run(configName: String, scoringRepetitions: Int = 3, trainingSteps: Int = 3,
-                           maskedFraction: Double = 0.3, progress: (String) -> Void = { _ in }) throws -> ModelBenchmarkResult {
+                           maskedFraction: Double = 0.3, headChunkRows: Int? = nil, progress: (String) -> Void = { _ in }) throws -> ModelBenchmarkResult {
         let config = try ModelConfig.benchmark(configName)
         let (B, T) = batchShape(configName)
         let model = Transformer(config: config, seed: 1)
+        if let headChunkRows { model.headChunkRows = headChunkRows }
         var rng = SeededRandom(seed: 2)
         let sequences = (0..<B).map { _ in (0..<T).map { _ in Int32(rng.next() % UInt64(config.vocabSize)) } }
         let nextTargets = ForwardRequest.nextTokenTargets(sequences)
@@ -53,11 +54,17 @@ public enum ModelBenchmark {
         // Scoring: next-token log-probs at every position and attention received (last layer).
         let scoreRequest = ForwardRequest(targets: nextTargets, attentionReceived: AttentionReceivedRequest(layers: .last))
         _ = try model.forward(sequences, scoreRequest)  // warm-up: arenas, page faults
+        // The ceiling is sampled after every timed rep and step, so load from other processes
+        // on a shared machine hits the model and the ceiling alike.
+        let ceilingSize = 1024
+        var ceilings: [Double] = []
+        func sampleCeiling() { ceilings.append(GemmBenchmark.run(n: ceilingSize, repetitions: 1, minSeconds: 0.1).ceilingGFLOPS) }
         var scoring: [Double] = []
         for i in 0..<scoringRepetitions {
             let t0 = monotonicSeconds()
             _ = try model.forward(sequences, scoreRequest)
             scoring.append(monotonicSeconds() - t0)
+            sampleCeiling()
             progress(String(format: "scoring rep %d: %.3f s", i + 1, scoring.last!))
         }
 
@@ -76,12 +83,11 @@ public enum ModelBenchmark {
             optimizer.step(model.parameters, model.gradients!)
             let dt = monotonicSeconds() - t0
             rss.append(currentRSSMiB())
-            if step > 0 { training.append(dt) }
+            if step > 0 { training.append(dt); sampleCeiling() }
             progress(String(format: "training step %d: %.3f s, loss %.4f, rss %.1f MiB", step, dt, loss, rss.last!))
         }
 
-        let ceilingSize = 1024
-        let ceiling = GemmBenchmark.run(n: ceilingSize, repetitions: 5).ceilingGFLOPS
+        let ceiling = median(ceilings)
         let perToken = forwardFLOPsPerToken(config, length: T)
         let head = 2 * Double(config.hiddenSize * config.vocabSize)
         let scoredRows = Double(B * (T - 1))

@@ -71,12 +71,15 @@ struct ModelBench: ParsableCommand {
     @Option(help: "OpenBLAS threads (default: OpenBLAS's own setting).")
     var threads: Int?
 
+    @Option(help: "Rows per LM-head chunk (default: the model's).")
+    var headChunk: Int?
+
     @Flag(help: "Print each repetition and step.")
     var verbose = false
 
     func run() throws {
         if let threads { BLAS.setThreadCount(threads) }
-        let r = try ModelBenchmark.run(configName: config, scoringRepetitions: max(1, repetitions), trainingSteps: max(1, steps),
+        let r = try ModelBenchmark.run(configName: config, scoringRepetitions: max(1, repetitions), trainingSteps: max(1, steps), headChunkRows: headChunk,
                                        progress: { if verbose { print($0) } })
         print("config \(r.config): batch \(r.batch)x\(r.sequenceLength), \(r.parameters) parameters, \(r.blasThreads) OpenBLAS thread(s)")
         print(String(format: "scoring   %9.1f tok/s  %7.1f GFLOP/s  MFU %5.1f%% of gemm ceiling", r.scoringTokensPerSecond, r.scoringGFLOPS, 100 * r.scoringMFU))
