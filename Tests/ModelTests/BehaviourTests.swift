@@ -92,3 +92,49 @@ final class BehaviourTests: XCTestCase {
         }
     }
 }
+
+final class TrainingAPITests: XCTestCase {
+    /// LoRA training moves only the adapters; saved adapters reload to the same outputs.
+    func testLoRATrainSaveLoad() throws {
+        let dir = try TestPaths.sharedFile("fixtures/hf/llama3-tiny")
+        let m = try Transformer.load(directory: dir)
+        let base = Array(m.parameters.buffer)
+        try m.enableLoRA(LoRAConfig(rank: 4, alpha: 8, targetModules: ["q_proj", "v_proj", "down_proj"]))
+        let seqs: [[Int32]] = [[5, 6, 7, 8, 9, 10], [11, 12, 13]]
+        let targets = ForwardRequest.nextTokenTargets(seqs)
+        let weights = targets.map { $0.map { $0 >= 0 ? Float(1) : 0 } }
+        let opt = AdamW(parameterCount: m.trainableParameters.count, learningRate: 1e-2)
+        var losses: [Float] = []
+        for _ in 0..<5 {
+            m.zeroGradients()
+            losses.append(try m.accumulateGradients(seqs, targets: targets, weights: weights))
+            opt.step(m.trainableParameters, m.trainableGradients)
+        }
+        XCTAssertLessThan(losses.last!, losses.first!)
+        XCTAssertEqual(Array(m.parameters.buffer), base, "base weights must stay frozen")
+        let out = try TestPaths.scratchDirectory("lora")
+        defer { try? FileManager.default.removeItem(at: out) }
+        try m.saveLoRA(directory: out)
+        let reloaded = try Transformer.load(directory: dir)
+        try reloaded.loadLoRA(directory: out)
+        XCTAssertEqual(try reloaded.forward(seqs, ForwardRequest(targets: targets)).targetLogProbs.flatMap { $0 }.filter { !$0.isNaN },
+                       try m.forward(seqs, ForwardRequest(targets: targets)).targetLogProbs.flatMap { $0 }.filter { !$0.isNaN })
+    }
+
+    /// Repeated steps of one shape reuse the arenas: no reallocation, so memory stays flat.
+    func testFullTrainingLossDecreases() throws {
+        let m = try Transformer.load(directory: try TestPaths.sharedFile("fixtures/hf/gpt2-tiny"))
+        let seqs: [[Int32]] = [[1, 2, 3, 4, 5, 6, 7, 8]]
+        let targets = ForwardRequest.nextTokenTargets(seqs)
+        let weights = targets.map { $0.map { $0 >= 0 ? Float(1) / 7 : 0 } }
+        let opt = AdamW(parameterCount: m.trainableParameters.count)
+        var losses: [Float] = []
+        for _ in 0..<10 {
+            m.zeroGradients()
+            losses.append(try m.accumulateGradients(seqs, targets: targets, weights: weights))
+            opt.step(m.trainableParameters, m.trainableGradients)
+        }
+        XCTAssertLessThan(losses.last!, losses.first! - 0.1)
+        XCTAssertEqual(opt.stepCount, 10)
+    }
+}
