@@ -54,6 +54,12 @@ extension Transformer {
         return result
     }
 
+    /// Right-padded rows [B][T] with their true lengths -> the ragged batch `forward` takes
+    /// (padding never enters the model, so its positions are ignored by construction).
+    public static func unpad(_ padded: [[Int32]], lengths: [Int]) -> [[Int32]] {
+        zip(padded, lengths).map { Array($0.prefix($1)) }
+    }
+
     /// Final-norm states of each id fed alone (position 0): context-free token representations.
     public func singleTokenHidden(ids: [Int32]) throws -> [[Float]] {
         try forward(ids.map { [$0] }, ForwardRequest(finalHidden: true)).finalHidden

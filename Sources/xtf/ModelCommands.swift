@@ -80,7 +80,7 @@ struct ModelBench: ParsableCommand {
     func run() throws {
         if let threads { BLAS.setThreadCount(threads) }
         let r = try ModelBenchmark.run(configName: config, scoringRepetitions: max(1, repetitions), trainingSteps: max(1, steps), headChunkRows: headChunk,
-                                       progress: { if verbose { print($0) } })
+                                       progress: { if verbose { print($0); fflush(nil) } })  // long runs: see each step as it ends
         print("config \(r.config): batch \(r.batch)x\(r.sequenceLength), \(r.parameters) parameters, \(r.blasThreads) OpenBLAS thread(s)")
         print(String(format: "scoring   %9.1f tok/s  %7.1f GFLOP/s  MFU %5.1f%% of gemm ceiling", r.scoringTokensPerSecond, r.scoringGFLOPS, 100 * r.scoringMFU))
         print(String(format: "training  %9.1f tok/s  %7.1f GFLOP/s  MFU %5.1f%% of gemm ceiling", r.trainingTokensPerSecond, r.trainingGFLOPS, 100 * r.trainingMFU))

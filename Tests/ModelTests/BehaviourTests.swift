@@ -138,3 +138,37 @@ final class TrainingAPITests: XCTestCase {
         XCTAssertEqual(opt.stepCount, 10)
     }
 }
+
+final class SlidingWindowTests: XCTestCase {
+    /// Mistral's window: a query sees itself and the window - 1 keys before it, no more; a
+    /// window at least the sequence length changes nothing.
+    func testWindowMasksOldKeys() throws {
+        var config = GradientCheckTests.tiny("mistral")
+        config.slidingWindow = nil
+        let full = Transformer(config: config, seed: 4)
+        config.slidingWindow = 3
+        let windowed = Transformer(config: config, seed: 4)
+        config.slidingWindow = 64
+        let wide = Transformer(config: config, seed: 4)
+        let s: [[Int32]] = [[1, 2, 3, 4, 5, 6, 7, 8, 9]]
+        let T = s[0].count
+        let maps = try windowed.forward(s, ForwardRequest(attentionMaps: true)).attentionMaps
+        for l in 0..<config.layers {
+            for h in 0..<config.heads {
+                for q in 0..<T {
+                    var rowSum: Float = 0
+                    for p in 0..<T {
+                        let a = maps[l][0][(h * T + q) * T + p]
+                        rowSum += a
+                        if p > q || q - p >= 3 { XCTAssertEqual(a, 0) } else { XCTAssertGreaterThan(a, 0) }
+                    }
+                    XCTAssertEqual(rowSum, 1, accuracy: 1e-5)
+                }
+            }
+        }
+        let request = ForwardRequest(targets: ForwardRequest.nextTokenTargets(s))
+        XCTAssertEqual(try wide.forward(s, request).targetLogProbs, try full.forward(s, request).targetLogProbs)
+        XCTAssertNotEqual(try windowed.forward(s, request).targetLogProbs[0][T - 2], try full.forward(s, request).targetLogProbs[0][T - 2])
+        XCTAssertEqual(Transformer.unpad([[1, 2, 0, 0], [3, 4, 5, 6]], lengths: [2, 4]), [[1, 2], [3, 4, 5, 6]])
+    }
+}
