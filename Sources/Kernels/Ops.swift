@@ -116,31 +116,37 @@ public func rmsNormBackward(dx: UnsafeMutablePointer<Float>, dw: UnsafeMutablePo
 
 // MARK: Activations
 
-/// GPT-2's gelu_new (tanh approximation), elementwise.
+/// GPT-2's gelu_new (tanh approximation), elementwise, 8 lanes at a time.
 @inlinable
 public func geluForward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-    let s: Float = 0.7978845608028654  // sqrt(2/pi)
-    parallelChunks(count, minimumPerWorker: 1 << 16) { range in
-        for i in range {
-            let v = x[i]
-            y[i] = 0.5 * v * (1 + tanhf(s * (v + 0.044715 * v * v * v)))
+    parallelChunks(count / 8, minimumPerWorker: 1 << 13) { range in
+        for k in range {
+            let v = load8(x + 8 * k)
+            store8(0.5 * v * (1 + fastTanh(0.797_884_56 * (v + 0.044715 * v * v * v))), y + 8 * k)
         }
+    }
+    for i in (count / 8 * 8)..<count {
+        let v = x[i]
+        y[i] = 0.5 * v * (1 + tanhf(0.797_884_56 * (v + 0.044715 * v * v * v)))
     }
 }
 
 /// dx = dy * gelu'(x) (overwrites dx).
 @inlinable
 public func geluBackward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, count: Int) {
-    let s: Float = 0.7978845608028654
-    parallelChunks(count, minimumPerWorker: 1 << 16) { range in
-        for i in range {
-            let v = x[i]
-            let u = s * (v + 0.044715 * v * v * v)
-            let t = tanhf(u)
-            let sech2 = 1 - t * t
-            dx[i] = dy[i] * (0.5 * (1 + t) + 0.5 * v * sech2 * s * (1 + 3 * 0.044715 * v * v))
-        }
+    @inline(__always) func grad(_ v: Float8) -> Float8 {
+        let s: Float = 0.797_884_56
+        let v2: Float8 = v * v
+        let inner: Float8 = s * (v + 0.044715 * v2 * v)
+        let t: Float8 = fastTanh(inner)
+        let left: Float8 = 0.5 * (1 + t)
+        let slope: Float8 = s * (1 + 0.134145 * v2)
+        return left + 0.5 * v * (1 - t * t) * slope
     }
+    parallelChunks(count / 8, minimumPerWorker: 1 << 13) { range in
+        for k in range { store8(load8(dy + 8 * k) * grad(load8(x + 8 * k)), dx + 8 * k) }
+    }
+    for i in (count / 8 * 8)..<count { dx[i] = dy[i] * grad(Float8(repeating: x[i]))[0] }
 }
 
 /// SwiGLU: y[r, i] = silu(gu[r, i]) * gu[r, inner + i] for rows of [gate | up] (width 2*inner).
@@ -149,10 +155,13 @@ public func swigluForward(_ y: UnsafeMutablePointer<Float>, _ gu: UnsafePointer<
     parallelChunks(rows, minimumPerWorker: 16) { range in
         for r in range {
             let g = gu + r * 2 * inner, u = g + inner, yr = y + r * inner
-            for i in 0..<inner {
-                let sig = 1 / (1 + expf(-g[i]))
-                yr[i] = g[i] * sig * u[i]
+            var i = 0
+            while i + 8 <= inner {
+                let gv = load8(g + i)
+                store8(gv / (1 + fastExp(-gv)) * load8(u + i), yr + i)
+                i += 8
             }
+            while i < inner { yr[i] = g[i] / (1 + expf(-g[i])) * u[i]; i += 1 }
         }
     }
 }
@@ -164,11 +173,19 @@ public func swigluBackward(dgu: UnsafeMutablePointer<Float>, dy: UnsafePointer<F
         for r in range {
             let g = gu + r * 2 * inner, u = g + inner, d = dy + r * inner
             let dg = dgu + r * 2 * inner, du = dg + inner
-            for i in 0..<inner {
+            var i = 0
+            while i + 8 <= inner {
+                let gv = load8(g + i), dv = load8(d + i)
+                let sig = 1 / (1 + fastExp(-gv))
+                store8(dv * gv * sig, du + i)
+                store8(dv * load8(u + i) * sig * (1 + gv * (1 - sig)), dg + i)
+                i += 8
+            }
+            while i < inner {
                 let sig = 1 / (1 + expf(-g[i]))
-                let silu = g[i] * sig
-                du[i] = d[i] * silu
+                du[i] = d[i] * g[i] * sig
                 dg[i] = d[i] * u[i] * sig * (1 + g[i] * (1 - sig))
+                i += 1
             }
         }
     }
@@ -203,11 +220,9 @@ public func causalSoftmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, ld: I
         let row = s + i * ld
         let last = i + keyOffset
         let first = window.map { max(0, last - $0 + 1) } ?? 0
-        var mx = -Float.infinity
-        for j in first...last { mx = max(mx, row[j]) }
-        var sum: Float = 0
-        for j in first...last { let e = expf(row[j] - mx); row[j] = e; sum += e }
-        let inv = 1 / sum
+        let n = last - first + 1
+        let mx = rowMax(row + first, count: n)
+        let inv = 1 / expInPlaceSum(row + first, count: n, shift: mx)
         for j in 0..<first { row[j] = 0 }
         for j in first...last { row[j] *= inv }
         if last + 1 < ld { for j in (last + 1)..<ld { row[j] = 0 } }

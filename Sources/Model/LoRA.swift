@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Kernels
 
@@ -101,6 +102,56 @@ public final class LoRAAdapters {
             gemm(.none, .none, m: rows, n: r, k: ad.outFeatures, alpha: s, a: dys, lda: ldDy, b: p + ad.b, ldb: r, c: du, ldc: r)
             gemm(.transposed, .none, m: r, n: ad.inFeatures, k: rows, a: du, lda: r, b: x, ldb: ad.inFeatures, beta: 1, c: g + ad.a, ldc: ad.inFeatures)
             gemm(.none, .none, m: rows, n: ad.inFeatures, k: r, a: du, lda: r, b: p + ad.a, ldb: ad.inFeatures, beta: 1, c: dx, ldc: ad.inFeatures)
+        }
+    }
+}
+
+extension Transformer {
+    /// What the optimiser updates: the LoRA adapters when enabled, else every parameter.
+    public var trainableParameters: ParameterStore { lora?.parameters ?? parameters }
+
+    /// Gradients of `trainableParameters` (one contiguous buffer: all-reduce it in buckets).
+    public var trainableGradients: ParameterStore {
+        if let lora { return lora.gradients }
+        enableGradients()
+        return gradients!
+    }
+
+    /// Zeroes the gradients that `accumulateGradients` adds to.
+    public func zeroGradients() { trainableGradients.zero() }
+
+    /// Writes adapter_model.safetensors and adapter_config.json as PEFT does (atomically).
+    public func saveLoRA(directory: URL) throws {
+        guard let lora else { throw ModelError.invalidRequest("no LoRA adapters to save") }
+        var writer = SafetensorsWriter(metadata: ["format": "pt"])
+        for e in lora.parameters.layout.entries {
+            writer.add(e.name, shape: e.shape, floats: lora.parameters.view(e.name)!)
+        }
+        try writer.write(to: directory.appendingPathComponent("adapter_model.safetensors").path)
+        let peft: [String: Any] = [
+            "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": lora.config.rank, "lora_alpha": Double(lora.config.alpha),
+            "target_modules": lora.config.targetModules, "lora_dropout": 0.0, "bias": "none",
+            "fan_in_fan_out": config.architecture == .gpt2,
+        ]
+        let file = try AtomicFile(path: directory.appendingPathComponent("adapter_config.json").path)
+        try file.write(Array(try JSONSerialization.data(withJSONObject: peft, options: [.prettyPrinted, .sortedKeys])))
+        try file.commit()
+    }
+
+    /// Attaches adapters saved by `saveLoRA` (or PEFT with the same targets).
+    public func loadLoRA(directory: URL) throws {
+        let url = directory.appendingPathComponent("adapter_config.json")
+        guard let data = FileManager.default.contents(atPath: url.path),
+              let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let r = (o["r"] as? NSNumber)?.intValue, let alpha = (o["lora_alpha"] as? NSNumber)?.floatValue,
+              let targets = o["target_modules"] as? [String] else {
+            throw ModelError.io(path: url.path, detail: "not a LoRA adapter_config.json (needs r, lora_alpha, target_modules)")
+        }
+        try enableLoRA(LoRAConfig(rank: r, alpha: alpha, targetModules: targets))
+        let file = try SafetensorsFile(path: directory.appendingPathComponent("adapter_model.safetensors").path)
+        for e in lora!.parameters.layout.entries {
+            guard file.tensors[e.name] != nil else { throw ModelError.missingTensor(e.name, path: file.path) }
+            try file.readFloats(e.name, expectedShape: e.shape, into: lora!.parameters.view(e.name)!)
         }
     }
 }

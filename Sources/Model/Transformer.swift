@@ -74,8 +74,9 @@ public final class Transformer {
     let headScratch = Scratch()
     var ropeCos: [Float] = [], ropeSin: [Float] = [], ropePositions = 0
     let ropeInverse: [Float]
-    /// Rows per chunk of the LM head (logits chunk = rows x vocab floats).
-    public var headChunkRows = 128
+    /// Rows per chunk of the LM head (logits chunk = rows x vocab floats, <= 128 MiB). Large
+    /// chunks matter for training: the head-gradient gemm has k = rows.
+    public var headChunkRows: Int
 
     /// A model with random weights (N(0, 0.02), norms 1/0), seeded.
     public init(config: ModelConfig, seed: UInt64 = 0) {
@@ -83,6 +84,7 @@ public final class Transformer {
         arch = ArchitectureLayout(config)
         parameters = ParameterStore(layout: arch.layout)
         ropeInverse = config.architecture == .llama ? config.ropeInverseFrequencies() : []
+        headChunkRows = max(64, min(512, (1 << 25) / max(1, config.vocabSize)))
         var rng = SeededRandom(seed: seed)
         for e in arch.layout.entries {
             let v = parameters.view(e.name)!

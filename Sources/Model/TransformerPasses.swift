@@ -54,6 +54,12 @@ extension Transformer {
         return result
     }
 
+    /// Right-padded rows [B][T] with their true lengths -> the ragged batch `forward` takes
+    /// (padding never enters the model, so its positions are ignored by construction).
+    public static func unpad(_ padded: [[Int32]], lengths: [Int]) -> [[Int32]] {
+        zip(padded, lengths).map { Array($0.prefix($1)) }
+    }
+
     /// Final-norm states of each id fed alone (position 0): context-free token representations.
     public func singleTokenHidden(ids: [Int32]) throws -> [[Float]] {
         try forward(ids.map { [$0] }, ForwardRequest(finalHidden: true)).finalHidden
@@ -86,13 +92,13 @@ extension Transformer {
                 parallelChunks(n, minimumPerWorker: 4) { range in
                     for i in range {
                         let row = logits + i * V
-                        let lse = logSumExp(row, count: V)
+                        let lse = fastLogSumExp(row, count: V)
                         let t = targets[start + i]
                         if t >= 0 { lp.p[start + i] = row[Int(t)] - lse }
                         if let weights {
                             // d(-w log p_t)/dlogit_j = w (softmax_j - [j == t]).
                             let wt = weights[start + i]
-                            for j in 0..<V { row[j] = wt * expf(row[j] - lse) }
+                            scaledExpInPlace(row, count: V, shift: lse, scale: wt)
                             if t >= 0 { row[Int(t)] -= wt }
                         }
                     }

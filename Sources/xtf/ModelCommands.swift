@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import Model
 
 /// `xtf model ...`: checkpoint tools.
@@ -46,6 +47,48 @@ struct ModelCheck: ParsableCommand {
 }
 
 struct ModelBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "model", abstract: "Scoring and training tokens/s (issue #3, not built yet).", shouldDisplay: false)
-    func run() throws { throw ValidationError("xtf bench model is not built yet (issue #3)") }
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Scoring and training tokens/s of a random-weight model, and MFU against the gemm ceiling.",
+        discussion: """
+            Scoring: forward, next-token log-probs at every position, attention received. Training: \
+            forward, loss with 30% of positions masked, backward, AdamW. MFU divides the model's matmul \
+            FLOP/s by a plain cblas_sgemm (n=1024) measured in the same run. Configurations: \
+            gpt2-small-bench (8x256), gpt2-124M (4x256), llama-bench (8x256).
+            """)
+
+    @OptionGroup var output: BenchOutput
+
+    @Option(help: "gpt2-small-bench, gpt2-124M or llama-bench.")
+    var config = "gpt2-small-bench"
+
+    @Option(help: "Timed scoring forwards (median reported).")
+    var repetitions = 3
+
+    @Option(help: "Timed training steps (median reported; RSS printed per step).")
+    var steps = 3
+
+    @Option(help: "OpenBLAS threads (default: OpenBLAS's own setting).")
+    var threads: Int?
+
+    @Option(help: "Rows per LM-head chunk (default: the model's).")
+    var headChunk: Int?
+
+    @Flag(help: "Print each repetition and step.")
+    var verbose = false
+
+    func run() throws {
+        if let threads { BLAS.setThreadCount(threads) }
+        let r = try ModelBenchmark.run(configName: config, scoringRepetitions: max(1, repetitions), trainingSteps: max(1, steps), headChunkRows: headChunk,
+                                       progress: { if verbose { print($0); fflush(nil) } })  // long runs: see each step as it ends
+        print("config \(r.config): batch \(r.batch)x\(r.sequenceLength), \(r.parameters) parameters, \(r.blasThreads) OpenBLAS thread(s)")
+        print(String(format: "scoring   %9.1f tok/s  %7.1f GFLOP/s  MFU %5.1f%% of gemm ceiling", r.scoringTokensPerSecond, r.scoringGFLOPS, 100 * r.scoringMFU))
+        print(String(format: "training  %9.1f tok/s  %7.1f GFLOP/s  MFU %5.1f%% of gemm ceiling", r.trainingTokensPerSecond, r.trainingGFLOPS, 100 * r.trainingMFU))
+        print(String(format: "gemm ceiling (cblas_sgemm n=%d) %.1f GFLOP/s; peak RSS %.1f MiB", r.ceilingSize, r.gemmCeilingGFLOPS, r.peakRSSMiB))
+        let rss = r.rssPerStepMiB
+        if rss.count > 2 {
+            print(String(format: "RSS after step 2: %.1f MiB, after last step: %.1f MiB (growth %.1f MiB)", rss[2], rss.last!, rss.last! - rss[2]))
+        }
+        try output.write(r)
+    }
 }

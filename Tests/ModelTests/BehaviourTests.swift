@@ -92,3 +92,83 @@ final class BehaviourTests: XCTestCase {
         }
     }
 }
+
+final class TrainingAPITests: XCTestCase {
+    /// LoRA training moves only the adapters; saved adapters reload to the same outputs.
+    func testLoRATrainSaveLoad() throws {
+        let dir = try TestPaths.sharedFile("fixtures/hf/llama3-tiny")
+        let m = try Transformer.load(directory: dir)
+        let base = Array(m.parameters.buffer)
+        try m.enableLoRA(LoRAConfig(rank: 4, alpha: 8, targetModules: ["q_proj", "v_proj", "down_proj"]))
+        let seqs: [[Int32]] = [[5, 6, 7, 8, 9, 10], [11, 12, 13]]
+        let targets = ForwardRequest.nextTokenTargets(seqs)
+        let weights = targets.map { $0.map { $0 >= 0 ? Float(1) : 0 } }
+        let opt = AdamW(parameterCount: m.trainableParameters.count, learningRate: 1e-2)
+        var losses: [Float] = []
+        for _ in 0..<5 {
+            m.zeroGradients()
+            losses.append(try m.accumulateGradients(seqs, targets: targets, weights: weights))
+            opt.step(m.trainableParameters, m.trainableGradients)
+        }
+        XCTAssertLessThan(losses.last!, losses.first!)
+        XCTAssertEqual(Array(m.parameters.buffer), base, "base weights must stay frozen")
+        let out = try TestPaths.scratchDirectory("lora")
+        defer { try? FileManager.default.removeItem(at: out) }
+        try m.saveLoRA(directory: out)
+        let reloaded = try Transformer.load(directory: dir)
+        try reloaded.loadLoRA(directory: out)
+        XCTAssertEqual(try reloaded.forward(seqs, ForwardRequest(targets: targets)).targetLogProbs.flatMap { $0 }.filter { !$0.isNaN },
+                       try m.forward(seqs, ForwardRequest(targets: targets)).targetLogProbs.flatMap { $0 }.filter { !$0.isNaN })
+    }
+
+    /// Repeated steps of one shape reuse the arenas: no reallocation, so memory stays flat.
+    func testFullTrainingLossDecreases() throws {
+        let m = try Transformer.load(directory: try TestPaths.sharedFile("fixtures/hf/gpt2-tiny"))
+        let seqs: [[Int32]] = [[1, 2, 3, 4, 5, 6, 7, 8]]
+        let targets = ForwardRequest.nextTokenTargets(seqs)
+        let weights = targets.map { $0.map { $0 >= 0 ? Float(1) / 7 : 0 } }
+        let opt = AdamW(parameterCount: m.trainableParameters.count)
+        var losses: [Float] = []
+        for _ in 0..<10 {
+            m.zeroGradients()
+            losses.append(try m.accumulateGradients(seqs, targets: targets, weights: weights))
+            opt.step(m.trainableParameters, m.trainableGradients)
+        }
+        XCTAssertLessThan(losses.last!, losses.first! - 0.1)
+        XCTAssertEqual(opt.stepCount, 10)
+    }
+}
+
+final class SlidingWindowTests: XCTestCase {
+    /// Mistral's window: a query sees itself and the window - 1 keys before it, no more; a
+    /// window at least the sequence length changes nothing.
+    func testWindowMasksOldKeys() throws {
+        var config = GradientCheckTests.tiny("mistral")
+        config.slidingWindow = nil
+        let full = Transformer(config: config, seed: 4)
+        config.slidingWindow = 3
+        let windowed = Transformer(config: config, seed: 4)
+        config.slidingWindow = 64
+        let wide = Transformer(config: config, seed: 4)
+        let s: [[Int32]] = [[1, 2, 3, 4, 5, 6, 7, 8, 9]]
+        let T = s[0].count
+        let maps = try windowed.forward(s, ForwardRequest(attentionMaps: true)).attentionMaps
+        for l in 0..<config.layers {
+            for h in 0..<config.heads {
+                for q in 0..<T {
+                    var rowSum: Float = 0
+                    for p in 0..<T {
+                        let a = maps[l][0][(h * T + q) * T + p]
+                        rowSum += a
+                        if p > q || q - p >= 3 { XCTAssertEqual(a, 0) } else { XCTAssertGreaterThan(a, 0) }
+                    }
+                    XCTAssertEqual(rowSum, 1, accuracy: 1e-5)
+                }
+            }
+        }
+        let request = ForwardRequest(targets: ForwardRequest.nextTokenTargets(s))
+        XCTAssertEqual(try wide.forward(s, request).targetLogProbs, try full.forward(s, request).targetLogProbs)
+        XCTAssertNotEqual(try windowed.forward(s, request).targetLogProbs[0][T - 2], try full.forward(s, request).targetLogProbs[0][T - 2])
+        XCTAssertEqual(Transformer.unpad([[1, 2, 0, 0], [3, 4, 5, 6]], lengths: [2, 4]), [[1, 2], [3, 4, 5, 6]])
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Kernels
+
+/// `xtf bench model`: scoring and training throughput of a random-weight model, as a fraction
+/// of the gemm ceiling measured in the same run.
+public struct ModelBenchmarkResult: Codable, Sendable {
+    public var config: String
+    public var batch: Int
+    public var sequenceLength: Int
+    public var blasThreads: Int
+    public var parameters: Int
+    public var scoringTokensPerSecond: Double
+    public var trainingTokensPerSecond: Double
+    /// Model FLOPs (matmuls incl. attention, PaLM convention) per second.
+    public var scoringGFLOPS: Double
+    public var trainingGFLOPS: Double
+    /// Plain cblas_sgemm GFLOP/s at n = ceilingSize: median of samples taken between the timed runs.
+    public var gemmCeilingGFLOPS: Double
+    public var ceilingSize: Int
+    public var scoringMFU: Double { scoringGFLOPS / gemmCeilingGFLOPS }
+    public var trainingMFU: Double { trainingGFLOPS / gemmCeilingGFLOPS }
+    public var peakRSSMiB: Double
+    /// Resident memory after each training step (flat after step 2 when nothing leaks).
+    public var rssPerStepMiB: [Double]
+    public var scoringSeconds: [Double]
+    public var trainingSeconds: [Double]
+}
+
+public enum ModelBenchmark {
+    /// Batch shape of each named configuration.
+    public static func batchShape(_ name: String) -> (batch: Int, length: Int) {
+        name == "gpt2-124M" ? (4, 256) : (8, 256)
+    }
+
+    /// Matmul FLOPs of a forward per token (2 per multiply-add): the linear layers plus QK^T
+    /// and PV over the full T x T (PaLM's MFU convention); the head counted separately.
+    public static func forwardFLOPsPerToken(_ c: ModelConfig, length: Int) -> Double {
+        let F = c.architecture == .gpt2 ? c.intermediateSize : 2 * c.intermediateSize
+        let linear = Double(c.hiddenSize * c.qkvDim + c.qDim * c.hiddenSize + c.hiddenSize * F + c.intermediateSize * c.hiddenSize)
+        return Double(c.layers) * (2 * linear + 4 * Double(length) * Double(c.qDim))
+    }
+
+    public static func run(configName: String, scoringRepetitions: Int = 3, trainingSteps: Int = 3,
+                           maskedFraction: Double = 0.3, headChunkRows: Int? = nil, progress: (String) -> Void = { _ in }) throws -> ModelBenchmarkResult {
+        let config = try ModelConfig.benchmark(configName)
+        let (B, T) = batchShape(configName)
+        let model = Transformer(config: config, seed: 1)
+        if let headChunkRows { model.headChunkRows = headChunkRows }
+        var rng = SeededRandom(seed: 2)
+        let sequences = (0..<B).map { _ in (0..<T).map { _ in Int32(rng.next() % UInt64(config.vocabSize)) } }
+        let nextTargets = ForwardRequest.nextTokenTargets(sequences)
+        let tokens = Double(B * T)
+
+        // Scoring: next-token log-probs at every position and attention received (last layer).
+        let scoreRequest = ForwardRequest(targets: nextTargets, attentionReceived: AttentionReceivedRequest(layers: .last))
+        _ = try model.forward(sequences, scoreRequest)  // warm-up: arenas, page faults
+        // The ceiling is sampled after every timed rep and step, so load from other processes
+        // on a shared machine hits the model and the ceiling alike.
+        let ceilingSize = 1024
+        var ceilings: [Double] = []
+        func sampleCeiling() { ceilings.append(GemmBenchmark.run(n: ceilingSize, repetitions: 1, minSeconds: 0.1).ceilingGFLOPS) }
+        var scoring: [Double] = []
+        for i in 0..<scoringRepetitions {
+            let t0 = monotonicSeconds()
+            _ = try model.forward(sequences, scoreRequest)
+            scoring.append(monotonicSeconds() - t0)
+            sampleCeiling()
+            progress(String(format: "scoring rep %d: %.3f s", i + 1, scoring.last!))
+        }
+
+        // Training: 30% of positions masked, mean loss over the rest, backward, AdamW.
+        var weights = sequences.map { $0.map { _ in Float(rng.uniform() < Float(maskedFraction) ? 0 : 1) } }
+        for b in 0..<B { weights[b][T - 1] = 0 }
+        let unmasked = Float(weights.joined().reduce(0, +))
+        weights = weights.map { $0.map { $0 / unmasked } }
+        model.enableGradients()
+        let optimizer = AdamW(parameterCount: model.parameters.count)
+        var training: [Double] = [], rss: [Double] = []
+        for step in 0...trainingSteps {  // step 0 is the warm-up
+            let t0 = monotonicSeconds()
+            model.gradients!.zero()
+            let loss = try model.accumulateGradients(sequences, targets: nextTargets, weights: weights)
+            optimizer.step(model.parameters, model.gradients!)
+            let dt = monotonicSeconds() - t0
+            rss.append(currentRSSMiB())
+            if step > 0 { training.append(dt); sampleCeiling() }
+            progress(String(format: "training step %d: %.3f s, loss %.4f, rss %.1f MiB", step, dt, loss, rss.last!))
+        }
+
+        let ceiling = median(ceilings)
+        let perToken = forwardFLOPsPerToken(config, length: T)
+        let head = 2 * Double(config.hiddenSize * config.vocabSize)
+        let scoredRows = Double(B * (T - 1))
+        let trainedRows = Double(weights.joined().filter { $0 != 0 }.count)
+        let scoreFLOPs = perToken * tokens + head * scoredRows
+        let trainFLOPs = 3 * (perToken * tokens + head * trainedRows)
+        let scoreTime = median(scoring), trainTime = median(training)
+        return ModelBenchmarkResult(
+            config: configName, batch: B, sequenceLength: T, blasThreads: BLAS.threadCount, parameters: model.parameters.count,
+            scoringTokensPerSecond: tokens / scoreTime, trainingTokensPerSecond: tokens / trainTime,
+            scoringGFLOPS: scoreFLOPs / scoreTime / 1e9, trainingGFLOPS: trainFLOPs / trainTime / 1e9,
+            gemmCeilingGFLOPS: ceiling, ceilingSize: ceilingSize, peakRSSMiB: peakRSSMiB(), rssPerStepMiB: rss,
+            scoringSeconds: scoring, trainingSeconds: training)
+    }
+
+    /// Resident set size now (from /proc/self/statm).
+    public static func currentRSSMiB() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return .nan }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Double(fields[1]) else { return .nan }
+        return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+    }
+
+    /// Peak resident set size of the process (getrusage, KiB on Linux).
+    public static func peakRSSMiB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}
