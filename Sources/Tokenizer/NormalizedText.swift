@@ -96,10 +96,11 @@ struct NormalizedText {
         }
     }
 
-    /// Puts `content` in front (its bytes point at the start of the text).
+    /// Puts `content` in front; its bytes point at the first character, as the reference
+    /// aligns a prepended string.
     func prepending(_ content: [UInt8]) -> NormalizedText {
         rebuilt { b in
-            b.append(content, origin: insertionOrigin(before: bytes.startIndex))
+            b.append(content, origin: isEmpty ? 0 : origin(at: bytes.startIndex))
             b.copy(from: self, bytes.indices)
         }
     }
