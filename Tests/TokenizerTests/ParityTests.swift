@@ -143,6 +143,8 @@ final class ParityTests: XCTestCase {
     func testLlama3Style() throws { try trained("llama3") }
     func testSentencePieceStyle() throws { try trained("spm") }
     func testMixedComponents() throws { try trained("mixed", offsetTolerance: 3) }
+    func testLlama2Layout() throws { try trained("llama2") }
+    func testOtherPreTokenizers() throws { try trained("pieces") }
 
     private func trained(_ name: String, offsetTolerance: Int = 0) throws {
         let f = try requireReference()
