@@ -87,8 +87,8 @@ struct NormalizedText {
             var i = bytes.startIndex
             for m in matches {
                 b.copy(from: self, i..<m.lowerBound)
-                let o = m.isEmpty ? insertionOrigin(before: m.lowerBound)
-                    : (origin(at: m.lowerBound) & ~0xFFFF_FFFF) | (origin(at: m.upperBound - 1) & 0xFFFF_FFFF)
+                // As the reference: the new content points at the last replaced character.
+                let o = m.isEmpty ? insertionOrigin(before: m.lowerBound) : origin(at: m.upperBound - 1)
                 b.append(content, origin: o)
                 i = m.upperBound
             }

@@ -128,7 +128,7 @@ public final class Tokenizer: Sendable {
     private init(normalizer: Normalizer?, preTokenizer: PreTokenizer?, model: BPEModel, postProcessor: PostProcessor?,
                  decoder: Decoder?, added: [AddedToken]) throws {
         self.normalizer = normalizer
-        self.preTokenizer = preTokenizer
+        self.preTokenizer = preTokenizer?.simplified
         self.model = model
         self.postProcessor = postProcessor
         self.decoder = decoder
