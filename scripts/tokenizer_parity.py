@@ -6,8 +6,9 @@
         and answer of gsm8k/train.jsonl, every PubMedQA context, every HumanEval prompt, then
         the torture set below.
     python3 scripts/tokenizer_parity.py reference TOKENIZER_JSON TEXTS.jsonl OUT.jsonl
-        Writes {"ids": [...], "decoded": ...} per text (encode with special tokens, decode
-        skipping special tokens: the package's defaults).
+        Writes {"ids": [...], "offsets": [[start, end], ...], "decoded": ...} per text (encode
+        with special tokens, decode skipping special tokens: the package's defaults; offsets in
+        Unicode scalars, as Python strings count).
 
 Exits with status 3 when `tokenizers` cannot be imported (the test then reports a SKIP).
 """
@@ -80,7 +81,7 @@ def reference(tokenizer_path, texts_path, out):
     decoded = tok.decode_batch([e.ids for e in encodings])
     with open(out, "w", encoding="utf-8") as f:
         for e, d in zip(encodings, decoded):
-            f.write(json.dumps({"ids": e.ids, "decoded": d}, ensure_ascii=False) + "\n")
+            f.write(json.dumps({"ids": e.ids, "offsets": e.offsets, "decoded": d}, ensure_ascii=False) + "\n")
 
 
 def main():

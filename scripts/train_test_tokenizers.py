@@ -8,7 +8,9 @@ writes OUT_DIR/llama3/tokenizer.json (Split with the Llama 3 regex, then ByteLev
 regex; special tokens such as <|begin_of_text|>; BOS template), OUT_DIR/spm/tokenizer.json
 (SentencePiece-style: Metaspace, BPE with byte_fallback and <unk>, Llama-2 decoders) and
 OUT_DIR/mixed/tokenizer.json (normalizers, several split behaviours, subword prefix and
-suffix, added tokens with lstrip/rstrip/single_word). Runs in a few seconds.
+suffix, added tokens with lstrip/rstrip/single_word), OUT_DIR/llama2/tokenizer.json (Llama 2's
+layout: Prepend + Replace normalizers, no pre-tokenizer, BOS and EOS) and
+OUT_DIR/pieces/tokenizer.json (the other pre-tokenizers and a general regex). Runs in seconds.
 """
 import glob
 import json
@@ -95,6 +97,49 @@ def mixed(texts, out):
     save(tok, out)
 
 
+def llama2(texts, out):
+    """Llama 2's layout: no pre-tokenizer (each text is one word), Prepend + Replace normalizers,
+    byte fallback, BOS and EOS."""
+    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(),
+                                     decoders.Strip(content=" ", left=1, right=0)])
+    # Training without a pre-tokenizer sees whole texts as words: train on short lines.
+    lines = [line for t in texts for line in t.split("\n") if line.strip()]
+    trainer = trainers.BpeTrainer(vocab_size=1500, special_tokens=["<unk>", "<s>", "</s>"], limit_alphabet=80,
+                                  show_progress=False)
+    tok.train_from_iterator(lines, trainer)
+    data = json.loads(tok.to_str())
+    for b in range(256):
+        data["model"]["vocab"].setdefault(f"<0x{b:02X}>", len(data["model"]["vocab"]))
+    tok = Tokenizer.from_str(json.dumps(data))
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])
+    save(tok, out)
+
+
+def pieces(texts, out):
+    """The remaining pre-tokenizers and behaviours: Whitespace, Digits (runs), Punctuation
+    (isolated), a general regex (not one of the hand-scanned ones), string Split removed,
+    Metaspace (always, no split) and its decoder; Strip right only."""
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Strip(left=False, right=True)])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r"\p{L}+|\p{N}+|[^\s\p{L}\p{N}]+|\s+"), behavior="isolated"),
+        pre_tokenizers.Whitespace(),
+        pre_tokenizers.Digits(individual_digits=False),
+        pre_tokenizers.Punctuation(behavior="isolated"),
+        pre_tokenizers.Split(Regex(r"(?i)the"), behavior="merged_with_previous"),
+        pre_tokenizers.Split("e", behavior="removed"),
+        pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=False),
+    ])
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    trainer = trainers.BpeTrainer(vocab_size=1500, special_tokens=["<unk>"], limit_alphabet=90, show_progress=False)
+    tok.train_from_iterator(texts, trainer)
+    tok.add_special_tokens([AddedToken("<|endoftext|>", lstrip=True, rstrip=False)])
+    save(tok, out)
+
+
 def save(tok, out):
     os.makedirs(os.path.dirname(out), exist_ok=True)
     tok.save(out)
@@ -108,6 +153,8 @@ def main():
     llama3(texts, os.path.join(out, "llama3", "tokenizer.json"))
     spm(texts, os.path.join(out, "spm", "tokenizer.json"))
     mixed(texts, os.path.join(out, "mixed", "tokenizer.json"))
+    llama2(texts, os.path.join(out, "llama2", "tokenizer.json"))
+    pieces(texts, os.path.join(out, "pieces", "tokenizer.json"))
 
 
 if __name__ == "__main__":

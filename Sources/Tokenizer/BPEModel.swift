@@ -237,6 +237,7 @@ final class BPEModel: Sendable {
     /// i and i+1 (rank << 32 | merged id, or .max); only neighbours change after a merge.
     private func merge(_ ids: inout [UInt32], _ lengths: inout [UInt32]) {
         guard ids.count > 1 else { return }
+        if ids.count > 64 { return mergeLong(&ids, &lengths) }
         var ranks = [UInt64](repeating: .max, count: ids.count - 1)
         for i in 0..<(ids.count - 1) { ranks[i] = merges[UInt64(ids[i]) << 32 | UInt64(ids[i + 1])] ?? .max }
         while !ranks.isEmpty {
@@ -255,5 +256,77 @@ final class BPEModel: Sendable {
             if best > 0 { ranks[best - 1] = merges[UInt64(ids[best - 1]) << 32 | UInt64(ids[best])] ?? .max }
             if best < ranks.count { ranks[best] = merges[UInt64(ids[best]) << 32 | UInt64(ids[best + 1])] ?? .max }
         }
+    }
+
+    /// The same merges for long words in O(n log n): symbols in a linked list, candidate
+    /// pairs in a min-heap keyed by rank then position (stale entries are skipped).
+    private func mergeLong(_ ids: inout [UInt32], _ lengths: inout [UInt32]) {
+        let n = ids.count
+        var next = Array(1...n)  // n: none
+        var prev = Array(-1..<(n - 1))
+        var alive = [Bool](repeating: true, count: n)
+        var heap = MinHeap()
+        func push(_ i: Int) {
+            guard next[i] < n, let m = merges[UInt64(ids[i]) << 32 | UInt64(ids[next[i]])] else { return }
+            heap.push((m >> 32) << 32 | UInt64(i))
+        }
+        for i in 0..<(n - 1) { push(i) }
+        while let top = heap.pop() {
+            let i = Int(top & 0xFFFF_FFFF)
+            guard alive[i], next[i] < n, let m = merges[UInt64(ids[i]) << 32 | UInt64(ids[next[i]])],
+                  m >> 32 == top >> 32 else { continue }
+            let j = next[i]
+            ids[i] = UInt32(truncatingIfNeeded: m)
+            lengths[i] += lengths[j]
+            alive[j] = false
+            next[i] = next[j]
+            if next[j] < n { prev[next[j]] = i }
+            if prev[i] >= 0 { push(prev[i]) }
+            push(i)
+        }
+        var outIDs: [UInt32] = [], outLengths: [UInt32] = []
+        var i = 0
+        while i < n {
+            outIDs.append(ids[i])
+            outLengths.append(lengths[i])
+            i = next[i]
+        }
+        ids = outIDs
+        lengths = outLengths
+    }
+}
+
+/// A binary min-heap of packed keys.
+struct MinHeap {
+    private var items: [UInt64] = []
+
+    mutating func push(_ x: UInt64) {
+        items.append(x)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            if items[parent] <= items[i] { break }
+            items.swapAt(parent, i)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> UInt64? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < items.count && items[l] < items[m] { m = l }
+                if r < items.count && items[r] < items[m] { m = r }
+                if m == i { break }
+                items.swapAt(i, m)
+                i = m
+            }
+        }
+        return top
     }
 }

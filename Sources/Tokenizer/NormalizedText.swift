@@ -87,8 +87,8 @@ struct NormalizedText {
             var i = bytes.startIndex
             for m in matches {
                 b.copy(from: self, i..<m.lowerBound)
-                let o = m.isEmpty ? insertionOrigin(before: m.lowerBound)
-                    : (origin(at: m.lowerBound) & ~0xFFFF_FFFF) | (origin(at: m.upperBound - 1) & 0xFFFF_FFFF)
+                // As the reference: the new content points at the last replaced character.
+                let o = m.isEmpty ? insertionOrigin(before: m.lowerBound) : origin(at: m.upperBound - 1)
                 b.append(content, origin: o)
                 i = m.upperBound
             }
@@ -96,10 +96,11 @@ struct NormalizedText {
         }
     }
 
-    /// Puts `content` in front (its bytes point at the start of the text).
+    /// Puts `content` in front; its bytes point at the first character, as the reference
+    /// aligns a prepended string.
     func prepending(_ content: [UInt8]) -> NormalizedText {
         rebuilt { b in
-            b.append(content, origin: insertionOrigin(before: bytes.startIndex))
+            b.append(content, origin: isEmpty ? 0 : origin(at: bytes.startIndex))
             b.copy(from: self, bytes.indices)
         }
     }

@@ -69,34 +69,57 @@ indirect enum Normalizer {
     }
 
     /// NFC / NFKC, normalizing chunks that start at a scalar of combining class 0 so that
-    /// output keeps fine-grained origins; if composition crosses chunks (Hangul jamo, a few
-    /// scripts' two-starter compositions), the whole text is normalized as one piece.
+    /// output keeps fine-grained origins. Neighbouring chunks that compose with each other
+    /// (Hangul jamo, a few scripts' two-starter compositions) are normalized together.
     private static func unicodeNormalized(_ text: NormalizedText, _ normalize: (String) -> String) -> NormalizedText {
         if !text.bytes.contains(where: { $0 >= 0x80 }) { return text }
         let whole = normalize(text.string)
         if whole.utf8.elementsEqual(text.bytes) { return text }
-        var chunks: [Range<Int>] = []
-        var chunkStart = text.range.lowerBound
+        func string(_ r: Range<Int>) -> String { String(decoding: text.bytes[r], as: UTF8.self) }
+        var groups: [Range<Int>] = []
+        var groupStart = text.range.lowerBound
         text.forEachScalar { r, v in
-            if r.lowerBound > chunkStart && Unicode.Scalar(v)!.properties.canonicalCombiningClass.rawValue == 0 {
-                chunks.append(chunkStart..<r.lowerBound)
-                chunkStart = r.lowerBound
+            guard r.lowerBound > groupStart, Unicode.Scalar(v)!.properties.canonicalCombiningClass.rawValue == 0 else { return }
+            // A composition's second scalar is never ASCII: only then can the chunks compose.
+            if v >= 0x80 {
+                let before = groupStart..<r.lowerBound
+                var end = r.upperBound
+                while end < text.range.upperBound, text.bytes[end] & 0xC0 == 0x80 { end += 1 }
+                let joined = normalize(string(groupStart..<end))
+                // Compared as bytes: String's == is canonical equivalence, true here either way.
+                let apart = normalize(string(before)) + normalize(string(r.lowerBound..<end))
+                if !joined.utf8.elementsEqual(apart.utf8) { return }
             }
+            groups.append(groupStart..<r.lowerBound)
+            groupStart = r.lowerBound
         }
-        chunks.append(chunkStart..<text.range.upperBound)
+        groups.append(groupStart..<text.range.upperBound)
         let result = text.rebuilt { b in
-            for c in chunks {
-                let piece = String(decoding: text.bytes[c], as: UTF8.self)
-                let normalized = normalize(piece)
-                if normalized.utf8.elementsEqual(text.bytes[c]) {
-                    b.copy(from: text, c)
+            for g in groups {
+                let normalized = normalize(string(g))
+                if normalized.utf8.elementsEqual(text.bytes[g]) {
+                    b.copy(from: text, g)
                 } else {
-                    b.append(Array(normalized.utf8), origin: span(text, c))
+                    appendAligned(normalized, replacing: g, of: text, to: &b)
                 }
             }
         }
         if result.bytes.elementsEqual(whole.utf8) { return result }
         return text.rebuilt { $0.append(Array(whole.utf8), origin: span(text, text.range)) }
+    }
+
+    /// Output scalar k takes the origin of input scalar k; extra output scalars take the
+    /// origin of the one before, extra input scalars are dropped: the alignment the reference
+    /// gets from its normalization (e + U+0301 -> é points at the e; ﬁ -> f i both at ﬁ).
+    private static func appendAligned(_ normalized: String, replacing c: Range<Int>, of text: NormalizedText,
+                                      to b: inout NormalizedBuilder) {
+        var inputs: [UInt64] = []
+        text.slice(c).forEachScalar { r, _ in inputs.append(span(text, r)) }
+        var previous = inputs.first ?? 0
+        for (k, scalar) in normalized.unicodeScalars.enumerated() {
+            if k < inputs.count { previous = inputs[k] }
+            b.append(scalar: scalar, origin: previous)
+        }
     }
 
     private static func stripped(_ text: NormalizedText, left: Bool, right: Bool) -> NormalizedText {

@@ -3,7 +3,7 @@
 indirect enum PostProcessor {
     /// The single-sequence template: special tokens' ids, and nil where the sequence goes.
     case template([[UInt32]?])
-    case byteLevel(trimOffsets: Bool)
+    case byteLevel(trimOffsets: Bool, addPrefixSpace: Bool)
     case sequence([PostProcessor])
 
     static func parse(_ node: JSONNode) throws -> PostProcessor? {
@@ -30,7 +30,8 @@ indirect enum PostProcessor {
             }
             return .template(pieces)
         case "ByteLevel":
-            return .byteLevel(trimOffsets: try node["trim_offsets"].bool(default: true))
+            return .byteLevel(trimOffsets: try node["trim_offsets"].bool(default: true),
+                              addPrefixSpace: try node["add_prefix_space"].bool(default: true))
         case "Sequence":
             return .sequence(try node["processors"].array().compactMap { try parse($0) })
         default:
@@ -53,13 +54,17 @@ indirect enum PostProcessor {
                 }
             }
             e = out
-        case .byteLevel(let trimOffsets):
-            // Offsets without the spaces that byte-level tokens carry in front or behind.
+        case let .byteLevel(trimOffsets, addPrefixSpace):
+            // Offsets without the spaces a byte-level token carries in front or behind, except
+            // a first token's single space that add_prefix_space would have added.
             guard trimOffsets else { return }
-            for (k, r) in e.offsets.enumerated() where !e.specialTokensMask[k] {
-                var lo = r.lowerBound, hi = r.upperBound
-                while lo < hi && input[lo] == 0x20 { lo += 1 }
-                while hi > lo && input[hi - 1] == 0x20 { hi -= 1 }
+            for (k, r) in e.offsets.enumerated() {
+                var leading = 0, trailing = 0
+                while r.lowerBound + leading < r.upperBound && input[r.lowerBound + leading] == 0x20 { leading += 1 }
+                while trailing < r.count && input[r.upperBound - 1 - trailing] == 0x20 { trailing += 1 }
+                if leading == 1 && addPrefixSpace && (k == 0 || r.lowerBound == 0) { leading = 0 }
+                let lo = min(r.lowerBound + leading, r.upperBound)
+                let hi = trailing > 0 && r.upperBound >= trailing ? max(r.upperBound - trailing, lo) : r.upperBound
                 e.offsets[k] = lo..<hi
             }
         case .sequence(let steps):

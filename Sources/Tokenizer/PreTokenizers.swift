@@ -25,6 +25,10 @@ enum SplitBehavior: String {
         }
         if i < text.range.upperBound { parts.append((i..<text.range.upperBound, invert)) }
 
+        if self == .isolated {  // the common case (every regex pre-tokenizer): no merging
+            for (r, _) in parts { emit(text.slice(r)) }
+            return
+        }
         var out: [(Range<Int>, Bool)] = []  // (range, remove)
         out.reserveCapacity(parts.count)
         switch self {
@@ -130,6 +134,18 @@ indirect enum PreTokenizer {
             return .sequence(parsed)
         default:
             throw TokenizerError.unsupported(field: node["type"].path, what: "pre-tokenizer \(type.debugDescription)")
+        }
+    }
+
+    /// The same splits with no-op steps left out: a ByteLevel step that neither adds a prefix
+    /// space nor splits only maps bytes to characters, which the model does by itself.
+    var simplified: PreTokenizer? {
+        switch self {
+        case .byteLevel(false, false): return nil
+        case .sequence(let steps):
+            let kept = steps.compactMap(\.simplified)
+            return kept.isEmpty ? nil : kept.count == 1 ? kept[0] : .sequence(kept)
+        default: return self
         }
     }
 

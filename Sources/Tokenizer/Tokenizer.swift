@@ -17,6 +17,23 @@ public struct Encoding: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// The offsets counted in Unicode scalars of `text` (the text that was encoded), as
+    /// Python's `str` and the `tokenizers` package count them.
+    public func scalarOffsets(in text: String) -> [Range<Int>] {
+        // scalarIndex[i]: index of the scalar holding byte i; at the end, the scalar count.
+        var scalarIndex = [Int](repeating: 0, count: text.utf8.count + 1)
+        var count = 0
+        for (i, b) in text.utf8.enumerated() {
+            if b & 0xC0 != 0x80 { count += 1 }
+            scalarIndex[i] = count - 1
+        }
+        scalarIndex[text.utf8.count] = count
+        return offsets.map { r in
+            let lo = scalarIndex[r.lowerBound]
+            return r.isEmpty ? lo..<lo : lo..<(scalarIndex[r.upperBound - 1] + 1)
+        }
+    }
+
     mutating func append(_ id: Int, _ offset: Range<Int>, special: Bool) {
         ids.append(id)
         offsets.append(offset)
@@ -105,13 +122,13 @@ public final class Tokenizer: Sendable {
         let added = vocab[eot].map { [AddedToken(id: $0, content: Array(eot.utf8), singleWord: false, lstrip: false,
                                                  rstrip: false, normalized: false, special: true)] } ?? []
         try self.init(normalizer: nil, preTokenizer: .byteLevel(addPrefixSpace: false, useRegex: true), model: model,
-                      postProcessor: nil, decoder: .byteLevel, added: added)
+                      postProcessor: .byteLevel(trimOffsets: true, addPrefixSpace: true), decoder: .byteLevel, added: added)
     }
 
     private init(normalizer: Normalizer?, preTokenizer: PreTokenizer?, model: BPEModel, postProcessor: PostProcessor?,
                  decoder: Decoder?, added: [AddedToken]) throws {
         self.normalizer = normalizer
-        self.preTokenizer = preTokenizer
+        self.preTokenizer = preTokenizer?.simplified
         self.model = model
         self.postProcessor = postProcessor
         self.decoder = decoder
