@@ -77,6 +77,9 @@ public final class Transformer {
     /// Rows per chunk of the LM head (logits chunk = rows x vocab floats, <= 128 MiB). Large
     /// chunks matter for training: the head-gradient gemm has k = rows.
     public var headChunkRows: Int
+    /// Called during `accumulateGradients` as soon as layer l's gradients are final (layers
+    /// finish last to first), so a trainer can start reducing them while earlier layers run.
+    public var layerBackwardDone: ((Int) -> Void)?
 
     /// A model with random weights (N(0, 0.02), norms 1/0), seeded.
     public init(config: ModelConfig, seed: UInt64 = 0) {

@@ -173,6 +173,7 @@ extension Transformer {
             applyRope(dqkv, plan: plan, inverse: true)
             linearBackward(blk.qkv, x: a.ln1(l), dy: dqkv, dx: dln, accumulate: false, rows: N, grads: g, layer: l, site: .qkv, u: u)
             normBackward(dx: dres, dy: dln, x: a.res(l), stats: a.ln1Stats(l), blk.norm1Weight, blk.norm1Bias, rows: N, grads: g)
+            layerBackwardDone?(l)
         }
         if let g {
             var row = 0

@@ -99,6 +99,7 @@ public final class Trainer {
         }
         let (parameters, gradients) = Self.trainable(model)
         let reducer = try GradientReducer(world: world, gradients: gradients.buffer, bucketBytes: settings.bucketBytes, extras: 2)
+        let layers = LayerRanges(gradients.layout, layers: model.config.layers)
         defer { reducer.close() }
         var order: [Int] = [], orderEpoch = -1
         var records: [StepRecord] = []
@@ -115,13 +116,18 @@ public final class Trainer {
             gradients.zero()
             reducer.beginStep()
             var tokens = 0, lossSum: Float = 0
-            for micro in Self.microBatches(mine, tokens: settings.microBatchTokens) where micro.contains(where: { $0.lossTokens > 0 }) {
+            let passes = Self.microBatches(mine, tokens: settings.microBatchTokens).filter { $0.contains { $0.lossTokens > 0 } }
+            for (i, micro) in passes.enumerated() {
                 let targets = micro.map(\.targets)
+                // The last pass's gradients are final layer by layer: reduce them as they come.
+                if i == passes.count - 1 { model.layerBackwardDone = { [layers] l in reducer.markReady(layers.ready(after: l)) } }
+                defer { model.layerBackwardDone = nil }
                 lossSum += try model.accumulateGradients(micro.map(\.ids), targets: targets,
                                                          weights: targets.map { $0.map { $0 >= 0 ? 1 : 0 } })
                 tokens += micro.reduce(0) { $0 + $1.lossTokens }
             }
-            if tokens > 0 { reducer.markReady(0..<gradients.count) }
+            if tokens > 0 { reducer.markReady(layers.first) }
+            // The count and loss sum ride in the last bucket, which waits for them.
             reducer.setExtras([Float(tokens), lossSum])
             let compute = Communicator.wallTime() - computeStart
             let (sums, timing) = try reducer.finish()
@@ -252,6 +258,44 @@ public final class Trainer {
         if !current.isEmpty { out.append(current) }
         return out
     }
+}
+
+/// Where each transformer layer's parameters sit in the trainable buffer, so the backward
+/// can hand finished layers to the reducer: every element is marked ready exactly once.
+struct LayerRanges {
+    /// Per layer, the span of its tensors (layers are contiguous in both the model's and the
+    /// LoRA adapters' layouts).
+    let blocks: [Range<Int>]
+    let count: Int
+
+    init(_ layout: ParameterLayout, layers: Int) {
+        var lower = [Int](repeating: .max, count: layers), upper = [Int](repeating: 0, count: layers)
+        for e in layout.entries {
+            guard let l = Self.layer(of: e.name), l < layers else { continue }
+            lower[l] = min(lower[l], e.offset); upper[l] = max(upper[l], e.offset + e.count)
+        }
+        blocks = (0..<layers).map { lower[$0] <= upper[$0] ? lower[$0]..<upper[$0] : 0..<0 }
+        count = layout.count
+    }
+
+    /// The layer index in an HF tensor name: "...h.3...." (GPT-2) or "...layers.3...." (Llama).
+    static func layer(of name: String) -> Int? {
+        let parts = name.split(separator: ".")
+        for (i, p) in parts.enumerated().dropLast() where p == "h" || p == "layers" {
+            if let l = Int(parts[i + 1]) { return l }
+        }
+        return nil
+    }
+
+    /// What becomes final when layer l's backward is done: the layer, and for the last layer
+    /// also everything after it (final norm, an untied head).
+    func ready(after l: Int) -> Range<Int> {
+        l == blocks.count - 1 ? blocks[l].lowerBound..<count : blocks[l]
+    }
+
+    /// What is final only when the whole backward is done: everything before layer 0 (the
+    /// embeddings, which a tied head also writes).
+    var first: Range<Int> { 0..<(blocks.first?.lowerBound ?? count) }
 }
 
 /// What a checkpoint carries besides the parameters and the optimiser moments.
