@@ -29,6 +29,8 @@ public struct StepRecord: Codable, Sendable, Equatable {
     public var step: Int
     public var loss: Double
     public var tokens: Int
+    /// Tokens the model read in the step (all ranks), with or without a loss.
+    public var inputTokens: Int
     public var learningRate: Double
     public var gradientNorm: Double
     public var validationLoss: Double?
@@ -98,7 +100,7 @@ public final class Trainer {
             log.info("resuming from \(saved) at step \(state.step) of \(total)")
         }
         let (parameters, gradients) = Self.trainable(model)
-        let reducer = try GradientReducer(world: world, gradients: gradients.buffer, bucketBytes: settings.bucketBytes, extras: 2)
+        let reducer = try GradientReducer(world: world, gradients: gradients.buffer, bucketBytes: settings.bucketBytes, extras: 3)
         let layers = LayerRanges(gradients.layout, layers: model.config.layers)
         defer { reducer.close() }
         var order: [Int] = [], orderEpoch = -1
@@ -128,7 +130,7 @@ public final class Trainer {
             }
             if tokens > 0 { reducer.markReady(layers.first) }
             // The count and loss sum ride in the last bucket, which waits for them.
-            reducer.setExtras([Float(tokens), lossSum])
+            reducer.setExtras([Float(tokens), lossSum, Float(mine.reduce(0) { $0 + $1.ids.count })])
             let compute = Communicator.wallTime() - computeStart
             let (sums, timing) = try reducer.finish()
 
@@ -146,7 +148,7 @@ public final class Trainer {
                 log.warning("step \(step): the global batch has no unmasked token; no update")
             }
             var record = StepRecord(step: step, loss: globalTokens > 0 ? Double(sums[1]) / Double(globalTokens) : 0,
-                                    tokens: globalTokens, learningRate: lr, gradientNorm: norm, validationLoss: nil,
+                                    tokens: globalTokens, inputTokens: Int(sums[2]), learningRate: lr, gradientNorm: norm, validationLoss: nil,
                                     compute: compute, exposedCommunication: timing.exposed,
                                     communication: timing.communication, optimizer: Communicator.wallTime() - optimizerStart)
             state.step += 1
