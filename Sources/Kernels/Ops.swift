@@ -239,13 +239,3 @@ public func softmaxBackwardRows(_ dp: UnsafeMutablePointer<Float>, _ p: UnsafePo
         for j in 0..<cols { d[j] = pr[j] * (d[j] - dot) }
     }
 }
-
-/// Log-sum-exp of a row.
-@inlinable
-public func logSumExp(_ x: UnsafePointer<Float>, count: Int) -> Float {
-    var mx = -Float.infinity
-    for j in 0..<count { mx = max(mx, x[j]) }
-    var sum: Float = 0
-    for j in 0..<count { sum += expf(x[j] - mx) }
-    return mx + logf(sum)
-}

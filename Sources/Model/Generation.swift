@@ -75,14 +75,13 @@ extension Transformer {
         case let .temperature(temperature, _):
             let t = max(temperature, 1e-6)
             let mx = logits.max() ?? 0
-            var probs = logits.map { expf(($0 - mx) / t) }
+            let probs = logits.map { expf(($0 - mx) / t) }
             let total = probs.reduce(0, +)
             var x = rng!.uniform() * total
             for j in 0..<probs.count {
                 x -= probs[j]
                 if x < 0 { return Int32(j) }
             }
-            probs.removeAll()
             return Int32(logits.count - 1)
         }
     }

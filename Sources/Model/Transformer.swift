@@ -91,7 +91,9 @@ public final class Transformer {
         var rng = SeededRandom(seed: seed)
         for e in arch.layout.entries {
             let v = parameters.view(e.name)!
-            if e.name.hasSuffix("norm.weight") || e.name.contains("ln_") && e.name.hasSuffix(".weight") || e.name.hasSuffix("layernorm.weight") {
+            // Norm scales (GPT-2 ln_*, Llama *norm) start at 1; other vectors (biases) at 0.
+            let isNormScale = e.shape.count == 1 && e.name.hasSuffix(".weight") && (e.name.contains("ln_") || e.name.contains("norm"))
+            if isNormScale {
                 v.update(repeating: 1)
             } else if e.shape.count == 1 {
                 v.update(repeating: 0)

@@ -167,7 +167,7 @@ final class SlidingWindowTests: XCTestCase {
             }
         }
         let request = ForwardRequest(targets: ForwardRequest.nextTokenTargets(s))
-        XCTAssertEqual(try wide.forward(s, request).targetLogProbs, try full.forward(s, request).targetLogProbs)
+        XCTAssertEqual(try wide.forward(s, request).targetLogProbs[0].dropLast(), try full.forward(s, request).targetLogProbs[0].dropLast())  // last is NaN
         XCTAssertNotEqual(try windowed.forward(s, request).targetLogProbs[0][T - 2], try full.forward(s, request).targetLogProbs[0][T - 2])
         XCTAssertEqual(Transformer.unpad([[1, 2, 0, 0], [3, 4, 5, 6]], lengths: [2, 4]), [[1, 2], [3, 4, 5, 6]])
     }

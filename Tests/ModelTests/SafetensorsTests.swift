@@ -43,7 +43,7 @@ final class SafetensorsTests: XCTestCase {
         let good = try w.serialized()
         func attempt(_ bytes: [UInt8], _ name: String) -> Error? {
             let path = dir.appendingPathComponent(name).path
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
             do { _ = try SafetensorsFile(path: path); return nil } catch { return error }
         }
         // Truncated data: the tensor's end lies past the end of the file.
