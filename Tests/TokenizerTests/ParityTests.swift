@@ -19,6 +19,13 @@ final class ParityTests: XCTestCase {
 
     nonisolated(unsafe) private static var fixture: Result<Fixture, Error>?
 
+    /// The reference files are large (about 100 MB): remove them after the class ran.
+    override class func tearDown() {
+        if case .success(let f)? = fixture { try? FileManager.default.removeItem(at: f.directory) }
+        fixture = nil
+        super.tearDown()
+    }
+
     static func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
