@@ -38,14 +38,9 @@ public struct CheckpointStore: Sendable {
             let target = path(step: state.step)
             try? FileManager.default.removeItem(atPath: (target as NSString).appendingPathComponent(Self.marker))
             let url = URL(fileURLWithPath: target)
-            if let lora = model.lora {
-                var writer = SafetensorsWriter(metadata: ["format": "pt"])
-                for e in lora.parameters.layout.entries {
-                    writer.add(e.name, shape: e.shape, floats: lora.parameters.view(e.name)!)
-                }
+            if model.lora != nil {
                 try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-                try writer.write(to: url.appendingPathComponent("adapter_model.safetensors").path)
-                try AtomicFile.writeJSON(PEFTConfig(lora.config, model: model.config), to: url.appendingPathComponent("adapter_config.json").path)
+                try model.saveLoRA(directory: url)
             } else {
                 try model.save(directory: url)
             }
@@ -83,32 +78,5 @@ public struct CheckpointStore: Sendable {
         try moments.readFloats("exp_avg_sq", expectedShape: [optimizer.v.count], into: optimizer.v)
         optimizer.stepCount = saved.optimizerSteps
         return saved.state
-    }
-}
-
-/// adapter_config.json as PEFT writes it for a LoRA adapter.
-struct PEFTConfig: Encodable {
-    let peftType = "LORA"
-    let taskType = "CAUSAL_LM"
-    let r: Int
-    let loraAlpha: Float
-    let loraDropout = 0.0
-    let targetModules: [String]
-    let bias = "none"
-    /// GPT-2's Conv1D stores weights [in, out]: PEFT marks it so.
-    let fanInFanOut: Bool
-    let baseModelNameOrPath: String?
-    let inferenceMode = true
-
-    init(_ config: LoRAConfig, model: ModelConfig) {
-        r = config.rank; loraAlpha = config.alpha; targetModules = config.targetModules
-        fanInFanOut = model.architecture == .gpt2
-        baseModelNameOrPath = nil
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case peftType = "peft_type", taskType = "task_type", r, loraAlpha = "lora_alpha", loraDropout = "lora_dropout"
-        case targetModules = "target_modules", bias, fanInFanOut = "fan_in_fan_out"
-        case baseModelNameOrPath = "base_model_name_or_path", inferenceMode = "inference_mode"
     }
 }

@@ -67,23 +67,16 @@ public final class Trainer {
         }
         self.reference = reference
         self.model = model; self.settings = settings; self.world = world; self.log = log
-        if let lora = settings.lora { try model.enableLoRA(lora, seed: settings.seed) } else { model.enableGradients() }
-        let trainable = Self.trainable(model)
-        optimizer = AdamW(parameterCount: trainable.parameters.count, learningRate: Float(settings.learningRate),
+        if let lora = settings.lora { try model.enableLoRA(lora, seed: settings.seed) }
+                optimizer = AdamW(parameterCount: model.trainableParameters.count, learningRate: Float(settings.learningRate),
                           beta1: Float(settings.beta1), beta2: Float(settings.beta2), epsilon: Float(settings.epsilon),
                           weightDecay: 0)
-        var decay = [Float](repeating: 0, count: trainable.parameters.count)
-        for e in trainable.parameters.layout.entries where settings.decayNormsAndBiases || e.shape.count > 1 {
+        var decay = [Float](repeating: 0, count: model.trainableParameters.count)
+        for e in model.trainableParameters.layout.entries where settings.decayNormsAndBiases || e.shape.count > 1 {
             for i in e.offset..<(e.offset + e.count) { decay[i] = 1 }
         }
         self.decay = decay
         checkpoints = CheckpointStore(directory: out)
-    }
-
-    /// The parameters and gradients that train: LoRA adapters, or the whole model.
-    static func trainable(_ model: Transformer) -> (parameters: ParameterStore, gradients: ParameterStore) {
-        if let lora = model.lora { return (lora.parameters, lora.gradients) }
-        return (model.parameters, model.gradients!)
     }
 
     /// Trains on `samples` (validating on `validation`), resuming from the newest complete
@@ -99,7 +92,7 @@ public final class Trainer {
             state = try checkpoints.load(saved, into: model, optimizer: optimizer, settings: settings)
             log.info("resuming from \(saved) at step \(state.step) of \(total)")
         }
-        let (parameters, gradients) = Self.trainable(model)
+        let parameters = model.trainableParameters, gradients = model.trainableGradients
         let reducer = try GradientReducer(world: world, gradients: gradients.buffer, bucketBytes: settings.bucketBytes, extras: 3)
         let layers = LayerRanges(gradients.layout, layers: model.config.layers)
         defer { reducer.close() }
