@@ -19,9 +19,14 @@ fi
 command -v swift >/dev/null || { [ -x /opt/swift/usr/bin/swift ] && export PATH=/opt/swift/usr/bin:$PATH; }
 command -v swift >/dev/null || { echo "setup: the Swift toolchain is not on PATH" >&2; exit 1; }
 
-echo "setup: building xtf (release)"
+# XTF_BUILD_TESTS=1 (scripts/test.sh) builds the test bundle too, in the same configuration,
+# so `swift test --skip-build` runs it without compiling everything a second time.
+build=(swift build -c release)
+what="release"
+if [ "${XTF_BUILD_TESTS:-0}" = 1 ]; then build+=(--build-tests); what="release, with tests"; fi
+echo "setup: building xtf ($what)"
 log="$(mktemp)"
-if ! swift build -c release >"$log" 2>&1; then
+if ! "${build[@]}" >"$log" 2>&1; then
   cat "$log" >&2; rm -f "$log"
   echo "setup: the release build failed" >&2
   exit 1

@@ -4,7 +4,7 @@
 # Ends with the test runner's own summary line; exit status is the suite's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+XTF_BUILD_TESTS=1 scripts/setup.sh
 # iproute2 for the multi-host tests (ranks in network namespaces, over TCP).
 if ! command -v ip >/dev/null; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -22,4 +22,4 @@ fi
 
 # Tests run on the release build, the configuration users run.
 # XCTest only (the suite has no swift-testing tests), so its summary is the last line.
-exec swift test -c release --disable-swift-testing "$@"
+exec swift test -c release --skip-build --disable-swift-testing "$@"
