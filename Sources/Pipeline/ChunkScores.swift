@@ -21,19 +21,20 @@ public struct IndexEntry: Codable, Equatable, Sendable {
     }
 }
 
-/// A chunk's scores: every scored sample's ids and its response tokens' three scores.
+/// A chunk's scores: every scored sample's ids and its response tokens' PCP and RI (TR
+/// depends only on the token id: it lives in the run's shared table, `TaskRelevanceTable`).
 ///
 /// Stored as safetensors with flat tensors: `input_ids` (I32, every sample's prompt and
 /// response), `sample_offsets` (I64, S+1 offsets into input_ids), `response_start` (I32, per
-/// sample, relative), and `pcp`, `ri`, `tr` (F32, response tokens only, in sample order).
+/// sample, relative), and `pcp`, `ri` (F32, response tokens only, in sample order).
 public struct ChunkScores: Equatable, Sendable {
     public var samples: [TokenizedSample] = []
-    public var scores: [SampleScores] = []
+    public var scores: [ResponseScores] = []
     public var index: [IndexEntry] = []
 
     public init() {}
 
-    public mutating func append(_ sample: TokenizedSample, _ scores: SampleScores) {
+    public mutating func append(_ sample: TokenizedSample, _ scores: ResponseScores) {
         index.append(IndexEntry(id: sample.id, line: sample.line, sample: samples.count,
                                 promptTokens: sample.responseStart, responseTokens: sample.responseCount,
                                 truncatedTokens: sample.truncatedTokens))
@@ -57,10 +58,9 @@ public struct ChunkScores: Equatable, Sendable {
         writer.add("input_ids", shape: [ids.count], int32s: ids)
         writer.add("sample_offsets", shape: [offsets.count], int64s: offsets)
         writer.add("response_start", shape: [samples.count], int32s: samples.map { Int32($0.responseStart) })
-        for attribute in Attribute.allCases {
-            let values = scores.flatMap { $0.values(of: attribute) }
-            writer.add(attribute.tensorName, shape: [values.count], floats: values)
-        }
+        let pcp = scores.flatMap(\.pcp), ri = scores.flatMap(\.ri)
+        writer.add("pcp", shape: [pcp.count], floats: pcp)
+        writer.add("ri", shape: [ri.count], floats: ri)
         // Scores first: a chunk counts as done once its index exists (and progress lists it).
         try writer.write(to: scoresPath)
         try AtomicFile.write(jsonLines(index), to: indexPath)
@@ -73,7 +73,7 @@ public struct ChunkScores: Equatable, Sendable {
         let ids = try file.ints("input_ids").map(Int32.init)
         let offsets = try file.ints("sample_offsets")
         let starts = try file.ints("response_start")
-        let pcp = try file.floats("pcp"), ri = try file.floats("ri"), tr = try file.floats("tr")
+        let pcp = try file.floats("pcp"), ri = try file.floats("ri")
         guard offsets.count == starts.count + 1, offsets.last == ids.count else {
             throw PipelineError.corruptRun(path: scoresPath, reason: "sample_offsets do not match input_ids and response_start")
         }
@@ -88,25 +88,23 @@ public struct ChunkScores: Equatable, Sendable {
                                          truncatedTokens: entry.truncatedTokens ?? 0)
             let n = sample.responseCount
             let range = responseOffset..<(responseOffset + n)
-            guard range.upperBound <= pcp.count, range.upperBound <= ri.count, range.upperBound <= tr.count else {
+            guard range.upperBound <= pcp.count, range.upperBound <= ri.count else {
                 throw PipelineError.corruptRun(path: scoresPath, reason: "score tensors shorter than the samples' responses")
             }
             chunk.samples.append(sample)
-            chunk.scores.append(try SampleScores(tokenIds: Array(sampleIds[sample.responseStart...]),
-                                                 pcp: Array(pcp[range]), ri: Array(ri[range]), tr: Array(tr[range])))
+            chunk.scores.append(ResponseScores(pcp: Array(pcp[range]), ri: Array(ri[range])))
             responseOffset += n
         }
         return chunk
     }
 }
 
-extension Attribute {
-    /// The tensor holding this attribute's raw score in a chunk's score file.
-    var tensorName: String {
-        switch self {
-        case .ri: return "ri"
-        case .kn: return "pcp"
-        case .tr: return "tr"
+extension ChunkScores {
+    /// Every sample's three scores, TR looked up in the run's table by token id.
+    public func sampleScores(tr table: [Float]) throws -> [SampleScores] {
+        try zip(samples, scores).map { sample, s in
+            let ids = Array(sample.ids[sample.responseStart...])
+            return try SampleScores(tokenIds: ids, pcp: s.pcp, ri: s.ri, tr: ids.map { Int($0) < table.count ? table[Int($0)] : .nan })
         }
     }
 }

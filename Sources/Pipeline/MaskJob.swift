@@ -36,6 +36,7 @@ public struct MaskJob {
     @discardableResult
     public func run() throws -> RunStats {
         let plan = try world.decidedByRoot { try prepare() }
+        let tr = try TaskRelevanceTable.read(layout)
         let mine = plan.chunks.indices.filter { $0 % world.size == world.rank }.map { plan.chunks[$0].chunk }
         let histogramLayout = try HistogramLayouts.standard(riUpper: plan.scoreSettings.uniformRelative ? 8 : 1)
 
@@ -43,7 +44,7 @@ public struct MaskJob {
         let histograms = try world.allSucceed { () -> ScoreHistograms in
             var h = ScoreHistograms(layout: histogramLayout)
             for chunk in mine {
-                for sample in try read(chunk).scores { h.add(sample) }
+                for sample in try read(chunk).sampleScores(tr: tr) { h.add(sample) }
             }
             return h
         }
@@ -63,7 +64,7 @@ public struct MaskJob {
                                                     sensitivity: .standard(otsuClasses: settings.otsuClasses))
         let statistics = try world.allSucceed { () -> NoiseStatistics in
             var s = NoiseStatistics(layout: statisticsLayout)
-            for chunk in mine { try maskChunk(chunk, masker: masker, statistics: &s) }
+            for chunk in mine { try maskChunk(chunk, masker: masker, tr: tr, statistics: &s) }
             return s
         }
         var packedStatistics = statistics.pack()
@@ -106,12 +107,13 @@ public struct MaskJob {
     }
 
     /// Masks one chunk; writes its flags and its parts of masked.jsonl and tokens.jsonl.
-    func maskChunk(_ chunk: Int, masker: Masker, statistics: inout NoiseStatistics) throws {
+    func maskChunk(_ chunk: Int, masker: Masker, tr: [Float], statistics: inout NoiseStatistics) throws {
         let scores = try read(chunk)
+        let all = try scores.sampleScores(tr: tr)
         var flags: [UInt8] = []
         var masked: [MaskedRecord] = []
         var tokens: [TokenRecord] = []
-        for (sample, sampleScores) in zip(scores.samples, scores.scores) {
+        for (sample, sampleScores) in zip(scores.samples, all) {
             let mask = try statistics.add(sampleScores, masker: masker)
             flags += mask.flags.map(\.rawValue)
             masked.append(MaskedRecord(sample: sample, mask: mask))

@@ -6,6 +6,7 @@ import Foundation
 ///     settings.json            what decides the scores (checked by --resume)
 ///     progress.jsonl           one line per finished chunk, appended as chunks finish
 ///     scores/chunk-NNNNNN.safetensors + .jsonl   per-chunk scores and record index
+///     tr.safetensors           TR per token id (computed once per distinct id, shared)
 ///     masks/chunk-NNNNNN.safetensors             per-chunk flags (which rules fired)
 ///     parts/...                per-chunk pieces of the outputs below
 ///     masked.jsonl, tokens.jsonl, stats.json, mask-settings.json, manifest.json
@@ -18,7 +19,7 @@ public struct RunLayout: Sendable {
 
     public var settings: String { path("settings.json") }
     public var progress: String { path("progress.jsonl") }
-    public var histograms: String { path("histograms.json") }
+    public var trTable: String { path("tr.safetensors") }
     public var maskSettings: String { path("mask-settings.json") }
     public var stats: String { path("stats.json") }
     public var masked: String { path("masked.jsonl") }

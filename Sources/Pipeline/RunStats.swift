@@ -73,7 +73,7 @@ public struct Manifest: Codable, Sendable {
             }
         }
         self.chunks = chunks
-        var outputs: [String] = ["settings.json", "mask-settings.json", "stats.json", "masked.jsonl", "tokens.jsonl"]
+        var outputs: [String] = ["settings.json", "tr.safetensors", "mask-settings.json", "stats.json", "masked.jsonl", "tokens.jsonl"]
         for c in chunks {
             outputs += [layout.scoresFile(c.chunk), layout.indexFile(c.chunk), layout.maskFile(c.chunk)]
         }

@@ -43,7 +43,6 @@ public struct ScoreJob {
         let dataset = try Dataset(settings.data)
         let builder = SampleBuilder(encoder: encoder, template: settings.template,
                                     contextLength: min(settings.maxLength, model.contextLength))
-        let relevance = try TaskRelevance(model: model, encoder: encoder, domainWords: settings.domainWords)
         let progress = ProgressLog(layout: layout)
         let started = Communicator.wallTime()
         let total = plan.pending.count
@@ -59,11 +58,13 @@ public struct ScoreJob {
         // job through MPI_Abort in the entry point: the other ranks cannot finish without it.
         var done: Int?
         while let chunk = try queue.next(finished: done) {
-            let scores = try score(plan.chunks[chunk], dataset: dataset, builder: builder, relevance: relevance)
+            let scores = try score(plan.chunks[chunk], dataset: dataset, builder: builder)
             try scores.write(scores: layout.path(layout.scoresFile(chunk)), index: layout.path(layout.indexFile(chunk)))
             done = chunk
         }
         try queue.finish()
+        try TaskRelevanceTable.build(layout: layout, chunks: plan.chunks.count, world: world, model: model,
+                                     encoder: encoder, words: settings.domainWords)
         let seconds = Communicator.wallTime() - started
         let peaks = try world.gather(value: peakResidentBytes())
         if let peaks, total > 0 {
@@ -97,7 +98,7 @@ public struct ScoreJob {
     }
 
     /// Scores one chunk: records -> samples (or rejections) -> batches -> scores.
-    func score(_ chunk: Chunk, dataset: Dataset, builder: SampleBuilder, relevance: TaskRelevance) throws -> ChunkScores {
+    func score(_ chunk: Chunk, dataset: Dataset, builder: SampleBuilder) throws -> ChunkScores {
         var result = ChunkScores()
         var samples: [TokenizedSample] = []
         var outcomes: [SampleOutcome] = []
@@ -113,7 +114,7 @@ public struct ScoreJob {
             }
             outcomes.append(outcome)
         }
-        let scored = try scoreSamples(samples, relevance: relevance)
+        let scored = try scoreSamples(samples)
         var next = 0
         for outcome in outcomes {
             switch outcome {
@@ -128,9 +129,9 @@ public struct ScoreJob {
 
     /// Batches by length (shortest first, ties in input order) to waste little padding; the
     /// batches depend only on the chunk's samples.
-    func scoreSamples(_ samples: [TokenizedSample], relevance: TaskRelevance) throws -> [SampleScores] {
+    func scoreSamples(_ samples: [TokenizedSample]) throws -> [ResponseScores] {
         let order = samples.indices.sorted { (samples[$0].ids.count, $0) < (samples[$1].ids.count, $1) }
-        var results = [SampleScores?](repeating: nil, count: samples.count)
+        var results = [ResponseScores?](repeating: nil, count: samples.count)
         var start = 0
         while start < order.count {
             var end = start + 1
@@ -138,11 +139,7 @@ public struct ScoreJob {
                   (end - start + 1) * samples[order[end]].ids.count <= settings.batchTokens { end += 1 }
             let batch = order[start..<end].map { samples[$0] }
             let scores = try model.score(batch, layers: settings.riVariant, uniformRelative: settings.uniformRelative)
-            for (slot, i) in order[start..<end].enumerated() {
-                let response = Array(samples[i].ids[samples[i].responseStart...])
-                results[i] = try SampleScores(tokenIds: response, pcp: scores[slot].pcp, ri: scores[slot].ri,
-                                              tr: try relevance.scores(response))
-            }
+            for (slot, i) in order[start..<end].enumerated() { results[i] = scores[slot] }
             start = end
         }
         return results.map { $0! }

@@ -41,7 +41,7 @@ public struct ScoreSettings: Codable, Equatable, Sendable {
 
     public init(model: String, tokenizer: String, data: DatasetSpec, template: PromptTemplate = .plain,
                 task: Task, domainWords: [String]? = nil, riVariant: RIVariant = .lastLayer,
-                uniformRelative: Bool = false, recordsPerChunk: Int = 256, batchSize: Int = 8,
+                uniformRelative: Bool = false, recordsPerChunk: Int = 64, batchSize: Int = 8,
                 batchTokens: Int = 4096, maxLength: Int = 1024, onBadRecord: BadRecordPolicy = .fail) {
         self.model = model; self.tokenizer = tokenizer; self.data = data; self.template = template
         self.task = task; self.domainWords = domainWords ?? task.defaultDomainWords

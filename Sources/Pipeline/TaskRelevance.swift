@@ -1,24 +1,23 @@
+import Artifacts
+import Cluster
 import Foundation
 
 /// TR(t) = cos(e(t), v_domain), where e(t) is the base model's final-norm state for token t
 /// fed alone and v_domain the mean state of the domain words.
 ///
-/// e(t) depends only on t, so it is computed once per distinct id. Ids are computed in fixed
-/// blocks (`block` consecutive ids per forward), never in the order a rank happens to meet
-/// them: a batch's composition can change the last bits of a float result, and the blocks
-/// make every rank compute every id in the same batch, whatever -np is.
-public final class TaskRelevance {
+/// e(t) depends only on t, so TR is one table for the whole run (`tr.safetensors`, one value
+/// per vocabulary id, NaN for ids no response holds), computed once per distinct id and shared:
+/// after scoring, the ranks take the union of the response ids, split the needed blocks of
+/// 64 consecutive ids between them, and gather the results. Blocks are fixed so that an id
+/// is always computed in the same batch (a batch's composition can change a float's last
+/// bits), which keeps the table the same whatever -np is.
+public enum TaskRelevanceTable {
     public static let block = 64
-    public let domainVector: [Float]
-    private let model: any BaseModel
-    private let vocabularySize: Int
-    private var cache: [Int32: Float] = [:]
 
-    /// - Parameter domainWords: each word is one short sequence (its tokens' states averaged).
-    public init(model: any BaseModel, encoder: any TextEncoder, domainWords: [String]) throws {
-        guard !domainWords.isEmpty else { throw PipelineError.invalidSetting(field: "domain-words", reason: "no domain words") }
+    /// v_domain: each domain word is one short sequence whose states are averaged.
+    static func domainVector(model: any BaseModel, encoder: any TextEncoder, words: [String]) throws -> [Float] {
         var sequences: [[Int32]] = []
-        for word in domainWords {
+        for word in words {
             let ids = try encoder.encode(word, addSpecialTokens: false)
             guard !ids.isEmpty else { throw PipelineError.invalidSetting(field: "domain-words", reason: "\"\(word)\" has no tokens") }
             sequences.append(ids)
@@ -26,23 +25,54 @@ public final class TaskRelevance {
         let states = try model.meanFinalHidden(sequences)
         var mean = [Float](repeating: 0, count: states[0].count)
         for s in states { for i in mean.indices { mean[i] += s[i] } }
-        for i in mean.indices { mean[i] /= Float(states.count) }
-        domainVector = mean
-        self.model = model
-        vocabularySize = encoder.vocabularySize
+        return mean.map { $0 / Float(states.count) }
     }
 
-    /// TR of every id in `ids`, computing the blocks not seen yet.
-    public func scores(_ ids: [Int32]) throws -> [Float] {
-        var missingBlocks = Set<Int>()
-        for id in ids where cache[id] == nil { missingBlocks.insert(Int(id) / Self.block) }
-        for b in missingBlocks.sorted() {
-            let first = b * Self.block, last = min(vocabularySize, first + Self.block)
-            let blockIds = (first..<max(last, first + 1)).map { Int32($0) }
-            let states = try model.meanFinalHidden(blockIds.map { [$0] })
-            for (id, state) in zip(blockIds, states) { cache[id] = Self.cosine(state, domainVector) }
+    /// Builds the table from the run's score files and writes it (rank 0). Collective.
+    static func build(layout: RunLayout, chunks: Int, world: Communicator, model: any BaseModel,
+                      encoder: any TextEncoder, words: [String]) throws {
+        let vocabulary = encoder.vocabularySize
+        // Which ids occur in a response: each rank reads chunks i mod size; max-reduce.
+        var seen = [Int32](repeating: 0, count: vocabulary)
+        for chunk in stride(from: world.rank, to: chunks, by: world.size) {
+            let scores = try ChunkScores.read(scores: layout.path(layout.scoresFile(chunk)), index: layout.path(layout.indexFile(chunk)))
+            for s in scores.samples { for id in s.ids[s.responseStart...] where Int(id) < vocabulary { seen[Int(id)] = 1 } }
         }
-        return ids.map { cache[$0]! }
+        try world.allreduce(&seen, op: .max)
+        let blocks = (0..<((vocabulary + block - 1) / block)).filter { b in
+            (b * block..<min(vocabulary, (b + 1) * block)).contains { seen[$0] != 0 }
+        }
+        let domain = try domainVector(model: model, encoder: encoder, words: words)
+        var mine: [Float] = []
+        for (i, b) in blocks.enumerated() where i % world.size == world.rank {
+            let ids = (b * block..<min(vocabulary, (b + 1) * block)).map { Int32($0) }
+            mine += try model.meanFinalHidden(ids.map { [$0] }).map { cosine($0, domain) }
+        }
+        let parts = try world.allgatherv(mine)
+        var table = [Float](repeating: .nan, count: vocabulary)
+        var next = [Int](repeating: 0, count: world.size)
+        for (i, b) in blocks.enumerated() {
+            let r = i % world.size
+            for id in b * block..<min(vocabulary, (b + 1) * block) {
+                if seen[id] != 0 { table[id] = parts[r][next[r]] }
+                next[r] += 1
+            }
+        }
+        _ = try world.decidedByRoot { () -> Bool in
+            var writer = SafetensorsWriter(metadata: ["format": "xtf-tr-1", "meaning": "cos(e(t), v_domain) per token id; NaN: in no response"])
+            writer.add("tr", shape: [vocabulary], floats: table)
+            writer.add("domain_vector", shape: [domain.count], floats: domain)
+            try writer.write(to: layout.trTable)
+            return true
+        }
+    }
+
+    /// The table of a run.
+    public static func read(_ layout: RunLayout) throws -> [Float] {
+        guard FileManager.default.fileExists(atPath: layout.trTable) else {
+            throw PipelineError.corruptRun(path: layout.trTable, reason: "missing: the scoring run did not finish (`xtf score --resume`)")
+        }
+        return try SafetensorsFile(path: layout.trTable).floats("tr")
     }
 
     static func cosine(_ a: [Float], _ b: [Float]) -> Float {

@@ -29,8 +29,9 @@ public enum TrainingData {
             let scores = try ChunkScores.read(scores: layout.path(layout.scoresFile(chunk)), index: layout.path(layout.indexFile(chunk)))
             let maskPath = layout.path(layout.maskFile(chunk))
             let flags = try SafetensorsFile(path: maskPath).ints("flags")
-            guard flags.count == scores.scores.reduce(0, { $0 + $1.count }) else {
-                throw PipelineError.corruptRun(path: maskPath, reason: "holds \(flags.count) flags for \(scores.scores.reduce(0) { $0 + $1.count }) response tokens")
+            let responseTokens = scores.samples.reduce(0) { $0 + $1.responseCount }
+            guard flags.count == responseTokens else {
+                throw PipelineError.corruptRun(path: maskPath, reason: "holds \(flags.count) flags for \(responseTokens) response tokens")
             }
             var offset = 0
             for sample in scores.samples {

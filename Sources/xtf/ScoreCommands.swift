@@ -62,7 +62,7 @@ struct ScoringOptions: ParsableArguments {
     var uniformRelative = false
 
     @Option(help: "Records per work unit handed out by the coordinator.")
-    var recordsPerChunk = 256
+    var recordsPerChunk = 64
 
     @Option(help: "Sequences per forward pass.")
     var batchSize = 8

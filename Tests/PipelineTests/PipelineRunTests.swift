@@ -7,7 +7,7 @@ import XCTest
 /// independence from -np, on real GSM8K records.
 final class PipelineRunTests: XCTestCase {
     /// Files whose bytes must not depend on the number of ranks or on a crash and resume.
-    static let deterministicOutputs = ["stats.json", "masked.jsonl", "tokens.jsonl", "mask-settings.json", "settings.json"]
+    static let deterministicOutputs = ["stats.json", "masked.jsonl", "tokens.jsonl", "mask-settings.json", "settings.json", "tr.safetensors"]
 
     /// 150 GSM8K records with a malformed line, an empty answer and a missing field mixed in.
     static func dataset() throws -> URL {

@@ -18,7 +18,7 @@ final class ScoreCommandTests: XCTestCase {
             XCTAssertTrue(result.stdout.contains("60 samples"), result.stdout)
             runs.append(out)
         }
-        let files = ["stats.json", "masked.jsonl", "tokens.jsonl"] + (0..<8).flatMap { i in
+        let files = ["stats.json", "masked.jsonl", "tokens.jsonl", "tr.safetensors"] + (0..<8).flatMap { i in
             ["scores/chunk-00000\(i).safetensors", "scores/chunk-00000\(i).jsonl", "masks/chunk-00000\(i).safetensors"]
         }
         for file in files {
