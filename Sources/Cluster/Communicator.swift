@@ -231,6 +231,19 @@ public final class Communicator: @unchecked Sendable {
         }
     }
 
+    /// Waits until a message with `tag` (from any source) can be received, without keeping a
+    /// core busy: Open MPI's blocking calls spin, which on a rank that also computes (rank 0's
+    /// coordinator thread) takes the core from the computation. Polls, sleeping in between.
+    public func waitForMessage(tag: Int, pollInterval: Double = 0.0005) throws {
+        var flag: Int32 = 0
+        var status = MPI_Status()
+        while true {
+            try check(MPI_Iprobe(cmpi_any_source(), Int32(tag), comm, &flag, &status), "MPI_Iprobe")
+            if flag != 0 { return }
+            usleep(UInt32(pollInterval * 1_000_000))
+        }
+    }
+
     /// Receives the next message matching `source` and `tag` (nil = any), whatever its length.
     public func receive<T: MPIScalar>(_ type: T.Type = T.self, from source: Int? = nil,
                                       tag: Int? = nil) throws -> Message<T> {

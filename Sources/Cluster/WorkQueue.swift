@@ -84,6 +84,7 @@ public final class WorkQueue: @unchecked Sendable {
     private func serveRequests() throws {
         var stopped = 0
         while stopped < world.size - 1 {
+            try channel.waitForMessage(tag: Self.requestTag)
             let request = try channel.receive(Int64.self, tag: Self.requestTag)
             if request.values[0] >= 0 { try record(Int(request.values[0]), rank: request.source) }
             let item = take()
