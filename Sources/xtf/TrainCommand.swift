@@ -121,16 +121,14 @@ struct Train: ParsableCommand {
         let referenceModel = try reference.map { try Transformer.load(directory: URL(fileURLWithPath: $0)) }
         let trainer = try Trainer(model: transformer, settings: settings, world: context.world, log: context.log, out: out,
                                   reference: referenceModel)
-        var lines: [StepRecord] = []
         let records = try trainer.train(train, validation: validation, resume: resume) { record in
-            lines.append(record)
             if record.step + 1 == killAtStep && context.world.isRoot { kill(getpid(), SIGKILL) }
         }
         if context.world.isRoot {
             try AtomicFile.write(try jsonLines(records.map { ["step": Double($0.step + 1), "loss": $0.loss, "tokens": Double($0.tokens)] }),
                                  to: (out as NSString).appendingPathComponent("losses.jsonl"))
             if timeline {
-                try AtomicFile.write(try jsonLines(lines), to: (out as NSString).appendingPathComponent("timeline.jsonl"))
+                try AtomicFile.write(try jsonLines(records), to: (out as NSString).appendingPathComponent("timeline.jsonl"))
             }
             if let last = records.last { print("trained \(records.count) steps; last loss \(String(format: "%.5f", last.loss))") }
         }

@@ -83,11 +83,10 @@ final class PipelineRunTests: XCTestCase {
             let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
             let ids = record["input_ids"] as! [Int], labels = record["labels"] as! [Int]
             XCTAssertEqual(ids.count, labels.count)
-            // The stand-in model's prompt tokens end with the plain template's "\n" (byte 10).
+            // The prompt is never trained on: the first position always carries -100.
             let firstLabelled = labels.firstIndex { $0 != -100 } ?? ids.count
             XCTAssertGreaterThan(firstLabelled, 0)
             for (id, label) in zip(ids, labels) where label != -100 { XCTAssertEqual(id, label) }
-            _ = firstLabelled
         }
         for line in try String(decoding: bytes(runs[0], "tokens.jsonl"), as: UTF8.self).split(separator: "\n") {
             let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
