@@ -6,6 +6,8 @@
 #
 #   scripts/bench_train.sh                          # gpt2-small-bench, 20 steps
 #   CONFIG=gpt2-124M STEPS=10 scripts/bench_train.sh
+#   CONFIG=llama-bench scripts/bench_train.sh     # tokenizes with a Llama-3-style tokenizer
+#                                                 # trained by scripts/train_test_tokenizers.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 config=${CONFIG:-gpt2-small-bench}
@@ -14,10 +16,12 @@ work=${WORK:-${TMPDIR:-/tmp}/xtf-bench-train}
 xtf=.build/release/xtf
 [ -x "$xtf" ] || scripts/setup.sh >/dev/null
 mkdir -p "$work"
-tokenizer=../shared/data/tokenizers/gpt2/tokenizer.json
 case "$config" in
-  gpt2-*) ;;
-  *) echo "bench_train.sh tokenizes GSM8K with GPT-2's tokenizer: use gpt2-small-bench or gpt2-124M" >&2; exit 2 ;;
+  gpt2-*) tokenizer=../shared/data/tokenizers/gpt2/tokenizer.json ;;
+  llama-*) # GPT-2's ids do not fit a 32,000-id vocabulary: a small Llama-3-style tokenizer (needs `tokenizers`)
+    [ -f "$work/tokenizers/llama3/tokenizer.json" ] || python3 scripts/train_test_tokenizers.py "$work/tokenizers" >/dev/null
+    tokenizer=$work/tokenizers/llama3/tokenizer.json ;;
+  *) echo "unknown CONFIG $config" >&2; exit 2 ;;
 esac
 [ -f "$work/$config/model.safetensors" ] || "$xtf" model init --config "$config" --out "$work/$config" --tokenizer "$tokenizer" >/dev/null
 head -n 2000 ../shared/data/gsm8k/train.jsonl > "$work/data.jsonl"

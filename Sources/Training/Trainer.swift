@@ -58,6 +58,9 @@ public final class Trainer {
     let reference: Transformer?
     /// Which elements decay (1) or not (0): norms and biases are exempt by default.
     let decay: [Float]
+    /// Sees each step's gradient after the all-reduce, scaling and clipping (tests compare it
+    /// with a single-process computation).
+    public var gradientObserver: ((Int, UnsafeBufferPointer<Float>) throws -> Void)?
 
     public init(model: Transformer, settings: TrainSettings, world: Communicator, log: Logger, out: String,
                 reference: Transformer? = nil) throws {
@@ -134,6 +137,7 @@ public final class Trainer {
             var norm = 0.0
             if globalTokens > 0 {
                 norm = Self.scaleAndClip(gradients.buffer, by: 1 / Float(globalTokens), maxNorm: settings.maxGradNorm)
+                try gradientObserver?(step, UnsafeBufferPointer(gradients.buffer))
                 applyDecay(parameters.buffer, learningRate: lr)
                 optimizer.learningRate = Float(lr)
                 optimizer.step(parameters: parameters.buffer, gradients: UnsafeBufferPointer(gradients.buffer))

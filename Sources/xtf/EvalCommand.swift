@@ -20,6 +20,8 @@ struct Eval: ParsableCommand {
             """)
 
     @Option(help: "Checkpoint directory (config.json, model.safetensors).") var model: String
+    @Option(help: "LoRA checkpoint (adapter_config.json + adapter_model.safetensors, PEFT layout) applied on --model.")
+    var adapter: String?
     @Option(help: "tokenizer.json or its directory (default: the model directory).") var tokenizer: String?
     @Option(help: "gsm8k | pubmedqa | humaneval | perplexity") var task: EvalTask
     @Option(help: "Data: GSM8K JSONL, ori_pqal.json, HumanEval.jsonl(.gz), or any dataset for perplexity.") var data: String
@@ -43,6 +45,7 @@ struct Eval: ParsableCommand {
         settings.samples = samples; settings.k = k; settings.temperature = temperature; settings.seed = seed
         settings.timeoutSeconds = timeout; settings.limit = limit; settings.batchSize = batchSize
         let transformer = try Transformer.load(directory: URL(fileURLWithPath: model))
+        if let adapter { try transformer.loadLoRA(directory: URL(fileURLWithPath: adapter)) }
         let tok = try Tokenizer.load(path: tokenizer ?? model)
         let result = try Evaluator(model: transformer, tokenizer: tok, world: context.world, settings: settings).run()
         guard context.world.isRoot else { return }

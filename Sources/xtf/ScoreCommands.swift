@@ -139,6 +139,9 @@ struct Score: ParsableCommand {
     @Flag(help: "Continue the run in --out, skipping finished chunks.")
     var resume = false
 
+    @Option(help: .hidden) // for the resume tests: SIGKILL this rank before its (N+1)-th batch
+    var killBeforeBatch: Int?
+
     func run() throws {
         let context = try ClusterContext(global, label: "xtf.score")
         let maskSettings = try masking.settings()
@@ -156,12 +159,32 @@ struct Score: ParsableCommand {
             throw ValidationError("the tokenizer has \(encoder.vocabularySize) ids, the model's vocabulary only \(model.config.vocabSize): wrong --tokenizer?")
         }
         let layout = RunLayout(out)
-        try ScoreJob(settings: settings, layout: layout, world: context.world, model: ModelScorer(model: model),
+        var scorer: BaseModel = ModelScorer(model: model)
+        if let killBeforeBatch { scorer = KilledBeforeBatch(scorer, batch: killBeforeBatch) }
+        try ScoreJob(settings: settings, layout: layout, world: context.world, model: scorer,
                      encoder: encoder, log: context.log).run(resume: resume)
         let stats = try MaskJob(layout: layout, world: context.world, settings: maskSettings, encoder: encoder,
                                 log: context.log).run()
         if context.world.isRoot { print(stats.summary) }
     }
+}
+
+/// A crash in the middle of scoring, for the resume tests: SIGKILL, as from the OOM killer.
+private final class KilledBeforeBatch: BaseModel {
+    let inner: BaseModel
+    var batchesLeft: Int
+
+    init(_ inner: BaseModel, batch: Int) { self.inner = inner; batchesLeft = batch }
+
+    var contextLength: Int { inner.contextLength }
+
+    func score(_ batch: [TokenizedSample], layers: RIVariant, uniformRelative: Bool) throws -> [ResponseScores] {
+        if batchesLeft == 0 { kill(getpid(), SIGKILL) }
+        batchesLeft -= 1
+        return try inner.score(batch, layers: layers, uniformRelative: uniformRelative)
+    }
+
+    func meanFinalHidden(_ sequences: [[Int32]]) throws -> [[Float]] { try inner.meanFinalHidden(sequences) }
 }
 
 /// `xtf mask`: new masks from stored scores, without scoring again.

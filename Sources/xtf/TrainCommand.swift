@@ -70,6 +70,8 @@ struct Train: ParsableCommand {
     @Flag(help: "Write timeline.jsonl: per step compute, exposed communication, optimiser seconds.") var timeline = false
     @Option(help: ArgumentHelp("Kill this process with SIGKILL after this step (resume tests).", visibility: .hidden))
     var killAtStep: Int?
+    @Option(help: ArgumentHelp("Write the first step's gradient (after the all-reduce) to this safetensors file.", visibility: .hidden))
+    var dumpGradient: String?
     @OptionGroup(title: "Optimiser") var optimizer: OptimizerOptions
     @OptionGroup(title: "Run") var runOptions: RunOptions
     @OptionGroup var global: GlobalOptions
@@ -121,6 +123,14 @@ struct Train: ParsableCommand {
         let referenceModel = try reference.map { try Transformer.load(directory: URL(fileURLWithPath: $0)) }
         let trainer = try Trainer(model: transformer, settings: settings, world: context.world, log: context.log, out: out,
                                   reference: referenceModel)
+        if let dumpGradient, context.world.isRoot {
+            trainer.gradientObserver = { step, gradient in
+                guard step == 0 else { return }
+                var file = SafetensorsWriter()
+                file.add("gradient", shape: [gradient.count], floats: gradient)
+                try file.write(to: dumpGradient)
+            }
+        }
         let records = try trainer.train(train, validation: validation, resume: resume) { record in
             if record.step + 1 == killAtStep && context.world.isRoot { kill(getpid(), SIGKILL) }
         }

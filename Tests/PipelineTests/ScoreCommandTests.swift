@@ -3,10 +3,11 @@ import TestSupport
 import XCTest
 
 /// `xtf score` and `xtf mask` with a real (small, random-weight) GPT-2 and the real GPT-2
-/// tokenizer under mpirun: byte-identical outputs for 1, 2 and 4 ranks, and `xtf mask`
+/// tokenizer under mpirun: byte-identical outputs for 1, 2 and 4 ranks and after a run killed
+/// and resumed under another -np, and `xtf mask`
 /// recomputing from stored scores.
 final class ScoreCommandTests: XCTestCase {
-    func testScoreIsIdenticalFor1And2And4RanksAndMaskRecomputes() throws {
+    func testScoreIsIdenticalFor1And2And4RanksAndAfterAKillAndMaskRecomputes() throws {
         let model = try Fixtures.tinyGPT2(), data = try Fixtures.gsm8k(records: 60)
         var runs: [URL] = []
         for ranks in [1, 2, 4] {
@@ -18,13 +19,30 @@ final class ScoreCommandTests: XCTestCase {
             XCTAssertTrue(result.stdout.contains("60 samples"), result.stdout)
             runs.append(out)
         }
+        // A run killed (SIGKILL) after a few chunks and resumed under another -np ends with the
+        // same files.
+        let crashed = try TestPaths.scratchDirectory("score-crashed")
+        let arguments = ["score", "--model", model.path, "--data", data.path, "--format", "gsm8k", "--task", "math",
+                         "--out", crashed.path, "--records-per-chunk", "8", "--max-length", "160"]
+        let killed = try MPIRunner.run(ranks: 2, arguments + ["--kill-before-batch", "3"], timeout: 600)
+        XCTAssertNotEqual(killed.status, 0, "the run was meant to be killed")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: crashed.appendingPathComponent("stats.json").path))
+        let finished = try String(contentsOf: crashed.appendingPathComponent("progress.jsonl"), encoding: .utf8)
+            .split(separator: "\n").count
+        XCTAssertGreaterThan(finished, 0)
+        XCTAssertLessThan(finished, 8)
+        let resumed = try MPIRunner.run(ranks: 4, arguments + ["--resume"], timeout: 600)
+        XCTAssertEqual(resumed.status, 0, resumed.stdout + resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("resuming: \(finished) of 8 chunks already scored"), resumed.stderr)
+        runs.append(crashed)
+
         let files = ["stats.json", "masked.jsonl", "tokens.jsonl", "tr.safetensors"] + (0..<8).flatMap { i in
             ["scores/chunk-00000\(i).safetensors", "scores/chunk-00000\(i).jsonl", "masks/chunk-00000\(i).safetensors"]
         }
         for file in files {
             let reference = try Data(contentsOf: runs[0].appendingPathComponent(file))
-            for (run, ranks) in zip(runs.dropFirst(), [2, 4]) {
-                XCTAssertEqual(try Data(contentsOf: run.appendingPathComponent(file)), reference, "\(file) differs for np=\(ranks)")
+            for (run, name) in zip(runs.dropFirst(), ["np=2", "np=4", "killed at np=2, resumed at np=4"]) {
+                XCTAssertEqual(try Data(contentsOf: run.appendingPathComponent(file)), reference, "\(file) differs for \(name)")
             }
         }
         // Truncation at --max-length is counted.

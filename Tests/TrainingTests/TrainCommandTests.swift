@@ -1,10 +1,13 @@
+import Artifacts
 import Foundation
+import Model
 import TestSupport
 import XCTest
 
 /// `xtf train` under mpirun on a scored run of a tiny GPT-2: the same losses and parameters
 /// for -np 1, 2 and 4 (full and LoRA), and a run killed with SIGKILL resumes to the same
-/// parameters bit for bit.
+/// parameters bit for bit (and within float rounding under another -np); the gradient of a
+/// masked global batch on N ranks is the single-process gradient of the masked loss.
 final class TrainCommandTests: XCTestCase {
     static let shared: (model: URL, run: URL) = {
         let model = try! Fixtures.tinyGPT2()
@@ -89,6 +92,18 @@ final class TrainCommandTests: XCTestCase {
         let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as! [String: Any]
         XCTAssertNotNil(header["base_model.model.transformer.h.0.attn.c_attn.lora_A.weight"], "\(header.keys.sorted())")
         XCTAssertNotNil(header["base_model.model.transformer.h.1.mlp.c_fc.lora_B.weight"], "\(header.keys.sorted())")
+
+        // xtf eval applies the adapters: the perplexity moves away from the base model's.
+        func perplexity(_ extra: [String]) throws -> String {
+            let data = try Fixtures.gsm8k(records: 8)
+            let result = try MPIRunner.run(ranks: 2, ["eval", "--model", Self.shared.model.path, "--task", "perplexity",
+                                                      "--data", data.path] + extra)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            return result.stdout.split(separator: "\n").first { $0.hasPrefix("perplexity") }.map(String.init) ?? "none"
+        }
+        let base = try perplexity([]), adapted = try perplexity(["--adapter", checkpoint.path])
+        XCTAssertNotEqual(base, "none")
+        XCTAssertNotEqual(adapted, base)
     }
 
     func tokens(_ out: URL) throws -> [Int] {
@@ -122,10 +137,54 @@ final class TrainCommandTests: XCTestCase {
         let killed = try train(ranks: 2, out: out, extra: ["--checkpoint-every", "5", "--kill-at-step", "12"])
         XCTAssertNotEqual(killed.status, 0, "the run was meant to be killed")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint-00000020").path))
+        let elsewhere = try TestPaths.scratchDirectory("train-killed-np4")
+        try FileManager.default.removeItem(at: elsewhere)
+        try FileManager.default.copyItem(at: out, to: elsewhere)
+
         let resumed = try train(ranks: 2, out: out, extra: ["--checkpoint-every", "5", "--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("at step 10 of 20"), resumed.stderr)
         XCTAssertEqual(try tensors(out, "model.safetensors"), try tensors(reference, "model.safetensors"))
         XCTAssertEqual(try tensors(out, "optimizer.safetensors"), try tensors(reference, "optimizer.safetensors"))
+
+        // The same checkpoint resumed on 4 ranks: the same run up to float rounding.
+        let resumed4 = try train(ranks: 4, out: elsewhere, extra: ["--checkpoint-every", "5", "--resume"])
+        XCTAssertEqual(resumed4.status, 0, resumed4.stderr)
+        XCTAssertTrue(resumed4.stderr.contains("at step 10 of 20"), resumed4.stderr)
+        assertClose(try losses(elsewhere), Array(try losses(reference).suffix(10)), "losses resumed at np=4")
+        assertClose(try tensors(elsewhere, "model.safetensors"), try tensors(reference, "model.safetensors"), "parameters resumed at np=4")
+    }
+
+    /// Step 0's gradient of one global batch holding every sample, reduced over 1, 2 and 4
+    /// ranks with several micro-batches each, against the gradient of the masked loss (sum of
+    /// unmasked token losses / their count) computed here in one pass over the whole batch,
+    /// from masked.jsonl's labels.
+    func testMaskedGradientOnNRanksEqualsTheSingleProcessGradient() throws {
+        var sequences: [[Int32]] = [], targets: [[Int32]] = []
+        for line in try String(contentsOf: Self.shared.run.appendingPathComponent("masked.jsonl"), encoding: .utf8).split(separator: "\n") {
+            let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let ids = (record["input_ids"] as! [Int]).map(Int32.init), labels = record["labels"] as! [Int]
+            sequences.append(ids)
+            targets.append((0..<ids.count).map { t in t + 1 < ids.count && labels[t + 1] != -100 ? Int32(labels[t + 1]) : -1 })
+        }
+        let weights = targets.map { $0.map { Float($0 >= 0 ? 1 : 0) } }
+        let count = weights.joined().reduce(0, +)
+        XCTAssertEqual(sequences.count, 48)
+        XCTAssertGreaterThan(count, 0)
+        XCTAssertLessThan(Int(count), sequences.reduce(0) { $0 + $1.count - 1 }, "some positions must be masked")
+
+        let model = try Transformer.load(directory: Self.shared.model)
+        model.enableGradients()
+        try model.accumulateGradients(sequences, targets: targets, weights: weights)
+        let expected = Array(model.trainableGradients.buffer).map { $0 / count }
+
+        for ranks in [1, 2, 4] {
+            let out = try TestPaths.scratchDirectory("train-gradient-np\(ranks)")
+            let file = out.appendingPathComponent("gradient.safetensors").path
+            let result = try train(ranks: ranks, out: out, extra: ["--max-steps", "1", "--global-batch", "48",
+                                                                   "--max-grad-norm", "0", "--dump-gradient", file])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            assertClose(try SafetensorsFile(path: file).floats("gradient"), expected, "gradient np=\(ranks)")
+        }
     }
 }
