@@ -28,13 +28,14 @@ let package = Package(
         .target(name: "Scoring"),
         .target(name: "Training", dependencies: ["Model", "Cluster", "Artifacts", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Evaluation", dependencies: ["Data", "Model", "Tokenizer", "Cluster"]),
+        .target(name: "GroundTruth"),
         .target(name: "Pipeline", dependencies: [
             "Data", "Scoring", "Model", "Tokenizer", "Training", "Cluster", "Artifacts", .product(name: "Logging", package: "swift-log"),
         ]),
 
         .executableTarget(name: "xtf", dependencies: [
             "Kernels", "Cluster", "Tokenizer", "Model", "Data", "Scoring", "Training", "Evaluation", "Pipeline", "Artifacts",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "GroundTruth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -49,6 +50,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "GroundTruthTests", dependencies: ["GroundTruth"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Scoring", "Data", "Artifacts", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -28,6 +28,21 @@ final class LoadingTests: XCTestCase {
         }
     }
 
+    /// BPETrainer: deterministic, exactly the asked size, lossless, and it learns the corpus's
+    /// frequent words as single tokens.
+    func testBPETrainer() throws {
+        let corpus = (0..<300).map { "Ava has \($0 % 17) apples. She buys \($0 % 5) more apples, so that is \($0)." }
+        let data = try BPETrainer.train(corpus, vocabularySize: 300)
+        XCTAssertEqual(data, try BPETrainer.train(corpus, vocabularySize: 300))
+        let t = try Tokenizer(json: data, source: "trained")
+        XCTAssertEqual(t.vocabularySize, 300)
+        for text in corpus.prefix(20) + ["Something else entirely: é ✓ 😀"] {
+            XCTAssertEqual(t.decode(t.encode(text).ids), text)
+        }
+        XCTAssertEqual(t.encode(" apples").ids.count, 1)
+        XCTAssertEqual(t.encode("<|endoftext|>").ids, [299])
+    }
+
     func testValidMinimalFile() throws {
         let t = try load()
         XCTAssertEqual(t.encode("abba").ids, [2, 1, 0])

@@ -150,6 +150,15 @@ final class ParityTests: XCTestCase {
     func testLlama2Layout() throws { try trained("llama2") }
     func testOtherPreTokenizers() throws { try trained("pieces") }
 
+    /// A tokenizer.json written by BPETrainer (trained here on part of the corpus) reads the
+    /// same in the `tokenizers` package.
+    func testBPETrainerOutput() throws {
+        let f = try requireReference()
+        let path = f.directory.appendingPathComponent("xtf-bpe.json").path
+        try BPETrainer.train(f.texts.prefix(3000).map(\.1), vocabularySize: 1000).write(to: URL(fileURLWithPath: path))
+        try compare("xtf-bpe", tokenizerJSON: path) { try Tokenizer.load(path: path) }
+    }
+
     private func trained(_ name: String) throws {
         let f = try requireReference()
         let path = f.directory.appendingPathComponent(name).appendingPathComponent("tokenizer.json").path

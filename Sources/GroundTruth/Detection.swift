@@ -1,0 +1,164 @@
+import Foundation
+
+/// How well each XTF attribute, and their union, finds the injected noise of a scored run of
+/// the ground-truth data: precision and recall of the flags, and AUROC of the raw score.
+public struct DetectionReport: Codable, Equatable, Sendable {
+    public struct Row: Codable, Equatable, Sendable {
+        /// ri, kn, tr or union.
+        public let attribute: String
+        /// A noise kind, or "all". Positives: tokens of that kind; negatives: clean tokens
+        /// (tokens of the other kinds take no part).
+        public let kind: String
+        public let positives: Int
+        public let negatives: Int
+        /// Flagged positives / flagged tokens among positives and negatives.
+        public let precision: Double
+        /// Flagged positives / positives.
+        public let recall: Double
+        /// Probability that a random positive scores as more noise-like than a random negative.
+        public let auroc: Double
+    }
+
+    public let samples: Int
+    public let responseTokens: Int
+    public let noiseTokens: [String: Int]
+    public let rows: [Row]
+
+    /// A Markdown table.
+    public var table: String {
+        var lines = ["| attribute | noise | positives | precision | recall | AUROC |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+        for r in rows {
+            lines.append("| \(r.attribute) | \(r.kind) | \(r.positives) | \(String(format: "%.3f", r.precision)) | \(String(format: "%.3f", r.recall)) | \(String(format: "%.3f", r.auroc)) |")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+public enum DetectionError: Error, CustomStringConvertible {
+    case malformed(file: String, line: Int, detail: String)
+    case misaligned(id: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .malformed(let file, let line, let detail): return "\(file):\(line): \(detail)"
+        case .misaligned(let id, let detail): return "sample \(id): \(detail)"
+        }
+    }
+}
+
+/// Labels every response token of a run's tokens.jsonl with the injected noise it lies in,
+/// and measures the flags and scores against the labels.
+public enum Detection {
+    /// One response token as tokens.jsonl lists it, with its label.
+    struct Token {
+        var kind: NoiseKind?
+        var flags: String
+        var pcp: Double, ri: Double, tr: Double
+        /// RI as the per-sample rule sees it: how far below the sample's median, in IQRs.
+        var riOutlier = 0.0
+    }
+
+    /// `problems`: the labelled records, by the line they are on in their file (the run's ids
+    /// are "<file>:<line>"). `tokensFile`: the run's tokens.jsonl.
+    public static func evaluate(problems: [Int: Problem], tokensFile: String) throws -> DetectionReport {
+        let text = try String(contentsOfFile: tokensFile, encoding: .utf8)
+        var tokens: [Token] = [], samples = 0
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let id = record["id"] as? String, let texts = record["tokens"] as? [String],
+                  let flags = record["flags"] as? [String], let pcp = record["pcp"] as? [Any], let ri = record["ri"] as? [Any],
+                  let tr = record["tr"] as? [Any] else {
+                throw DetectionError.malformed(file: tokensFile, line: n + 1, detail: "not a tokens.jsonl record (id, tokens, flags, pcp, ri, tr)")
+            }
+            guard let lineNumber = id.split(separator: ":").last.flatMap({ Int($0) }), let problem = problems[lineNumber] else {
+                throw DetectionError.misaligned(id: id, detail: "no labelled problem on that line")
+            }
+            let answer = Array(problem.answer.utf8)
+            var offset = 0, sample: [Token] = []
+            for (i, piece) in texts.enumerated() {
+                let bytes = Array(piece.utf8)
+                guard offset + bytes.count <= answer.count, Array(answer[offset..<(offset + bytes.count)]) == bytes else {
+                    throw DetectionError.misaligned(id: id, detail: "token \(i) \"\(piece)\" is not the answer's text at byte \(offset)")
+                }
+                // The kind of the span holding most of the token's bytes.
+                var overlap: [NoiseKind: Int] = [:]
+                for span in problem.noise {
+                    let shared = min(span.end, offset + bytes.count) - max(span.start, offset)
+                    if shared > 0 { overlap[span.kind, default: 0] += shared }
+                }
+                let kind = overlap.max { $0.value < $1.value }.flatMap { 2 * $0.value > bytes.count ? $0.key : nil }
+                func number(_ a: [Any]) -> Double { (a[i] as? NSNumber)?.doubleValue ?? .nan }
+                sample.append(Token(kind: kind, flags: flags[i], pcp: number(pcp), ri: number(ri), tr: number(tr)))
+                offset += bytes.count
+            }
+            let ris = sample.map(\.ri).filter { !$0.isNaN }.sorted()
+            if ris.count >= 4 {
+                let q1 = quantile(ris, 0.25), median = quantile(ris, 0.5), q3 = quantile(ris, 0.75)
+                for j in sample.indices where !sample[j].ri.isNaN { sample[j].riOutlier = (median - sample[j].ri) / max(q3 - q1, 1e-12) }
+            }
+            tokens += sample
+            samples += 1
+        }
+
+        // Noise-likeness per attribute (higher = more like noise), and the union as the largest
+        // of the three ranks.
+        let scores: [String: [Double]] = [
+            "ri": tokens.map { $0.ri.isNaN ? -.infinity : $0.riOutlier },
+            "kn": tokens.map { $0.pcp.isNaN ? -.infinity : $0.pcp },
+            "tr": tokens.map { $0.tr.isNaN ? -.infinity : -$0.tr },
+        ]
+        let ranks = scores.mapValues(fractionalRanks)
+        let union = tokens.indices.map { i in ["ri", "kn", "tr"].map { ranks[$0]![i] }.max()! }
+        let flagged: [String: [Bool]] = [
+            "ri": tokens.map { $0.flags.contains("ri") }, "kn": tokens.map { $0.flags.contains("kn") },
+            "tr": tokens.map { $0.flags.contains("tr") }, "union": tokens.map { !$0.flags.isEmpty },
+        ]
+        var rows: [DetectionReport.Row] = []
+        for attribute in ["ri", "kn", "tr", "union"] {
+            let score = attribute == "union" ? union : scores[attribute]!
+            for kind in [nil] + NoiseKind.allCases.map(Optional.some) {
+                let members = tokens.indices.filter { tokens[$0].kind == nil || kind == nil || tokens[$0].kind == kind }
+                let positive = members.map { tokens[$0].kind != nil }
+                let isFlagged = members.map { flagged[attribute]![$0] }
+                let p = positive.filter { $0 }.count, hits = zip(positive, isFlagged).filter { $0 && $1 }.count
+                let flaggedCount = isFlagged.filter { $0 }.count
+                rows.append(.init(attribute: attribute, kind: kind?.rawValue ?? "all", positives: p, negatives: members.count - p,
+                                  precision: flaggedCount == 0 ? 0 : Double(hits) / Double(flaggedCount),
+                                  recall: p == 0 ? 0 : Double(hits) / Double(p),
+                                  auroc: auroc(members.map { score[$0] }, positive)))
+            }
+        }
+        var counts: [String: Int] = [:]
+        for t in tokens { counts[t.kind?.rawValue ?? "clean", default: 0] += 1 }
+        return DetectionReport(samples: samples, responseTokens: tokens.count, noiseTokens: counts, rows: rows)
+    }
+
+    static func quantile(_ sorted: [Double], _ q: Double) -> Double {
+        let x = q * Double(sorted.count - 1), i = Int(x), f = x - Double(i)
+        return i + 1 < sorted.count ? sorted[i] * (1 - f) + sorted[i + 1] * f : sorted[i]
+    }
+
+    /// Ranks scaled to 0...1, ties sharing their mean rank.
+    public static func fractionalRanks(_ values: [Double]) -> [Double] {
+        let order = values.indices.sorted { values[$0] < values[$1] }
+        var ranks = [Double](repeating: 0, count: values.count)
+        var i = 0
+        while i < order.count {
+            var j = i
+            while j + 1 < order.count && values[order[j + 1]] == values[order[i]] { j += 1 }
+            for k in i...j { ranks[order[k]] = Double(i + j) / 2 }
+            i = j + 1
+        }
+        let top = Double(max(1, values.count - 1))
+        return ranks.map { $0 / top }
+    }
+
+    /// Mann-Whitney AUROC with ties counted half; 0.5 when either class is empty.
+    public static func auroc(_ scores: [Double], _ positive: [Bool]) -> Double {
+        let p = positive.filter { $0 }.count, n = positive.count - p
+        guard p > 0, n > 0 else { return 0.5 }
+        let ranks = fractionalRanks(scores).map { $0 * Double(max(1, scores.count - 1)) + 1 } // 1-based mean ranks
+        let sum = zip(ranks, positive).filter { $0.1 }.reduce(0) { $0 + $1.0 }
+        return (sum - Double(p) * Double(p + 1) / 2) / (Double(p) * Double(n))
+    }
+}

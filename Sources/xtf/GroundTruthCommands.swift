@@ -1,0 +1,102 @@
+import ArgumentParser
+import Artifacts
+import Foundation
+import GroundTruth
+import Tokenizer
+
+/// `xtf groundtruth`: the noise benchmark whose noise is known token by token.
+struct GroundTruthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "groundtruth", abstract: "The ground-truth noise benchmark: data with labelled injected noise.",
+        subcommands: [GroundTruthGenerate.self, GroundTruthReport.self])
+}
+
+/// `xtf groundtruth generate`: seeded arithmetic word problems with labelled noise.
+struct GroundTruthGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write train.jsonl (noisy, labelled), test.jsonl (clean) and pretrain.jsonl to a directory.",
+        discussion: """
+            train.jsonl and test.jsonl are in GSM8K's layout (question, answer ending "#### N"); train \
+            records also carry "noise": [{start, end, kind}] byte spans of the answer (kinds: \
+            boilerplate, filler, aside). pretrain.jsonl holds {"prompt": "", "response": text} documents \
+            for pretraining a base model (arithmetic facts, story sentences, the phrases the noise is \
+            made of; no worked solutions). The same seed always writes the same files.
+            """)
+
+    @Option(help: "Output directory.") var out: String
+    @Option(help: "Seed.") var seed: UInt64 = 1
+    @Option(help: "Training problems (noisy).") var train = 2000
+    @Option(help: "Held-out problems (clean).") var test = 200
+    @Option(help: "Pretraining documents.") var pretrain = 20000
+    @Option(help: "Probability of noise after each solution sentence.") var noiseRate = 0.5
+    @Option(help: "Noise kinds, comma-separated: boilerplate,filler,aside") var kinds = "boilerplate,filler,aside"
+    @Option(help: "Also train a byte-level BPE tokenizer.json of this many ids on the pretraining documents (0: none).")
+    var tokenizerVocabulary = 0
+
+    func run() throws {
+        var noiseKinds: [NoiseKind] = []
+        for name in kinds.split(separator: ",") {
+            guard let kind = NoiseKind(rawValue: String(name)) else {
+                throw ValidationError("--kinds: unknown kind \"\(name)\" (boilerplate, filler, aside)")
+            }
+            noiseKinds.append(kind)
+        }
+        guard (0...1).contains(noiseRate) else { throw ValidationError("--noise-rate must be in 0...1") }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        func lines<T: Encodable>(_ values: [T]) throws -> String {
+            try values.map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
+        }
+        // Independent streams, so changing one count leaves the other files as they were.
+        var noisy = ProblemGenerator(seed: seed, noiseRate: noiseRate, kinds: noiseKinds)
+        var clean = ProblemGenerator(seed: seed &+ 0x7E57, noiseRate: 0)
+        var corpus = PretrainingCorpus(seed: seed)
+        let trainSet = (0..<train).map { noisy.next(index: $0) }
+        let testSet = (0..<test).map { clean.next(index: $0) }
+        struct Document: Encodable { let prompt: String; let response: String }
+        try AtomicFile.write(try lines(trainSet), to: (out as NSString).appendingPathComponent("train.jsonl"))
+        try AtomicFile.write(try lines(testSet), to: (out as NSString).appendingPathComponent("test.jsonl"))
+        let documents = (0..<pretrain).map { _ in corpus.next() }
+        try AtomicFile.write(try lines(documents.map { Document(prompt: "", response: $0) }),
+                             to: (out as NSString).appendingPathComponent("pretrain.jsonl"))
+        if tokenizerVocabulary > 0 {
+            try AtomicFile.write(try BPETrainer.train(documents, vocabularySize: tokenizerVocabulary),
+                                 to: (out as NSString).appendingPathComponent("tokenizer.json"))
+        }
+        let noiseBytes = trainSet.reduce(0) { $0 + $1.noise.reduce(0) { $0 + $1.end - $1.start } }
+        let answerBytes = trainSet.reduce(0) { $0 + $1.answer.utf8.count }
+        print("wrote \(train) training problems (\(String(format: "%.1f", 100 * Double(noiseBytes) / Double(max(1, answerBytes))))% of answer bytes injected noise), \(test) test problems, \(pretrain) pretraining documents to \(out)")
+    }
+}
+
+/// `xtf groundtruth report`: how a scored run's flags and scores find the labelled noise.
+struct GroundTruthReport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Precision, recall and AUROC of each attribute and of the union against the injected noise.",
+        discussion: """
+            Reads RUN_DIR/tokens.jsonl (written by `xtf score` / `xtf mask` on the generated train.jsonl) \
+            and the labels in train.jsonl. Scores, higher = more noise-like: KN: PCP; RI: how far below \
+            its sample's median, in IQRs; TR: minus the cosine; union: the largest of the three ranks.
+            """)
+
+    @Argument(help: "Run directory scored on the generated train.jsonl.") var runDirectory: String
+    @Option(help: "The generated train.jsonl (its noise labels).") var labels: String
+    @Option(help: "Also write the report as JSON here.") var json: String?
+
+    func run() throws {
+        var problems: [Int: Problem] = [:]
+        let text = try String(contentsOfFile: labels, encoding: .utf8)
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            do { problems[n + 1] = try JSONDecoder().decode(Problem.self, from: Data(line.utf8)) } catch {
+                throw ValidationError("\(labels):\(n + 1): not a labelled problem: \(error)")
+            }
+        }
+        let report = try Detection.evaluate(problems: problems, tokensFile: (runDirectory as NSString).appendingPathComponent("tokens.jsonl"))
+        print("\(report.samples) samples, \(report.responseTokens) response tokens: \(report.noiseTokens.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        print(report.table)
+        if let json { try AtomicFile.writeJSON(report, to: json) }
+    }
+}
