@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // System libraries: shim headers only. Only Cluster imports CMPI, only Kernels imports CBLAS.
@@ -36,6 +37,7 @@ let package = Package(
         .executableTarget(name: "xtf", dependencies: [
             "Kernels", "Cluster", "Tokenizer", "Model", "Data", "Scoring", "Training", "Evaluation", "Pipeline", "Artifacts",
             "GroundTruth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 

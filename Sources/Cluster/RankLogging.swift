@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,9 +42,17 @@ public struct RankLogHandler: LogHandler {
     }
 
     /// Installs the handler for the process (once, after the communicator is known).
+    /// Installs the handler; later calls do nothing (swift-log allows one bootstrap per
+    /// process, and `xtf run` runs several commands in one).
     public static func bootstrap(rank: Int, size: Int, level: Logger.Level) {
-        LoggingSystem.bootstrap { label in RankLogHandler(label: label, rank: rank, size: size, level: level) }
+        bootstrapped.withLock { done in
+            guard !done else { return }
+            done = true
+            LoggingSystem.bootstrap { label in RankLogHandler(label: label, rank: rank, size: size, level: level) }
+        }
     }
+
+    private static let bootstrapped = Mutex(false)
 }
 
 /// Writes `text` to stderr in one write(2), so lines of concurrent ranks stay whole.

@@ -73,20 +73,29 @@ public enum Detection {
             guard let lineNumber = id.split(separator: ":").last.flatMap({ Int($0) }), let problem = problems[lineNumber] else {
                 throw DetectionError.misaligned(id: id, detail: "no labelled problem on that line")
             }
-            let answer = Array(problem.answer.utf8)
+            // tokens.jsonl shows control characters escaped ("\\n"): compare with the answer
+            // shown the same way, and map back to the answer's bytes.
+            var shown: [UInt8] = [], origin: [Int] = [], at = 0
+            for scalar in problem.answer.unicodeScalars {
+                let text = scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
+                for b in text.utf8 { shown.append(b); origin.append(at) }
+                at += String(scalar).utf8.count
+            }
+            origin.append(at)
             var offset = 0, sample: [Token] = []
             for (i, piece) in texts.enumerated() {
                 let bytes = Array(piece.utf8)
-                guard offset + bytes.count <= answer.count, Array(answer[offset..<(offset + bytes.count)]) == bytes else {
-                    throw DetectionError.misaligned(id: id, detail: "token \(i) \"\(piece)\" is not the answer's text at byte \(offset)")
+                guard offset + bytes.count <= shown.count, Array(shown[offset..<(offset + bytes.count)]) == bytes else {
+                    throw DetectionError.misaligned(id: id, detail: "token \(i) \"\(piece)\" is not the answer's text at byte \(origin[min(offset, origin.count - 1)])")
                 }
+                let start = origin[offset], end = origin[offset + bytes.count]
                 // The kind of the span holding most of the token's bytes.
                 var overlap: [NoiseKind: Int] = [:]
                 for span in problem.noise {
-                    let shared = min(span.end, offset + bytes.count) - max(span.start, offset)
+                    let shared = min(span.end, end) - max(span.start, start)
                     if shared > 0 { overlap[span.kind, default: 0] += shared }
                 }
-                let kind = overlap.max { $0.value < $1.value }.flatMap { 2 * $0.value > bytes.count ? $0.key : nil }
+                let kind = overlap.max { $0.value < $1.value }.flatMap { 2 * $0.value > end - start ? $0.key : nil }
                 func number(_ a: [Any]) -> Double { (a[i] as? NSNumber)?.doubleValue ?? .nan }
                 sample.append(Token(kind: kind, flags: flags[i], pcp: number(pcp), ri: number(ri), tr: number(tr)))
                 offset += bytes.count

@@ -156,6 +156,7 @@ public final class Trainer {
                 if state.stopped { log.info("early stopping at step \(state.step): validation loss has not improved for \(settings.earlyStoppingPatience) validations") }
             }
             state.losses.append(record.loss)
+            state.tokens.append(record.tokens)
             records.append(record)
             timeline?(record)
             let validationText = record.validationLoss.map { " val \(String(format: "%.5f", $0))" } ?? ""
@@ -302,6 +303,8 @@ public struct TrainerState: Codable, Sendable, Equatable {
     /// Steps done.
     public var step = 0
     public var losses: [Double] = []
+    /// Tokens with a loss, per step (all ranks).
+    public var tokens: [Int] = []
     public var bestValidation: Double?
     public var validationsWithoutImprovement = 0
     public var stopped = false

@@ -18,8 +18,9 @@ final class DetectionTests: XCTestCase {
         let answer = "A is 2. Hi there.\n#### 2"
         let problem = Problem(id: "gt-0", question: "q", answer: answer,
                               noise: [NoiseSpan(start: 7, end: 17, kind: .boilerplate)], result: 2)
-        let pieces = ["A", " is", " 2", ".", " Hi", " there", ".", "\n", "####", " 2"]
-        XCTAssertEqual(pieces.joined(), answer)
+        // As tokens.jsonl shows them: control characters escaped.
+        let pieces = ["A", " is", " 2", ".", " Hi", " there", ".", "\\n", "####", " 2"]
+        XCTAssertEqual(pieces.joined().replacingOccurrences(of: "\\n", with: "\n"), answer)
         // KN flags " Hi" and " there" (true positives) and "A" (a false positive).
         let flags = ["kn", "", "", "", "kn", "kn", "", "", "", ""]
         let pcp = [0.99, 0.1, 0.2, 0.3, 0.98, 0.97, 0.4, 0.5, 0.6, 0.7]

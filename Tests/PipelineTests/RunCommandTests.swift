@@ -1,0 +1,125 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `xtf run` on generated ground-truth data with a tiny GPT-2: every stage's outputs, the
+/// report and manifest, stages skipped when run again, overrides, and config errors that
+/// name the file and the setting.
+final class RunCommandTests: XCTestCase {
+    static let shared: (model: URL, data: URL) = {
+        let model = try! Fixtures.tinyGPT2()
+        let data = try! TestPaths.scratchDirectory("run-data")
+        let result = try! MPIRunner.run(ranks: 1, ["groundtruth", "generate", "--out", data.path, "--train", "40", "--test", "6",
+                                                   "--pretrain", "10", "--seed", "3"])
+        precondition(result.status == 0, result.stderr)
+        return (model, data)
+    }()
+
+    func config(_ directory: URL, arms: String = "  normal: {mask: none}\n  xtf: {}\n  kn-only: {attributes: kn, tau-kn: 0.00002}\n") throws -> URL {
+        let text = """
+            out: run
+            model: \(Self.shared.model.path)
+            score:
+              data: \(Self.shared.data.path)/train.jsonl
+              format: gsm8k
+              task: math
+              records-per-chunk: 8
+              max-length: 160
+            train:
+              max-steps: 3
+              global-batch: 8
+              lr: 3e-3
+            arms:
+            \(arms)
+            eval:
+              task: gsm8k
+              data: \(Self.shared.data.path)/test.jsonl
+              max-new-tokens: 6
+              limit: 4
+            groundtruth:
+              labels: \(Self.shared.data.path)/train.jsonl
+            """
+        let url = directory.appendingPathComponent("run.yaml")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    func testRunsEveryStageThenSkipsThem() throws {
+        let directory = try TestPaths.scratchDirectory("run")
+        let file = try config(directory)
+        let first = try MPIRunner.run(ranks: 2, ["run", "--config", file.path], timeout: 900)
+        XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
+        let out = directory.appendingPathComponent("run")  // relative to the YAML file
+        for name in ["run.json", "report.md", "report.json", "detection.json", "manifest.json", "base-eval.json",
+                     "score/stats.json", "arms/normal/eval.json", "arms/xtf/eval.json", "arms/kn-only/eval.json",
+                     "arms/kn-only/masks/stats.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), "missing \(name)")
+        }
+        let report = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        for row in ["| base |", "| normal | none | 3 |", "| xtf | xtf | 3 |", "| kn-only | xtf | 3 |", "| kn | boilerplate |"] {
+            XCTAssertTrue(report.contains(row), "no \(row) in\n\(report)")
+        }
+        XCTAssertTrue(first.stdout.contains("report: \(out.path)/report.md"), first.stdout)
+
+        // The arm's own masks: KN only.
+        let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("arms/kn-only/masks/stats.json"))) as! [String: Any]
+        let attributes = (stats["report"] as! [String: Any])["attributes"] as! [[String: Any]]
+        let flagged = Dictionary(uniqueKeysWithValues: attributes.map { ($0["attribute"] as! String, $0["flagged"] as! Int) })
+        XCTAssertEqual(flagged["ri"], 0)
+        XCTAssertEqual(flagged["tr"], 0)
+        XCTAssertGreaterThan(flagged["kn"] ?? 0, 0)
+
+        // The manifest's checksums are the files'.
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("manifest.json"))) as! [[String: Any]]
+        let entry = try XCTUnwrap(manifest.first { $0["path"] as? String == "report.md" })
+        let sum = try Process.run(URL(fileURLWithPath: "/usr/bin/sha256sum"), [out.appendingPathComponent("report.md").path])
+        XCTAssertEqual(entry["sha256"] as? String, sum.split(separator: " ").first.map(String.init))
+        XCTAssertTrue(manifest.contains { ($0["path"] as? String)?.hasPrefix("arms/xtf/train/checkpoint-00000003/") ?? false })
+
+        // Again: every stage is found done; the report is the same.
+        let second = try MPIRunner.run(ranks: 2, ["run", "--config", file.path], timeout: 900)
+        XCTAssertEqual(second.status, 0, second.stderr)
+        for line in ["score: done", "normal: training done", "xtf: evaluation done"] {
+            XCTAssertTrue(second.stderr.contains(line), "no \"\(line)\" in\n\(second.stderr)")
+        }
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8), report)
+
+        // Overrides and arm selection on a new run directory.
+        let third = try MPIRunner.run(ranks: 1, ["run", "--config", file.path, "--set", "out=\(directory.path)/other",
+                                                 "--set", "train.max-steps=2", "--arms", "normal"], timeout: 900)
+        XCTAssertEqual(third.status, 0, third.stderr)
+        let other = try String(contentsOf: directory.appendingPathComponent("other/report.md"), encoding: .utf8)
+        XCTAssertTrue(other.contains("| normal | none | 2 |"), other)
+        XCTAssertFalse(other.contains("| xtf |"), other)
+    }
+
+    func testConfigErrorsNameTheFileAndSetting() throws {
+        let directory = try TestPaths.scratchDirectory("run-bad")
+        let file = try config(directory)
+        let unknownSection = directory.appendingPathComponent("bad.yaml")
+        try (try String(contentsOf: file, encoding: .utf8) + "\nscoring: {}\n").write(to: unknownSection, atomically: true, encoding: .utf8)
+        let a = try MPIRunner.run(ranks: 1, ["run", "--config", unknownSection.path])
+        XCTAssertNotEqual(a.status, 0)
+        XCTAssertTrue(a.stderr.contains("bad.yaml: scoring: unknown section"), a.stderr)
+
+        let b = try MPIRunner.run(ranks: 1, ["run", "--config", file.path, "--set", "score.no-such-option=1"])
+        XCTAssertNotEqual(b.status, 0)
+        XCTAssertTrue(b.stderr.contains("score:") && b.stderr.contains("no-such-option"), b.stderr)
+
+        let c = try MPIRunner.run(ranks: 1, ["run", "--config", file.path, "--arms", "missing"])
+        XCTAssertNotEqual(c.status, 0)
+        XCTAssertTrue(c.stderr.contains("no arm \"missing\""), c.stderr)
+    }
+}
+
+extension Process {
+    /// Runs a program to completion and returns its standard output.
+    static func run(_ executable: URL, _ arguments: [String]) throws -> String {
+        let process = Process(), pipe = Pipe()
+        process.executableURL = executable; process.arguments = arguments; process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
