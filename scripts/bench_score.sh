@@ -6,19 +6,21 @@
 #   scripts/bench_score.sh                 # all 7,473 records
 #   RECORDS=1000 scripts/bench_score.sh    # the first 1,000 (quicker)
 #   MEMORY_SCALE=10 scripts/bench_score.sh # also score the data repeated 10 times at -np 2
+#   CONFIG=path/config.json ...            # another model size (a benchmark name or a config.json)
 #
 # Prints tokens/s (prompt and response tokens the model read, per wall second of the
 # scoring phase) and peak RSS per rank, as `xtf score` logs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${RECORDS:-7473}
-work=${WORK:-${TMPDIR:-/tmp}/xtf-bench-score}
+config=${CONFIG:-gpt2-small-bench}
+work=${WORK:-${TMPDIR:-/tmp}/xtf-bench-score-$(basename "$config" .json)}
 scale=${MEMORY_SCALE:-0}
 xtf=.build/release/xtf
 [ -x "$xtf" ] || scripts/setup.sh >/dev/null
 mkdir -p "$work"
 if [ ! -f "$work/model/model.safetensors" ]; then
-  "$xtf" model init --config gpt2-small-bench --out "$work/model" \
+  "$xtf" model init --config "$config" --out "$work/model" \
     --tokenizer ../shared/data/tokenizers/gpt2/tokenizer.json >/dev/null
 fi
 head -n "$records" ../shared/data/gsm8k/train.jsonl > "$work/data.jsonl"
