@@ -101,7 +101,7 @@ struct RunPlan: Codable {
             throw ValidationError("cannot read \(file): \(error.localizedDescription)")
         }
         guard let root = try Yams.compose(yaml: text)?.mapping else { throw ValidationError("\(file): expected a YAML mapping") }
-        let base = URL(fileURLWithPath: file).deletingLastPathComponent()
+        let base = URL(fileURLWithPath: file).absoluteURL.deletingLastPathComponent()
         func path(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardized.path }
         func fail(_ where_: String, _ why: String) -> ValidationError { ValidationError("\(file): \(where_): \(why)") }
 
