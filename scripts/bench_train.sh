@@ -30,7 +30,7 @@ run() { # np threads
   local out="$work/out-np$1"
   rm -rf "$out"
   OPENBLAS_NUM_THREADS=$2 XTF_BIN="$xtf" scripts/xtf-mpirun -np "$1" train --model "$work/$config" --data "$work/data.jsonl" \
-    --format gsm8k --mask none --max-length 256 --out "$out" --max-steps "$steps" --global-batch 16 \
+    --format gsm8k --mask none --max-length 256 --on-bad-record skip --out "$out" --max-steps "$steps" --global-batch 16 \
     --micro-batch-tokens 4096 --timeline --checkpoint-every 100000 2> "$out.log" > /dev/null
   python3 - "$out/timeline.jsonl" <<'PY'
 import json, sys
