@@ -113,6 +113,9 @@ final class PipelineRunTests: XCTestCase {
         XCTAssertGreaterThan(finishedBefore, 0)
         XCTAssertLessThan(finishedBefore, 10)
 
+        // A temporary file a writer killed mid-write leaves behind is cleared by the resume.
+        try Data("partial".utf8).write(to: out.appendingPathComponent("scores/chunk-000009.safetensors.tmp-1-2"))
+
         // Without --resume the run directory is refused, and left as it was.
         let refused = try runPipeline(ranks: 2, data: data, out: out)
         XCTAssertNotEqual(refused.status, 0)
