@@ -61,6 +61,23 @@ enum SettingValue: Codable, Equatable {
         }
     }
 
+    /// As plain JSON: "value", ["a", "b"] or true.
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .value(let v): try c.encode(v)
+        case .list(let vs): try c.encode(vs)
+        case .flag(let on): try c.encode(on)
+        }
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let on = try? c.decode(Bool.self) { self = .flag(on) } else if let vs = try? c.decode([String].self) { self = .list(vs) } else {
+            self = .value(try c.decode(String.self))
+        }
+    }
+
     var text: String {
         switch self {
         case .value(let v): return v
