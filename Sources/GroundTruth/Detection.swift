@@ -58,6 +58,18 @@ public enum Detection {
         var riOutlier = 0.0
     }
 
+    /// The labelled problems of a generated train.jsonl, by line number (1-based).
+    public static func labels(path: String) throws -> [Int: Problem] {
+        var problems: [Int: Problem] = [:]
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            do { problems[n + 1] = try JSONDecoder().decode(Problem.self, from: Data(line.utf8)) } catch {
+                throw DetectionError.malformed(file: path, line: n + 1, detail: "not a labelled problem: \(error)")
+            }
+        }
+        return problems
+    }
+
     /// `problems`: the labelled records, by the line they are on in their file (the run's ids
     /// are "<file>:<line>"). `tokensFile`: the run's tokens.jsonl.
     public static func evaluate(problems: [Int: Problem], tokensFile: String) throws -> DetectionReport {

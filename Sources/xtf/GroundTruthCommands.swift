@@ -87,13 +87,7 @@ struct GroundTruthReport: ParsableCommand {
     @Option(help: "Also write the report as JSON here.") var json: String?
 
     func run() throws {
-        var problems: [Int: Problem] = [:]
-        let text = try String(contentsOfFile: labels, encoding: .utf8)
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
-            do { problems[n + 1] = try JSONDecoder().decode(Problem.self, from: Data(line.utf8)) } catch {
-                throw ValidationError("\(labels):\(n + 1): not a labelled problem: \(error)")
-            }
-        }
+        let problems = try Detection.labels(path: labels)
         let report = try Detection.evaluate(problems: problems, tokensFile: (runDirectory as NSString).appendingPathComponent("tokens.jsonl"))
         print("\(report.samples) samples, \(report.responseTokens) response tokens: \(report.noiseTokens.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
         print(report.table)

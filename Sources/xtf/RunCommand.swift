@@ -296,10 +296,7 @@ struct RunJob {
             report += "| \(r.arm) | \(r.mask) | \(r.steps) | \(r.tokens) | \(r.finalLoss.map { String(format: "%.4f", $0) } ?? "-") | \(r.metric.map { String(format: "%.4f", $0) } ?? "-") |\n"
         }
         if let labels = plan.groundTruthLabels {
-            var problems: [Int: Problem] = [:]
-            for (n, line) in try String(contentsOfFile: labels, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
-                problems[n + 1] = try JSONDecoder().decode(Problem.self, from: Data(line.utf8))
-            }
+            let problems = try Detection.labels(path: labels)
             let detection = try Detection.evaluate(problems: problems, tokensFile: (scoreDirectory as NSString).appendingPathComponent("tokens.jsonl"))
             try AtomicFile.writeJSON(detection, to: (plan.out as NSString).appendingPathComponent("detection.json"))
             report += "\n## Injected noise found by each attribute\n\n\(detection.table)\n"
