@@ -23,7 +23,8 @@ struct Run: ParsableCommand {
                 kn-only: {attributes: kn}   # `xtf mask` options give the arm masks of its own
               eval: {task: gsm8k, data: ..., max-new-tokens: 64}  # any `xtf eval` option
               groundtruth: {labels: train.jsonl}                # optional: the detection report
-            Keys are the commands' option names. --set SECTION.KEY=VALUE overrides one (arms: \
+            Keys are the commands' option names. --set SECTION.KEY=VALUE overrides one (several \
+            values separated by spaces; arms: \
             arms.NAME.KEY=VALUE). Every stage is skipped when its outputs are complete and \
             resumed when they are partial, so the same command continues a run that stopped.
             """)
@@ -192,8 +193,11 @@ struct RunPlan: Codable {
                 continue
             }
             let key = parts.last!
+            // Options that take several values get them separated by spaces ("0.05 0.1 0.05");
+            // commas stay inside one value, as in --lora 8,32,q_proj or --attributes ri,kn.
+            let words = value.split(separator: " ").map(String.init)
             let setting: SettingValue = ["true", "false"].contains(value) ? .flag(value == "true")
-                : value.contains(",") && key != "domain-words" ? .list(value.split(separator: ",").map(String.init)) : .value(value)
+                : words.count > 1 ? .list(words) : .value(value)
             switch (parts.count, parts[0]) {
             case (2, "score"): score[key] = setting
             case (2, "train"): train[key] = setting

@@ -86,11 +86,16 @@ final class RunCommandTests: XCTestCase {
 
         // Overrides and arm selection on a new run directory.
         let third = try MPIRunner.run(ranks: 1, ["run", "--config", file.path, "--set", "out=\(directory.path)/other",
-                                                 "--set", "train.max-steps=2", "--arms", "normal"], timeout: 900)
+                                                 "--set", "train.max-steps=2", "--set", "train.lora=4,16,c_attn",
+                                                 "--set", "arms.normal.caps=0.05 0.1 0.05", "--arms", "normal"], timeout: 900)
         XCTAssertEqual(third.status, 0, third.stderr)
         let other = try String(contentsOf: directory.appendingPathComponent("other/report.md"), encoding: .utf8)
         XCTAssertTrue(other.contains("| normal | none | 2 |"), other)
         XCTAssertFalse(other.contains("| xtf |"), other)
+        // A comma stays inside one value (a LoRA run: its checkpoint is an adapter, evaluated on the base).
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent(
+            "other/arms/normal/train/checkpoint-00000002/adapter_config.json").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("other/arms/normal/eval.json").path))
     }
 
     func testConfigErrorsNameTheFileAndSetting() throws {
