@@ -16,7 +16,7 @@ np=${NP:-2}
 [ -z "${FRESH:-}" ] || rm -rf runs/demo runs/demo-data
 start=$(date +%s)
 echo "== generating the ground-truth data (runs/demo-data)"
-.build/release/xtf groundtruth generate --out runs/demo-data --seed 1 --train 1000 --test 200 --pretrain 0
+.build/release/xtf groundtruth generate --out runs/demo-data --seed 1 --train 2000 --test 200 --pretrain 0
 [ ! -d runs/demo ] || echo "(runs/demo exists: finished stages are skipped; FRESH=1 starts over)"
 echo "== xtf run --config configs/demo.yaml on $np ranks"
 scripts/xtf-mpirun -np "$np" run --config configs/demo.yaml "$@"

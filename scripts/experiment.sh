@@ -6,12 +6,12 @@
 # match on clean held-out problems. Writes docs/RESULTS.md (tables: mean and standard
 # deviation over the seeds; the detection of each attribute; examples).
 #
-#   scripts/experiment.sh                 # SEEDS="1 2 3" NP=2 STEPS=200
+#   scripts/experiment.sh                 # SEEDS="1 2 3" NP=2 STEPS=400
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${SEEDS:-"1 2 3"}
 np=${NP:-2}
-steps=${STEPS:-200}
+steps=${STEPS:-400}
 work=${WORK:-runs/experiment}
 xtf=.build/release/xtf
 [ -x "$xtf" ] || scripts/setup.sh >/dev/null
@@ -34,7 +34,8 @@ for seed in $seeds; do
     --set score.data="$PWD/$data/train.jsonl" --set eval.data="$PWD/$data/test.jsonl" \
     --set groundtruth.labels="$PWD/$data/train.jsonl" --set train.seed="$seed" --set train.max-steps="$steps" \
     --set arms.slm.reference="$PWD/$ref_checkpoint"
+  python3 scripts/ri_analysis.py "$work/seed-$seed/score" "$data/train.jsonl" > "$work/seed-$seed/ri-analysis.md"
 done
 echo "experiment: $(( $(date +%s) - start )) s"
-python3 scripts/experiment_results.py "$work" $seeds > docs/RESULTS.md
+python3 scripts/experiment_results.py "$work" docs/RESULTS.md $seeds
 echo "wrote docs/RESULTS.md"

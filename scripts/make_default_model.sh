@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Makes the embedded default base model, models/default/ (config.json, model.safetensors,
 # tokenizer.json, PROVENANCE.md), with this project's own tools only:
-#   1. `xtf groundtruth generate` writes a pretraining corpus (arithmetic facts, story
-#      sentences, the stock phrases and everyday sentences the benchmark's noise is made of;
-#      no worked solutions) and trains a 1,024-id byte-level BPE tokenizer on it;
+#   1. `xtf groundtruth generate` writes a pretraining corpus (arithmetic facts and chains,
+#      stories with the amount restated after each event, the stock phrases and everyday
+#      sentences the benchmark's noise is made of; never the benchmark's question and worked
+#      solution format) and trains a 1,024-id byte-level BPE tokenizer on it;
 #   2. `xtf model init` makes a seeded random Llama-style model (below);
 #   3. `xtf train` pretrains it on the corpus (every token has a loss) under mpirun -np 2.
 # Deterministic: the same seed and -np give the same bytes.
 #
-#   scripts/make_default_model.sh            # SEED=1 DOCUMENTS=40000 EPOCHS=2
+#   scripts/make_default_model.sh            # SEED=1 DOCUMENTS=32000 EPOCHS=2
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seed=${SEED:-1}
-documents=${DOCUMENTS:-40000}
+documents=${DOCUMENTS:-32000}
 epochs=${EPOCHS:-2}
 work=${WORK:-${TMPDIR:-/tmp}/xtf-default-model}
 out=models/default
@@ -51,9 +52,10 @@ $("$xtf" --version) on $(date -u +%Y-%m-%d), in ${elapsed} s of pretraining unde
 - Model: Llama layout, 4 layers, width 256, 4 heads, MLP 704, RoPE theta 10,000, tied
   embeddings, context 512; seeded random initialisation (\`xtf model init --seed $seed\`).
 - Data: $documents documents of \`xtf groundtruth generate --seed $seed\`'s pretraining corpus
-  (text the generator writes: arithmetic facts, sentences about the people and things of the
-  word problems, stock phrases, everyday sentences, remarks about numbers; no worked
-  solutions). Nothing from outside this repository.
+  (text the generator writes: arithmetic facts and chains of them, stories about the people
+  and things of the word problems with the amount restated after each event, stock phrases,
+  everyday sentences, remarks about numbers; never the benchmark's question and worked
+  solution format). Nothing from outside this repository.
 - Training: \`xtf train --mask none\`, every token with a loss, $epochs epochs, global batch 64,
   AdamW lr 3e-3 with 50 warm-up steps and cosine decay, seed $seed. Loss $losses.
 MD

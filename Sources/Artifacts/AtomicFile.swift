@@ -98,6 +98,15 @@ public final class AtomicFile {
         try write(Array(try encoder.encode(value)) + [UInt8(ascii: "\n")], to: path)
     }
 
+    /// Writes Codable values one compact, key-sorted JSON object per line.
+    public static func writeJSONLines<T: Encodable>(_ values: [T], to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var bytes: [UInt8] = []
+        for value in values { bytes += try encoder.encode(value); bytes.append(UInt8(ascii: "\n")) }
+        try write(bytes, to: path)
+    }
+
     static func syncDirectory(of path: String) {
         let directory = (path as NSString).deletingLastPathComponent
         let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -43,12 +43,25 @@ public struct EvalResult: Codable, Sendable {
     public var sandbox: String?
 }
 
+/// What the model wrote for one item, and how it was graded (`xtf eval --generations`).
+public struct Generation: Codable, Sendable {
+    /// The item's position in the data (0-based).
+    public var index: Int
+    public var prompt: String
+    public var output: String
+    public var predicted: String?
+    public var expected: String?
+    public var correct: Bool
+}
+
 /// Evaluates a model; item i goes to rank i mod size, and rank-local counts are summed.
 public final class Evaluator {
     let model: Transformer
     let tokenizer: Tokenizer
     let world: Communicator
     let settings: EvalSettings
+    /// GSM8K and PubMedQA: every item's generation after `run()`, in data order, on rank 0.
+    public private(set) var generations: [Generation] = []
 
     public init(model: Transformer, tokenizer: Tokenizer, world: Communicator, settings: EvalSettings) {
         self.model = model; self.tokenizer = tokenizer; self.world = world; self.settings = settings
@@ -103,15 +116,18 @@ public final class Evaluator {
         let local = mine(items)
         let prompts = local.map { settings.template.render(context: $0.context, response: "").prompt }
         let outputs = try generate(prompts)
-        var correct = 0
-        for (item, output) in zip(local, outputs) {
+        var graded: [Generation] = []
+        for (position, (item, output)) in zip(local, outputs).enumerated() {
             // GSM8K: stop at the first blank line (the model may go on with a new question).
             let answer = settings.task == .gsm8k ? String(output.components(separatedBy: "\n\n")[0]) : output
             let predicted = settings.task == .gsm8k ? Answers.gsm8kNumber(answer) : Answers.pubmedqaDecision(answer)
             let expected = settings.task == .gsm8k ? Answers.gsm8kNumber(item.response) : Answers.pubmedqaDecision(item.response)
-            if let predicted, predicted == expected { correct += 1 }
+            graded.append(Generation(index: position * world.size + world.rank, prompt: prompts[position], output: output,
+                                     predicted: predicted, expected: expected, correct: predicted != nil && predicted == expected))
         }
+        let correct = graded.filter(\.correct).count
         let total = Int(try world.allreduce(Int64(correct), op: .sum))
+        if let all = try world.gather(value: graded) { generations = all.joined().sorted { $0.index < $1.index } }
         return EvalResult(task: settings.task, items: items.count, correct: total,
                           accuracy: items.isEmpty ? 0 : Double(total) / Double(items.count))
     }

@@ -58,7 +58,7 @@ public struct ProblemGenerator {
     public var steps: ClosedRange<Int>
     var random: SplitMix64
 
-    public init(seed: UInt64, noiseRate: Double = 0.5, kinds: [NoiseKind] = NoiseKind.allCases, steps: ClosedRange<Int> = 2...3) {
+    public init(seed: UInt64, noiseRate: Double = 0.5, kinds: [NoiseKind] = NoiseKind.allCases, steps: ClosedRange<Int> = 2...2) {
         random = SplitMix64(seed: seed)
         self.noiseRate = noiseRate; self.kinds = kinds; self.steps = steps
     }
@@ -71,42 +71,60 @@ public struct ProblemGenerator {
     static let items = ["apples", "pens", "books", "marbles", "stickers", "cookies", "coins", "cards", "shells", "stamps",
                         "pencils", "buttons", "beads", "tickets", "rocks", "eggs"]
 
-    enum Operation { case add(Int), subtract(Int, to: String), multiply(Int) }
+    /// One event of a story: how the question tells it, the equation "a op b = c" that
+    /// computes it, and the amount after it. A worked solution restates the event, then
+    /// computes: "She gives 3 marbles to Dan, so 40 - 3 = 37."
+    struct Event {
+        let question: String
+        let equation: String
+        let value: Int
+        var solution: String { "\(question.dropLast()), so \(equation)." }
+    }
+
+    /// A story of `steps` events on one person's amount, the numbers small enough that a
+    /// small model can learn the arithmetic (amounts stay below 100).
+    struct Story {
+        let name: String, pronoun: String, item: String, start: Int
+        let events: [Event]
+        var result: Int { events.last?.value ?? start }
+    }
 
     mutating func pick<T>(_ options: [T]) -> T { options[Int.random(in: 0..<options.count, using: &random)] }
     mutating func number(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &random) }
 
-    /// The next problem; `index` only names it.
-    public mutating func next(index: Int) -> Problem {
+    mutating func story() -> Story {
         let (name, pronoun) = pick(Self.names)
         let item = pick(Self.items)
-        var value = number(3...30)
-        var question = "\(name) has \(value) \(item)."
-        var sentences = ["\(name) starts with \(value) \(item)."]
+        let start = number(2...20)
+        var value = start, events: [Event] = []
         for _ in 0..<number(steps) {
-            let operation: Operation
             switch number(0...2) {
-            case 0: operation = .add(number(2...20))
-            case 1 where value >= 2: operation = .subtract(number(1...min(value - 1, 20)), to: pick(Self.names.map(\.0).filter { $0 != name }))
-            default: operation = value <= 50 ? .multiply(number(2...3)) : .add(number(2...20))
+            case 1 where value >= 2:
+                let b = number(1...min(value - 1, 10))
+                let other = pick(Self.names.map(\.0).filter { $0 != name })
+                events.append(Event(question: "\(pronoun) gives \(b) \(item) to \(other).",
+                                    equation: "\(value) - \(b) = \(value - b)", value: value - b))
+            case 2 where value <= 20:
+                let k = number(2...3), times = k == 2 ? "doubles" : "triples"
+                events.append(Event(question: "Then the number of \(item) \(pronoun.lowercased()) has \(times).",
+                                    equation: "\(value) * \(k) = \(value * k)", value: value * k))
+            default:
+                let b = number(1...10)
+                events.append(Event(question: "\(pronoun) \(pick(["buys", "finds", "gets"])) \(b) more \(item).",
+                                    equation: "\(value) + \(b) = \(value + b)", value: value + b))
             }
-            switch operation {
-            case .add(let b):
-                question += " \(pronoun) \(pick(["buys", "finds", "gets"])) \(b) more \(item)."
-                sentences.append("\(pronoun) gets \(b) more, so \(value) + \(b) = \(value + b).")
-                value += b
-            case .subtract(let b, let other):
-                question += " \(pronoun) gives \(b) \(item) to \(other)."
-                sentences.append("\(pronoun) gives away \(b), so \(value) - \(b) = \(value - b).")
-                value -= b
-            case .multiply(let k):
-                let times = k == 2 ? "doubles" : "triples"
-                question += " Then the number of \(item) \(pronoun.lowercased() == "she" ? "she" : "he") has \(times)."
-                sentences.append("The number \(times), so \(value) * \(k) = \(value * k).")
-                value *= k
-            }
+            value = events.last!.value
         }
-        question += " How many \(item) does \(name) have now?"
+        return Story(name: name, pronoun: pronoun, item: item, start: start, events: events)
+    }
+
+    /// The next problem; `index` only names it.
+    public mutating func next(index: Int) -> Problem {
+        let story = story()
+        let question = (["\(story.name) has \(story.start) \(story.item)."] + story.events.map(\.question)
+            + ["How many \(story.item) does \(story.name) have now?"]).joined(separator: " ")
+        let sentences = ["\(story.name) starts with \(story.start) \(story.item)."] + story.events.map(\.solution)
+        let value = story.result
 
         // The solution, with noise after sentences (never inside one, never after the answer).
         var answer = "", noise: [NoiseSpan] = []
@@ -155,34 +173,69 @@ public struct ProblemGenerator {
 }
 
 /// Text for pretraining the embedded base model: what a small model should know before it is
-/// fine-tuned on the problems (arithmetic facts, the people and things of the stories, the
-/// stock phrases and everyday sentences the noise is made of), but not worked solutions.
+/// fine-tuned on the problems, as a base LLM knows it from its own pretraining. Arithmetic
+/// facts and chains of them (a result used by the next step), stories told with the amount
+/// after each event ("Now Kai has 21 coins."), stories told twice, the second time event by
+/// event with the amounts (both need reading amounts, names and events back from earlier in
+/// the text), and the stock phrases and everyday sentences the noise is made
+/// of. Never the benchmark's format: no question, no "so a + b = c" solution, no "####".
 public struct PretrainingCorpus {
     var generator: ProblemGenerator
 
-    public init(seed: UInt64) { generator = ProblemGenerator(seed: seed ^ 0x5EED_C0DE) }
+    // Stories of 2 or 3 events (the problems have 2 by default; models/default was pretrained on this).
+    public init(seed: UInt64) { generator = ProblemGenerator(seed: seed ^ 0x5EED_C0DE, steps: 2...3) }
 
     /// One document of a few sentences.
     public mutating func next() -> String {
         var sentences: [String] = []
-        for _ in 0..<generator.number(3...8) {
-            switch generator.number(0...5) {
-            case 0:
-                let a = generator.number(1...60), b = generator.number(1...30)
-                sentences.append(generator.pick(["\(a) + \(b) = \(a + b).", "\(a + b) - \(b) = \(a).", "\(a) * 2 = \(a * 2).",
-                                                 "\(a) * 3 = \(a * 3).", "\(a) plus \(b) is \(a + b)."]))
-            case 1:
-                let (name, pronoun) = generator.pick(ProblemGenerator.names)
-                let item = generator.pick(ProblemGenerator.items)
-                sentences.append("\(name) has \(generator.number(2...40)) \(item). \(pronoun) likes \(item).")
-            case 2: sentences.append(generator.noiseText(.boilerplate))
-            case 3: sentences.append(generator.noiseText(.filler))
-            case 4: sentences.append(generator.noiseText(.aside))
+        for _ in 0..<generator.number(2...4) {
+            switch generator.number(0...9) {
+            case 0, 1: sentences.append(narrative())
+            case 2, 3: sentences.append(retelling())
+            case 4: sentences.append(chain())
+            case 5:
+                let a = generator.number(1...90), b = generator.number(1...10)
+                sentences.append(generator.pick(["\(a) + \(b) = \(a + b).", "\(a + b) - \(b) = \(a).",
+                                                 "\(min(a, 30)) * 2 = \(min(a, 30) * 2).", "\(min(a, 30)) * 3 = \(min(a, 30) * 3).",
+                                                 "\(a) plus \(b) is \(a + b).", "\(a + b) minus \(b) is \(a)."]))
+            case 6: sentences.append(generator.noiseText(.boilerplate))
+            case 7: sentences.append(generator.noiseText(.filler))
+            case 8: sentences.append(generator.noiseText(.aside))
             default:
                 let (name, pronoun) = generator.pick(ProblemGenerator.names)
-                sentences.append("\(name) went to the shop. \(pronoun) \(generator.pick(["bought", "found", "sold"])) some \(generator.pick(ProblemGenerator.items)).")
+                let item = generator.pick(ProblemGenerator.items)
+                sentences.append("\(name) went to the shop. \(pronoun) \(generator.pick(["bought", "found", "sold"])) some \(item). \(pronoun) likes \(item).")
             }
         }
         return sentences.joined(separator: " ")
+    }
+
+    /// A story with the amount restated after every event.
+    mutating func narrative() -> String {
+        let story = generator.story()
+        var text = "\(story.name) has \(story.start) \(story.item)."
+        for event in story.events {
+            text += " " + event.question + " " + generator.pick([
+                "Now \(story.name) has \(event.value) \(story.item).", "Now \(story.pronoun.lowercased()) has \(event.value).",
+                "That makes \(event.value) \(story.item)."])
+        }
+        return text
+    }
+
+    /// A story told, then told again event by event with the amount after each: the second
+    /// telling copies the first in order (what reading a question back needs).
+    mutating func retelling() -> String {
+        let story = generator.story()
+        let first = "\(story.name) has \(story.start) \(story.item)."
+        var text = ([first] + story.events.map(\.question)).joined(separator: " ") + " In order: " + first
+        for event in story.events {
+            text += " " + event.question.dropLast() + " and has \(event.value)."
+        }
+        return text
+    }
+
+    /// The same operations as a story's, as bare arithmetic, each step starting from the last result.
+    mutating func chain() -> String {
+        generator.story().events.map { $0.equation + "." }.joined(separator: " ")
     }
 }

@@ -162,16 +162,17 @@ struct MaskedRecord: Encodable {
     enum CodingKeys: String, CodingKey { case id, inputIds = "input_ids", labels }
 }
 
-/// A line of tokens.jsonl: a sample's response tokens with their text, scores and flags.
-struct TokenRecord: Encodable {
-    let id: String
-    let tokenIds: [Int32]
-    let tokens: [String]
-    let pcp: [Float?]
-    let ri: [Float?]
-    let tr: [Float?]
+/// A line of tokens.jsonl: a sample's response tokens with their text (control characters
+/// escaped), scores (null where there is none) and flags.
+public struct TokenRecord: Codable, Sendable {
+    public let id: String
+    public let tokenIds: [Int32]
+    public let tokens: [String]
+    public let pcp: [Float?]
+    public let ri: [Float?]
+    public let tr: [Float?]
     /// Per token the rules that flagged it ("" = kept), e.g. "kn" or "ri+tr".
-    let flags: [String]
+    public let flags: [String]
 
     init(sample: TokenizedSample, scores: SampleScores, mask: SampleMask, encoder: any TextEncoder) {
         id = sample.id

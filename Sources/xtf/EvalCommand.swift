@@ -36,6 +36,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Evaluate only the first N items.") var limit: Int?
     @Option(help: "Prompts generated together.") var batchSize = 8
     @Option(help: "Write the result as JSON here.") var out: String?
+    @Option(help: "GSM8K, PubMedQA: write every prompt, generation and grade here (JSONL, in data order).")
+    var generations: String?
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -47,8 +49,12 @@ struct Eval: ParsableCommand {
         let transformer = try Transformer.load(directory: URL(fileURLWithPath: model))
         if let adapter { try transformer.loadLoRA(directory: URL(fileURLWithPath: adapter)) }
         let tok = try Tokenizer.load(path: tokenizer ?? model)
-        let result = try Evaluator(model: transformer, tokenizer: tok, world: context.world, settings: settings).run()
+        let evaluator = Evaluator(model: transformer, tokenizer: tok, world: context.world, settings: settings)
+        let result = try evaluator.run()
         guard context.world.isRoot else { return }
+        if let generations {
+            try AtomicFile.writeJSONLines(evaluator.generations, to: generations)
+        }
         var rows: [(String, String)] = [("task", task.rawValue), ("items", String(result.items))]
         if let a = result.accuracy { rows.append(("accuracy", String(format: "%.4f (%d correct)", a, result.correct ?? 0))) }
         for (name, value) in (result.passAtK ?? [:]).sorted(by: { $0.key < $1.key }) { rows.append((name, String(format: "%.4f", value))) }

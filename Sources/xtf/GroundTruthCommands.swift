@@ -20,8 +20,8 @@ struct GroundTruthGenerate: ParsableCommand {
             train.jsonl and test.jsonl are in GSM8K's layout (question, answer ending "#### N"); train \
             records also carry "noise": [{start, end, kind}] byte spans of the answer (kinds: \
             boilerplate, filler, aside). pretrain.jsonl holds {"prompt": "", "response": text} documents \
-            for pretraining a base model (arithmetic facts, story sentences, the phrases the noise is \
-            made of; no worked solutions). The same seed always writes the same files.
+            for pretraining a base model (arithmetic facts and chains, stories with the amount restated \
+            after each event, the phrases the noise is made of; never the question and worked solution format). The same seed always writes the same files.
             """)
 
     @Option(help: "Output directory.") var out: String
@@ -31,6 +31,8 @@ struct GroundTruthGenerate: ParsableCommand {
     @Option(help: "Pretraining documents.") var pretrain = 20000
     @Option(help: "Probability of noise after each solution sentence.") var noiseRate = 0.5
     @Option(help: "Noise kinds, comma-separated: boilerplate,filler,aside") var kinds = "boilerplate,filler,aside"
+    @Option(help: "Fewest operations per problem.") var minSteps = 2
+    @Option(help: "Most operations per problem.") var maxSteps = 2
     @Option(help: "Also train a byte-level BPE tokenizer.json of this many ids on the pretraining documents (0: none).")
     var tokenizerVocabulary = 0
 
@@ -43,6 +45,7 @@ struct GroundTruthGenerate: ParsableCommand {
             noiseKinds.append(kind)
         }
         guard (0...1).contains(noiseRate) else { throw ValidationError("--noise-rate must be in 0...1") }
+        guard 1 <= minSteps, minSteps <= maxSteps else { throw ValidationError("--min-steps and --max-steps: need 1 <= min <= max") }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -50,8 +53,8 @@ struct GroundTruthGenerate: ParsableCommand {
             try values.map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
         }
         // Independent streams, so changing one count leaves the other files as they were.
-        var noisy = ProblemGenerator(seed: seed, noiseRate: noiseRate, kinds: noiseKinds)
-        var clean = ProblemGenerator(seed: seed &+ 0x7E57, noiseRate: 0)
+        var noisy = ProblemGenerator(seed: seed, noiseRate: noiseRate, kinds: noiseKinds, steps: minSteps...maxSteps)
+        var clean = ProblemGenerator(seed: seed &+ 0x7E57, noiseRate: 0, steps: minSteps...maxSteps)
         var corpus = PretrainingCorpus(seed: seed)
         let trainSet = (0..<train).map { noisy.next(index: $0) }
         let testSet = (0..<test).map { clean.next(index: $0) }

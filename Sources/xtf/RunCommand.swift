@@ -3,6 +3,7 @@ import Artifacts
 import Cluster
 import Foundation
 import GroundTruth
+import Pipeline
 import Training
 import Yams
 
@@ -295,10 +296,14 @@ struct RunJob {
 
         // 3. The report, the ground-truth detection table and the manifest (rank 0).
         guard world.isRoot else { try world.barrier(); return }
-        var report = "# xtf run: \(plan.out)\n\n| arm | loss mask | steps | tokens with a loss | final loss | \(rows.first { $0.metricName != nil }?.metricName ?? "eval") |\n| --- | --- | ---: | ---: | ---: | ---: |\n"
+        var report = "# xtf run: \(plan.out)\n"
+        if !rows.isEmpty {
+            report += "\n| arm | loss mask | steps | tokens with a loss | final loss | \(rows.first { $0.metricName != nil }?.metricName ?? "eval") |\n| --- | --- | ---: | ---: | ---: | ---: |\n"
+        }
         for r in rows {
             report += "| \(r.arm) | \(r.mask) | \(r.steps) | \(r.tokens) | \(r.finalLoss.map { String(format: "%.4f", $0) } ?? "-") | \(r.metric.map { String(format: "%.4f", $0) } ?? "-") |\n"
         }
+        report += try noiseSection()
         if let labels = plan.groundTruthLabels {
             let problems = try Detection.labels(path: labels)
             let detection = try Detection.evaluate(problems: problems, tokensFile: (scoreDirectory as NSString).appendingPathComponent("tokens.jsonl"))
@@ -311,6 +316,19 @@ struct RunJob {
         print(report)
         print("report: \((plan.out as NSString).appendingPathComponent("report.md"))")
         try world.barrier()
+    }
+
+    /// What XTF flagged in the data, from the scoring run's stats.json and manifest.json.
+    func noiseSection() throws -> String {
+        let layout = RunLayout(scoreDirectory)
+        let stats = try JSONDecoder().decode(RunStats.self, from: Data(contentsOf: URL(fileURLWithPath: layout.stats)))
+        let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: layout.manifest)))
+        let t = manifest.totals
+        var text = "\n## Noise flagged in the data (score/stats.json)\n\n"
+        text += "\(t.records) records: \(t.scored) scored, \(t.rejected) rejected (listed in score/manifest.json), \(t.truncatedSamples) truncated.\n\n"
+        let overlap = stats.report.overlap.filter { $0.tokens > 0 }
+            .map { "\($0.attributes) \($0.tokens)" }.joined(separator: ", ")
+        return text + "```\n\(stats.summary)\n  flagged sets (exactly these rules): \(overlap.isEmpty ? "none" : overlap)\n```\n"
     }
 
     /// One row of the comparison table.
@@ -333,7 +351,14 @@ struct RunJob {
     func evaluate(name: String, model: String, adapter: String?, settings: Settings, out: String) throws -> ArmRow {
         if !exists(out) {
             say("\(name): evaluating")
-            try invoke(Eval.self, ["--model", model, "--tokenizer", tokenizer, "--out", out] + (adapter.map { ["--adapter", $0] } ?? [])
+            // What the model wrote, next to the result (tasks graded on generated answers).
+            var generations: [String] = []
+            if case .value(let task) = settings["task"], ["gsm8k", "pubmedqa"].contains(task) {
+                let name = ((out as NSString).lastPathComponent as NSString).deletingPathExtension  // "eval", "base-eval"
+                generations = ["--generations", ((out as NSString).deletingLastPathComponent as NSString)
+                    .appendingPathComponent(name.replacingOccurrences(of: "eval", with: "generations") + ".jsonl")]
+            }
+            try invoke(Eval.self, ["--model", model, "--tokenizer", tokenizer, "--out", out] + generations + (adapter.map { ["--adapter", $0] } ?? [])
                 + settings.sorted { $0.key < $1.key }.flatMap { $0.value.arguments($0.key) }, section: "eval")
         } else {
             say("\(name): evaluation done")

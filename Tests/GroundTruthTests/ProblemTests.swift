@@ -68,14 +68,30 @@ final class ProblemTests: XCTestCase {
         for count in kinds.values { XCTAssertGreaterThan(count, 600) }
     }
 
-    func testPretrainingCorpusHasNoWorkedSolutions() {
+    /// The corpus teaches what the problems need (stories whose amounts are restated after each
+    /// event, chains of arithmetic) but never the benchmark's own format.
+    func testPretrainingCorpusHasNoWorkedSolutions() throws {
         var a = PretrainingCorpus(seed: 2), b = PretrainingCorpus(seed: 2)
+        var documents: [String] = []
         for _ in 0..<500 {
             let document = a.next()
             XCTAssertEqual(document, b.next())
             XCTAssertFalse(document.contains("####"))
             XCTAssertFalse(document.contains("How many"))
+            XCTAssertFalse(document.contains(", so "), "a solution sentence: \(document)")
             XCTAssertFalse(document.isEmpty)
+            documents.append(document)
+        }
+        let all = documents.joined(separator: " ")
+        XCTAssertTrue(all.contains("Now "), "no restated amounts")
+        // Every equation in the corpus holds.
+        let pattern = try NSRegularExpression(pattern: #"(\d+) ([-+*]) (\d+) = (\d+)"#)
+        let matches = pattern.matches(in: all, range: NSRange(all.startIndex..., in: all))
+        XCTAssertGreaterThan(matches.count, 500)
+        for m in matches {
+            let field = { (i: Int) in Int((all as NSString).substring(with: m.range(at: i)))! }
+            let op = (all as NSString).substring(with: m.range(at: 2))
+            XCTAssertEqual(field(4), op == "+" ? field(1) + field(3) : op == "-" ? field(1) - field(3) : field(1) * field(3))
         }
     }
 }

@@ -56,10 +56,36 @@ final class RunCommandTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), "missing \(name)")
         }
         let report = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
-        for row in ["| base |", "| normal | none | 3 |", "| xtf | xtf | 3 |", "| kn-only | xtf | 3 |", "| kn | boilerplate |"] {
+        for row in ["| base |", "| normal | none | 3 |", "| xtf | xtf | 3 |", "| kn-only | xtf | 3 |", "| kn | boilerplate |",
+                    "## Noise flagged in the data", "40 records: 40 scored, 0 rejected"] {
             XCTAssertTrue(report.contains(row), "no \(row) in\n\(report)")
         }
         XCTAssertTrue(first.stdout.contains("report: \(out.path)/report.md"), first.stdout)
+
+        // Every evaluated item's generation and grade, in data order.
+        let generations = try String(contentsOf: out.appendingPathComponent("arms/xtf/generations.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(generations.map { $0["index"] as? Int }, [0, 1, 2, 3])
+        XCTAssertTrue(generations.allSatisfy { ($0["prompt"] as? String)?.hasSuffix("now?\n") ?? false }, "\(generations)")
+        let evalResult = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("arms/xtf/eval.json"))) as! [String: Any]
+        XCTAssertEqual(evalResult["correct"] as? Int, generations.filter { $0["correct"] as? Bool == true }.count)
+
+        // `xtf inspect`: sample 3's tokens, scores and flags, as tokens.jsonl has them.
+        let inspect = try MPIRunner.run(ranks: 1, ["inspect", out.path, "--sample", "3", "--color", "never"])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        let line = try String(contentsOf: out.appendingPathComponent("score/tokens.jsonl"), encoding: .utf8).split(separator: "\n")[2]
+        let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+        let tokens = record["tokens"] as! [String], flags = record["flags"] as! [String]
+        XCTAssertTrue(inspect.stdout.hasPrefix("train.jsonl:3: \(tokens.count) response tokens, \(flags.filter { !$0.isEmpty }.count) masked"),
+                      inspect.stdout)
+        XCTAssertEqual(inspect.stdout.split(separator: "\n").filter { $0.range(of: #"^ +\d+  "#, options: .regularExpression) != nil }.count,
+                       tokens.count, inspect.stdout)
+        for (token, flag) in zip(tokens, flags) where !flag.isEmpty {
+            XCTAssertTrue(inspect.stdout.contains("[\(token.replacingOccurrences(of: "\\n", with: "\n"))]{\(flag)}"), "\(token) \(flag)\n\(inspect.stdout)")
+        }
+        let missing = try MPIRunner.run(ranks: 1, ["inspect", out.path, "--sample", "train.jsonl:999"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("tokens.jsonl: no sample \"train.jsonl:999\""), missing.stderr)
 
         // The arm's own masks: KN only.
         let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("arms/kn-only/masks/stats.json"))) as! [String: Any]
