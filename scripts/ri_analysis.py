@@ -89,23 +89,24 @@ def main(run, labels):
     all_tokens = [t for s in samples for t in s if t["ri"] is not None]
     positives = sum(t["noise"] for t in all_tokens)
     print(f"{len(samples)} samples, {len(all_tokens)} response tokens with an RI score, {positives} injected noise\n")
-    print("| k | samples whose fence is above their lowest RI | tokens flagged | precision | recall |")
-    print("| ---: | ---: | ---: | ---: | ---: |")
+    print("| k | samples whose fence Q1 - k IQR is below 0 (can flag nothing) | samples whose fence is above their lowest RI | tokens flagged | precision | recall |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for k in (1.5, 1.0, 0.5, 0.0):
-        reach, flagged, hits = 0, 0, 0
+        below_zero, reach, flagged, hits = 0, 0, 0, 0
         for s in samples:
             ri = sorted(t["ri"] for t in s if t["ri"] is not None)
             if len(ri) < 4:
                 continue
             q1, q3 = quantile(ri, 0.25), quantile(ri, 0.75)
             fence = q1 - k * (q3 - q1)
+            below_zero += fence < 0
             reach += fence > ri[0]
             for t in s:
                 if t["ri"] is not None and t["ri"] < fence:
                     flagged += 1
                     hits += t["noise"]
         precision = hits / flagged if flagged else 0
-        print(f"| {k} | {reach} of {len(samples)} | {flagged} | {precision:.3f} | {hits / max(1, positives):.3f} |")
+        print(f"| {k} | {below_zero} of {len(samples)} | {reach} of {len(samples)} | {flagged} | {precision:.3f} | {hits / max(1, positives):.3f} |")
     ri = [t["ri"] for t in all_tokens]
     position = [t["position"] for t in all_tokens]
     noise = [t["noise"] for t in all_tokens]

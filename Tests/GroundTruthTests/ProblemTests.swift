@@ -87,7 +87,7 @@ final class ProblemTests: XCTestCase {
         // Every equation in the corpus holds.
         let pattern = try NSRegularExpression(pattern: #"(\d+) ([-+*]) (\d+) = (\d+)"#)
         let matches = pattern.matches(in: all, range: NSRange(all.startIndex..., in: all))
-        XCTAssertGreaterThan(matches.count, 500)
+        XCTAssertGreaterThan(matches.count, 300)
         for m in matches {
             let field = { (i: Int) in Int((all as NSString).substring(with: m.range(at: i)))! }
             let op = (all as NSString).substring(with: m.range(at: 2))
