@@ -121,6 +121,14 @@ def main():
                      bar_chart("AUROC for the injected noise (all kinds)", labels,
                                [auroc[(a, k)] for a, k in keys if k == "all"], "AUROC", y_max=1.0))
 
+    out += ["", "## Where the fine-tuned models go wrong (`scripts/generation_errors.py`, per seed)", "",
+            "Each arm's greedy solutions to the held-out problems (`arms/NAME/generations.jsonl`): the share "
+            "that computes exactly the reference's equations (the question's operations on its amounts, in "
+            "order: the question was read right) and the share of written equations that are false."]
+    for seed in seeds:
+        path = os.path.join(work, f"seed-{seed}", "generation-errors.md")
+        if os.path.exists(path):
+            out += ["", f"Seed {seed}:", "", open(path).read().strip()]
     out += ["", f"## Why RI flags what it flags (seed {seeds[0]}: `scripts/ri_analysis.py`)", "",
             open(os.path.join(work, f"seed-{seeds[0]}", "ri-analysis.md")).read().strip()]
 
