@@ -41,6 +41,9 @@ struct Eval: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
+        if generations != nil, ![.gsm8k, .pubmedqa].contains(task) {
+            throw ValidationError("--generations: only gsm8k and pubmedqa are graded on generated answers")
+        }
         let context = try ClusterContext(global, label: "xtf.eval")
         var settings = EvalSettings(task: task, data: data)
         settings.format = format; settings.template = template; settings.maxNewTokens = maxNewTokens
