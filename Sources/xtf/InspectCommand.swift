@@ -43,7 +43,8 @@ struct Inspect: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot read") }
         let byLine = Int(wanted) != nil
         for (n, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
-            let probe = String(decoding: line.prefix(4096), as: UTF8.self)
+            // The id can come after long arrays (keys are sorted): look at the whole line.
+            let probe = String(decoding: line, as: UTF8.self)
             guard byLine ? probe.contains(":\(wanted)\"") : probe.contains("\"\(wanted)\"") else { continue }
             do {
                 let record = try JSONDecoder().decode(TokenRecord.self, from: Data(line))

@@ -258,7 +258,8 @@ struct RunJob {
         var rows: [ArmRow] = []
         if let evalSettings = plan.eval {
             rows.append(try evaluate(name: "base", model: plan.model, adapter: nil, settings: evalSettings,
-                                     out: (plan.out as NSString).appendingPathComponent("base-eval.json")))
+                                     out: (plan.out as NSString).appendingPathComponent("base-eval.json"),
+                                     generations: (plan.out as NSString).appendingPathComponent("base-generations.jsonl")))
         }
         for arm in plan.arms {
             let directory = armDirectory(arm)
@@ -288,7 +289,8 @@ struct RunJob {
             try row.readState(checkpoint)
             if let evalSettings = plan.eval {
                 let result = try evaluate(name: arm.name, model: isLoRA ? plan.model : checkpoint, adapter: isLoRA ? checkpoint : nil,
-                                          settings: evalSettings, out: (directory as NSString).appendingPathComponent("eval.json"))
+                                          settings: evalSettings, out: (directory as NSString).appendingPathComponent("eval.json"),
+                                          generations: (directory as NSString).appendingPathComponent("generations.jsonl"))
                 row.metric = result.metric; row.metricName = result.metricName
             }
             rows.append(row)
@@ -348,17 +350,15 @@ struct RunJob {
     }
 
     /// Evaluates a model (skipped when `out` exists) and returns its row.
-    func evaluate(name: String, model: String, adapter: String?, settings: Settings, out: String) throws -> ArmRow {
+    func evaluate(name: String, model: String, adapter: String?, settings: Settings, out: String, generations: String) throws -> ArmRow {
         if !exists(out) {
             say("\(name): evaluating")
             // What the model wrote, next to the result (tasks graded on generated answers).
-            var generations: [String] = []
+            var generationsOption: [String] = []
             if case .value(let task) = settings["task"], ["gsm8k", "pubmedqa"].contains(task) {
-                let name = ((out as NSString).lastPathComponent as NSString).deletingPathExtension  // "eval", "base-eval"
-                generations = ["--generations", ((out as NSString).deletingLastPathComponent as NSString)
-                    .appendingPathComponent(name.replacingOccurrences(of: "eval", with: "generations") + ".jsonl")]
+                generationsOption = ["--generations", generations]
             }
-            try invoke(Eval.self, ["--model", model, "--tokenizer", tokenizer, "--out", out] + generations + (adapter.map { ["--adapter", $0] } ?? [])
+            try invoke(Eval.self, ["--model", model, "--tokenizer", tokenizer, "--out", out] + generationsOption + (adapter.map { ["--adapter", $0] } ?? [])
                 + settings.sorted { $0.key < $1.key }.flatMap { $0.value.arguments($0.key) }, section: "eval")
         } else {
             say("\(name): evaluation done")
