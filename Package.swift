@@ -33,10 +33,12 @@ let package = Package(
         .target(name: "Pipeline", dependencies: [
             "Data", "Scoring", "Model", "Tokenizer", "Training", "Cluster", "Artifacts", .product(name: "Logging", package: "swift-log"),
         ]),
+        // The HTML report and its SVG charts, read from a run directory's files.
+        .target(name: "Report", dependencies: ["Pipeline", "Scoring", "GroundTruth"]),
 
         .executableTarget(name: "xtf", dependencies: [
             "Kernels", "Cluster", "Tokenizer", "Model", "Data", "Scoring", "Training", "Evaluation", "Pipeline", "Artifacts",
-            "GroundTruth", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "GroundTruth", "Report", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -53,7 +55,7 @@ let package = Package(
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "GroundTruthTests", dependencies: ["GroundTruth"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Scoring", "Data", "Artifacts", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Scoring", "Data", "Tokenizer", "Artifacts", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

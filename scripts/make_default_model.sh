@@ -4,7 +4,7 @@
 #   1. `xtf groundtruth generate` writes a pretraining corpus (arithmetic facts and chains,
 #      stories with the amount restated after each event, the stock phrases and everyday
 #      sentences the benchmark's noise is made of; never the benchmark's question and worked
-#      solution format) and trains a 1,024-id byte-level BPE tokenizer on it;
+#      solution format) and trains a byte-level BPE tokenizer of at most 1,024 ids on it;
 #   2. `xtf model init` makes a seeded random Llama-style model (below);
 #   3. `xtf train` pretrains it on the corpus (every token has a loss) under mpirun -np 2.
 # Deterministic: the same seed and -np give the same bytes.
@@ -23,11 +23,14 @@ rm -rf "$work"; mkdir -p "$work"
 
 "$xtf" groundtruth generate --out "$work/data" --seed "$seed" --train 0 --test 0 --pretrain "$documents" \
   --tokenizer-vocabulary 1024
-cat > "$work/config.json" <<'JSON'
+# The end-of-text id is the tokenizer's <|endoftext|>: training appends it to every document
+# (and fine-tuning to every response), and generation stops on it.
+eos=$("$xtf" tokenize --tokenizer "$work/data/tokenizer.json" --text "<|endoftext|>" | sed -E 's/.*\[([0-9]+)\].*/\1/')
+cat > "$work/config.json" <<JSON
 {"model_type": "llama", "vocab_size": 1024, "hidden_size": 256, "num_hidden_layers": 4,
  "num_attention_heads": 4, "num_key_value_heads": 4, "intermediate_size": 704,
  "max_position_embeddings": 512, "rope_theta": 10000.0, "rms_norm_eps": 1e-5,
- "tie_word_embeddings": true, "bos_token_id": 1023, "eos_token_id": 1023}
+ "tie_word_embeddings": true, "bos_token_id": $eos, "eos_token_id": $eos}
 JSON
 "$xtf" model init --config "$work/config.json" --out "$work/init" --seed "$seed" --tokenizer "$work/data/tokenizer.json"
 start=$(date +%s)
@@ -47,8 +50,10 @@ cat > "$out/PROVENANCE.md" <<MD
 Made by \`scripts/make_default_model.sh\` (SEED=$seed DOCUMENTS=$documents EPOCHS=$epochs), with xtf
 $("$xtf" --version) on $(date -u +%Y-%m-%d), in ${elapsed} s of pretraining under \`mpirun -np 2\`.
 
-- Tokenizer: byte-level BPE, 1,024 ids (1,023 learned + \`<|endoftext|>\`), trained by
-  \`xtf groundtruth generate --tokenizer-vocabulary 1024\` on the pretraining corpus.
+- Tokenizer: byte-level BPE trained by \`xtf groundtruth generate --tokenizer-vocabulary 1024\`
+  on the pretraining corpus: $(( eos )) learned ids (the merges stop when every word of the
+  corpus is one token, below the 1,024 asked) and \`<|endoftext|>\` = $eos, the model's BOS/EOS,
+  appended to every document. The model's 1,024 embedding rows leave room for a larger tokenizer.
 - Model: Llama layout, 4 layers, width 256, 4 heads, MLP 704, RoPE theta 10,000, tied
   embeddings, context 512; seeded random initialisation (\`xtf model init --seed $seed\`).
 - Data: $documents documents of \`xtf groundtruth generate --seed $seed\`'s pretraining corpus

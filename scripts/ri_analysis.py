@@ -10,6 +10,7 @@ Reads a scored run's tokens.jsonl and the labelled train.jsonl, and prints (Mark
     scripts/ri_analysis.py runs/demo/score runs/demo-data/train.jsonl
 """
 import json
+import math
 import sys
 
 
@@ -75,9 +76,13 @@ def labelled_tokens(run, labels):
             offset, tokens = 0, []
             for i, piece in enumerate(record["tokens"]):
                 width = len(piece.encode())
+                if offset == len(shown) and i > 0:  # the end-of-text token appended to the answer: clean
+                    tokens.append({"noise": False, "ri": record["ri"][i], "text": piece,
+                                   "position": i / max(1, len(record["tokens"]) - 1)})
+                    continue
                 start, end = origin[offset], origin[offset + width]
                 overlap = sum(max(0, min(s["end"], end) - max(s["start"], start)) for s in problem["noise"])
-                tokens.append({"noise": 2 * overlap > end - start, "ri": record["ri"][i],
+                tokens.append({"noise": 2 * overlap > end - start, "ri": record["ri"][i], "text": piece,
                                "position": i / max(1, len(record["tokens"]) - 1)})
                 offset += width
             samples.append(tokens)
@@ -107,6 +112,26 @@ def main(run, labels):
                     hits += t["noise"]
         precision = hits / flagged if flagged else 0
         print(f"| {k} | {below_zero} of {len(samples)} | {reach} of {len(samples)} | {flagged} | {precision:.3f} | {hits / max(1, positives):.3f} |")
+    print("\nThe same rule on log RI (`--ri-fence log-iqr`), before the per-sample cap:\n")
+    print("| k | samples whose fence is above their lowest RI | tokens flagged | precision | recall | most flagged tokens |")
+    print("| ---: | ---: | ---: | ---: | ---: | --- |")
+    for k in (1.5, 1.0):
+        reach, flagged, hits, texts = 0, 0, 0, {}
+        for s in samples:
+            logs = sorted(math.log(max(t["ri"], 1.1754944e-38)) for t in s if t["ri"] is not None)
+            if len(logs) < 4:
+                continue
+            q1, q3 = quantile(logs, 0.25), quantile(logs, 0.75)
+            fence = q1 - k * (q3 - q1)
+            reach += fence > logs[0]
+            for t in s:
+                if t["ri"] is not None and math.log(max(t["ri"], 1.1754944e-38)) < fence:
+                    flagged += 1
+                    hits += t["noise"]
+                    texts[t["text"]] = texts.get(t["text"], 0) + 1
+        precision = hits / flagged if flagged else 0
+        top = ", ".join(f"`{json.dumps(text)[1:-1]}` {count}" for text, count in sorted(texts.items(), key=lambda x: -x[1])[:6])
+        print(f"| {k} | {reach} of {len(samples)} | {flagged} | {precision:.3f} | {hits / max(1, positives):.3f} | {top} |")
     ri = [t["ri"] for t in all_tokens]
     position = [t["position"] for t in all_tokens]
     noise = [t["noise"] for t in all_tokens]

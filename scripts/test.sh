@@ -5,11 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 XTF_BUILD_TESTS=1 scripts/setup.sh
-# iproute2 for the multi-host tests (ranks in network namespaces, over TCP).
-if ! command -v ip >/dev/null; then
+# Test-only packages: iproute2 for the multi-host tests (ranks in network namespaces, over
+# TCP); Debian's chromium renders the HTML report headless in RunCommandTests (its screenshot
+# is kept in test-artifacts/). A test whose package is missing prints a loud SKIP.
+wanted=()
+command -v ip >/dev/null || wanted+=(iproute2)
+command -v chromium >/dev/null || wanted+=(chromium)
+if [ ${#wanted[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends iproute2 >/dev/null \
-    || echo "test.sh: WARNING: could not install iproute2; multi-host tests will print SKIP" >&2
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${wanted[@]}" >/dev/null; } \
+    || echo "test.sh: WARNING: could not install ${wanted[*]}; the tests that need them will print SKIP" >&2
 fi
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Synchronization
 #if canImport(Glibc)
@@ -8,17 +9,22 @@ import Glibc
 /// only, so a 64-rank job prints one progress stream; warnings and errors from every rank,
 /// prefixed with the rank that saw them. Everything goes to stderr; stdout is for results.
 public struct RankLogHandler: LogHandler {
+    /// text: one readable line per event; json: one JSON object per line, for machines.
+    public enum Format: String, Sendable, CaseIterable { case text, json }
+
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     let label: String
     let rank: Int
     let size: Int
+    let format: Format
 
-    public init(label: String, rank: Int, size: Int, level: Logger.Level = .info) {
+    public init(label: String, rank: Int, size: Int, level: Logger.Level = .info, format: Format = .text) {
         self.label = label
         self.rank = rank
         self.size = size
         self.logLevel = level
+        self.format = format
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -29,10 +35,18 @@ public struct RankLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let isProblem = event.level >= .warning
         guard rank == 0 || isProblem else { return }
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        if format == .json {
+            var object: [String: String] = ["level": event.level.rawValue, "rank": String(rank), "label": label, "message": "\(event.message)"]
+            for (key, value) in merged { object[key] = "\(value)" }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            if let data = try? encoder.encode(object) { writeToStandardError(String(decoding: data, as: UTF8.self) + "\n") }
+            return
+        }
         var line = ""
         if isProblem { line += size > 1 ? "[rank \(rank)] \(event.level): " : "\(event.level): " }
         line += "\(event.message)"
-        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         if !merged.isEmpty {
             line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
@@ -44,11 +58,11 @@ public struct RankLogHandler: LogHandler {
     /// Installs the handler for the process (once, after the communicator is known).
     /// Installs the handler; later calls do nothing (swift-log allows one bootstrap per
     /// process, and `xtf run` runs several commands in one).
-    public static func bootstrap(rank: Int, size: Int, level: Logger.Level) {
+    public static func bootstrap(rank: Int, size: Int, level: Logger.Level, format: Format = .text) {
         bootstrapped.withLock { done in
             guard !done else { return }
             done = true
-            LoggingSystem.bootstrap { label in RankLogHandler(label: label, rank: rank, size: size, level: level) }
+            LoggingSystem.bootstrap { label in RankLogHandler(label: label, rank: rank, size: size, level: level, format: format) }
         }
     }
 

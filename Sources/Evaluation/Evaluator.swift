@@ -92,7 +92,10 @@ public final class Evaluator {
     /// Generates continuations of `prompts` (texts) in batches; returns the new text only.
     func generate(_ prompts: [String], seed: UInt64 = 0) throws -> [String] {
         var out: [String] = []
-        var start = 0
+        var start = 0, tokens = 0
+        // Rank 0's share of the items (every rank has about as many).
+        let progress = ProgressLine(stage: "eval", unit: "items on rank 0", total: prompts.count, rank: world.rank)
+        defer { progress.finish() }
         while start < prompts.count {
             let batch = prompts[start..<min(prompts.count, start + settings.batchSize)]
             let ids = batch.map { p -> [Int32] in
@@ -106,6 +109,8 @@ public final class Evaluator {
                 out.append(tokenizer.decode(g.dropFirst(p.count).filter { $0 != stopToken }.map { Int($0) }))
             }
             start += batch.count
+            tokens += generated.reduce(0) { $0 + $1.count }
+            progress.update(done: start, tokens: tokens)
         }
         return out
     }

@@ -97,6 +97,12 @@ public enum Detection {
             var offset = 0, sample: [Token] = []
             for (i, piece) in texts.enumerated() {
                 let bytes = Array(piece.utf8)
+                func number(_ a: [Any]) -> Double { (a[i] as? NSNumber)?.doubleValue ?? .nan }
+                // After the whole answer: the end-of-text token the sample builder appends. Clean.
+                if offset == shown.count, i > 0 {
+                    sample.append(Token(kind: nil, flags: flags[i], pcp: number(pcp), ri: number(ri), tr: number(tr)))
+                    continue
+                }
                 guard offset + bytes.count <= shown.count, Array(shown[offset..<(offset + bytes.count)]) == bytes else {
                     throw DetectionError.misaligned(id: id, detail: "token \(i) \"\(piece)\" is not the answer's text at byte \(origin[min(offset, origin.count - 1)])")
                 }
@@ -108,7 +114,6 @@ public enum Detection {
                     if shared > 0 { overlap[span.kind, default: 0] += shared }
                 }
                 let kind = overlap.max { $0.value < $1.value }.flatMap { 2 * $0.value > end - start ? $0.key : nil }
-                func number(_ a: [Any]) -> Double { (a[i] as? NSNumber)?.doubleValue ?? .nan }
                 sample.append(Token(kind: kind, flags: flags[i], pcp: number(pcp), ri: number(ri), tr: number(tr)))
                 offset += bytes.count
             }

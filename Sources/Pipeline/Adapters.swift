@@ -11,6 +11,7 @@ public final class ModelScorer: BaseModel {
     public init(model: Transformer) { self.model = model }
 
     public var contextLength: Int { model.config.maxPositions }
+    public var endOfText: Int32? { model.config.eosTokenId.map { Int32($0) } }
 
     public func score(_ batch: [TokenizedSample], layers: RIVariant, uniformRelative: Bool) throws -> [ResponseScores] {
         let sequences = batch.map(\.ids)

@@ -18,6 +18,8 @@ public struct ResponseScores: Sendable, Equatable {
 public protocol BaseModel: AnyObject {
     /// Longest sequence the model takes.
     var contextLength: Int { get }
+    /// The id that ends a text (config.json's eos_token_id), if the model has one.
+    var endOfText: Int32? { get }
     /// Scores the response tokens of each sample of a batch (PCP from teacher forcing, RI
     /// from the attention each position receives).
     func score(_ batch: [TokenizedSample], layers: RIVariant, uniformRelative: Bool) throws -> [ResponseScores]

@@ -34,10 +34,16 @@ public struct ChunkRecord: Codable, Equatable, Sendable {
     /// Tokens the model read for this chunk (prompts and responses).
     public var tokens: Int
     public var files: [FileRecord]
+    /// Seconds the rank spent on the chunk (from its previous report to this one, as rank 0
+    /// saw it), and when it finished, in seconds after the scoring job started. nil in runs
+    /// made before chunks were timed.
+    public var seconds: Double?
+    public var finishedAt: Double?
 
     enum CodingKeys: String, CodingKey {
-        case chunk, rank, records, scored, rejected, files, tokens
+        case chunk, rank, records, scored, rejected, files, tokens, seconds
         case truncatedSamples = "truncated_samples"
+        case finishedAt = "finished_at"
     }
 }
 

@@ -13,6 +13,8 @@ public struct RunStats: Codable, Sendable {
     public let uniformRelative: Bool
     public let task: Task
     public let domainWords: [String]
+    /// nil in runs made before the form was a setting (they used the bare form).
+    public let domainWordForm: DomainWordForm?
 
     init(report: StatsReport, histograms: ScoreHistograms, encoder: any TextEncoder, scoreSettings: ScoreSettings) {
         self.report = report
@@ -22,6 +24,7 @@ public struct RunStats: Codable, Sendable {
         uniformRelative = scoreSettings.uniformRelative
         task = scoreSettings.task
         domainWords = scoreSettings.domainWords
+        domainWordForm = scoreSettings.domainWordForm
     }
 
     /// The short human summary rank 0 prints.

@@ -44,11 +44,15 @@ public struct SampleBuilder {
     public let encoder: any TextEncoder
     public let template: PromptTemplate
     public let contextLength: Int
+    /// The model's end-of-text id, appended to a plain-template response so that a model
+    /// fine-tuned on it learns to stop (chat templates end the turn with their own token).
+    public let endOfText: Int32?
 
-    public init(encoder: any TextEncoder, template: PromptTemplate, contextLength: Int) {
+    public init(encoder: any TextEncoder, template: PromptTemplate, contextLength: Int, endOfText: Int32?) {
         self.encoder = encoder
         self.template = template
         self.contextLength = contextLength
+        self.endOfText = endOfText
     }
 
     /// The sample, or the reason it cannot be used.
@@ -58,6 +62,7 @@ public struct SampleBuilder {
         // plain template asks the tokenizer's post-processor for one.
         let prompt = try encoder.encode(rendered.prompt, addSpecialTokens: template == .plain)
         var response = try encoder.encode(rendered.response, addSpecialTokens: false)
+        if template == .plain, let endOfText, !response.isEmpty { response.append(endOfText) }
         func reject(_ reason: String) -> SampleOutcome {
             .rejected(RejectedRecord(id: conversation.id, line: conversation.line, reason: reason))
         }

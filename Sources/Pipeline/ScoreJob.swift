@@ -42,17 +42,23 @@ public struct ScoreJob {
         }
         let dataset = try Dataset(settings.data)
         let builder = SampleBuilder(encoder: encoder, template: settings.template,
-                                    contextLength: min(settings.maxLength, model.contextLength))
+                                    contextLength: min(settings.maxLength, model.contextLength), endOfText: model.endOfText)
         let progress = ProgressLog(layout: layout)
         let started = Communicator.wallTime()
         let total = plan.pending.count
         let finished = Counter(), tokens = Counter()
+        let lastReport = LastReport(started: started)
+        let bar = ProgressLine(stage: "score", unit: "chunks", total: total, rank: world.rank)
+        defer { bar.finish() }
         let queue = try WorkQueue(world: world, items: plan.pending) { [layout, log] chunk, rank in
-            let record = try Self.record(chunk: chunk, rank: rank, layout: layout)
+            let now = Communicator.wallTime()
+            var record = try Self.record(chunk: chunk, rank: rank, layout: layout)
+            record.seconds = now - lastReport.swap(rank: rank, now: now)
+            record.finishedAt = now - started
             try progress.append(record)
-            _ = tokens.add(record.tokens)
             let n = finished.add(1)
-            log.info("chunk \(chunk) done by rank \(rank) (\(n)/\(total), \(String(format: "%.1f", Communicator.wallTime() - started)) s)")
+            bar.update(done: n, tokens: tokens.add(record.tokens))
+            log.debug("chunk \(chunk) done by rank \(rank) (\(n)/\(total), \(String(format: "%.1f", Communicator.wallTime() - started)) s)")
         }
         // A failure here (a bad record under --on-bad-record fail, a full disk) ends the whole
         // job through MPI_Abort in the entry point: the other ranks cannot finish without it.
@@ -64,7 +70,7 @@ public struct ScoreJob {
         }
         try queue.finish()
         try TaskRelevanceTable.build(layout: layout, chunks: plan.chunks.count, world: world, model: model,
-                                     encoder: encoder, words: settings.domainWords)
+                                     encoder: encoder, words: settings.domainWords, form: settings.domainWordForm ?? .bare)
         let seconds = Communicator.wallTime() - started
         let peaks = try world.gather(value: peakResidentBytes())
         if let peaks, total > 0 {
@@ -170,6 +176,21 @@ final class Counter: @unchecked Sendable {
     private var value = 0
     /// Adds `n` and returns the new total.
     func add(_ n: Int) -> Int { lock.lock(); defer { lock.unlock() }; value += n; return value }
+}
+
+/// Rank 0: when each rank last reported a finished chunk (the scoring start before its first).
+final class LastReport: @unchecked Sendable {
+    private let lock = NSLock()
+    private let started: Double
+    private var times: [Int: Double] = [:]
+    init(started: Double) { self.started = started }
+    /// The rank's previous report time, replaced by `now`.
+    func swap(rank: Int, now: Double) -> Double {
+        lock.lock(); defer { lock.unlock() }
+        let previous = times[rank] ?? started
+        times[rank] = now
+        return previous
+    }
 }
 
 /// This process's peak resident set size in bytes (getrusage's ru_maxrss is in KiB on Linux).

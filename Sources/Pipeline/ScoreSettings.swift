@@ -20,6 +20,16 @@ public enum Task: String, Codable, Sendable, CaseIterable {
     }
 }
 
+/// How a TR domain word is turned into tokens.
+public enum DomainWordForm: String, Codable, Sendable, CaseIterable {
+    /// As a word inside running text, after a space (" 10" in a byte-level BPE, "▁10" in a
+    /// SentencePiece vocabulary): the form the response's own words take.
+    case inText = "in-text"
+    /// The word alone as the whole text ("10"). In a byte-level BPE this is a different token
+    /// from the " 10" that responses contain.
+    case bare
+}
+
 /// Everything that decides the bytes of a scoring run's score files. Saved in the run
 /// directory; `--resume` refuses a run directory whose settings differ.
 public struct ScoreSettings: Codable, Equatable, Sendable {
@@ -29,6 +39,8 @@ public struct ScoreSettings: Codable, Equatable, Sendable {
     public var template: PromptTemplate
     public var task: Task
     public var domainWords: [String]
+    /// nil in settings saved before the form was a setting: those runs used the bare form.
+    public var domainWordForm: DomainWordForm?
     public var riVariant: RIVariant
     public var uniformRelative: Bool
     public var recordsPerChunk: Int
@@ -40,11 +52,12 @@ public struct ScoreSettings: Codable, Equatable, Sendable {
     public var onBadRecord: BadRecordPolicy
 
     public init(model: String, tokenizer: String, data: DatasetSpec, template: PromptTemplate = .plain,
-                task: Task, domainWords: [String]? = nil, riVariant: RIVariant = .lastLayer,
+                task: Task, domainWords: [String]? = nil, domainWordForm: DomainWordForm = .inText, riVariant: RIVariant = .lastLayer,
                 uniformRelative: Bool = false, recordsPerChunk: Int = 64, batchSize: Int = 8,
                 batchTokens: Int = 4096, maxLength: Int = 1024, onBadRecord: BadRecordPolicy = .fail) {
         self.model = model; self.tokenizer = tokenizer; self.data = data; self.template = template
         self.task = task; self.domainWords = domainWords ?? task.defaultDomainWords
+        self.domainWordForm = domainWordForm
         self.riVariant = riVariant; self.uniformRelative = uniformRelative
         self.recordsPerChunk = recordsPerChunk; self.batchSize = batchSize; self.batchTokens = batchTokens
         self.maxLength = maxLength; self.onBadRecord = onBadRecord

@@ -15,10 +15,10 @@ public enum TaskRelevanceTable {
     public static let block = 64
 
     /// v_domain: each domain word is one short sequence whose states are averaged.
-    static func domainVector(model: any BaseModel, encoder: any TextEncoder, words: [String]) throws -> [Float] {
+    static func domainVector(model: any BaseModel, encoder: any TextEncoder, words: [String], form: DomainWordForm) throws -> [Float] {
         var sequences: [[Int32]] = []
         for word in words {
-            let ids = try encoder.encode(word, addSpecialTokens: false)
+            let ids = try tokens(of: word, form: form, encoder: encoder)
             guard !ids.isEmpty else { throw PipelineError.invalidSetting(field: "domain-words", reason: "\"\(word)\" has no tokens") }
             sequences.append(ids)
         }
@@ -28,9 +28,23 @@ public enum TaskRelevanceTable {
         return mean.map { $0 / Float(states.count) }
     }
 
+    /// A domain word's tokens. In text: the tokens "x WORD" has after those of "x", which is
+    /// how a tokenizer writes a word that follows a space, whatever its convention for word
+    /// starts; " WORD" if a merge crosses the boundary.
+    public static func tokens(of word: String, form: DomainWordForm, encoder: any TextEncoder) throws -> [Int32] {
+        switch form {
+        case .bare: return try encoder.encode(word, addSpecialTokens: false)
+        case .inText:
+            let anchor = try encoder.encode("x", addSpecialTokens: false)
+            let both = try encoder.encode("x " + word, addSpecialTokens: false)
+            if both.count > anchor.count, Array(both.prefix(anchor.count)) == anchor { return Array(both.dropFirst(anchor.count)) }
+            return try encoder.encode(" " + word, addSpecialTokens: false)
+        }
+    }
+
     /// Builds the table from the run's score files and writes it (rank 0). Collective.
     static func build(layout: RunLayout, chunks: Int, world: Communicator, model: any BaseModel,
-                      encoder: any TextEncoder, words: [String]) throws {
+                      encoder: any TextEncoder, words: [String], form: DomainWordForm) throws {
         let vocabulary = encoder.vocabularySize
         // Which ids occur in a response: each rank reads chunks i mod size; max-reduce.
         var seen = [Int32](repeating: 0, count: vocabulary)
@@ -42,7 +56,7 @@ public enum TaskRelevanceTable {
         let blocks = (0..<((vocabulary + block - 1) / block)).filter { b in
             (b * block..<min(vocabulary, (b + 1) * block)).contains { seen[$0] != 0 }
         }
-        let domain = try domainVector(model: model, encoder: encoder, words: words)
+        let domain = try domainVector(model: model, encoder: encoder, words: words, form: form)
         var mine: [Float] = []
         for (i, b) in blocks.enumerated() where i % world.size == world.rank {
             let ids = (b * block..<min(vocabulary, (b + 1) * block)).map { Int32($0) }

@@ -38,9 +38,21 @@ public enum RIVariant: String, Codable, Hashable, Sendable {
     case allLayers = "all-layers"
 }
 
+/// What RI's lower fence Q1 - k IQR is computed on.
+public enum RIFence: String, Codable, Hashable, Sendable, CaseIterable {
+    /// The paper's rule, on attention received itself. Attention received is non-negative and
+    /// right-skewed within a response, so the fence often lies below zero and flags nothing.
+    case iqr
+    /// The same rule on log(attention received), where the skew is gone and a low outlier
+    /// can fall under the fence.
+    case logIQR = "log-iqr"
+}
+
 public struct MaskSettings: Codable, Hashable, Sendable {
     /// RI flags ri < Q1 - kIQR * (Q3 - Q1), quartiles per sample (paper prints 1; default 1.5).
     public var kIQR: Double
+    /// Whether the fence is on RI (the paper) or on log RI.
+    public var riFence: RIFence
     /// KN flags pcp > tauKN.
     public var tauKN: Double
     /// Number K of multi-Otsu classes over the cluster-wide TR histogram.
@@ -54,10 +66,10 @@ public struct MaskSettings: Codable, Hashable, Sendable {
     /// RI multiplies A[q,p] by (q+1), attention relative to uniform, before averaging.
     public var uniformRelative: Bool
 
-    public init(kIQR: Double = 1.5, tauKN: Double = 0.95, otsuClasses: Int = 5, flagClasses: [Int] = [1],
+    public init(kIQR: Double = 1.5, riFence: RIFence = .iqr, tauKN: Double = 0.95, otsuClasses: Int = 5, flagClasses: [Int] = [1],
                 caps: Caps = Caps(), attributes: Flags = .all, riVariant: RIVariant = .lastLayer,
                 uniformRelative: Bool = false) {
-        self.kIQR = kIQR; self.tauKN = tauKN; self.otsuClasses = otsuClasses; self.flagClasses = flagClasses
+        self.kIQR = kIQR; self.riFence = riFence; self.tauKN = tauKN; self.otsuClasses = otsuClasses; self.flagClasses = flagClasses
         self.caps = caps; self.attributes = attributes; self.riVariant = riVariant
         self.uniformRelative = uniformRelative
     }
@@ -91,7 +103,7 @@ public struct MaskSettings: Codable, Hashable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case kIQR, tauKN, otsuClasses, flagClasses, caps, attributes, riVariant, uniformRelative
+        case kIQR, riFence, tauKN, otsuClasses, flagClasses, caps, attributes, riVariant, uniformRelative
     }
 
     public init(from decoder: Decoder) throws {
@@ -99,6 +111,7 @@ public struct MaskSettings: Codable, Hashable, Sendable {
         try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue), prefix: "")
         let d = MaskSettings()
         self.init(kIQR: try c.decodeIfPresent(Double.self, forKey: .kIQR) ?? d.kIQR,
+                  riFence: try c.decodeIfPresent(RIFence.self, forKey: .riFence) ?? d.riFence,
                   tauKN: try c.decodeIfPresent(Double.self, forKey: .tauKN) ?? d.tauKN,
                   otsuClasses: try c.decodeIfPresent(Int.self, forKey: .otsuClasses) ?? d.otsuClasses,
                   flagClasses: try c.decodeIfPresent([Int].self, forKey: .flagClasses) ?? d.flagClasses,

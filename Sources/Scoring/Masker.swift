@@ -55,14 +55,14 @@ public struct Masker: Sendable {
         let values = sample.values(of: attribute)
         let positions: [Int]
         switch attribute {
-        case .ri: positions = Rules.ri(values, k: parameters.kIQR)
+        case .ri: positions = Rules.ri(values, k: parameters.kIQR, fence: settings.riFence)
         case .kn: positions = Rules.kn(values, tau: parameters.tauKN)
         case .tr:
             // isActive(.tr) implies init checked the thresholds exist.
             positions = Rules.tr(values, thresholds: trThresholds!, flagClasses: parameters.flagClasses)
         }
         let limit = CapSelection.limit(fraction: settings.caps[attribute], tokens: sample.count)
-        // Most extreme: lowest RI, highest PCP, lowest TR.
+        // Most extreme: lowest RI, highest PCP, lowest TR (log is monotone: the same order).
         let kept = CapSelection.mostExtreme(positions, limit: limit, scores: values, lowestFirst: attribute != .kn)
         return (positions.count, kept)
     }

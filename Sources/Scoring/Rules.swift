@@ -1,3 +1,5 @@
+import Foundation
+
 // The three flag rules before the per-sample caps. Each returns the positions it flags, in
 // ascending order. NaN scores are never flagged. Comparisons are in Double on the Float scores.
 
@@ -9,10 +11,17 @@ public enum Rules {
         return q1 - k * (q3 - q1)
     }
 
-    /// RI: ri < Q1 - k * IQR, strictly, so a constant sample flags nothing.
-    public static func ri(_ ri: [Float], k: Double) -> [Int] {
-        guard let bound = riLowerBound(ri, k: k) else { return [] }
-        return ri.indices.filter { !ri[$0].isNaN && Double(ri[$0]) < bound }
+    /// RI: ri < Q1 - k * IQR, strictly, so a constant sample flags nothing. With the
+    /// log-IQR fence the same rule runs on log(ri).
+    public static func ri(_ ri: [Float], k: Double, fence: RIFence = .iqr) -> [Int] {
+        let values = fence == .logIQR ? logRI(ri) : ri
+        guard let bound = riLowerBound(values, k: k) else { return [] }
+        return values.indices.filter { !values[$0].isNaN && Double(values[$0]) < bound }
+    }
+
+    /// log(ri), with ri floored at the smallest normal Float so that a zero stays finite (and lowest).
+    public static func logRI(_ ri: [Float]) -> [Float] {
+        ri.map { $0.isNaN ? .nan : Float(log(Double(max($0, Float.leastNormalMagnitude)))) }
     }
 
     /// KN: pcp > tauKN, strictly (the model already knows the token).

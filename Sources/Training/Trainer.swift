@@ -101,6 +101,9 @@ public final class Trainer {
         defer { reducer.close() }
         var order: [Int] = [], orderEpoch = -1
         var records: [StepRecord] = []
+        let progress = ProgressLine(stage: "train", unit: "steps", total: total, alreadyDone: state.step, rank: world.rank)
+        defer { progress.finish() }
+        var inputTokens = 0
         while state.step < total && !state.stopped {
             let step = state.step
             let epoch = step / stepsPerEpoch, k = step % stepsPerEpoch
@@ -160,7 +163,9 @@ public final class Trainer {
             records.append(record)
             timeline?(record)
             let validationText = record.validationLoss.map { " val \(String(format: "%.5f", $0))" } ?? ""
-            log.info("step \(state.step)/\(total) loss \(String(format: "%.5f", record.loss)) tokens \(globalTokens) lr \(String(format: "%.3g", lr))\(validationText)")
+            inputTokens += record.inputTokens
+            progress.update(done: state.step, tokens: inputTokens, detail: "loss \(String(format: "%.4f", record.loss))")
+            log.debug("step \(state.step)/\(total) loss \(String(format: "%.5f", record.loss)) tokens \(globalTokens) lr \(String(format: "%.3g", lr))\(validationText)")
             if (settings.checkpointEvery > 0 && state.step % settings.checkpointEvery == 0) || state.step == total || state.stopped {
                 try checkpoints.save(model: model, optimizer: optimizer, state: state, settings: settings, world: world)
             }

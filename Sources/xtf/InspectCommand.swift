@@ -62,7 +62,10 @@ struct Inspect: ParsableCommand {
         for flag in record.flags where !flag.isEmpty { for rule in flag.split(separator: "+") { counts[String(rule), default: 0] += 1 } }
         var out = "\(record.id): \(record.tokens.count) response tokens, \(flagged) masked"
         if !counts.isEmpty { out += " (" + counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")" }
-        if let settings { out += String(format: "; tau-kn %.2f, k-iqr %.2f", settings.tauKN, settings.kIQR) }
+        if let settings {
+            out += String(format: "; tau-kn %.2f, k-iqr %.2f", settings.tauKN, settings.kIQR)
+            if settings.riFence == .logIQR { out += " on log RI" }
+        }
         out += "\n\n"
         // The text: control characters are shown escaped in tokens.jsonl; print "\n" as a line break.
         for (token, flag) in zip(record.tokens, record.flags) {

@@ -4,6 +4,7 @@ import Cluster
 import Foundation
 import GroundTruth
 import Pipeline
+import Report
 import Training
 import Yams
 
@@ -111,7 +112,7 @@ struct RunPlan: Codable {
     var groundTruthLabels: String?
 
     static let sections: Set<String> = ["out", "model", "tokenizer", "score", "train", "arms", "eval", "groundtruth"]
-    static let maskKeys: Set<String> = ["k-iqr", "tau-kn", "otsu-classes", "flag-classes", "caps", "attributes"]
+    static let maskKeys: Set<String> = ["k-iqr", "ri-fence", "tau-kn", "otsu-classes", "flag-classes", "caps", "attributes"]
     static let pathKeys: Set<String> = ["data", "reference", "labels", "tokenizer"]
 
     init(file: String, overrides: [String]) throws {
@@ -222,9 +223,12 @@ struct RunJob {
     var scoreDirectory: String { (plan.out as NSString).appendingPathComponent("score") }
     func armDirectory(_ arm: RunPlan.Arm) -> String { (plan.out as NSString).appendingPathComponent("arms/\(arm.name)") }
     var tokenizer: String { plan.tokenizer ?? plan.model }
-    var globalArguments: [String] { ["--log-level", global.logLevel.rawValue] }
+    var globalArguments: [String] { global.arguments }
     func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
-    func say(_ text: String) { if world.isRoot { writeToStandardError("xtf run: \(text)\n") } }
+    func say(_ text: String) {
+        guard world.isRoot, !global.quiet else { return }
+        writeToStandardError(global.logFormat == .json ? "{\"event\":\"stage\",\"message\":\(String(decoding: (try? JSONEncoder().encode(text)) ?? Data(), as: UTF8.self))}\n" : "xtf run: \(text)\n")
+    }
 
     /// Parses `arguments` as `command` would from its command line, naming the section on error.
     func invoke<C: ParsableCommand>(_ command: C.Type, _ arguments: [String], section: String) throws {
@@ -314,9 +318,16 @@ struct RunJob {
         }
         try AtomicFile.write(report, to: (plan.out as NSString).appendingPathComponent("report.md"))
         try AtomicFile.writeJSON(rows, to: (plan.out as NSString).appendingPathComponent("report.json"))
+        // The HTML report shows the manifest's checksums, then the manifest lists the report too.
+        try writeManifest()
+        let html = HTMLReport(data: try RunData(root: plan.out, maxSamples: 1000), version: XTF.version)
+        let figures = (plan.out as NSString).appendingPathComponent("figures")
+        try FileManager.default.createDirectory(atPath: figures, withIntermediateDirectories: true)
+        for figure in html.figures { try AtomicFile.write(figure.svg, to: (figures as NSString).appendingPathComponent(figure.name)) }
+        try AtomicFile.write(html.render(), to: (plan.out as NSString).appendingPathComponent("report.html"))
         try writeManifest()
         print(report)
-        print("report: \((plan.out as NSString).appendingPathComponent("report.md"))")
+        print("report: \((plan.out as NSString).appendingPathComponent("report.md")), \((plan.out as NSString).appendingPathComponent("report.html"))")
         try world.barrier()
     }
 

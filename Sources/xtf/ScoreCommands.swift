@@ -55,6 +55,9 @@ struct ScoringOptions: ParsableArguments {
     @Option(parsing: .upToNextOption, help: "TR domain words (default: the task's).")
     var domainWords: [String] = []
 
+    @Option(help: "How a domain word is tokenized: in-text (as inside a sentence, after a space, the form responses use) | bare (the word alone).")
+    var domainWordForm: DomainWordForm = .inText
+
     @Option(help: "RI layers: last-layer | all-layers")
     var riLayers: RIVariant = .lastLayer
 
@@ -78,6 +81,9 @@ struct ScoringOptions: ParsableArguments {
 struct MaskOptions: ParsableArguments {
     @Option(name: .customLong("k-iqr"), help: "RI flags ri < Q1 - k (Q3 - Q1), per sample.")
     var kIQR: Double = 1.5
+
+    @Option(help: "What the RI fence is computed on: iqr (RI, the paper) | log-iqr (log RI, for a right-skewed RI that the paper's fence cannot reach).")
+    var riFence: RIFence = .iqr
 
     @Option(name: .customLong("tau-kn"), help: "KN flags PCP > tau.")
     var tauKN: Double = 0.95
@@ -103,7 +109,7 @@ struct MaskOptions: ParsableArguments {
             }
             used.append(a)
         }
-        let s = MaskSettings(kIQR: kIQR, tauKN: tauKN, otsuClasses: otsuClasses, flagClasses: flagClasses.map { $0 - 1 },
+        let s = MaskSettings(kIQR: kIQR, riFence: riFence, tauKN: tauKN, otsuClasses: otsuClasses, flagClasses: flagClasses.map { $0 - 1 },
                              caps: Caps(ri: caps[0], kn: caps[1], tr: caps[2]), attributes: Flags(used))
         try s.validate()
         return s
@@ -111,6 +117,8 @@ struct MaskOptions: ParsableArguments {
 }
 
 extension DatasetFormat: ExpressibleByArgument {}
+extension RIFence: ExpressibleByArgument {}
+extension DomainWordForm: ExpressibleByArgument {}
 extension PromptTemplate: ExpressibleByArgument {}
 extension BadRecordPolicy: ExpressibleByArgument {}
 extension Task: ExpressibleByArgument {}
@@ -148,7 +156,7 @@ struct Score: ParsableCommand {
         let settings = ScoreSettings(
             model: modelOptions.model, tokenizer: modelOptions.tokenizerPath, data: dataOptions.spec,
             template: dataOptions.template, task: scoring.task,
-            domainWords: scoring.domainWords.isEmpty ? nil : scoring.domainWords,
+            domainWords: scoring.domainWords.isEmpty ? nil : scoring.domainWords, domainWordForm: scoring.domainWordForm,
             riVariant: scoring.riLayers, uniformRelative: scoring.uniformRelative,
             recordsPerChunk: scoring.recordsPerChunk, batchSize: scoring.batchSize, batchTokens: scoring.batchTokens,
             maxLength: scoring.maxLength, onBadRecord: dataOptions.onBadRecord)
@@ -177,6 +185,7 @@ private final class KilledBeforeBatch: BaseModel {
     init(_ inner: BaseModel, batch: Int) { self.inner = inner; batchesLeft = batch }
 
     var contextLength: Int { inner.contextLength }
+    var endOfText: Int32? { inner.endOfText }
 
     func score(_ batch: [TokenizedSample], layers: RIVariant, uniformRelative: Bool) throws -> [ResponseScores] {
         if batchesLeft == 0 { kill(getpid(), SIGKILL) }

@@ -56,6 +56,7 @@ final class ByteEncoder: TextEncoder {
 /// shrinking with length, NaN at the last position, 16-dimensional token states.
 final class ToyBaseModel: BaseModel {
     let contextLength: Int
+    let endOfText: Int32? = nil
     private var batchesLeft: Int?
 
     init(contextLength: Int, crashAfterBatches: Int?) {

@@ -100,6 +100,7 @@ struct Train: ParsableCommand {
     func run() throws {
         let context = try ClusterContext(global, label: "xtf.train")
         let settings = try settings()
+        let transformer = try Transformer.load(directory: URL(fileURLWithPath: model))
         let all: [TrainingSample]
         if let scores {
             guard data.data == nil else { throw ValidationError("give --scores or --data, not both") }
@@ -110,7 +111,9 @@ struct Train: ParsableCommand {
             spec.promptField = data.promptField; spec.responseField = data.responseField; spec.systemField = data.systemField
             let encoder = TokenizerEncoder(tokenizer: try Tokenizer.load(path: data.tokenizer ?? model))
             let loaded = try TrainingData.load(dataset: spec, template: data.template, encoder: encoder,
-                                               maxLength: data.maxLength, policy: data.onBadRecord)
+                                               maxLength: data.maxLength,
+                                               endOfText: transformer.config.eosTokenId.map { Int32($0) },
+                                               policy: data.onBadRecord)
             if !loaded.rejected.isEmpty { context.log.info("\(loaded.rejected.count) records rejected, first: \(loaded.rejected[0].id): \(loaded.rejected[0].reason)") }
             all = loaded.samples
         } else {
@@ -118,7 +121,6 @@ struct Train: ParsableCommand {
         }
         let (train, validation) = TrainingData.split(all, validationFraction: settings.validationFraction, seed: settings.seed)
         context.log.info("\(train.count) training samples (\(train.reduce(0) { $0 + $1.lossTokens }) tokens with a loss), \(validation.count) held out; mask \(mask.rawValue)")
-        let transformer = try Transformer.load(directory: URL(fileURLWithPath: model))
         guard (mask == .slm) == (reference != nil) else { throw ValidationError("--reference goes with --mask slm, and --mask slm needs it") }
         let referenceModel = try reference.map { try Transformer.load(directory: URL(fileURLWithPath: $0)) }
         let trainer = try Trainer(model: transformer, settings: settings, world: context.world, log: context.log, out: out,
@@ -135,7 +137,14 @@ struct Train: ParsableCommand {
             if record.step + 1 == killAtStep && context.world.isRoot { kill(getpid(), SIGKILL) }
         }
         if context.world.isRoot {
-            try AtomicFile.write(try jsonLines(records.map { ["step": Double($0.step + 1), "loss": $0.loss, "tokens": Double($0.tokens)] }),
+            // Per step (1-based): the loss, its token count, and where the seconds went (the report's charts).
+            try AtomicFile.write(try jsonLines(records.map { r in
+                var line = ["step": Double(r.step + 1), "loss": r.loss, "tokens": Double(r.tokens), "lr": r.learningRate,
+                            "compute": r.compute, "exposed_communication": r.exposedCommunication,
+                            "communication": r.communication, "optimizer": r.optimizer]
+                if let v = r.validationLoss { line["validation_loss"] = v }
+                return line
+            }),
                                  to: (out as NSString).appendingPathComponent("losses.jsonl"))
             if timeline {
                 try AtomicFile.write(try jsonLines(records), to: (out as NSString).appendingPathComponent("timeline.jsonl"))

@@ -11,7 +11,7 @@ struct XTF: ParsableCommand {
         abstract: "Find token-level noise in fine-tuning data and fine-tune on what remains, across MPI ranks.",
         discussion: "Launch under mpirun (see scripts/xtf-mpirun) for several ranks; without mpirun xtf runs as one rank.",
         version: version,
-        subcommands: [Run.self, Score.self, Mask.self, Train.self, Eval.self, Info.self, Tokenize.self, ModelCommand.self, GroundTruthCommand.self, Inspect.self, Bench.self, SelfTest.self]
+        subcommands: [Run.self, Score.self, Mask.self, Train.self, Eval.self, Info.self, Tokenize.self, ModelCommand.self, GroundTruthCommand.self, Inspect.self, ReportCommand.self, Bench.self, SelfTest.self]
     )
 }
 
@@ -19,9 +19,19 @@ struct XTF: ParsableCommand {
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
+
+    @Option(help: "text, or json: log events and progress as one JSON object per line.")
+    var logFormat: RankLogHandler.Format = .text
+
+    @Flag(help: "No progress lines and no informational messages: warnings and errors only.")
+    var quiet = false
+
+    /// The same options as arguments, for the commands `xtf run` invokes.
+    var arguments: [String] { ["--log-level", logLevel.rawValue, "--log-format", logFormat.rawValue] + (quiet ? ["--quiet"] : []) }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension RankLogHandler.Format: ExpressibleByArgument {}
 
 /// The world communicator with logging installed: what every distributed command starts from.
 struct ClusterContext {
@@ -30,7 +40,9 @@ struct ClusterContext {
 
     init(_ options: GlobalOptions, label: String) throws {
         world = try Communicator.world()
-        RankLogHandler.bootstrap(rank: world.rank, size: world.size, level: options.logLevel)
+        RankLogHandler.bootstrap(rank: world.rank, size: world.size, level: options.quiet ? max(options.logLevel, .warning) : options.logLevel,
+                                 format: options.logFormat)
+        ProgressLine.style.withLock { $0 = .choose(quiet: options.quiet, json: options.logFormat == .json) }
         log = Logger(label: label)
     }
 }

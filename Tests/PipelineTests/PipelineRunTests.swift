@@ -49,9 +49,27 @@ final class PipelineRunTests: XCTestCase {
         var runs: [URL] = []
         for ranks in [1, 2, 4] {
             let out = try TestPaths.scratchDirectory("pipeline-np\(ranks)")
-            let result = try runPipeline(ranks: ranks, data: data, out: out)
+            // np=2 logs as JSON, np=4 quietly: neither changes the outputs.
+            let extra = ranks == 2 ? ["--log-format", "json"] : ranks == 4 ? ["--quiet"] : []
+            let result = try runPipeline(ranks: ranks, data: data, out: out, extra: extra)
             XCTAssertEqual(result.status, 0, "np=\(ranks):\n\(result.stdout)\n\(result.stderr)")
             runs.append(out)
+            let lines = result.stderr.split(separator: "\n")
+            switch ranks {
+            case 1:
+                // Progress as plain lines; the last one says all 10 chunks are done.
+                XCTAssertTrue(lines.contains { $0.hasPrefix("score: 10/10 chunks (100%), ") && $0.contains(" tokens/s, ") }, result.stderr)
+            case 2:
+                // One JSON object per line (logs and progress), from rank 0 only.
+                let objects = lines.map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                XCTAssertTrue(objects.allSatisfy { $0 != nil }, "not JSON: \(result.stderr)")
+                let progress = objects.compactMap { $0 }.filter { $0["event"] as? String == "progress" }
+                XCTAssertEqual(progress.last?["done"] as? Int, 10, result.stderr)
+                XCTAssertEqual(progress.last?["total"] as? Int, 10, result.stderr)
+                XCTAssertTrue(objects.contains { $0?["message"] as? String == "scoring 10 chunks on 2 rank(s)" }, result.stderr)
+            default:
+                XCTAssertEqual(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines), "", "--quiet printed: \(result.stderr)")
+            }
         }
         for (i, ranks) in [2, 4].enumerated() { try assertSameOutputs(runs[i + 1], runs[0], "np=\(ranks) vs np=1") }
 

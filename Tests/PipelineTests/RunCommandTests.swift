@@ -95,6 +95,8 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(flagged["tr"], 0)
         XCTAssertGreaterThan(flagged["kn"] ?? 0, 0)
 
+        try assertHTMLReportRenders(out)
+
         // The manifest's checksums are the files'.
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("manifest.json"))) as! [[String: Any]]
         let entry = try XCTUnwrap(manifest.first { $0["path"] as? String == "report.md" })
@@ -122,6 +124,45 @@ final class RunCommandTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent(
             "other/arms/normal/train/checkpoint-00000002/adapter_config.json").path))
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("other/arms/normal/eval.json").path))
+    }
+
+    /// `xtf report`: one HTML file that headless Chromium opens from disk with no console
+    /// message and no script error, with the sample browser, the histograms and the loss
+    /// chart drawn; the screenshot is kept in test-artifacts/.
+    func assertHTMLReportRenders(_ run: URL) throws {
+        let result = try MPIRunner.run(ranks: 1, ["report", run.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let html = run.appendingPathComponent("report.html")
+        let page = try String(contentsOf: html, encoding: .utf8)
+        XCTAssertFalse(page.contains("http://") && page.range(of: #"(src|href)="https?://"#, options: .regularExpression) != nil,
+                       "the report must not fetch anything")
+        for figure in ["loss.svg", "histogram-ri.svg", "histogram-kn.svg", "histogram-tr.svg", "overlap.svg", "ranks.svg"] {
+            let svg = try String(contentsOf: run.appendingPathComponent("figures/\(figure)"), encoding: .utf8)
+            XCTAssertTrue(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""), figure)
+        }
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let chromium else {
+            throw XCTSkip("SKIPPED LOUDLY: no chromium (scripts/test.sh installs Debian's chromium); the report was written but not rendered")
+        }
+        let artifacts = TestPaths.packageRoot.appendingPathComponent("test-artifacts")
+        try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        let screenshot = artifacts.appendingPathComponent("report.png")
+        try? FileManager.default.removeItem(at: screenshot)
+        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
+        let shot = try Process.capture(chromium, flags + ["--window-size=1400,3000", "--screenshot=\(screenshot.path)", html.absoluteString])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: screenshot.path), "no screenshot: \(shot.stderr)")
+        let dom = try Process.capture(chromium, flags + ["--dump-dom", html.absoluteString])
+        for output in [shot.stderr, dom.stderr] {
+            let console = output.split(separator: "\n").filter { $0.contains(":CONSOLE") }
+            XCTAssertTrue(console.isEmpty, "console messages: \(console)")
+        }
+        XCTAssertTrue(dom.stdout.contains("data-ready=\"yes\""), "the page's script did not finish: \(dom.stdout.prefix(400))")
+        XCTAssertFalse(dom.stdout.contains("data-errors="), "script errors")
+        for part in ["id=\"sample-browser\"", "id=\"histogram-ri\"", "id=\"histogram-kn\"", "id=\"histogram-tr\"", "id=\"loss-chart\"",
+                     "class=\"series\" data-name=\"normal\"", "class=\"tok flagged\"", "<li class=\"current\">"] {
+            XCTAssertTrue(dom.stdout.contains(part), "no \(part) in the rendered page")
+        }
+        print("report screenshot: \(screenshot.path)")
     }
 
     func testConfigErrorsNameTheFileAndSetting() throws {
@@ -152,5 +193,21 @@ extension Process {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Runs `path` with `arguments` and returns its status and outputs (standard error through
+    /// a file, so neither pipe can fill up and block it).
+    static func capture(_ path: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-capture-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errors) }
+        let process = Process(), pipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: path); process.arguments = arguments
+        process.standardOutput = pipe
+        process.standardError = try FileHandle(forWritingTo: errors)
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self), try String(contentsOf: errors, encoding: .utf8))
     }
 }

@@ -28,13 +28,16 @@ final class MaskSettingsTests: XCTestCase {
         XCTAssertEqual(s.caps, Caps(ri: 0.05, kn: 0.10, tr: 0.05))
         XCTAssertEqual(s.attributes, .all)
         XCTAssertEqual(s.riVariant, .lastLayer); XCTAssertFalse(s.uniformRelative)
+        XCTAssertEqual(s.riFence, .iqr)
     }
 
     func testRoundTripAndPartialObjects() throws {
         let s = MaskSettings(kIQR: 1, tauKN: 0.9, otsuClasses: 4, flagClasses: [1, 2], caps: Caps(ri: 0, kn: 0.2, tr: 0.1),
                              attributes: [.kn, .tr], riVariant: .allLayers, uniformRelative: true)
         XCTAssertEqual(try JSONDecoder().decode(MaskSettings.self, from: JSONEncoder().encode(s)), s)
-        let partial = try decode(#"{"caps": {"kn": 0.2}, "attributes": ["tr", "ri"], "riVariant": "all-layers"}"#)
+        XCTAssertEqual(try JSONDecoder().decode(MaskSettings.self, from: JSONEncoder().encode(MaskSettings(riFence: .logIQR))).riFence, .logIQR)
+        let partial = try decode(#"{"caps": {"kn": 0.2}, "attributes": ["tr", "ri"], "riVariant": "all-layers", "riFence": "log-iqr"}"#)
+        XCTAssertEqual(partial.riFence, .logIQR)
         XCTAssertEqual(partial.caps, Caps(ri: 0.05, kn: 0.2, tr: 0.05))
         XCTAssertEqual(partial.attributes, [.ri, .tr])
         XCTAssertEqual(partial.riVariant, .allLayers)
@@ -55,6 +58,7 @@ final class MaskSettingsTests: XCTestCase {
         XCTAssertEqual(rejectedField(#"{"tauKn": 0.9}"#), "tauKn")
         XCTAssertEqual(rejectedField(#"{"caps": {"ri": 0.1, "rl": 0.1}}"#), "caps.rl")
         XCTAssertThrowsError(try decode(#"{"riVariant": "first-layer"}"#))
+        XCTAssertThrowsError(try decode(#"{"riFence": "log"}"#))
         XCTAssertThrowsError(try decode(#"{"attributes": ["rr"]}"#))
     }
 

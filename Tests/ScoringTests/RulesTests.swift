@@ -52,6 +52,24 @@ final class RulesTests: XCTestCase {
         XCTAssertEqual(Rules.ri([], k: 1.5), [])
     }
 
+    func testLogFenceReachesTheLowTailOfASkewedSample() {
+        // Attention received as it looks: positive, most of it small, a few large values.
+        // sorted [0.001, 0.01, 0.012, 0.015, 0.02, 0.03, 0.2, 0.5]: Q1 = 0.0115, Q3 = 0.0725,
+        // fence 0.0115 - 1.5 * 0.061 = -0.08: the paper's rule can flag nothing.
+        let ri: [Float] = [0.02, 0.5, 0.01, 0.015, 0.001, 0.2, 0.012, 0.03, .nan]
+        XCTAssertLessThan(try XCTUnwrap(Rules.riLowerBound(ri, k: 1.5)), 0)
+        XCTAssertEqual(Rules.ri(ri, k: 1.5), [])
+        // On log RI the fence is Q1 - 1.5 IQR of the logs, about -6.62 (numpy: -6.6227):
+        // log(0.001) = -6.91 is under it, log(0.01) = -4.61 is not; the NaN stays unflagged.
+        let logs = Rules.logRI(ri)
+        XCTAssertEqual(try XCTUnwrap(Rules.riLowerBound(logs, k: 1.5)), -6.6227, accuracy: 1e-3)
+        XCTAssertEqual(Rules.ri(ri, k: 1.5, fence: .logIQR), [4])
+        XCTAssertTrue(logs[8].isNaN)
+        // A zero is floored, not -inf: it is the lowest and still flagged, the fence stays finite.
+        XCTAssertEqual(Rules.ri([0, 0.02, 0.5, 0.01, 0.015, 0.2, 0.012, 0.03], k: 1.5, fence: .logIQR), [0])
+        XCTAssertEqual(Rules.ri([0.2, 0.2, 0.2, 0.2], k: 1.5, fence: .logIQR), [])
+    }
+
     func testConstantRIFlagsNothing() {
         XCTAssertEqual(Rules.ri([0.2, 0.2, 0.2, 0.2], k: 1.5), [])
         XCTAssertEqual(Rules.ri([0.2], k: 0), [])

@@ -1,0 +1,123 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How long jobs report progress on rank 0's stderr (process-wide, set once from the
+/// command line like logging): a line redrawn in place on a terminal, a plain line every
+/// `interval` seconds otherwise (mpirun's output is a pipe), one JSON object per line for
+/// machines, or nothing (`--quiet`).
+public enum ProgressStyle: Sendable, Equatable {
+    case off
+    case redraw
+    case lines(interval: Double)
+    case json(interval: Double)
+
+    /// The style for a process: --quiet wins; JSON when logs are JSON; else a terminal redraws.
+    public static func choose(quiet: Bool, json: Bool, interval: Double = 10) -> ProgressStyle {
+        if quiet { return .off }
+        if json { return .json(interval: interval) }
+        return isatty(STDERR_FILENO) != 0 ? .redraw : .lines(interval: interval)
+    }
+}
+
+/// One stage's progress: done/total, tokens per second, elapsed time and time left. Rank 0
+/// prints; on other ranks every call does nothing. Thread-safe (the scoring coordinator
+/// reports from its own thread).
+public final class ProgressLine: Sendable {
+    public static let style = Mutex<ProgressStyle>(.lines(interval: 10))
+
+    let stage: String
+    let unit: String
+    let total: Int
+    /// Units done before this process started (a resumed run): not counted in the rate.
+    let alreadyDone: Int
+    let enabled: Bool
+    let style: ProgressStyle
+    let started: Double
+    private struct State { var lastPrint = -Double.infinity; var done = 0; var tokens = 0; var printedRedraw = false }
+    private let state = Mutex(State())
+
+    /// - Parameters:
+    ///   - stage: what runs ("score", "train", "eval").
+    ///   - total: how many `unit`s the stage does in all.
+    ///   - alreadyDone: how many of them a resumed run finished before.
+    public init(stage: String, unit: String, total: Int, alreadyDone: Int = 0, rank: Int) {
+        self.stage = stage
+        self.unit = unit
+        self.total = total
+        self.alreadyDone = alreadyDone
+        self.style = Self.style.withLock { $0 }
+        self.enabled = rank == 0 && style != .off
+        self.started = Communicator.wallTime()
+    }
+
+    /// `done` units finished so far, `tokens` processed so far; `detail` is appended (the loss).
+    public func update(done: Int, tokens: Int, detail: String? = nil) {
+        guard enabled else { return }
+        let now = Communicator.wallTime()
+        let text: String? = state.withLock { s in
+            s.done = done; s.tokens = tokens
+            let final = done >= total
+            switch style {
+            case .off: return nil
+            case .redraw:
+                guard final || now - s.lastPrint >= 0.1 else { return nil }
+                s.lastPrint = now; s.printedRedraw = true
+                return "\r\u{1B}[2K" + line(done: done, tokens: tokens, elapsed: now - started, detail: detail) + (final ? "\n" : "")
+            case let .lines(interval):
+                guard final || now - s.lastPrint >= interval else { return nil }
+                s.lastPrint = now
+                return line(done: done, tokens: tokens, elapsed: now - started, detail: detail) + "\n"
+            case let .json(interval):
+                guard final || now - s.lastPrint >= interval else { return nil }
+                s.lastPrint = now
+                return json(done: done, tokens: tokens, elapsed: now - started, detail: detail) + "\n"
+            }
+        }
+        if let text { writeToStandardError(text) }
+    }
+
+    /// Ends a redrawn line that did not reach its total (a stage stopped early).
+    public func finish() {
+        guard enabled else { return }
+        let open = state.withLock { s in s.printedRedraw && s.done < total }
+        if open { writeToStandardError("\n") }
+    }
+
+    func rates(done: Int, tokens: Int, elapsed: Double) -> (tokensPerSecond: Double, left: Double?) {
+        let perSecond = elapsed > 0 ? Double(tokens) / elapsed : 0
+        let fresh = done - alreadyDone
+        let left = fresh > 0 && done < total ? elapsed / Double(fresh) * Double(total - done) : (done >= total ? 0 : nil)
+        return (perSecond, left)
+    }
+
+    func line(done: Int, tokens: Int, elapsed: Double, detail: String?) -> String {
+        let (perSecond, left) = rates(done: done, tokens: tokens, elapsed: elapsed)
+        let percent = total > 0 ? 100 * Double(done) / Double(total) : 100
+        var text = "\(stage): \(done)/\(total) \(unit) (\(String(format: "%.0f", percent))%)"
+        if let detail { text += ", \(detail)" }
+        text += ", \(String(format: "%.0f", perSecond)) tokens/s, \(Self.duration(elapsed)) elapsed"
+        if let left { text += done >= total ? "" : ", ~\(Self.duration(left)) left" }
+        return text
+    }
+
+    func json(done: Int, tokens: Int, elapsed: Double, detail: String?) -> String {
+        let (perSecond, left) = rates(done: done, tokens: tokens, elapsed: elapsed)
+        var fields = ["\"event\":\"progress\"", "\"stage\":\"\(stage)\"", "\"unit\":\"\(unit)\"", "\"done\":\(done)", "\"total\":\(total)",
+                      "\"tokens\":\(tokens)", "\"tokens_per_s\":\(String(format: "%.1f", perSecond))",
+                      "\"elapsed_s\":\(String(format: "%.1f", elapsed))"]
+        if let left { fields.append("\"left_s\":\(String(format: "%.1f", left))") }
+        if let detail, let quoted = try? JSONEncoder().encode(detail) { fields.append("\"detail\":" + String(decoding: quoted, as: UTF8.self)) }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    /// "45 s", "3m05s", "2h07m".
+    public static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s < 60 { return "\(s) s" }
+        if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
+        return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60)
+    }
+}

@@ -1,0 +1,92 @@
+import Data
+import Foundation
+import Pipeline
+import TestSupport
+import Tokenizer
+import XCTest
+
+/// How records and domain words become token ids: the end-of-text token a plain-template
+/// response ends with, and the form of TR's domain words.
+final class SampleTokensTests: XCTestCase {
+    func gpt2() throws -> TokenizerEncoder {
+        TokenizerEncoder(tokenizer: try Tokenizer.load(path: try TestPaths.sharedFile("data/tokenizers/gpt2/tokenizer.json").path))
+    }
+
+    func conversation(_ question: String, _ answer: String) -> Conversation {
+        Conversation(id: "q", line: 1, context: [Message(.user, question)], response: answer)
+    }
+
+    func sample(_ outcome: SampleOutcome) throws -> TokenizedSample {
+        guard case let .sample(s) = outcome else { XCTFail("rejected: \(outcome)"); throw CocoaError(.coderInvalidValue) }
+        return s
+    }
+
+    func testPlainResponseEndsWithTheEndOfTextToken() throws {
+        let encoder = try gpt2()
+        let answer = try encoder.encode("It is 2.", addSpecialTokens: false)
+        let withEnd = try sample(SampleBuilder(encoder: encoder, template: .plain, contextLength: 64, endOfText: 50256)
+            .build(conversation("What is 1+1?", "It is 2.")))
+        XCTAssertEqual(Array(withEnd.ids[withEnd.responseStart...]), answer + [50256])
+        // A model without an end-of-text id: the response as written.
+        let without = try sample(SampleBuilder(encoder: encoder, template: .plain, contextLength: 64, endOfText: nil)
+            .build(conversation("What is 1+1?", "It is 2.")))
+        XCTAssertEqual(Array(without.ids[without.responseStart...]), answer)
+        // Truncation cuts the end-of-text token first: a cut response does not claim to end.
+        let cut = try sample(SampleBuilder(encoder: encoder, template: .plain, contextLength: withEnd.ids.count - 1, endOfText: 50256)
+            .build(conversation("What is 1+1?", "It is 2.")))
+        XCTAssertEqual(Array(cut.ids[cut.responseStart...]), answer)
+        XCTAssertEqual(cut.truncatedTokens, 1)
+    }
+
+    func testChatTemplatesEndWithTheirOwnTokenOnly() throws {
+        // Llama 3's <|eot_id|> is not in GPT-2's vocabulary: compare against the template's own text.
+        let encoder = try gpt2()
+        let rendered = PromptTemplate.qwen2.render(conversation("Hi?", "Hello."))
+        let s = try sample(SampleBuilder(encoder: encoder, template: .qwen2, contextLength: 128, endOfText: 50256)
+            .build(conversation("Hi?", "Hello.")))
+        XCTAssertEqual(Array(s.ids[s.responseStart...]), try encoder.encode(rendered.response, addSpecialTokens: false))
+        XCTAssertFalse(s.ids.contains(50256))
+    }
+
+    func testDomainWordsInTextTakeTheFormResponsesUse() throws {
+        let encoder = try gpt2()
+        let spaced = try XCTUnwrap(encoder.tokenizer.id(for: "\u{0120}10"))  // "Ġ10": " 10"
+        let bare = try XCTUnwrap(encoder.tokenizer.id(for: "10"))
+        XCTAssertNotEqual(spaced, bare)
+        XCTAssertEqual(try TaskRelevanceTable.tokens(of: "10", form: .inText, encoder: encoder), [Int32(spaced)])
+        XCTAssertEqual(try TaskRelevanceTable.tokens(of: "10", form: .bare, encoder: encoder), [Int32(bare)])
+        // The ids are those of the word inside a response.
+        let response = try encoder.encode("so 3 + 7 = 10", addSpecialTokens: false)
+        XCTAssertEqual(response.last, Int32(spaced))
+        // A word of several tokens keeps all of them.
+        let word = try TaskRelevanceTable.tokens(of: "multiplication", form: .inText, encoder: encoder)
+        XCTAssertEqual(word, try encoder.encode(" multiplication", addSpecialTokens: false))
+    }
+
+    func testDomainWordsInTextFollowAWordStartMarker() throws {
+        // A SentencePiece-style vocabulary marks word starts ("▁10") instead of a leading space,
+        // and writes a leading space as a marker of its own: " 10" alone is "▁" "▁10".
+        final class WordStartEncoder: TextEncoder {
+            var ids: [String: Int32] = [:]
+            func id(_ piece: String) -> Int32 {
+                if let id = ids[piece] { return id }
+                ids[piece] = Int32(ids.count); return ids[piece]!
+            }
+            func encode(_ text: String, addSpecialTokens: Bool) throws -> [Int32] {
+                let spaced = "\u{2581}" + text.replacingOccurrences(of: " ", with: "\u{2581}")
+                var pieces: [String] = [], current = ""
+                for c in spaced {
+                    if c == "\u{2581}", !current.isEmpty { pieces.append(current); current = "" }
+                    current.append(c)
+                }
+                pieces.append(current)
+                return pieces.map(id)
+            }
+            func tokenText(_ id: Int32) -> String { ids.first { $0.value == id }!.key }
+            var vocabularySize: Int { ids.count }
+        }
+        let encoder = WordStartEncoder()
+        XCTAssertEqual(try encoder.encode(" 10", addSpecialTokens: false).map(encoder.tokenText), ["\u{2581}", "\u{2581}10"])
+        XCTAssertEqual(try TaskRelevanceTable.tokens(of: "10", form: .inText, encoder: encoder).map(encoder.tokenText), ["\u{2581}10"])
+    }
+}
