@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "GroundTruthTests", dependencies: ["GroundTruth"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Scoring", "Data", "Tokenizer", "Artifacts", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Scoring", "Data", "Tokenizer", "Report", "Artifacts", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -15,6 +15,7 @@ public struct RunStats: Codable, Sendable {
     public let domainWords: [String]
     /// nil in runs made before the form was a setting (they used the bare form).
     public let domainWordForm: DomainWordForm?
+    public let trDomain: TRDomain?
 
     init(report: StatsReport, histograms: ScoreHistograms, encoder: any TextEncoder, scoreSettings: ScoreSettings) {
         self.report = report
@@ -25,6 +26,7 @@ public struct RunStats: Codable, Sendable {
         task = scoreSettings.task
         domainWords = scoreSettings.domainWords
         domainWordForm = scoreSettings.domainWordForm
+        trDomain = scoreSettings.trDomain
     }
 
     /// The short human summary rank 0 prints.

@@ -70,7 +70,7 @@ public struct ScoreJob {
         }
         try queue.finish()
         try TaskRelevanceTable.build(layout: layout, chunks: plan.chunks.count, world: world, model: model,
-                                     encoder: encoder, words: settings.domainWords, form: settings.domainWordForm ?? .bare)
+                                     encoder: encoder, words: settings.domainWords, form: settings.domainWordForm ?? .bare, domainKind: settings.trDomain ?? .mean)
         let seconds = Communicator.wallTime() - started
         let peaks = try world.gather(value: peakResidentBytes())
         if let peaks, total > 0 {

@@ -30,6 +30,15 @@ public enum DomainWordForm: String, Codable, Sendable, CaseIterable {
     case bare
 }
 
+/// What a token's TR is the cosine to.
+public enum TRDomain: String, Codable, Sendable, CaseIterable {
+    /// The mean state of the domain words (the paper). With many numbers among the words, the
+    /// mean leans towards them, and the operators fall far from it.
+    case mean
+    /// The nearest domain word: the largest cosine to any one of them.
+    case nearest
+}
+
 /// Everything that decides the bytes of a scoring run's score files. Saved in the run
 /// directory; `--resume` refuses a run directory whose settings differ.
 public struct ScoreSettings: Codable, Equatable, Sendable {
@@ -41,6 +50,8 @@ public struct ScoreSettings: Codable, Equatable, Sendable {
     public var domainWords: [String]
     /// nil in settings saved before the form was a setting: those runs used the bare form.
     public var domainWordForm: DomainWordForm?
+    /// nil in settings saved before this was a setting: the mean.
+    public var trDomain: TRDomain?
     public var riVariant: RIVariant
     public var uniformRelative: Bool
     public var recordsPerChunk: Int
@@ -52,12 +63,13 @@ public struct ScoreSettings: Codable, Equatable, Sendable {
     public var onBadRecord: BadRecordPolicy
 
     public init(model: String, tokenizer: String, data: DatasetSpec, template: PromptTemplate = .plain,
-                task: Task, domainWords: [String]? = nil, domainWordForm: DomainWordForm = .inText, riVariant: RIVariant = .lastLayer,
+                task: Task, domainWords: [String]? = nil, domainWordForm: DomainWordForm = .inText, trDomain: TRDomain = .mean, riVariant: RIVariant = .lastLayer,
                 uniformRelative: Bool = false, recordsPerChunk: Int = 64, batchSize: Int = 8,
                 batchTokens: Int = 4096, maxLength: Int = 1024, onBadRecord: BadRecordPolicy = .fail) {
         self.model = model; self.tokenizer = tokenizer; self.data = data; self.template = template
         self.task = task; self.domainWords = domainWords ?? task.defaultDomainWords
         self.domainWordForm = domainWordForm
+        self.trDomain = trDomain
         self.riVariant = riVariant; self.uniformRelative = uniformRelative
         self.recordsPerChunk = recordsPerChunk; self.batchSize = batchSize; self.batchTokens = batchTokens
         self.maxLength = maxLength; self.onBadRecord = onBadRecord

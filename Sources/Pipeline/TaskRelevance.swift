@@ -3,7 +3,8 @@ import Cluster
 import Foundation
 
 /// TR(t) = cos(e(t), v_domain), where e(t) is the base model's final-norm state for token t
-/// fed alone and v_domain the mean state of the domain words.
+/// fed alone and v_domain the mean state of the domain words (or, with `nearest`, the largest
+/// cosine to any one domain word's state).
 ///
 /// e(t) depends only on t, so TR is one table for the whole run (`tr.safetensors`, one value
 /// per vocabulary id, NaN for ids no response holds), computed once per distinct id and shared:
@@ -14,18 +15,30 @@ import Foundation
 public enum TaskRelevanceTable {
     public static let block = 64
 
-    /// v_domain: each domain word is one short sequence whose states are averaged.
-    static func domainVector(model: any BaseModel, encoder: any TextEncoder, words: [String], form: DomainWordForm) throws -> [Float] {
+    /// Each domain word's state: one short sequence per word, its states averaged.
+    static func wordStates(model: any BaseModel, encoder: any TextEncoder, words: [String], form: DomainWordForm) throws -> [[Float]] {
         var sequences: [[Int32]] = []
         for word in words {
             let ids = try tokens(of: word, form: form, encoder: encoder)
             guard !ids.isEmpty else { throw PipelineError.invalidSetting(field: "domain-words", reason: "\"\(word)\" has no tokens") }
             sequences.append(ids)
         }
-        let states = try model.meanFinalHidden(sequences)
+        return try model.meanFinalHidden(sequences)
+    }
+
+    /// v_domain: the mean of the words' states.
+    public static func mean(_ states: [[Float]]) -> [Float] {
         var mean = [Float](repeating: 0, count: states[0].count)
         for s in states { for i in mean.indices { mean[i] += s[i] } }
         return mean.map { $0 / Float(states.count) }
+    }
+
+    /// TR of a token state `e`: the cosine to the words' mean, or to the nearest word.
+    public static func relevance(_ e: [Float], words: [[Float]], mean: [Float], kind: TRDomain) -> Float {
+        switch kind {
+        case .mean: return cosine(e, mean)
+        case .nearest: return words.map { cosine(e, $0) }.max() ?? 0
+        }
     }
 
     /// A domain word's tokens. In text: the tokens "x WORD" has after those of "x", which is
@@ -44,7 +57,7 @@ public enum TaskRelevanceTable {
 
     /// Builds the table from the run's score files and writes it (rank 0). Collective.
     static func build(layout: RunLayout, chunks: Int, world: Communicator, model: any BaseModel,
-                      encoder: any TextEncoder, words: [String], form: DomainWordForm) throws {
+                      encoder: any TextEncoder, words: [String], form: DomainWordForm, domainKind: TRDomain) throws {
         let vocabulary = encoder.vocabularySize
         // Which ids occur in a response: each rank reads chunks i mod size; max-reduce.
         var seen = [Int32](repeating: 0, count: vocabulary)
@@ -56,11 +69,13 @@ public enum TaskRelevanceTable {
         let blocks = (0..<((vocabulary + block - 1) / block)).filter { b in
             (b * block..<min(vocabulary, (b + 1) * block)).contains { seen[$0] != 0 }
         }
-        let domain = try domainVector(model: model, encoder: encoder, words: words, form: form)
+        let states = try wordStates(model: model, encoder: encoder, words: words, form: form)
+        let domain = mean(states)
+        func relevance(_ e: [Float]) -> Float { Self.relevance(e, words: states, mean: domain, kind: domainKind) }
         var mine: [Float] = []
         for (i, b) in blocks.enumerated() where i % world.size == world.rank {
             let ids = (b * block..<min(vocabulary, (b + 1) * block)).map { Int32($0) }
-            mine += try model.meanFinalHidden(ids.map { [$0] }).map { cosine($0, domain) }
+            mine += try model.meanFinalHidden(ids.map { [$0] }).map(relevance)
         }
         let parts = try world.allgatherv(mine)
         var table = [Float](repeating: .nan, count: vocabulary)

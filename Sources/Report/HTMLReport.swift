@@ -236,6 +236,7 @@ public struct HTMLReport {
         // Manifest
         h += "<section id=\"manifest\"><h2>Manifest</h2>\n"
         if let c = data.runConfiguration { h += "<details open><summary>run.json (the resolved configuration)</summary><pre>\(esc(c))</pre></details>\n" }
+        if let c = data.environment { h += "<details><summary>environment.json (xtf, MPI and OpenBLAS versions; each rank's host)</summary><pre>\(esc(c))</pre></details>\n" }
         if let c = data.scoreSettings { h += "<details><summary>scoring settings (model, data, task)</summary><pre>\(esc(c))</pre></details>\n" }
         if let c = data.maskSettingsText { h += "<details><summary>mask settings</summary><pre>\(esc(c))</pre></details>\n" }
         h += "<details><summary>\(data.files.count) files with their SHA-256</summary><table><tr><th>file</th><th>bytes</th><th>SHA-256</th></tr>\n"
@@ -264,7 +265,14 @@ public struct HTMLReport {
         return out + "]}"
     }
 
-    func num(_ v: Double) -> String { v.isFinite ? String(format: "%.4g", v) : "null" }
+    /// `v` to 4 significant digits as a JSON number (Float's shortest form: String(format:)
+    /// is too slow for a million scores).
+    func num(_ v: Double) -> String {
+        guard v.isFinite else { return "null" }
+        guard v != 0 else { return "0" }
+        let scale = pow(10, 3 - floor(log10(abs(v))))
+        return Float((v * scale).rounded() / scale).description
+    }
 
     /// JSON text that is also safe inside a <script> element: "<" only occurs in JSON strings,
     /// where "\u003c" means the same, so "</script>" can never appear.
@@ -383,6 +391,7 @@ public struct HTMLReport {
           shade.addEventListener('change', function () { if (current) show(current); });
           document.getElementById('prev').addEventListener('click', function () { if (page > 0) { page--; drawList(); } });
           document.getElementById('next').addEventListener('click', function () { if ((page + 1) * pageSize < order.length) { page++; drawList(); } });
+          window.addEventListener('load', function () { document.body.dataset.loadMs = Math.round(performance.now()); });
           refresh();
           document.body.dataset.renderMs = Math.round(performance.now());
           document.body.dataset.ready = errors.length ? 'errors' : 'yes';

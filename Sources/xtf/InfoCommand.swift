@@ -34,19 +34,25 @@ struct Info: ParsableCommand {
         let ranks: [RankFacts]
     }
 
-    func run() throws {
-        let context = try ClusterContext(global, label: "xtf.info")
-        let world = context.world
+    /// What this job runs on: versions, and each rank's host, pid, BLAS threads and CPUs.
+    /// Collective; the report on rank 0, nil elsewhere.
+    static func gather(_ world: Communicator) throws -> Report? {
         let facts = RankFacts(rank: world.rank, host: world.hostName, pid: getpid(),
                               blasThreads: BLAS.threadCount, cpus: allowedCPUs())
-        guard let ranks = try world.gather(value: facts) else { return }
-        let report = Report(
+        guard let ranks = try world.gather(value: facts) else { return nil }
+        return Report(
             xtfVersion: XTF.version, build: buildConfiguration,
             mpiLibrary: MPIRuntime.libraryVersion, mpiStandard: MPIRuntime.standardVersion,
             threadLevelRequested: ThreadLevel.multiple.description,
             threadLevelProvided: MPIRuntime.threadLevel.description,
             openblasConfig: BLAS.buildConfig.trimmingCharacters(in: .whitespaces),
             openblasCore: BLAS.coreName, openblasParallelism: BLAS.parallelism, ranks: ranks)
+    }
+
+    func run() throws {
+        let context = try ClusterContext(global, label: "xtf.info")
+        guard let report = try Self.gather(context.world) else { return }
+        let ranks = report.ranks
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

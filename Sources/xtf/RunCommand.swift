@@ -240,9 +240,12 @@ struct RunJob {
     }
 
     func run() throws {
+        // What the run ran on (versions, hosts), beside its configuration.
+        let environment = try Info.gather(world)
         if world.isRoot {
             try FileManager.default.createDirectory(atPath: plan.out, withIntermediateDirectories: true)
             try AtomicFile.writeJSON(plan, to: (plan.out as NSString).appendingPathComponent("run.json"))
+            if let environment { try AtomicFile.writeJSON(environment, to: (plan.out as NSString).appendingPathComponent("environment.json")) }
         }
         try world.barrier()
 

@@ -58,6 +58,9 @@ struct ScoringOptions: ParsableArguments {
     @Option(help: "How a domain word is tokenized: in-text (as inside a sentence, after a space, the form responses use) | bare (the word alone).")
     var domainWordForm: DomainWordForm = .inText
 
+    @Option(help: "What TR is the cosine to: mean (of the domain words' states, the paper) | nearest (the closest domain word).")
+    var trDomain: TRDomain = .mean
+
     @Option(help: "RI layers: last-layer | all-layers")
     var riLayers: RIVariant = .lastLayer
 
@@ -119,6 +122,7 @@ struct MaskOptions: ParsableArguments {
 extension DatasetFormat: ExpressibleByArgument {}
 extension RIFence: ExpressibleByArgument {}
 extension DomainWordForm: ExpressibleByArgument {}
+extension TRDomain: ExpressibleByArgument {}
 extension PromptTemplate: ExpressibleByArgument {}
 extension BadRecordPolicy: ExpressibleByArgument {}
 extension Task: ExpressibleByArgument {}
@@ -156,7 +160,7 @@ struct Score: ParsableCommand {
         let settings = ScoreSettings(
             model: modelOptions.model, tokenizer: modelOptions.tokenizerPath, data: dataOptions.spec,
             template: dataOptions.template, task: scoring.task,
-            domainWords: scoring.domainWords.isEmpty ? nil : scoring.domainWords, domainWordForm: scoring.domainWordForm,
+            domainWords: scoring.domainWords.isEmpty ? nil : scoring.domainWords, domainWordForm: scoring.domainWordForm, trDomain: scoring.trDomain,
             riVariant: scoring.riLayers, uniformRelative: scoring.uniformRelative,
             recordsPerChunk: scoring.recordsPerChunk, batchSize: scoring.batchSize, batchTokens: scoring.batchTokens,
             maxLength: scoring.maxLength, onBadRecord: dataOptions.onBadRecord)

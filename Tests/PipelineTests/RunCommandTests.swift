@@ -1,4 +1,5 @@
 import Foundation
+import Report
 import TestSupport
 import XCTest
 
@@ -50,7 +51,7 @@ final class RunCommandTests: XCTestCase {
         let first = try MPIRunner.run(ranks: 2, ["run", "--config", file.path], timeout: 900)
         XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
         let out = directory.appendingPathComponent("run")  // relative to the YAML file
-        for name in ["run.json", "report.md", "report.json", "detection.json", "manifest.json", "base-eval.json",
+        for name in ["run.json", "environment.json", "report.md", "report.json", "report.html", "detection.json", "manifest.json", "base-eval.json",
                      "score/stats.json", "arms/normal/eval.json", "arms/xtf/eval.json", "arms/kn-only/eval.json",
                      "arms/kn-only/masks/stats.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), "missing \(name)")
@@ -140,6 +141,17 @@ final class RunCommandTests: XCTestCase {
             let svg = try String(contentsOf: run.appendingPathComponent("figures/\(figure)"), encoding: .utf8)
             XCTAssertTrue(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""), figure)
         }
+        // The report reads flags and RI without a JSON decoder: the same values as one.
+        let tokens = try Data(contentsOf: run.appendingPathComponent("score/tokens.jsonl"))
+        for line in tokens.split(separator: UInt8(ascii: "\n")) {
+            let scanned = try XCTUnwrap(SampleSelection.scanFlagsAndRI(line))
+            let record = try JSONSerialization.jsonObject(with: Data(line)) as! [String: Any]
+            XCTAssertEqual(scanned.flags, record["flags"] as? [String])
+            XCTAssertEqual(scanned.ri.map { $0.map(Double.init) }, (record["ri"] as! [Any]).map { ($0 as? NSNumber).map { Double($0.floatValue) } })
+        }
+        XCTAssertNil(SampleSelection.scanFlagsAndRI(Data(#"{"id":"x","flags":[""],"ri":[1]}"#.utf8)[...]), "another key order is left to the decoder")
+        XCTAssertNil(SampleSelection.scanFlagsAndRI(Data(#"{"flags":["",""],"ri":[0.5]}"#.utf8)[...]), "counts that disagree")
+
         let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let chromium else {
             throw XCTSkip("SKIPPED LOUDLY: no chromium (scripts/test.sh installs Debian's chromium); the report was written but not rendered")

@@ -89,4 +89,19 @@ final class SampleTokensTests: XCTestCase {
         XCTAssertEqual(try encoder.encode(" 10", addSpecialTokens: false).map(encoder.tokenText), ["\u{2581}", "\u{2581}10"])
         XCTAssertEqual(try TaskRelevanceTable.tokens(of: "10", form: .inText, encoder: encoder).map(encoder.tokenText), ["\u{2581}10"])
     }
+
+    func testTRIsTheCosineToTheMeanOrToTheNearestWord() {
+        // Three number-like words and one operator: the mean leans towards the numbers.
+        let words: [[Float]] = [[1, 0, 0], [1, 0.1, 0], [1, -0.1, 0], [0, 0, 1]]
+        let mean = TaskRelevanceTable.mean(words)
+        XCTAssertEqual(mean, [0.75, 0, 0.25])
+        let plus: [Float] = [0, 0, 1]
+        // The operator itself is far from the mean (cos = 0.25 / |mean| = 0.316) but is a word.
+        XCTAssertEqual(TaskRelevanceTable.relevance(plus, words: words, mean: mean, kind: .mean), Float(0.25 / (0.625).squareRoot()), accuracy: 1e-6)
+        XCTAssertEqual(TaskRelevanceTable.relevance(plus, words: words, mean: mean, kind: .nearest), 1, accuracy: 1e-6)
+        // A token unlike every word scores low either way.
+        let other: [Float] = [0, 1, 0]
+        XCTAssertEqual(TaskRelevanceTable.relevance(other, words: words, mean: mean, kind: .mean), 0, accuracy: 1e-6)
+        XCTAssertLessThan(TaskRelevanceTable.relevance(other, words: words, mean: mean, kind: .nearest), 0.1)
+    }
 }
