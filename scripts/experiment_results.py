@@ -129,6 +129,21 @@ def main():
         path = os.path.join(work, f"seed-{seed}", "generation-errors.md")
         if os.path.exists(path):
             out += ["", f"Seed {seed}:", "", open(path).read().strip()]
+    out += ["", "## What each arm's mask removes (most flagged tokens, per seed)", "",
+            "From each arm's `stats.json` (`score/` for xtf, `arms/NAME/masks/` for the single-attribute arms): "
+            "the tokens the mask takes out of the loss most often, after the per-sample caps.", "",
+            "| arm | seed | tokens masked | most masked tokens |", "| --- | ---: | ---: | --- |"]
+    for arm in arms:
+        for seed in seeds:
+            path = os.path.join(work, f"seed-{seed}", "score" if arm == "xtf" else f"arms/{arm}/masks", "stats.json")
+            if not os.path.exists(path):
+                continue
+            stats = json.load(open(path))
+            report = stats["report"]
+            top = ", ".join(f"`{json.dumps(text)[1:-1]}` {count['flagged']}"
+                            for text, count in list(zip(stats["topFlaggedTokenText"], report["topFlaggedTokens"]))[:8])
+            out.append(f"| {arm} | {seed} | {report['maskedTokens']} | {top} |")
+
     out += ["", f"## Why RI flags what it flags (seed {seeds[0]}: `scripts/ri_analysis.py`)", "",
             open(os.path.join(work, f"seed-{seeds[0]}", "ri-analysis.md")).read().strip()]
 
