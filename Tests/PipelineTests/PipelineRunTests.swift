@@ -117,6 +117,22 @@ final class PipelineRunTests: XCTestCase {
         XCTAssertGreaterThan(maskedResponse, 0)
     }
 
+    /// On a terminal the progress line is redrawn in place (carriage return, erase line) and
+    /// ends with a newline; `script` gives the process a pseudo-terminal.
+    func testProgressIsRedrawnOnATerminal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
+            throw XCTSkip("SKIPPED LOUDLY: no /usr/bin/script (util-linux) to give xtf a terminal")
+        }
+        let data = try Self.dataset()
+        let out = try TestPaths.scratchDirectory("pipeline-tty")
+        let command = [MPIRunner.xtfBinary.path, "selftest", "pipeline", "--data", data.path, "--out", out.path,
+                       "--records-per-chunk", "16", "--on-bad-record", "skip"].joined(separator: " ")
+        let result = try Process.capture("/usr/bin/script", ["-qec", command, "/dev/null"])
+        XCTAssertEqual(result.status, 0, result.stdout)
+        XCTAssertTrue(result.stdout.contains("\r\u{1B}[2Kscore: 10/10 chunks (100%), "), result.stdout)
+        XCTAssertFalse(result.stdout.contains("\nscore: 10/10"), "a terminal gets a redrawn line, not plain lines: \(result.stdout)")
+    }
+
     func testCrashedRunResumesToTheSameFiles() throws {
         let data = try Self.dataset()
         let reference = try TestPaths.scratchDirectory("pipeline-ref")
