@@ -54,4 +54,6 @@ public final class TokenizerEncoder: TextEncoder {
     public func tokenText(_ id: Int32) -> String { tokenizer.displayText(for: Int(id)) }
 
     public var vocabularySize: Int { tokenizer.vocabularySize }
+
+    public func isSpecial(_ id: Int32) -> Bool { tokenizer.isSpecial(Int(id)) }
 }

@@ -100,11 +100,16 @@ public struct ChunkScores: Equatable, Sendable {
 }
 
 extension ChunkScores {
-    /// Every sample's three scores, TR looked up in the run's table by token id.
-    public func sampleScores(tr table: [Float]) throws -> [SampleScores] {
+    /// Every sample's three scores, TR looked up in the run's table by token id. Tokens for
+    /// which `unscored` holds (the template's special tokens) get NaN scores: the rules never
+    /// flag NaN, so they are never masked.
+    public func sampleScores(tr table: [Float], unscored: (Int32) -> Bool = { _ in false }) throws -> [SampleScores] {
         try zip(samples, scores).map { sample, s in
             let ids = Array(sample.ids[sample.responseStart...])
-            return try SampleScores(tokenIds: ids, pcp: s.pcp, ri: s.ri, tr: ids.map { Int($0) < table.count ? table[Int($0)] : .nan })
+            let skip = ids.map(unscored)
+            func scored(_ values: [Float]) -> [Float] { zip(values, skip).map { $1 ? .nan : $0 } }
+            return try SampleScores(tokenIds: ids, pcp: scored(s.pcp), ri: scored(s.ri),
+                                    tr: scored(ids.map { Int($0) < table.count ? table[Int($0)] : .nan }))
         }
     }
 }

@@ -44,7 +44,7 @@ public struct MaskJob {
         let histograms = try world.allSucceed { () -> ScoreHistograms in
             var h = ScoreHistograms(layout: histogramLayout)
             for chunk in mine {
-                for sample in try read(chunk).sampleScores(tr: tr) { h.add(sample) }
+                for sample in try read(chunk).sampleScores(tr: tr, unscored: encoder.isSpecial) { h.add(sample) }
             }
             return h
         }
@@ -109,7 +109,7 @@ public struct MaskJob {
     /// Masks one chunk; writes its flags and its parts of masked.jsonl and tokens.jsonl.
     func maskChunk(_ chunk: Int, masker: Masker, tr: [Float], statistics: inout NoiseStatistics) throws {
         let scores = try read(chunk)
-        let all = try scores.sampleScores(tr: tr)
+        let all = try scores.sampleScores(tr: tr, unscored: encoder.isSpecial)
         var flags: [UInt8] = []
         var masked: [MaskedRecord] = []
         var tokens: [TokenRecord] = []

@@ -9,6 +9,13 @@ public protocol TextEncoder: AnyObject {
     /// The text of one token, for display (per-token JSONL, report, top flagged tokens).
     func tokenText(_ id: Int32) -> String
     var vocabularySize: Int { get }
+    /// Special tokens are template markup (end of text, end of turn), not text an author
+    /// wrote: they are never scored, so XTF never masks them.
+    func isSpecial(_ id: Int32) -> Bool
+}
+
+extension TextEncoder {
+    public func isSpecial(_ id: Int32) -> Bool { false }
 }
 
 /// A record as the model sees it: prompt ids then response ids, in one sequence.

@@ -301,6 +301,11 @@ public final class Tokenizer: Sendable {
         return id < model.idToToken.count ? model.idToToken[id] : nil
     }
 
+    /// Whether `id` is an added special token (`<|endoftext|>`, `<|eot_id|>`, `</s>`, ...).
+    public func isSpecial(_ id: Int) -> Bool {
+        id >= 0 && id <= Int(UInt32.max) && addedByID[UInt32(id)]?.special == true
+    }
+
     /// The id of a token string (added tokens first, then the model's vocabulary).
     public func id(for token: String) -> Int? {
         (addedByContent[token] ?? model.tokenToID[token]).map(Int.init)

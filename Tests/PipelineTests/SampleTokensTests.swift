@@ -1,6 +1,7 @@
 import Data
 import Foundation
 import Pipeline
+import Scoring
 import TestSupport
 import Tokenizer
 import XCTest
@@ -103,5 +104,21 @@ final class SampleTokensTests: XCTestCase {
         let other: [Float] = [0, 1, 0]
         XCTAssertEqual(TaskRelevanceTable.relevance(other, words: words, mean: mean, kind: .mean), 0, accuracy: 1e-6)
         XCTAssertLessThan(TaskRelevanceTable.relevance(other, words: words, mean: mean, kind: .nearest), 0.1)
+    }
+
+    func testSpecialTokensAreNeverScored() throws {
+        // GPT-2's <|endoftext|> (50256) is a special token; "It" (1026) is not.
+        let encoder = try gpt2()
+        XCTAssertTrue(encoder.isSpecial(50256))
+        XCTAssertFalse(encoder.isSpecial(1026))
+        var chunk = ChunkScores()
+        chunk.append(TokenizedSample(id: "a", line: 1, ids: [10, 1026, 50256], responseStart: 1, truncatedTokens: 0),
+                     ResponseScores(pcp: [0.99, 0.99], ri: [0.5, 0.5]))
+        let table = [Float](repeating: 0.3, count: 50257)
+        let scored = try XCTUnwrap(chunk.sampleScores(tr: table, unscored: encoder.isSpecial).first)
+        XCTAssertEqual(scored.pcp[0], 0.99); XCTAssertEqual(scored.ri[0], 0.5); XCTAssertEqual(scored.tr[0], 0.3)
+        XCTAssertTrue(scored.pcp[1].isNaN && scored.ri[1].isNaN && scored.tr[1].isNaN, "the end-of-text token got scores")
+        // The rules never flag NaN: a PCP of 0.99 is flagged by KN, the special token's is not.
+        XCTAssertEqual(Rules.kn(scored.pcp, tau: 0.95), [0])
     }
 }
