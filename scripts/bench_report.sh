@@ -23,7 +23,7 @@ start=$(date +%s.%N)
 "$xtf" report "$run" --out "$work/report.html" --figures "$work/figures"
 written=$(awk "BEGIN {printf \"%.2f\", $(date +%s.%N) - $start}")
 echo '<!DOCTYPE html><html><body data-ready="yes"><script>window.addEventListener("load", function () { document.body.dataset.loadMs = Math.round(performance.now()); });</script></body></html>' > "$work/blank.html"
-flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars)
+flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars)
 
 measure() { # file -> "render_ms wall_s" per repeat
   for _ in $(seq "$repeat"); do

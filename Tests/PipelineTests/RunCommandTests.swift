@@ -160,7 +160,8 @@ final class RunCommandTests: XCTestCase {
         try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
         let screenshot = artifacts.appendingPathComponent("report.png")
         try? FileManager.default.removeItem(at: screenshot)
-        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
+        // As root in a container: no sandbox, and no reliance on a small /dev/shm.
+        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
         let shot = try Process.capture(chromium, flags + ["--window-size=1400,3000", "--screenshot=\(screenshot.path)", html.absoluteString])
         XCTAssertTrue(FileManager.default.fileExists(atPath: screenshot.path), "no screenshot: \(shot.stderr)")
         let dom = try Process.capture(chromium, flags + ["--dump-dom", html.absoluteString])
