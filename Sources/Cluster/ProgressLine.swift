@@ -36,7 +36,7 @@ public final class ProgressLine: Sendable {
     let enabled: Bool
     let style: ProgressStyle
     let started: Double
-    private struct State { var lastPrint = -Double.infinity; var done = 0; var tokens = 0; var printedRedraw = false }
+    private struct State { var lastPrint = -Double.infinity; var done = 0; var printedRedraw = false }
     private let state = Mutex(State())
 
     /// - Parameters:
@@ -58,7 +58,7 @@ public final class ProgressLine: Sendable {
         guard enabled else { return }
         let now = Communicator.wallTime()
         let text: String? = state.withLock { s in
-            s.done = done; s.tokens = tokens
+            s.done = done
             let final = done >= total
             switch style {
             case .off: return nil

@@ -346,15 +346,14 @@ public struct HTMLReport {
             });
             document.getElementById('page').textContent = order.length ? 'page ' + (page + 1) + ' of ' + Math.ceil(order.length / pageSize) + ' (' + order.length + ' samples)' : '';
           }
-          function colour(s, i) {
+          function colour(s, i, logRange) {
             var mode = shade.value;
             if (mode === 'mask') return s.f[i] ? 'rgba(192,57,43,0.28)' : '';
             if (mode === 'kn') return s.p[i] === null ? '' : 'rgba(74,122,181,' + (0.85 * s.p[i]).toFixed(3) + ')';
             if (mode === 'tr') return s.s[i] === null ? '' : 'rgba(27,158,119,' + (0.85 * (1 - (s.s[i] + 1) / 2)).toFixed(3) + ')';
             // RI: low attention received is strong, on the sample's log scale.
-            var logs = s.r.filter(function (v) { return v !== null && v > 0; }).map(Math.log);
-            if (s.r[i] === null || s.r[i] <= 0 || !logs.length) return '';
-            var lo = Math.min.apply(null, logs), hi = Math.max.apply(null, logs);
+            if (s.r[i] === null || s.r[i] <= 0 || !logRange) return '';
+            var lo = logRange[0], hi = logRange[1];
             var x = hi > lo ? (hi - Math.log(s.r[i])) / (hi - lo) : 0;
             return 'rgba(117,112,179,' + (0.85 * x).toFixed(3) + ')';
           }
@@ -365,12 +364,15 @@ public struct HTMLReport {
             var flagged = s.f.filter(function (f) { return f; }).length;
             head.textContent = s.id + ': ' + s.t.length + ' response tokens, ' + flagged + ' masked (' + (100 * s.ratio).toFixed(1) + '%)';
             view.appendChild(head);
+            // The sample's range of log RI, once (not per token).
+            var logs = s.r.filter(function (v) { return v !== null && v > 0; }).map(Math.log);
+            var logRange = logs.length ? [Math.min.apply(null, logs), Math.max.apply(null, logs)] : null;
             var box = document.createElement('div'); box.className = 'tokens';
             s.t.forEach(function (text, i) {
               var span = document.createElement('span');
               span.className = 'tok' + (s.f[i] ? ' flagged' : '');
               span.textContent = text.split('\\\\n').join('\\n');
-              var c = colour(s, i); if (c) span.style.background = c;
+              var c = colour(s, i, logRange); if (c) span.style.background = c;
               var cls = trClass(s.s[i]);
               span.title = 'token ' + i + ' ' + JSON.stringify(text) +
                 '\\nPCP ' + fmt(s.p[i]) + '  (KN flags PCP > ' + settings.tauKN + ')' +

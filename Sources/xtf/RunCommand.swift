@@ -322,13 +322,14 @@ struct RunJob {
         try AtomicFile.write(report, to: (plan.out as NSString).appendingPathComponent("report.md"))
         try AtomicFile.writeJSON(rows, to: (plan.out as NSString).appendingPathComponent("report.json"))
         // The HTML report shows the manifest's checksums, then the manifest lists the report too.
-        try writeManifest()
+        let entries = try writeManifest()
         let html = HTMLReport(data: try RunData(root: plan.out, maxSamples: 1000), version: XTF.version)
         let figures = (plan.out as NSString).appendingPathComponent("figures")
         try FileManager.default.createDirectory(atPath: figures, withIntermediateDirectories: true)
         for figure in html.figures { try AtomicFile.write(figure.svg, to: (figures as NSString).appendingPathComponent(figure.name)) }
         try AtomicFile.write(html.render(), to: (plan.out as NSString).appendingPathComponent("report.html"))
-        try writeManifest()
+        // Only the report's files changed since (a rerun overwrites them): hash those again.
+        try writeManifest(known: entries.filter { $0.path != "report.html" && !$0.path.hasPrefix("figures/") })
         print(report)
         print("report: \((plan.out as NSString).appendingPathComponent("report.md")), \((plan.out as NSString).appendingPathComponent("report.html"))")
         try world.barrier()
@@ -400,9 +401,14 @@ struct RunJob {
         try world.barrier()
     }
 
+    struct ManifestEntry: Codable { let path: String; let bytes: Int; let sha256: String }
+
     /// OUT/manifest.json: every file of the run (links followed once) with its size and SHA-256.
-    func writeManifest() throws {
-        struct Entry: Codable { let path: String; let bytes: Int; let sha256: String }
+    /// Files in `known` are taken from it rather than read again.
+    @discardableResult
+    func writeManifest(known: [ManifestEntry] = []) throws -> [ManifestEntry] {
+        typealias Entry = ManifestEntry
+        let reuse = Dictionary(known.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
         let root = URL(fileURLWithPath: plan.out).standardized.path
         var entries: [Entry] = []
         let walker = FileManager.default.enumerator(atPath: root)
@@ -412,8 +418,11 @@ struct RunJob {
             guard relative != "manifest.json", FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue,
                   (try? FileManager.default.destinationOfSymbolicLink(atPath: full)) == nil else { continue }
             let size = (try FileManager.default.attributesOfItem(atPath: full)[.size] as? NSNumber)?.intValue ?? 0
+            if let known = reuse[relative], known.bytes == size { entries.append(known); continue }
             entries.append(Entry(path: relative, bytes: size, sha256: try SHA256.hex(ofFile: full)))
         }
-        try AtomicFile.writeJSON(entries.sorted { $0.path < $1.path }, to: (root as NSString).appendingPathComponent("manifest.json"))
+        entries.sort { $0.path < $1.path }
+        try AtomicFile.writeJSON(entries, to: (root as NSString).appendingPathComponent("manifest.json"))
+        return entries
     }
 }
