@@ -23,7 +23,7 @@ public enum ProgressStyle: Sendable, Equatable {
 }
 
 /// One stage's progress: done/total, tokens per second, elapsed time and time left. Rank 0
-/// prints; on other ranks every call does nothing. Thread-safe (the scoring coordinator
+/// prints; every rank keeps its RankStatus. Thread-safe (the scoring coordinator
 /// reports from its own thread).
 public final class ProgressLine: Sendable {
     public static let style = Mutex<ProgressStyle>(.lines(interval: 10))
@@ -34,6 +34,7 @@ public final class ProgressLine: Sendable {
     /// Units done before this process started (a resumed run): not counted in the rate.
     let alreadyDone: Int
     let enabled: Bool
+    let rank: Int
     let style: ProgressStyle
     let started: Double
     private struct State { var lastPrint = -Double.infinity; var done = 0; var printedRedraw = false }
@@ -51,10 +52,13 @@ public final class ProgressLine: Sendable {
         self.style = Self.style.withLock { $0 }
         self.enabled = rank == 0 && style != .off
         self.started = Communicator.wallTime()
+        self.rank = rank
+        RankStatus.record(rank: rank, stage: stage, done: alreadyDone, total: total, unit: unit)
     }
 
     /// `done` units finished so far, `tokens` processed so far; `detail` is appended (the loss).
     public func update(done: Int, tokens: Int, detail: String? = nil) {
+        RankStatus.record(rank: rank, stage: stage, done: done, total: total, unit: unit)
         guard enabled else { return }
         let now = Communicator.wallTime()
         let text: String? = state.withLock { s in

@@ -44,6 +44,8 @@ struct ClusterContext {
                                  format: options.logFormat)
         ProgressLine.style.withLock { $0 = .choose(quiet: options.quiet, json: options.logFormat == .json) }
         log = Logger(label: label)
+        // Until a stage's progress begins: loading the model, the tokenizer, the data.
+        RankStatus.record(rank: world.rank, stage: "\(label.replacingOccurrences(of: ".", with: " ")) (setting up)")
     }
 }
 

@@ -52,8 +52,11 @@ public enum MPIRunner {
     }()
 
     /// Runs `xtf arguments...` on `ranks` ranks; kills the job after `timeout` seconds.
+    /// `environment` is added to the job's; `whileRunning` is called every 20 ms until the job
+    /// ends (to watch its files, or to kill one of its ranks).
     public static func run(ranks: Int, _ arguments: [String], placement: Placement = .localHost,
-                           timeout: TimeInterval = 180,
+                           timeout: TimeInterval = 180, environment extra: [String: String] = [:],
+                           whileRunning: (() -> Void)? = nil,
                            file: StaticString = #filePath, line: UInt = #line) throws -> Result {
         guard FileManager.default.isExecutableFile(atPath: xtfBinary.path) else {
             XCTFail("xtf is not built at \(xtfBinary.path)", file: file, line: line)
@@ -71,6 +74,7 @@ public enum MPIRunner {
         process.arguments = ["-np", String(ranks)] + arguments
         var environment = cleanEnvironment
         environment["XTF_BIN"] = xtfBinary.path
+        environment.merge(extra) { $1 }
         process.environment = environment
         // Files, not pipes: a chatty job cannot block on a full pipe while we wait.
         process.standardOutput = try FileHandle(forWritingTo: outURL)
@@ -78,7 +82,10 @@ public enum MPIRunner {
         try process.run()
 
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
+        while process.isRunning && Date() < deadline {
+            whileRunning?()
+            usleep(20_000)
+        }
         if process.isRunning {
             process.terminate()
             usleep(500_000)
