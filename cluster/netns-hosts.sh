@@ -5,9 +5,10 @@
 # runs). Ranks started in them by cluster/netns-rsh talk over Open MPI's TCP transport.
 #   cluster/netns-hosts.sh up 4        # create 4 hosts (idempotent)
 #   cluster/netns-hosts.sh hostfile 4  # print a hostfile naming them
-#   cluster/netns-hosts.sh netem "delay 0.5ms rate 1gbit"  # shape every host's link
+#   cluster/netns-hosts.sh shape 1gbit 0.5ms   # every host's outgoing link: rate, one-way delay
+#   cluster/netns-hosts.sh unshape             # full speed again
 #   cluster/netns-hosts.sh down        # remove them all
-# Needs root and iproute2 (and tc for netem).
+# Needs root and iproute2 (tc, and the netem qdisc for a delay).
 set -euo pipefail
 bridge=xtf-br0
 prefix=10.77.0
@@ -45,23 +46,33 @@ hostfile() {
   for i in $(seq 1 "$n"); do echo "$(host_ip "$i") slots=$slots"; done
 }
 
-netem() {
-  # Shapes both directions of every host link: egress of the host's eth0 and of its veth.
-  local spec="$1"
+shape() {
+  # Shapes every host's outgoing link (its eth0), as a NIC of that speed would: traffic
+  # between two hosts crosses one shaped link, so a delay of 0.5ms is 0.5 ms one way.
+  # netem does rate and delay; kernels built without it (CONFIG_NET_SCH_NETEM) still have
+  # tbf, which limits the rate but cannot add latency: then a delay is an error.
+  local rate="$1" delay="${2:-}"
   for ns in $(ip netns list | awk '/^xtf-h[0-9]+/ {print $1}'); do
-    local i="${ns#xtf-h}"
-    # shellcheck disable=SC2086
-    ip netns exec "$ns" tc qdisc replace dev eth0 root netem $spec
-    # shellcheck disable=SC2086
-    tc qdisc replace dev "xtf-v$i" root netem $spec
+    if has_netem "$ns"; then
+      ip netns exec "$ns" tc qdisc replace dev eth0 root netem ${delay:+delay "$delay"} rate "$rate"
+    elif [ -n "$delay" ]; then
+      echo "netns-hosts.sh: this kernel has no netem qdisc, so no latency can be added (tbf limits the rate only)" >&2
+      exit 3
+    else
+      # A burst of 256 KB holds the largest segment a veth hands over (64 KB with GSO).
+      ip netns exec "$ns" tc qdisc replace dev eth0 root tbf rate "$rate" burst 256kb latency 50ms
+    fi
   done
 }
 
-clear_netem() {
+has_netem() {
+  ip netns exec "$1" tc qdisc replace dev lo root netem delay 0ms 2>/dev/null || return 1
+  ip netns exec "$1" tc qdisc del dev lo root 2>/dev/null
+}
+
+unshape() {
   for ns in $(ip netns list | awk '/^xtf-h[0-9]+/ {print $1}'); do
-    local i="${ns#xtf-h}"
     ip netns exec "$ns" tc qdisc del dev eth0 root 2>/dev/null || true
-    tc qdisc del dev "xtf-v$i" root 2>/dev/null || true
   done
 }
 
@@ -69,7 +80,7 @@ case "${1:-}" in
   up) up "${2:?number of hosts}" ;;
   down) down ;;
   hostfile) hostfile "${2:?number of hosts}" "${3:-1}" ;;
-  netem) netem "${2:?netem spec, e.g. \"delay 0.5ms rate 1gbit\"}" ;;
-  clear-netem) clear_netem ;;
-  *) echo "usage: $0 up N | down | hostfile N [slots] | netem SPEC | clear-netem" >&2; exit 2 ;;
+  shape) shape "${2:?rate, e.g. 1gbit}" "${3:-}" ;;
+  unshape) unshape ;;
+  *) echo "usage: $0 up N | down | hostfile N [slots] | shape RATE [DELAY] | unshape" >&2; exit 2 ;;
 esac
