@@ -151,7 +151,7 @@ extension Transformer {
         let file = try SafetensorsFile(path: directory.appendingPathComponent("adapter_model.safetensors").path)
         for e in lora!.parameters.layout.entries {
             guard file.tensors[e.name] != nil else { throw ModelError.missingTensor(e.name, path: file.path) }
-            try file.readFloats(e.name, expectedShape: e.shape, into: lora!.parameters.view(e.name)!)
+            try file.readFiniteFloats(e.name, expectedShape: e.shape, into: lora!.parameters.view(e.name)!)
         }
     }
 }

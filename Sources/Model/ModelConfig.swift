@@ -9,6 +9,10 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case io(path: String, detail: String)
     case missingTensor(String, path: String)
     case invalidRequest(String)
+    /// A weight that is NaN or infinite: `index` is the first bad element of the tensor.
+    case nonFiniteWeight(tensor: String, path: String, index: Int, value: String)
+    /// An error in the config.json at `path`.
+    indirect case configFile(path: String, ModelError)
 
     public var description: String {
         switch self {
@@ -19,6 +23,12 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case let .io(p, d): return "\(p): \(d)"
         case let .missingTensor(n, p): return "\(p): checkpoint has no tensor \(n)"
         case let .invalidRequest(d): return "invalid request: \(d)"
+        case let .nonFiniteWeight(tensor, path, index, value):
+            return "\(path): tensor \(tensor) holds \(value) at element \(index): the checkpoint is corrupt or was saved from a diverged run"
+        case let .configFile(path, error):
+            // The inner message starts with "config.json" when it is about the file: say which one.
+            let text = error.description
+            return text.hasPrefix("config.json") ? path + text.dropFirst("config.json".count) : "\(path): \(text)"
         }
     }
 }
@@ -93,7 +103,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw ModelError.io(path: url.path, detail: "cannot read config.json")
         }
-        try self.init(huggingFaceJSON: data)
+        do { try self.init(huggingFaceJSON: data) } catch let error as ModelError {
+            throw ModelError.configFile(path: url.path, error)
+        }
     }
 
     /// Parses a Hugging Face config.json for model_type gpt2, llama, mistral or qwen2.
@@ -144,6 +156,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         }
         guard heads % kvHeads == 0 else { throw ModelError.invalidValue(key: "num_key_value_heads", detail: "\(kvHeads) does not divide \(heads) heads") }
         guard headDim % 2 == 0 || architecture == .gpt2 else { throw ModelError.invalidValue(key: "head_dim", detail: "\(headDim) is odd") }
+        if let eos = eosTokenId, eos >= vocabSize {
+            throw ModelError.invalidValue(key: "eos_token_id", detail: "\(eos) is past the vocabulary (vocab_size \(vocabSize))")
+        }
     }
 
     /// theta and scaling from `rope_theta` + `rope_scaling`, or from the newer `rope_parameters`.

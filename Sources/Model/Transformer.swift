@@ -111,7 +111,8 @@ public final class Transformer {
         return model
     }
 
-    /// Reads every parameter from the checkpoint, converting F32/F16/BF16 to Float.
+    /// Reads every parameter from the checkpoint, converting F32/F16/BF16 to Float; a NaN or
+    /// infinite weight is an error naming the file and tensor.
     public func loadWeights(directory: URL) throws {
         let index = directory.appendingPathComponent("model.safetensors.index.json")
         var files: [String: SafetensorsFile] = [:]
@@ -135,7 +136,7 @@ public final class Transformer {
             guard let name = candidates.first(where: { location[$0] != nil }), let file = location[name] else {
                 throw ModelError.missingTensor(e.name, path: directory.path)
             }
-            try file.readFloats(name, expectedShape: e.shape, into: parameters.view(e.name)!)
+            try file.readFiniteFloats(name, expectedShape: e.shape, into: parameters.view(e.name)!)
         }
     }
 

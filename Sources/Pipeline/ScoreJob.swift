@@ -83,20 +83,12 @@ public struct ScoreJob {
     func prepare(resume: Bool) throws -> Plan {
         try settings.validate()
         let fm = FileManager.default
-        if fm.fileExists(atPath: layout.settings) {
-            guard resume else {
-                throw PipelineError.runMismatch(path: layout.root, reason: "already holds a run; pass --resume to continue it, or choose another --out")
-            }
-            let saved = try JSONDecoder().decode(ScoreSettings.self, from: Data(contentsOf: URL(fileURLWithPath: layout.settings)))
-            guard saved == settings else {
-                throw PipelineError.runMismatch(path: layout.settings, reason: "was written with other settings; --resume needs the same ones (or choose another --out)")
-            }
-        } else {
-            try fm.createDirectory(atPath: layout.path("scores"), withIntermediateDirectories: true)
-            try AtomicFile.writeJSON(settings, to: layout.settings)
-        }
-        try fm.createDirectory(atPath: layout.path("scores"), withIntermediateDirectories: true)
+        let directory = OutputDirectory(layout.root, kind: .scoring, settingsFile: "settings.json")
+        _ = try directory.check(settings: settings, resume: resume)
         let chunks = try Dataset(settings.data).chunks(recordsPerChunk: settings.recordsPerChunk)
+        // Saved once the data is known to be readable, so a typo in --data leaves --out empty.
+        if !fm.fileExists(atPath: layout.settings) { try directory.record(settings) }
+        try fm.createDirectory(atPath: layout.path("scores"), withIntermediateDirectories: true)
         let progress = ProgressLog(layout: layout)
         let finished = progress.finishedChunks().filter { $0.key < chunks.count }
         try progress.rewrite(Array(finished.values))

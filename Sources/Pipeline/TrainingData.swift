@@ -17,6 +17,29 @@ public enum LossMask: String, Codable, Sendable, CaseIterable {
     case slm
 }
 
+/// samples.json of `xtf train`: where every record it was given went, so that nothing is
+/// lost silently. `records` = `trained` + held out + rejected. From a scored run, `records`
+/// are its scored samples (the run's manifest.json lists the dataset records it rejected).
+public struct TrainingAccount: Codable, Equatable, Sendable {
+    /// The scored run directory or the dataset file.
+    public var source: String
+    public var records: Int
+    public var trained: Int
+    /// The ids of the samples held out for validation.
+    public var heldOut: [String]
+    public var rejected: [RejectedRecord]
+
+    public init(source: String, trained: Int, heldOut: [String], rejected: [RejectedRecord]) {
+        self.source = source
+        self.records = trained + heldOut.count + rejected.count
+        self.trained = trained
+        self.heldOut = heldOut
+        self.rejected = rejected
+    }
+
+    public static let fileName = "samples.json"
+}
+
 /// Training samples from a scored run: ids from the score files, labels from the masks.
 public enum TrainingData {
     public static func load(run layout: RunLayout, mask: LossMask, seed: UInt64) throws -> [TrainingSample] {

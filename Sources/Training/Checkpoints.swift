@@ -32,50 +32,55 @@ public struct CheckpointStore: Sendable {
         var optimizerSteps: Int
     }
 
-    /// Rank 0 writes (every rank holds the same parameters); the others wait. Collective.
+    /// Rank 0 writes (every rank holds the same parameters); the others wait. Collective: a
+    /// failed write (a full disk) stops every rank, naming the checkpoint and the step.
     func save(model: Transformer, optimizer: AdamW, state: TrainerState, settings: TrainSettings, world: Communicator) throws {
         _ = try world.decidedByRoot { () -> Bool in
             let target = path(step: state.step)
-            try? FileManager.default.removeItem(atPath: (target as NSString).appendingPathComponent(Self.marker))
-            let url = URL(fileURLWithPath: target)
-            if model.lora != nil {
-                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-                try model.saveLoRA(directory: url)
-            } else {
-                try model.save(directory: url)
+            do {
+                try write(to: URL(fileURLWithPath: target), model: model, optimizer: optimizer,
+                          saved: Saved(state: state, settings: settings, optimizerSteps: optimizer.stepCount))
+            } catch {
+                throw TrainingError.checkpoint(path: target, reason: "not saved at step \(state.step) (\(error)); it has no \(Self.marker) marker, so it is never loaded")
             }
-            var moments = SafetensorsWriter(metadata: ["format": "xtf-adamw-1"])
-            moments.add("exp_avg", shape: [optimizer.m.count], floats: optimizer.m)
-            moments.add("exp_avg_sq", shape: [optimizer.v.count], floats: optimizer.v)
-            try moments.write(to: url.appendingPathComponent("optimizer.safetensors").path)
-            try AtomicFile.writeJSON(Saved(state: state, settings: settings, optimizerSteps: optimizer.stepCount),
-                                     to: url.appendingPathComponent("trainer_state.json").path)
-            try AtomicFile.write("step \(state.step)\n", to: url.appendingPathComponent(Self.marker).path)
             return true
         }
+    }
+
+    private func write(to url: URL, model: Transformer, optimizer: AdamW, saved: Saved) throws {
+        try? FileManager.default.removeItem(at: url.appendingPathComponent(Self.marker))
+        if model.lora != nil {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            try model.saveLoRA(directory: url)
+        } else {
+            try model.save(directory: url)
+        }
+        var moments = SafetensorsWriter(metadata: ["format": "xtf-adamw-1"])
+        moments.add("exp_avg", shape: [optimizer.m.count], floats: optimizer.m)
+        moments.add("exp_avg_sq", shape: [optimizer.v.count], floats: optimizer.v)
+        try moments.write(to: url.appendingPathComponent("optimizer.safetensors").path)
+        try AtomicFile.writeJSON(saved, to: url.appendingPathComponent("trainer_state.json").path)
+        try AtomicFile.write("step \(saved.state.step)\n", to: url.appendingPathComponent(Self.marker).path)
     }
 
     /// Restores parameters, moments and state from `checkpoint` (every rank reads it).
     func load(_ checkpoint: String, into model: Transformer, optimizer: AdamW, settings: TrainSettings) throws -> TrainerState {
         let url = URL(fileURLWithPath: checkpoint)
         let saved = try JSONDecoder().decode(Saved.self, from: Data(contentsOf: url.appendingPathComponent("trainer_state.json")))
-        var comparable = saved.settings
-        comparable.maxSteps = settings.maxSteps; comparable.epochs = settings.epochs
-        comparable.checkpointEvery = settings.checkpointEvery
-        guard comparable == settings else {
+        guard saved.settings.ignoringRunLength == settings.ignoringRunLength else {
             throw TrainingError.checkpoint(path: checkpoint, reason: "was written with other training settings; --resume needs the same ones")
         }
         if let lora = model.lora {
             let file = try SafetensorsFile(path: url.appendingPathComponent("adapter_model.safetensors").path)
             for e in lora.parameters.layout.entries {
-                try file.readFloats(e.name, expectedShape: e.shape, into: lora.parameters.view(e.name)!)
+                try file.readFiniteFloats(e.name, expectedShape: e.shape, into: lora.parameters.view(e.name)!)
             }
         } else {
             try model.loadWeights(directory: url)
         }
         let moments = try SafetensorsFile(path: url.appendingPathComponent("optimizer.safetensors").path)
-        try moments.readFloats("exp_avg", expectedShape: [optimizer.m.count], into: optimizer.m)
-        try moments.readFloats("exp_avg_sq", expectedShape: [optimizer.v.count], into: optimizer.v)
+        try moments.readFiniteFloats("exp_avg", expectedShape: [optimizer.m.count], into: optimizer.m)
+        try moments.readFiniteFloats("exp_avg_sq", expectedShape: [optimizer.v.count], into: optimizer.v)
         optimizer.stepCount = saved.optimizerSteps
         return saved.state
     }

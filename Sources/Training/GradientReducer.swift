@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Model
 import Synchronization
 
 /// Sums gradients across ranks while the backward pass is still running.
@@ -41,6 +42,7 @@ public final class GradientReducer: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let failure = Mutex<Error?>(nil)
     private let busySeconds = Mutex<Double>(0)
+    private let sentNonFinite = Mutex(false)
     private let exited = DispatchSemaphore(value: 0)
     private var closed = false
     private var launched = 0
@@ -94,7 +96,12 @@ public final class GradientReducer: @unchecked Sendable {
         launched = 0
         extrasSet = extras == 0
         busySeconds.withLock { $0 = 0 }
+        sentNonFinite.withLock { $0 = false }
     }
+
+    /// Whether this rank's own gradients held a NaN or infinity before they were summed (valid
+    /// after `finish`): the sum is then NaN on every rank, and this says which rank it came from.
+    public var localGradientWasNonFinite: Bool { sentNonFinite.withLock { $0 } }
 
     /// Reports that gradients in `range` are final for this step (each element once).
     /// Buckets whose elements are all final start their all-reduce now, in bucket order.
@@ -155,6 +162,8 @@ public final class GradientReducer: @unchecked Sendable {
             do {
                 let range = buckets[index].range
                 let slice = UnsafeMutableBufferPointer(rebasing: gradients[range])
+                // A scan at memory speed, on this thread, so it overlaps the backward.
+                if firstNonFinite(UnsafeBufferPointer(slice)) != nil { sentNonFinite.withLock { $0 = true } }
                 if index == buckets.count - 1 && extras > 0 {
                     // The last bucket carries the extras: copy both into one message.
                     scratch.removeAll(keepingCapacity: true)

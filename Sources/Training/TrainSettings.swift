@@ -43,7 +43,7 @@ public struct TrainSettings: Codable, Equatable, Sendable {
 
     public func validate() throws {
         func fail(_ field: String, _ reason: String) -> TrainingError { .invalidSetting(field: field, reason: reason) }
-        guard learningRate > 0 else { throw fail("lr", "must be > 0") }
+        guard learningRate > 0, learningRate.isFinite else { throw fail("lr", "must be finite and > 0") }
         guard globalBatchSize > 0 else { throw fail("global-batch", "must be > 0") }
         guard microBatchTokens > 0 else { throw fail("micro-batch-tokens", "must be > 0") }
         guard epochs > 0 else { throw fail("epochs", "must be > 0") }
@@ -52,6 +52,14 @@ public struct TrainSettings: Codable, Equatable, Sendable {
         guard maxGradNorm >= 0 else { throw fail("max-grad-norm", "must be >= 0") }
         if let k = slmKeepFraction, !(k > 0 && k <= 1) { throw fail("slm-keep", "must lie in (0, 1]") }
         guard bucketBytes >= 4 else { throw fail("bucket-bytes", "must be >= 4") }
+    }
+
+    /// These settings without those a resumed run may change: how long it runs and how
+    /// often it saves. Everything else must match the run's checkpoints.
+    public var ignoringRunLength: TrainSettings {
+        var s = self
+        s.maxSteps = nil; s.epochs = 1; s.checkpointEvery = 0
+        return s
     }
 
     /// The learning rate of `step` (0-based) out of `total`.
@@ -72,12 +80,25 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case invalidSetting(field: String, reason: String)
     case invalidSample(id: String, reason: String)
     case checkpoint(path: String, reason: String)
+    /// Step `step` (1-based, as losses.jsonl counts) had a NaN or infinite loss or gradient;
+    /// the ranks whose own loss or gradient was not finite, and the newest complete checkpoint.
+    case nonFinite(step: Int, lossRanks: [Int], gradientRanks: [Int], lastCheckpoint: String?)
 
     public var description: String {
         switch self {
         case let .invalidSetting(field, reason): return "invalid setting \(field): \(reason)"
         case let .invalidSample(id, reason): return "sample \(id): \(reason)"
         case let .checkpoint(path, reason): return "\(path): \(reason)"
+        case let .nonFinite(step, lossRanks, gradientRanks, lastCheckpoint):
+            func ranks(_ r: [Int]) -> String { (r.count == 1 ? "rank " : "ranks ") + r.map(String.init).joined(separator: ", ") }
+            var parts: [String] = []
+            if !lossRanks.isEmpty { parts.append("the loss on \(ranks(lossRanks))") }
+            if !gradientRanks.isEmpty { parts.append("the gradient on \(ranks(gradientRanks))") }
+            // Every rank's own values finite, their sum not: it overflowed.
+            let what = parts.isEmpty ? "the loss or gradient summed over the ranks is" : parts.joined(separator: " and ") + (parts.count > 1 ? " are" : " is")
+            return "step \(step): \(what) not finite (NaN or infinity); training stopped before the update and wrote no checkpoint "
+                + "of this step. The last good checkpoint: \(lastCheckpoint ?? "none yet"). A learning rate too high for the "
+                + "model (--lr) is the usual cause."
         }
     }
 }

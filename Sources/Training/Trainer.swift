@@ -89,6 +89,11 @@ public final class Trainer {
                       timeline: ((StepRecord) -> Void)? = nil) throws -> [StepRecord] {
         guard !samples.isEmpty else { throw TrainingError.invalidSetting(field: "data", reason: "no training samples") }
         let stepsPerEpoch = (samples.count + settings.globalBatchSize - 1) / settings.globalBatchSize
+        // Correct on any -np (the loss is divided by the global token count), but wasteful.
+        let busy = min(settings.globalBatchSize, samples.count)
+        if busy < world.size && world.isRoot {
+            log.warning("only \(busy) of the \(world.size) ranks get samples in a step (global batch \(settings.globalBatchSize), \(samples.count) samples); the others wait")
+        }
         let total = settings.maxSteps ?? settings.epochs * stepsPerEpoch
         var state = TrainerState()
         if resume, let saved = try checkpoints.newest() {
@@ -140,6 +145,11 @@ public final class Trainer {
             var norm = 0.0
             if globalTokens > 0 {
                 norm = Self.scaleAndClip(gradients.buffer, by: 1 / Float(globalTokens), maxNorm: settings.maxGradNorm)
+                // The summed loss and the norm of the summed gradient are the same on every
+                // rank, so every rank stops here together, before the update.
+                if !sums[1].isFinite || !norm.isFinite {
+                    try stopEveryRank(nonFiniteAt: step, localLoss: lossSum, localGradient: reducer.localGradientWasNonFinite)
+                }
                 try gradientObserver?(step, UnsafeBufferPointer(gradients.buffer))
                 applyDecay(parameters.buffer, learningRate: lr)
                 optimizer.learningRate = Float(lr)
@@ -171,6 +181,19 @@ public final class Trainer {
             }
         }
         return records
+    }
+
+    /// Ends training on every rank after a step (0-based) whose loss or gradient is not finite:
+    /// gathers which ranks' own loss or gradient was not finite, and rank 0 names them with the
+    /// newest complete checkpoint. Collective; throws on every rank, so none is left waiting.
+    func stopEveryRank(nonFiniteAt step: Int, localLoss: Float, localGradient: Bool) throws -> Never {
+        let flags = try world.allgather([localLoss.isFinite ? 0 : 1, localGradient ? 1 : 0] as [Int32])
+        func ranks(_ k: Int) -> [Int] { (0..<world.size).filter { flags[2 * $0 + k] != 0 } }
+        _ = try world.decidedByRoot { () -> Bool in
+            throw TrainingError.nonFinite(step: step + 1, lossRanks: ranks(0), gradientRanks: ranks(1),
+                                          lastCheckpoint: try checkpoints.newest())
+        }
+        preconditionFailure("decidedByRoot returns only when its body does not throw")
     }
 
     /// SLM (RHO-1): keeps, over the whole global batch, the `slmKeepFraction` of tokens with

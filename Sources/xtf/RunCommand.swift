@@ -214,6 +214,30 @@ struct RunPlan: Codable {
     }
 }
 
+extension RunPlan {
+    /// What differs from `saved`, the plan that wrote the run directory, in the stages with
+    /// outputs there (`hasOutputs` takes a path relative to the directory). The ground-truth
+    /// report is made anew on every run, so its labels may change.
+    func conflicts(with saved: RunPlan, hasOutputs: (String) -> Bool) -> [String] {
+        var found: [String] = []
+        let scored = hasOutputs("score")
+        let trained = arms.filter { hasOutputs("arms/\($0.name)") }
+        if scored || !trained.isEmpty {
+            found += settingsDifferences(saved.model, model, prefix: "model") + settingsDifferences(saved.tokenizer, tokenizer, prefix: "tokenizer")
+        }
+        if scored { found += settingsDifferences(saved.score, score, prefix: "score") }
+        for arm in trained {
+            guard let old = saved.arms.first(where: { $0.name == arm.name }) else { continue }
+            found += settingsDifferences(saved.train.merging(old.train) { $1 }, train.merging(arm.train) { $1 }, prefix: "arms.\(arm.name)")
+            found += settingsDifferences(old.mask, arm.mask, prefix: "arms.\(arm.name)")
+        }
+        if hasOutputs("base-eval.json") || saved.arms.contains(where: { hasOutputs("arms/\($0.name)/eval.json") }) {
+            found += settingsDifferences(saved.eval, eval, prefix: "eval")
+        }
+        return found
+    }
+}
+
 /// Runs the stages of a plan, each skipped when done and resumed when partial. Collective.
 struct RunJob {
     let plan: RunPlan
@@ -242,12 +266,14 @@ struct RunJob {
     func run() throws {
         // What the run ran on (versions, hosts), beside its configuration.
         let environment = try Info.gather(world)
-        if world.isRoot {
+        // Rank 0 refuses an OUT holding another run, then records this one; a refusal stops every rank.
+        _ = try world.decidedByRoot { () -> Bool in
+            let recorded = try checkDirectory()
             try FileManager.default.createDirectory(atPath: plan.out, withIntermediateDirectories: true)
-            try AtomicFile.writeJSON(plan, to: (plan.out as NSString).appendingPathComponent("run.json"))
+            try AtomicFile.writeJSON(recorded, to: (plan.out as NSString).appendingPathComponent("run.json"))
             if let environment { try AtomicFile.writeJSON(environment, to: (plan.out as NSString).appendingPathComponent("environment.json")) }
+            return true
         }
-        try world.barrier()
 
         // 1. Score (and mask with the score section's mask options).
         let scoreManifest = (scoreDirectory as NSString).appendingPathComponent("manifest.json")
@@ -335,6 +361,28 @@ struct RunJob {
         try world.barrier()
     }
 
+    /// Refuses an OUT that holds another kind of run, or an `xtf run` whose settings differ in a
+    /// stage that has outputs there (it would be skipped as done, or continued, with other
+    /// settings). Returns the plan to record: this one, plus the arms only the directory has
+    /// (a run of some `--arms` keeps the others' settings for the next comparison).
+    func checkDirectory() throws -> RunPlan {
+        let directory = OutputDirectory(plan.out, kind: .job, settingsFile: "run.json")
+        try directory.refuseOtherKinds()
+        guard let data = FileManager.default.contents(atPath: directory.settingsFile) else { return plan }
+        let saved: RunPlan
+        do { saved = try JSONDecoder().decode(RunPlan.self, from: data) } catch {
+            throw PipelineError.corruptRun(path: directory.settingsFile, reason: "cannot be read: \(error)")
+        }
+        let conflicts = plan.conflicts(with: saved) { exists((plan.out as NSString).appendingPathComponent($0)) }
+        guard conflicts.isEmpty else {
+            throw PipelineError.runMismatch(path: directory.settingsFile, reason: "was written by another run (\(conflicts.joined(separator: "; "))), "
+                + "whose outputs would be taken as this run's: choose another out, or delete the directories of those stages to redo them")
+        }
+        var recorded = plan
+        recorded.arms += saved.arms.filter { old in !plan.arms.contains { $0.name == old.name } }
+        return recorded
+    }
+
     /// What XTF flagged in the data, from the scoring run's stats.json and manifest.json.
     func noiseSection() throws -> String {
         let layout = RunLayout(scoreDirectory)
@@ -342,10 +390,28 @@ struct RunJob {
         let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: layout.manifest)))
         let t = manifest.totals
         var text = "\n## Noise flagged in the data (score/stats.json)\n\n"
-        text += "\(t.records) records: \(t.scored) scored, \(t.rejected) rejected (listed in score/manifest.json), \(t.truncatedSamples) truncated.\n\n"
+        text += "\(t.records) records: \(t.scored) scored, \(t.rejected) rejected (listed in score/manifest.json), \(t.truncatedSamples) truncated.\n"
+        text += try accounting(scored: t.scored) + "\n"
         let overlap = stats.report.overlap.filter { $0.tokens > 0 }
             .map { "\($0.attributes) \($0.tokens)" }.joined(separator: ", ")
         return text + "```\n\(stats.summary)\n  flagged sets (exactly these rules): \(overlap.isEmpty ? "none" : overlap)\n```\n"
+    }
+
+    /// Where each arm's samples went (its train/samples.json): every scored sample trained on
+    /// or held out. A count that does not add up is an error, not a line in a report.
+    func accounting(scored: Int) throws -> String {
+        var parts: [String] = []
+        for arm in plan.arms {
+            let path = (armDirectory(arm) as NSString).appendingPathComponent("train/\(TrainingAccount.fileName)")
+            guard let data = FileManager.default.contents(atPath: path) else { continue }  // trained before samples.json existed
+            let account = try JSONDecoder().decode(TrainingAccount.self, from: data)
+            guard account.records == scored, account.trained + account.heldOut.count + account.rejected.count == account.records else {
+                throw ValidationError("\(path): \(account.trained) trained + \(account.heldOut.count) held out + \(account.rejected.count) rejected "
+                                      + "does not account for the \(scored) scored samples")
+            }
+            parts.append("\(arm.name) \(account.trained) + \(account.heldOut.count)")
+        }
+        return parts.isEmpty ? "" : "Every scored sample trained on or held out (trained + held out, per arm): \(parts.joined(separator: ", ")).\n"
     }
 
     /// One row of the comparison table.

@@ -165,10 +165,14 @@ struct Score: ParsableCommand {
             recordsPerChunk: scoring.recordsPerChunk, batchSize: scoring.batchSize, batchTokens: scoring.batchTokens,
             maxLength: scoring.maxLength, onBadRecord: dataOptions.onBadRecord)
         try settings.validate()
-        let encoder = TokenizerEncoder(tokenizer: try Tokenizer.load(path: settings.tokenizer))
-        let model = try Transformer.load(directory: URL(fileURLWithPath: settings.model))
-        guard encoder.vocabularySize <= model.config.vocabSize else {
-            throw ValidationError("the tokenizer has \(encoder.vocabularySize) ids, the model's vocabulary only \(model.config.vocabSize): wrong --tokenizer?")
+        // Every rank loads both; a bad file stops them all together, the cause printed once.
+        let (encoder, model) = try context.world.allSucceed {
+            let encoder = TokenizerEncoder(tokenizer: try Tokenizer.load(path: settings.tokenizer))
+            // Before the weights are read: config.json says what the tokenizer must fit.
+            let modelDirectory = URL(fileURLWithPath: settings.model)
+            try VocabularyFit.check(tokenizer: encoder, at: settings.tokenizer, template: settings.template,
+                                    model: try ModelConfig(directory: modelDirectory), at: settings.model)
+            return (encoder, try Transformer.load(directory: modelDirectory))
         }
         let layout = RunLayout(out)
         var scorer: BaseModel = ModelScorer(model: model)

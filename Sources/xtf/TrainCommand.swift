@@ -97,32 +97,109 @@ struct Train: ParsableCommand {
         return s
     }
 
+    /// What a training run's outputs depend on, saved as --out/train-settings.json so that
+    /// --resume continues only the same run (paths made absolute: the same files from any cwd).
+    struct Recipe: Codable, Equatable {
+        var model: String
+        var scores: String?
+        var data: DatasetSpec?
+        var template: PromptTemplate?
+        var tokenizer: String?
+        var maxLength: Int?
+        var mask: LossMask
+        var reference: String?
+        var settings: TrainSettings
+
+        init(model: String, mask: LossMask, reference: String?, settings: TrainSettings) {
+            self.model = model; self.mask = mask; self.reference = reference; self.settings = settings
+        }
+
+        /// Without what a resumed run may change (how long it runs, how often it saves).
+        var ignoringRunLength: Recipe {
+            var r = self
+            r.settings = settings.ignoringRunLength
+            return r
+        }
+    }
+
+    /// Where the samples come from: a scored run, or a dataset read directly.
+    enum Source {
+        case scores(String)
+        case dataset(DatasetSpec)
+    }
+
+    func source() throws -> Source {
+        guard let path = data.data else {
+            guard let scores else { throw ValidationError("give --scores RUN_DIR, or --data FILE with --format") }
+            return .scores(scores)
+        }
+        guard scores == nil else { throw ValidationError("give --scores or --data, not both") }
+        guard let format = data.format else { throw ValidationError("--data needs --format") }
+        guard mask == .none || mask == .slm else { throw ValidationError("--data trains on every response token: pass --mask none, or --scores RUN for --mask \(mask.rawValue)") }
+        var spec = DatasetSpec(path: path, format: format)
+        spec.promptField = data.promptField; spec.responseField = data.responseField; spec.systemField = data.systemField
+        return .dataset(spec)
+    }
+
+    func recipe(_ settings: TrainSettings, _ source: Source) -> Recipe {
+        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+        var recipe = Recipe(model: absolute(model), mask: mask, reference: reference.map(absolute), settings: settings)
+        switch source {
+        case let .scores(run): recipe.scores = absolute(run)
+        case var .dataset(spec):
+            spec.path = absolute(spec.path)
+            recipe.data = spec; recipe.template = data.template; recipe.tokenizer = absolute(data.tokenizer ?? model)
+            recipe.maxLength = data.maxLength
+        }
+        return recipe
+    }
+
+    /// The training samples, checked against the model's vocabulary (its config.json) before
+    /// any weight is read.
+    func samples(_ source: Source, config: ModelConfig, context: ClusterContext) throws -> (samples: [TrainingSample], rejected: [RejectedRecord]) {
+        switch source {
+        case let .scores(run):
+            let samples = try TrainingData.load(run: RunLayout(run), mask: mask, seed: runOptions.seed)
+            try VocabularyFit.check(samples: samples, fromRun: run, model: config, at: model)
+            return (samples, [])
+        case let .dataset(spec):
+            let tokenizerPath = data.tokenizer ?? model
+            let encoder = TokenizerEncoder(tokenizer: try Tokenizer.load(path: tokenizerPath))
+            try VocabularyFit.check(tokenizer: encoder, at: tokenizerPath, template: data.template, model: config, at: model)
+            let loaded = try TrainingData.load(dataset: spec, template: data.template, encoder: encoder, maxLength: data.maxLength,
+                                               endOfText: config.eosTokenId.map { Int32($0) }, policy: data.onBadRecord)
+            if !loaded.rejected.isEmpty {
+                context.log.info("\(loaded.rejected.count) records rejected (listed in \(TrainingAccount.fileName)), first: \(loaded.rejected[0].id): \(loaded.rejected[0].reason)")
+            }
+            return loaded
+        }
+    }
+
     func run() throws {
         let context = try ClusterContext(global, label: "xtf.train")
         let settings = try settings()
-        let transformer = try Transformer.load(directory: URL(fileURLWithPath: model))
-        let all: [TrainingSample]
-        if let scores {
-            guard data.data == nil else { throw ValidationError("give --scores or --data, not both") }
-            all = try TrainingData.load(run: RunLayout(scores), mask: mask, seed: settings.seed)
-        } else if let path = data.data, let format = data.format {
-            guard mask == .none || mask == .slm else { throw ValidationError("--data trains on every response token: pass --mask none, or --scores RUN for --mask \(mask.rawValue)") }
-            var spec = DatasetSpec(path: path, format: format)
-            spec.promptField = data.promptField; spec.responseField = data.responseField; spec.systemField = data.systemField
-            let encoder = TokenizerEncoder(tokenizer: try Tokenizer.load(path: data.tokenizer ?? model))
-            let loaded = try TrainingData.load(dataset: spec, template: data.template, encoder: encoder,
-                                               maxLength: data.maxLength,
-                                               endOfText: transformer.config.eosTokenId.map { Int32($0) },
-                                               policy: data.onBadRecord)
-            if !loaded.rejected.isEmpty { context.log.info("\(loaded.rejected.count) records rejected, first: \(loaded.rejected[0].id): \(loaded.rejected[0].reason)") }
-            all = loaded.samples
-        } else {
-            throw ValidationError("give --scores RUN_DIR, or --data FILE with --format")
+        let source = try source()
+        guard (mask == .slm) == (reference != nil) else { throw ValidationError("--reference goes with --mask slm, and --mask slm needs it") }
+        let recipe = recipe(settings, source)
+        let directory = OutputDirectory(out, kind: .training, settingsFile: "train-settings.json")
+        // Before any work: an --out holding another run is refused (rank 0 looks, every rank stops).
+        _ = try context.world.decidedByRoot { try directory.check(settings: recipe, resume: resume) { $0.ignoringRunLength } }
+        // Every rank loads the same files; a bad one stops them all together, the cause printed once.
+        let (transformer, (all, rejected), referenceModel) = try context.world.allSucceed {
+            let modelDirectory = URL(fileURLWithPath: model)
+            let samples = try samples(source, config: try ModelConfig(directory: modelDirectory), context: context)
+            return (try Transformer.load(directory: modelDirectory), samples,
+                    try reference.map { try Transformer.load(directory: URL(fileURLWithPath: $0)) })
         }
         let (train, validation) = TrainingData.split(all, validationFraction: settings.validationFraction, seed: settings.seed)
         context.log.info("\(train.count) training samples (\(train.reduce(0) { $0 + $1.lossTokens }) tokens with a loss), \(validation.count) held out; mask \(mask.rawValue)")
-        guard (mask == .slm) == (reference != nil) else { throw ValidationError("--reference goes with --mask slm, and --mask slm needs it") }
-        let referenceModel = try reference.map { try Transformer.load(directory: URL(fileURLWithPath: $0)) }
+        let account = TrainingAccount(source: recipe.scores ?? recipe.data?.path ?? "", trained: train.count,
+                                      heldOut: validation.map(\.id), rejected: rejected)
+        _ = try context.world.decidedByRoot {
+            try directory.record(recipe)
+            try AtomicFile.writeJSON(account, to: (out as NSString).appendingPathComponent(TrainingAccount.fileName))
+            return true
+        }
         let trainer = try Trainer(model: transformer, settings: settings, world: context.world, log: context.log, out: out,
                                   reference: referenceModel)
         if let dumpGradient, context.world.isRoot {

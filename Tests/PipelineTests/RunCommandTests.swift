@@ -58,7 +58,8 @@ final class RunCommandTests: XCTestCase {
         }
         let report = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
         for row in ["| base |", "| normal | none | 3 |", "| xtf | xtf | 3 |", "| kn-only | xtf | 3 |", "| kn | boilerplate |",
-                    "## Noise flagged in the data", "40 records: 40 scored, 0 rejected"] {
+                    "## Noise flagged in the data", "40 records: 40 scored, 0 rejected",
+                    "Every scored sample trained on or held out (trained + held out, per arm): normal 40 + 0, xtf 40 + 0, kn-only 40 + 0."] {
             XCTAssertTrue(report.contains(row), "no \(row) in\n\(report)")
         }
         XCTAssertTrue(first.stdout.contains("report: \(out.path)/report.md"), first.stdout)

@@ -1,0 +1,106 @@
+import Artifacts
+import Foundation
+
+/// The kinds of run an output directory can hold, each known by files its command writes.
+public enum RunKind: String, CaseIterable, Sendable {
+    case scoring = "an xtf score run"
+    case training = "an xtf train run"
+    case job = "an xtf run directory"
+
+    /// Whether a directory entry called `name` belongs to this kind of run.
+    func marks(_ name: String) -> Bool {
+        switch self {
+        case .scoring: return ["settings.json", "progress.jsonl", "scores"].contains(name)
+        case .training: return ["train-settings.json", "losses.jsonl"].contains(name) || name.hasPrefix("checkpoint-")
+        case .job: return ["run.json", "arms"].contains(name)
+        }
+    }
+}
+
+/// An output directory (--out) and the file that records which run it belongs to. A command
+/// writes into it only when it is new, or holds a run of the same kind that `--resume`
+/// continues with the same settings: two runs' outputs are never mixed. A refusal names the
+/// directory and what differs.
+public struct OutputDirectory: Sendable {
+    public let path: String
+    public let kind: RunKind
+    /// Where the run's settings are saved (inside `path`).
+    public let settingsFile: String
+
+    public init(_ path: String, kind: RunKind, settingsFile name: String) {
+        self.path = path
+        self.kind = kind
+        settingsFile = (path as NSString).appendingPathComponent(name)
+    }
+
+    /// The entries of the directory that belong to runs of `kind`.
+    func entries(of kind: RunKind) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter(kind.marks).sorted()
+    }
+
+    /// Refuses a directory holding the outputs of another kind of run.
+    public func refuseOtherKinds() throws {
+        for other in RunKind.allCases where other != kind {
+            let found = entries(of: other)
+            guard found.isEmpty else {
+                throw PipelineError.runMismatch(path: path, reason: "holds \(other.rawValue) (\(Self.list(found))), not \(kind.rawValue): choose another --out")
+            }
+        }
+    }
+
+    /// Checks that a run with `settings` may write here and returns whether it continues one:
+    /// a directory without outputs is new; one with this kind's outputs needs `resume`, and
+    /// its saved settings must equal these once `comparable` drops what a resume may change.
+    public func check<S: Codable & Equatable>(settings: S, resume: Bool, comparable: (S) -> S = { $0 }) throws -> Bool {
+        try refuseOtherKinds()
+        let own = entries(of: kind)
+        if own.isEmpty { return false }
+        guard resume else {
+            throw PipelineError.runMismatch(path: path, reason: "already holds \(kind.rawValue) (\(Self.list(own))); pass --resume to continue it, or choose another --out")
+        }
+        // Without the settings file (outputs of an older xtf) there is nothing to compare.
+        guard FileManager.default.fileExists(atPath: settingsFile) else { return true }
+        let saved: S
+        do { saved = try JSONDecoder().decode(S.self, from: Data(contentsOf: URL(fileURLWithPath: settingsFile))) } catch {
+            throw PipelineError.corruptRun(path: settingsFile, reason: "cannot be read: \(error)")
+        }
+        let differences = settingsDifferences(comparable(saved), comparable(settings))
+        guard differences.isEmpty else {
+            throw PipelineError.runMismatch(path: settingsFile, reason: "was written by another run (\(differences.joined(separator: "; "))); --resume continues only the same run: choose another --out")
+        }
+        return true
+    }
+
+    /// Saves the settings of the run now writing here.
+    public func record<S: Encodable>(_ settings: S) throws {
+        try AtomicFile.writeJSON(settings, to: settingsFile)
+    }
+
+    static func list(_ names: [String]) -> String {
+        names.prefix(3).joined(separator: ", ") + (names.count > 3 ? ", ..." : "")
+    }
+}
+
+/// What differs between two values of one Codable type, as `key: was X, now Y` with nested
+/// keys joined by dots (under `prefix`), in key order; empty when they encode alike.
+public func settingsDifferences<T: Encodable>(_ saved: T, _ current: T, prefix: String = "") -> [String] {
+    func flat(_ value: T) -> [String: String] {
+        var out: [String: String] = [:]
+        func walk(_ v: Any, _ key: String) {
+            if let object = v as? [String: Any] {
+                for (k, child) in object { walk(child, key.isEmpty ? k : "\(key).\(k)") }
+            } else {
+                let data = try? JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])
+                out[key] = data.map { String(decoding: $0, as: UTF8.self) } ?? "\(v)"
+            }
+        }
+        if let data = try? JSONEncoder().encode(value), let object = try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed) {
+            walk(object, prefix)
+        }
+        return out
+    }
+    let a = flat(saved), b = flat(current)
+    return Set(a.keys).union(b.keys).sorted().compactMap { key in
+        a[key] == b[key] ? nil : "\(key): was \(a[key] ?? "unset"), now \(b[key] ?? "unset")"
+    }
+}

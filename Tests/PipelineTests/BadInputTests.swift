@@ -1,0 +1,158 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Bad input at the command level, under mpirun on the default model and three GSM8K records:
+/// a tokenizer that does not fit the model, more ranks than records, and output directories
+/// that hold another run. (Bad records, files and checkpoints are tested where they are read:
+/// DataTests, SafetensorsTests, ModelTests/CheckpointFaultTests, TrainingTests/TrainFaultTests.)
+final class BadInputTests: XCTestCase {
+    static let model = TestPaths.packageRoot.appendingPathComponent("models/default")
+
+    /// Three records and a scoring run of them on one rank, one record per chunk.
+    static let shared: (data: URL, scored: URL) = {
+        let data = try! Fixtures.gsm8k(records: 3)
+        let scored = try! TestPaths.scratchDirectory("bad-input-scored")
+        let result = try! MPIRunner.run(ranks: 1, ["score", "--model", model.path, "--data", data.path, "--format", "gsm8k",
+                                                   "--task", "math", "--out", scored.path, "--max-length", "512", "--records-per-chunk", "1"])
+        precondition(result.status == 0, result.stderr)
+        return (data, scored)
+    }()
+
+    func score(ranks: Int = 1, out: URL, _ extra: [String] = []) throws -> MPIRunner.Result {
+        try MPIRunner.run(ranks: ranks, ["score", "--model", Self.model.path, "--data", Self.shared.data.path, "--format", "gsm8k",
+                                         "--task", "math", "--out", out.path, "--max-length", "512", "--records-per-chunk", "1"] + extra)
+    }
+
+    func train(ranks: Int = 1, out: URL, _ source: [String]? = nil, _ extra: [String] = []) throws -> MPIRunner.Result {
+        let data = source ?? ["--data", Self.shared.data.path, "--format", "gsm8k", "--mask", "none", "--max-length", "512"]
+        return try MPIRunner.run(ranks: ranks, ["train", "--model", Self.model.path, "--out", out.path, "--max-steps", "1",
+                                                "--global-batch", "2"] + data + extra)
+    }
+
+    /// Asserts the job failed with `message` on stderr (reported once, not once per rank).
+    func assertRefused(_ result: MPIRunner.Result, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertNotEqual(result.status, 0, file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(message), "no \"\(message)\" in\n\(result.stderr)", file: file, line: line)
+        XCTAssertEqual(result.stderr.components(separatedBy: message).count, 2, "reported more than once:\n\(result.stderr)", file: file, line: line)
+    }
+
+    func files(_ directory: URL) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
+    }
+
+    // MARK: Tokenizer and model
+
+    func testATokenizerThatDoesNotFitTheModelIsRefusedBeforeAnyWork() throws {
+        let gpt2 = try TestPaths.sharedFile("data/tokenizers/gpt2/tokenizer.json").path
+        let expected = "tokenizer \(gpt2) does not fit model \(Self.model.path): the tokenizer has 50257 ids, the model's vocab_size is 1024; wrong --tokenizer or --model?"
+        let out = try TestPaths.scratchDirectory("bad-tokenizer")
+        defer { try? FileManager.default.removeItem(at: out) }
+        assertRefused(try score(ranks: 2, out: out, ["--tokenizer", gpt2]), expected)
+        XCTAssertEqual(files(out), [], "nothing written")
+        assertRefused(try train(ranks: 2, out: out, nil, ["--tokenizer", gpt2]), expected)
+        XCTAssertEqual(files(out), [], "nothing written")
+
+        // The model's own tokenizer with an added special token past the model's vocabulary:
+        // the llama3 template uses it.
+        let tokenizer = out.deletingLastPathComponent().appendingPathComponent("eot-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: tokenizer) }
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.model.appendingPathComponent("tokenizer.json"))) as! [String: Any]
+        json["added_tokens"] = (json["added_tokens"] as! [[String: Any]]) + [["content": "<|eot_id|>", "id": 3000, "lstrip": false, "normalized": false,
+                                                                            "rstrip": false, "single_word": false, "special": true]]
+        try JSONSerialization.data(withJSONObject: json).write(to: tokenizer)
+        assertRefused(try score(out: out, ["--tokenizer", tokenizer.path, "--template", "llama3"]),
+                      "tokenizer \(tokenizer.path) does not fit model \(Self.model.path): the llama3 template's token \"<|eot_id|>\" has id 3000, past the model's vocab_size 1024")
+        XCTAssertEqual(files(out), [], "nothing written")
+
+        // Token ids of a scoring run against a model with a smaller vocabulary.
+        let config = out.deletingLastPathComponent().appendingPathComponent("small-\(UUID().uuidString).json")
+        let small = out.deletingLastPathComponent().appendingPathComponent("small-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: config); try? FileManager.default.removeItem(at: small) }
+        try #"{"model_type": "gpt2", "vocab_size": 200, "n_embd": 16, "n_layer": 1, "n_head": 2, "n_positions": 512}"#
+            .write(to: config, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try MPIRunner.run(ranks: 1, ["model", "init", "--config", config.path, "--out", small.path]).status, 0)
+        let ids = try MPIRunner.run(ranks: 2, ["train", "--model", small.path, "--scores", Self.shared.scored.path, "--mask", "none",
+                                               "--out", out.path, "--max-steps", "1"])
+        assertRefused(ids, "tokenizer \(Self.model.path) does not fit model \(small.path): sample train.jsonl:")
+        XCTAssertTrue(ids.stderr.contains(" of the scoring run \(Self.shared.scored.path) holds token id "), ids.stderr)
+        XCTAssertTrue(ids.stderr.contains(", past the model's vocab_size 200; wrong --tokenizer or --model?"), ids.stderr)
+        XCTAssertEqual(files(out), [], "nothing written")
+    }
+
+    // MARK: Ranks
+
+    /// Three records on four ranks, one per chunk: one rank gets none, and the files are those
+    /// of one rank.
+    func testMoreRanksThanRecordsScoreTheSameBytesAsOneRank() throws {
+        let out = try TestPaths.scratchDirectory("bad-input-np4")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try score(ranks: 4, out: out)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        for file in ["stats.json", "masked.jsonl", "tokens.jsonl", "tr.safetensors", "scores/chunk-000002.safetensors"] {
+            XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent(file)),
+                           try Data(contentsOf: Self.shared.scored.appendingPathComponent(file)), file)
+        }
+    }
+
+    // MARK: Output directories
+
+    func testAnOutputDirectoryOfAnotherRunIsRefused() throws {
+        let scored = Self.shared.scored
+        assertRefused(try score(out: scored),
+                      "\(scored.path): already holds an xtf score run (progress.jsonl, scores, settings.json); pass --resume to continue it, or choose another --out")
+        assertRefused(try score(ranks: 2, out: scored, ["--resume", "--max-length", "300"]),
+                      "\(scored.path)/settings.json: was written by another run (maxLength: was 512, now 300); --resume continues only the same run: choose another --out")
+        let resumed = try score(ranks: 2, out: scored, ["--resume"])
+        XCTAssertEqual(resumed.status, 0, "the same settings continue (here: nothing left to score)\n\(resumed.stderr)")
+        XCTAssertTrue(resumed.stderr.contains("resuming: 3 of 3 chunks already scored"), resumed.stderr)
+        assertRefused(try train(out: scored, ["--scores", scored.path, "--mask", "xtf"]),
+                      "\(scored.path): holds an xtf score run (progress.jsonl, scores, settings.json), not an xtf train run: choose another --out")
+
+        let trained = try TestPaths.scratchDirectory("bad-input-trained")
+        defer { try? FileManager.default.removeItem(at: trained) }
+        let first = try train(ranks: 2, out: trained)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let outputs = "(checkpoint-00000001, losses.jsonl, train-settings.json)"
+        assertRefused(try score(out: trained), "\(trained.path): holds an xtf train run \(outputs), not an xtf score run: choose another --out")
+        assertRefused(try train(out: trained), "\(trained.path): already holds an xtf train run \(outputs); pass --resume to continue it, or choose another --out")
+        let other = try Fixtures.gsm8k(records: 4)
+        assertRefused(try train(ranks: 2, out: trained, ["--data", other.path, "--format", "gsm8k", "--mask", "none", "--max-length", "512"], ["--resume"]),
+                      "\(trained.path)/train-settings.json: was written by another run (data.path: was \"\(Self.shared.data.path)\", now \"\(other.path)\"); --resume continues only the same run")
+        // The same run continued for more steps is not another run.
+        let longer = try train(ranks: 2, out: trained, nil, ["--resume", "--max-steps", "2"])
+        XCTAssertEqual(longer.status, 0, longer.stderr)
+        XCTAssertTrue(longer.stderr.contains("resuming from \(trained.path)/checkpoint-00000001 at step 1 of 2"), longer.stderr)
+    }
+
+    func testAnXtfRunDirectoryOfAnotherRunIsRefused() throws {
+        let directory = try TestPaths.scratchDirectory("bad-input-run")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("run")
+        let config = directory.appendingPathComponent("run.yaml")
+        try """
+            out: \(out.path)
+            model: \(Self.model.path)
+            score: {data: \(Self.shared.data.path), format: gsm8k, task: math, max-length: 512, records-per-chunk: 1}
+            train: {max-steps: 1, global-batch: 2, lr: 1e-3}
+            arms:
+              normal: {mask: none}
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let first = try MPIRunner.run(ranks: 2, ["run", "--config", config.path])
+        XCTAssertEqual(first.status, 0, first.stderr)
+
+        let refusal = "\(out.path)/run.json: was written by another run (%@), whose outputs would be taken as this run's: "
+            + "choose another out, or delete the directories of those stages to redo them"
+        assertRefused(try MPIRunner.run(ranks: 2, ["run", "--config", config.path, "--set", "score.max-length=300"]),
+                      String(format: refusal, "score.max-length: was \"512\", now \"300\""))
+        assertRefused(try MPIRunner.run(ranks: 1, ["run", "--config", config.path, "--set", "train.lr=0.01"]),
+                      String(format: refusal, "arms.normal.lr: was \"1e-3\", now \"0.01\""))
+        // The same file again: every stage is found done.
+        let again = try MPIRunner.run(ranks: 1, ["run", "--config", config.path])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("score: done") && again.stderr.contains("normal: training done"), again.stderr)
+        // Another command's directory.
+        assertRefused(try MPIRunner.run(ranks: 1, ["run", "--config", config.path, "--set", "out=\(Self.shared.scored.path)"]),
+                      "\(Self.shared.scored.path): holds an xtf score run (progress.jsonl, scores, settings.json), not an xtf run directory: choose another --out")
+    }
+}
