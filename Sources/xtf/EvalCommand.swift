@@ -4,6 +4,7 @@ import Data
 import Evaluation
 import Foundation
 import Model
+import Pipeline
 import Tokenizer
 
 extension EvalTask: ExpressibleByArgument {}
@@ -49,9 +50,16 @@ struct Eval: ParsableCommand {
         settings.format = format; settings.template = template; settings.maxNewTokens = maxNewTokens
         settings.samples = samples; settings.k = k; settings.temperature = temperature; settings.seed = seed
         settings.timeoutSeconds = timeout; settings.limit = limit; settings.batchSize = batchSize
-        let transformer = try Transformer.load(directory: URL(fileURLWithPath: model))
-        if let adapter { try transformer.loadLoRA(directory: URL(fileURLWithPath: adapter)) }
-        let tok = try Tokenizer.load(path: tokenizer ?? model)
+        // Every rank loads the same files; a bad one stops them all together, the cause printed once.
+        let (tok, transformer) = try context.world.allSucceed {
+            let tok = try Tokenizer.load(path: tokenizer ?? model)
+            // Before any weight is read: every id the tokenizer makes needs a row of the embedding.
+            try VocabularyFit.check(tokenizer: TokenizerEncoder(tokenizer: tok), at: tokenizer ?? model, template: template,
+                                    model: try ModelConfig(directory: URL(fileURLWithPath: model)), at: model)
+            let transformer = try Transformer.load(directory: URL(fileURLWithPath: model))
+            if let adapter { try transformer.loadLoRA(directory: URL(fileURLWithPath: adapter)) }
+            return (tok, transformer)
+        }
         let evaluator = Evaluator(model: transformer, tokenizer: tok, world: context.world, settings: settings)
         let result = try evaluator.run()
         guard context.world.isRoot else { return }

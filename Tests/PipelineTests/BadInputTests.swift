@@ -52,6 +52,9 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(files(out), [], "nothing written")
         assertRefused(try train(ranks: 2, out: out, nil, ["--tokenizer", gpt2]), expected)
         XCTAssertEqual(files(out), [], "nothing written")
+        let evaluation = try MPIRunner.run(ranks: 2, ["eval", "--model", Self.model.path, "--tokenizer", gpt2, "--task", "perplexity",
+                                                      "--data", Self.shared.data.path])
+        assertRefused(evaluation, expected)
 
         // The model's own tokenizer with an added special token past the model's vocabulary:
         // the llama3 template uses it.
