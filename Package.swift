@@ -56,6 +56,8 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "GroundTruthTests", dependencies: ["GroundTruth"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Scoring", "Data", "Tokenizer", "Report", "Artifacts", "TestSupport"]),
+        // Mutation fuzzing of the file readers (dataset, safetensors, tokenizer.json); scripts/fuzz.sh runs it longer.
+        .testTarget(name: "FuzzTests", dependencies: ["Data", "Artifacts", "Tokenizer", "GroundTruth", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -85,10 +85,12 @@ public final class SafetensorsFile: @unchecked Sendable {
         base = raw
         mappedLength = size
         do {
-            let headerLength = Int(UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)))
-            guard headerLength <= size - 8 else {
-                throw SafetensorsError.truncated(path: path, detail: "header of \(headerLength) bytes, file has \(size - 8) after the length")
+            // Compared as UInt64 first: a length past Int.max must be an error, not a trap.
+            let declaredLength = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+            guard declaredLength <= UInt64(size - 8) else {
+                throw SafetensorsError.truncated(path: path, detail: "header of \(declaredLength) bytes, file has \(size - 8) after the length")
             }
+            let headerLength = Int(declaredLength)
             dataStart = 8 + headerLength
             let headerBytes = Data(bytes: raw + 8, count: headerLength)
             let json: Any
@@ -135,9 +137,15 @@ public final class SafetensorsFile: @unchecked Sendable {
             return n
         }
         guard offsets.count == 2, offsets[0] <= offsets[1] else { throw bad("invalid data_offsets \(offsets)") }
-        let count = shape.reduce(1, *)
-        guard offsets[1] - offsets[0] == count * dtype.byteCount else {
-            throw bad("data_offsets \(offsets) hold \(offsets[1] - offsets[0]) bytes, shape \(shape) of \(dtype.rawValue) needs \(count * dtype.byteCount)")
+        // Products that overflow Int are errors (no file holds that many bytes), not traps.
+        var byteCount = dtype.byteCount
+        for n in shape {
+            let (product, overflow) = byteCount.multipliedReportingOverflow(by: n)
+            guard !overflow else { throw bad("shape \(shape) of \(dtype.rawValue) needs more bytes than a file can hold") }
+            byteCount = product
+        }
+        guard offsets[1] - offsets[0] == byteCount else {
+            throw bad("data_offsets \(offsets) hold \(offsets[1] - offsets[0]) bytes, shape \(shape) of \(dtype.rawValue) needs \(byteCount)")
         }
         guard offsets[1] <= dataSize else {
             throw SafetensorsError.truncated(path: path, detail: "tensor \(name) ends at byte \(offsets[1]) of the data section, which has \(dataSize)")

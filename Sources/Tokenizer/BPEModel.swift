@@ -64,7 +64,9 @@ struct ShortWordKey: Hashable {
 /// to those characters while encoding. Merges are a dictionary from a pair of ids packed in
 /// 64 bits to rank and merged id; results are cached per word.
 final class BPEModel: Sendable {
-    let idToToken: [String?]
+    /// Keyed by id, not an array: ids may be sparse, and an array as long as the largest id
+    /// (any value below 2^32 in a tokenizer.json) could need gigabytes.
+    let idToToken: [UInt32: String]
     let tokenToID: [String: UInt32]
     let byteLevel: Bool
     private let lookup: [[UInt8]: UInt32]  // token in model bytes (raw bytes when byte-level) -> id
@@ -93,10 +95,7 @@ final class BPEModel: Sendable {
     init(vocab: [String: UInt32], merges: [(String, String)], options: Options, byteLevel: Bool,
          field: String) throws {
         tokenToID = vocab
-        let maxID = Int(vocab.values.max() ?? 0)
-        var reverse = [String?](repeating: nil, count: vocab.isEmpty ? 0 : maxID + 1)
-        for (token, id) in vocab { reverse[Int(id)] = token }
-        idToToken = reverse
+        idToToken = Dictionary(vocab.map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         self.byteLevel = byteLevel
         byteFallback = options.byteFallback
         fuseUnk = options.fuseUnk

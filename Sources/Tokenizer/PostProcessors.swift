@@ -23,7 +23,10 @@ indirect enum PostProcessor {
                     guard let special = specials[name] else {
                         throw item["SpecialToken"]["id"].fail("\(name.debugDescription) is not in special_tokens")
                     }
-                    pieces.append(try special["ids"].array().map { UInt32(try $0.int()) })
+                    pieces.append(try special["ids"].array().map { node in
+                        guard let id = UInt32(exactly: try node.int()) else { throw node.fail("id out of range") }
+                        return id
+                    })
                 } else {
                     throw item.fail("expected {\"Sequence\": ...} or {\"SpecialToken\": ...}")
                 }

@@ -298,7 +298,7 @@ public final class Tokenizer: Sendable {
     public func token(for id: Int) -> String? {
         guard id >= 0 && id <= Int(UInt32.max) else { return nil }
         if let added = addedByID[UInt32(id)] { return String(decoding: added.content, as: UTF8.self) }
-        return id < model.idToToken.count ? model.idToToken[id] : nil
+        return model.idToToken[UInt32(id)]
     }
 
     /// Whether `id` is an added special token (`<|endoftext|>`, `<|eot_id|>`, `</s>`, ...).
@@ -332,6 +332,6 @@ public final class Tokenizer: Sendable {
 
     /// Number of distinct ids: the model's vocabulary and the added tokens.
     public var vocabularySize: Int {
-        model.vocabularySize + addedByID.keys.filter { Int($0) >= model.idToToken.count || model.idToToken[Int($0)] == nil }.count
+        model.vocabularySize + addedByID.keys.filter { model.idToToken[$0] == nil }.count
     }
 }

@@ -66,6 +66,15 @@ final class SafetensorsTests: XCTestCase {
         let dtype = String(decoding: try w2.serialized(), as: UTF8.self).replacingOccurrences(of: "\"F32\"", with: "\"Q32\"")
         guard case .invalidTensor(_, "weight", let why)? = attempt(Array(dtype.utf8), "dtype") as? SafetensorsError else { return XCTFail() }
         XCTAssertTrue(why.contains("Q32"))
+        // Found by FuzzTests: a header length past Int.max, and a shape whose byte count
+        // overflows Int, trapped instead of failing with an error.
+        var pastIntMax = good; pastIntMax.replaceSubrange(0..<8, with: [0xF8, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+        guard case .truncated(_, let length)? = attempt(pastIntMax, "past-int-max") as? SafetensorsError else { return XCTFail() }
+        XCTAssertTrue(length.contains("18446744073709551608"), length)
+        let header = Array(#"{"weight":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,64]}}"#.utf8)
+        let overflowing = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header + [UInt8](repeating: 0, count: 64)
+        guard case .invalidTensor(_, "weight", let shape)? = attempt(overflowing, "overflow") as? SafetensorsError else { return XCTFail() }
+        XCTAssertTrue(shape.contains("[4294967296, 4294967296]"), shape)
     }
 
     func testCheckpointShapeMismatchNamesTensor() throws {

@@ -75,6 +75,21 @@ final class LoadingTests: XCTestCase {
                                          "special_tokens": [:]]])
         }
         assertError(.invalidField(field: "normalizer.type", reason: "")) { try load(["normalizer": ["kind": "NFC"]]) }
+        // Found by FuzzTests: a negative template id trapped.
+        assertError(.invalidField(field: "post_processor.special_tokens.<s>.ids[0]", reason: "")) {
+            try load(["post_processor": ["type": "TemplateProcessing", "single": [["SpecialToken": ["id": "<s>", "type_id": 0]]],
+                                         "special_tokens": ["<s>": ["id": "<s>", "ids": [-1], "tokens": ["<s>"]]]]])
+        }
+    }
+
+    /// Ids need not be dense; a large one (FuzzTests found 2^31 - 1) must not make the loader
+    /// allocate a table as long as the id.
+    func testSparseVocabularyIds() throws {
+        let t = try load(model: ["vocab": ["a": 0, "b": 1, "ab": 2, "<unk>": 2_147_483_647]])
+        XCTAssertEqual(t.encode("abba").ids, [2, 1, 0])
+        XCTAssertEqual(t.token(for: 2_147_483_647), "<unk>")
+        XCTAssertNil(t.token(for: 3))
+        XCTAssertEqual(t.vocabularySize, 4)
     }
 
     func testUnsupportedComponentsAreErrorsNamingThem() {
