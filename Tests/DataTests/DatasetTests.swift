@@ -165,13 +165,28 @@ final class DatasetTests: XCTestCase {
     }
 
     func testAHugeLineIsRejectedWithoutBeingHeld() throws {
-        // 20 MiB line against the default 16 MiB limit, between two good records.
-        var bytes = Array("{\"question\": \"a\", \"answer\": \"b\"}\n{\"question\": \"".utf8)
-        bytes += [UInt8](repeating: UInt8(ascii: "z"), count: 20 << 20)
-        bytes += Array("\", \"answer\": \"c\"}\n{\"question\": \"d\", \"answer\": \"e\"}".utf8)
-        let outcomes = try Dataset(DatasetSpec(path: write("huge.jsonl", bytes), format: .gsm8k)).records(in: nil)
+        // A 100 MB line against the default 16 MiB limit, between two good records, written
+        // in 1 MiB pieces so that only the reader could hold it whole.
+        let path = write("huge.jsonl", "{\"question\": \"a\", \"answer\": \"b\"}\n{\"question\": \"")
+        let file = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        try file.seekToEnd()
+        let piece = Data(repeating: UInt8(ascii: "z"), count: 1 << 20)
+        for _ in 0..<100 { try file.write(contentsOf: piece) }
+        try file.write(contentsOf: Data("\", \"answer\": \"c\"}\n{\"question\": \"d\", \"answer\": \"e\"}".utf8))
+        try file.close()
+        // Linux resets the high-water mark of resident memory on "5" written to clear_refs.
+        try "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+        let outcomes = try Dataset(DatasetSpec(path: path, format: .gsm8k)).records(in: nil)
         XCTAssertEqual(conversations(outcomes).map(\.response), ["b", "e"])
         XCTAssertEqual(rejections(outcomes).map(\.line), [2])
+        let reason = rejections(outcomes).first?.reason ?? "none"
+        XCTAssertTrue(reason.contains("exceeds the limit of 16777216 bytes"), reason)
+        // Holding the line would raise the peak by its 100 MB (the limit's 16 MiB at most is fine).
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let peak = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") })
+        let rss = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
+        func kib(_ line: Substring) -> Int { Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0 }
+        XCTAssertLessThan(kib(peak) - kib(rss), 50 << 10, "the reader held the huge line in memory: \(peak), \(rss)")
     }
 
     // MARK: Templates
