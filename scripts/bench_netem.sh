@@ -52,10 +52,14 @@ for hosts in $hosts_list; do
   printf '%-6s %-22s %10s %14s %12s %10s\n' "$hosts" unlimited "$free_rate" "$free_comm" "$free_exposed" "$free_wall"
   for rate in $rates; do
     link_delay="$delay"
-    if ! cluster/netns-hosts.sh shape "$rate" "$link_delay" 2>/dev/null; then
+    # Exit status 3: no netem in this kernel, so no delay; anything else is a real error.
+    shaped=0; cluster/netns-hosts.sh shape "$rate" "$link_delay" 2>/dev/null || shaped=$?
+    if [ "$shaped" -eq 3 ]; then
       echo "*** bench_netem.sh: this kernel has no netem qdisc: the links get rate $rate WITHOUT the $link_delay delay ***" >&2
       link_delay=""
       cluster/netns-hosts.sh shape "$rate"
+    elif [ "$shaped" -ne 0 ]; then
+      echo "bench_netem.sh: cluster/netns-hosts.sh shape $rate $link_delay failed (status $shaped)" >&2; exit 1
     fi
     label="$rate${link_delay:+, $link_delay}"
     read -r rate_s comm exposed wall < <(run "$hosts" "$rate")

@@ -53,7 +53,7 @@ public final class TokenizerEncoder: TextEncoder {
 
     public func tokenText(_ id: Int32) -> String { tokenizer.displayText(for: Int(id)) }
 
-    public var vocabularySize: Int { tokenizer.vocabularySize }
+    public var vocabularySize: Int { tokenizer.idSpan }
 
     public func isSpecial(_ id: Int32) -> Bool { tokenizer.isSpecial(Int(id)) }
 }

@@ -8,6 +8,8 @@ public protocol TextEncoder: AnyObject {
     func encode(_ text: String, addSpecialTokens: Bool) throws -> [Int32]
     /// The text of one token, for display (per-token JSONL, report, top flagged tokens).
     func tokenText(_ id: Int32) -> String
+    /// One more than the largest token id: arrays indexed by id have this many entries, and a
+    /// model's vocab_size must be at least this.
     var vocabularySize: Int { get }
     /// Special tokens are template markup (end of text, end of turn), not text an author
     /// wrote: they are never scored, so XTF never masks them.

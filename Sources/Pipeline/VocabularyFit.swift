@@ -14,10 +14,10 @@ public enum VocabularyFit {
             .tokenizerMismatch(tokenizer: tokenizerPath, model: modelPath, reason: reason)
         }
         guard encoder.vocabularySize <= model.vocabSize else {
-            throw mismatch("the tokenizer has \(encoder.vocabularySize) ids, the model's vocab_size is \(model.vocabSize)")
+            throw mismatch("the tokenizer's ids go up to \(encoder.vocabularySize - 1), the model's vocab_size is \(model.vocabSize)")
         }
-        // Added special tokens may sit past the ordinary vocabulary: encode the template's
-        // markup (and the tokenizer's own BOS/EOS) to check the ones a run will use.
+        // A post-processor's BOS/EOS ids need not be in the vocabulary at all: encode the
+        // template's markup with special tokens to check the ids a run will use.
         let markup = template.render(context: [Message(.user, "?")], response: "!")
         for text in [markup.prompt, markup.response] {
             if let bad = try encoder.encode(text, addSpecialTokens: true).first(where: { Int($0) >= model.vocabSize }) {

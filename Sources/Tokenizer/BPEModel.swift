@@ -95,7 +95,8 @@ final class BPEModel: Sendable {
     init(vocab: [String: UInt32], merges: [(String, String)], options: Options, byteLevel: Bool,
          field: String) throws {
         tokenToID = vocab
-        idToToken = Dictionary(vocab.map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        // Two tokens with one id: keep the smaller string, the same choice on every rank and run.
+        idToToken = Dictionary(vocab.map { ($1, $0) }, uniquingKeysWith: { min($0, $1) })
         self.byteLevel = byteLevel
         byteFallback = options.byteFallback
         fuseUnk = options.fuseUnk

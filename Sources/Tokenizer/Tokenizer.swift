@@ -330,6 +330,13 @@ public final class Tokenizer: Sendable {
         return bytes.map { $0 < 0x80 ? String(UnicodeScalar($0)) : String(format: "<0x%02X>", $0) }.joined()
     }
 
+    /// One more than the largest id (model or added token): what an array indexed by token id
+    /// needs, and what a model's embedding must cover. Ids may be sparse, so this can exceed
+    /// `vocabularySize`.
+    public var idSpan: Int {
+        Int(max(model.idToToken.keys.max() ?? 0, addedByID.keys.max() ?? 0)) + 1
+    }
+
     /// Number of distinct ids: the model's vocabulary and the added tokens.
     public var vocabularySize: Int {
         model.vocabularySize + addedByID.keys.filter { model.idToToken[$0] == nil }.count

@@ -37,6 +37,13 @@ public struct CheckpointStore: Sendable {
     func save(model: Transformer, optimizer: AdamW, state: TrainerState, settings: TrainSettings, world: Communicator) throws {
         _ = try world.decidedByRoot { () -> Bool in
             let target = path(step: state.step)
+            // What loading refuses is never saved: a checkpoint marked complete must load.
+            let trained = model.lora?.parameters.buffer ?? model.parameters.buffer
+            for (name, values) in [("parameters", trained), ("optimizer exp_avg", optimizer.m), ("optimizer exp_avg_sq", optimizer.v)] {
+                if let i = firstNonFinite(UnsafeBufferPointer(values)) {
+                    throw TrainingError.checkpoint(path: target, reason: "not saved at step \(state.step): the \(name) hold \(values[i]) at element \(i)")
+                }
+            }
             do {
                 try write(to: URL(fileURLWithPath: target), model: model, optimizer: optimizer,
                           saved: Saved(state: state, settings: settings, optimizerSteps: optimizer.stepCount))

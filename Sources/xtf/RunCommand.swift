@@ -405,7 +405,7 @@ struct RunJob {
             let path = (armDirectory(arm) as NSString).appendingPathComponent("train/\(TrainingAccount.fileName)")
             guard let data = FileManager.default.contents(atPath: path) else { continue }  // trained before samples.json existed
             let account = try JSONDecoder().decode(TrainingAccount.self, from: data)
-            guard account.records == scored, account.trained + account.heldOut.count + account.rejected.count == account.records else {
+            guard account.records == scored, account.reconciles else {
                 throw ValidationError("\(path): \(account.trained) trained + \(account.heldOut.count) held out + \(account.rejected.count) rejected "
                                       + "does not account for the \(scored) scored samples")
             }

@@ -156,12 +156,19 @@ struct Train: ParsableCommand {
 
     /// The training samples, checked against the model's vocabulary (its config.json) before
     /// any weight is read.
-    func samples(_ source: Source, config: ModelConfig, context: ClusterContext) throws -> (samples: [TrainingSample], rejected: [RejectedRecord]) {
+    /// The samples, the records rejected on the way, and how many records were read.
+    func samples(_ source: Source, config: ModelConfig, context: ClusterContext) throws -> (samples: [TrainingSample], rejected: [RejectedRecord], records: Int) {
         switch source {
         case let .scores(run):
-            let samples = try TrainingData.load(run: RunLayout(run), mask: mask, seed: runOptions.seed)
+            let layout = RunLayout(run)
+            let samples = try TrainingData.load(run: layout, mask: mask, seed: runOptions.seed)
             try VocabularyFit.check(samples: samples, fromRun: run, model: config, at: model)
-            return (samples, [])
+            // The run's manifest counted what it scored: every one of them must be here.
+            let scored = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: layout.manifest))).totals.scored
+            guard scored == samples.count else {
+                throw PipelineError.corruptRun(path: layout.manifest, reason: "counts \(scored) scored samples, its chunks hold \(samples.count)")
+            }
+            return (samples, [], scored)
         case let .dataset(spec):
             let tokenizerPath = data.tokenizer ?? model
             let encoder = TokenizerEncoder(tokenizer: try Tokenizer.load(path: tokenizerPath))
@@ -171,7 +178,8 @@ struct Train: ParsableCommand {
             if !loaded.rejected.isEmpty {
                 context.log.info("\(loaded.rejected.count) records rejected (listed in \(TrainingAccount.fileName)), first: \(loaded.rejected[0].id): \(loaded.rejected[0].reason)")
             }
-            return loaded
+            // Every record read is a sample or a rejection.
+            return (loaded.samples, loaded.rejected, loaded.samples.count + loaded.rejected.count)
         }
     }
 
@@ -185,7 +193,7 @@ struct Train: ParsableCommand {
         // Before any work: an --out holding another run is refused (rank 0 looks, every rank stops).
         _ = try context.world.decidedByRoot { try directory.check(settings: recipe, resume: resume) { $0.ignoringRunLength } }
         // Every rank loads the same files; a bad one stops them all together, the cause printed once.
-        let (transformer, (all, rejected), referenceModel) = try context.world.allSucceed {
+        let (transformer, (all, rejected, recordsRead), referenceModel) = try context.world.allSucceed {
             let modelDirectory = URL(fileURLWithPath: model)
             let samples = try samples(source, config: try ModelConfig(directory: modelDirectory), context: context)
             return (try Transformer.load(directory: modelDirectory), samples,
@@ -193,8 +201,11 @@ struct Train: ParsableCommand {
         }
         let (train, validation) = TrainingData.split(all, validationFraction: settings.validationFraction, seed: settings.seed)
         context.log.info("\(train.count) training samples (\(train.reduce(0) { $0 + $1.lossTokens }) tokens with a loss), \(validation.count) held out; mask \(mask.rawValue)")
-        let account = TrainingAccount(source: recipe.scores ?? recipe.data?.path ?? "", trained: train.count,
+        let account = TrainingAccount(source: recipe.scores ?? recipe.data?.path ?? "", records: recordsRead, trained: train.count,
                                       heldOut: validation.map(\.id), rejected: rejected)
+        guard account.reconciles else {  // the same on every rank: they all stop here
+            throw ValidationError("\(recordsRead) records read, but \(train.count) trained + \(validation.count) held out + \(rejected.count) rejected")
+        }
         _ = try context.world.decidedByRoot {
             try directory.record(recipe)
             try AtomicFile.writeJSON(account, to: (out as NSString).appendingPathComponent(TrainingAccount.fileName))

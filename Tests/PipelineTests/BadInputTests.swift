@@ -45,7 +45,7 @@ final class BadInputTests: XCTestCase {
 
     func testATokenizerThatDoesNotFitTheModelIsRefusedBeforeAnyWork() throws {
         let gpt2 = try TestPaths.sharedFile("data/tokenizers/gpt2/tokenizer.json").path
-        let expected = "tokenizer \(gpt2) does not fit model \(Self.model.path): the tokenizer has 50257 ids, the model's vocab_size is 1024; wrong --tokenizer or --model?"
+        let expected = "tokenizer \(gpt2) does not fit model \(Self.model.path): the tokenizer's ids go up to 50256, the model's vocab_size is 1024; wrong --tokenizer or --model?"
         let out = try TestPaths.scratchDirectory("bad-tokenizer")
         defer { try? FileManager.default.removeItem(at: out) }
         assertRefused(try score(ranks: 2, out: out, ["--tokenizer", gpt2]), expected)
@@ -56,8 +56,8 @@ final class BadInputTests: XCTestCase {
                                                       "--data", Self.shared.data.path])
         assertRefused(evaluation, expected)
 
-        // The model's own tokenizer with an added special token past the model's vocabulary:
-        // the llama3 template uses it.
+        // The model's own tokenizer with an added special token (the llama3 template's) past
+        // the model's vocabulary.
         let tokenizer = out.deletingLastPathComponent().appendingPathComponent("eot-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: tokenizer) }
         var json = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.model.appendingPathComponent("tokenizer.json"))) as! [String: Any]
@@ -65,7 +65,20 @@ final class BadInputTests: XCTestCase {
                                                                             "rstrip": false, "single_word": false, "special": true]]
         try JSONSerialization.data(withJSONObject: json).write(to: tokenizer)
         assertRefused(try score(out: out, ["--tokenizer", tokenizer.path, "--template", "llama3"]),
-                      "tokenizer \(tokenizer.path) does not fit model \(Self.model.path): the llama3 template's token \"<|eot_id|>\" has id 3000, past the model's vocab_size 1024")
+                      "tokenizer \(tokenizer.path) does not fit model \(Self.model.path): the tokenizer's ids go up to 3000, the model's vocab_size is 1024")
+        XCTAssertEqual(files(out), [], "nothing written")
+
+        // Sparse ids: few tokens, but one of them past the model's vocabulary.
+        let sparse = out.deletingLastPathComponent().appendingPathComponent("sparse-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: sparse) }
+        var sparseJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.model.appendingPathComponent("tokenizer.json"))) as! [String: Any]
+        var bpe = sparseJSON["model"] as! [String: Any]
+        var vocab = bpe["vocab"] as! [String: Any]
+        vocab["zzzq"] = 5000
+        bpe["vocab"] = vocab; sparseJSON["model"] = bpe
+        try JSONSerialization.data(withJSONObject: sparseJSON).write(to: sparse)
+        assertRefused(try score(out: out, ["--tokenizer", sparse.path]),
+                      "tokenizer \(sparse.path) does not fit model \(Self.model.path): the tokenizer's ids go up to 5000, the model's vocab_size is 1024")
         XCTAssertEqual(files(out), [], "nothing written")
 
         // Token ids of a scoring run against a model with a smaller vocabulary.

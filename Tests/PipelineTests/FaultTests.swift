@@ -61,7 +61,7 @@ final class FaultTests: XCTestCase {
         XCTAssertTrue(killed, "the job ended before rank 0 reported \(after) units of \(stage) done:\n\(result.stderr)")
         XCTAssertNotEqual(result.status, 0, "the job survived a rank's death")
         // The launcher names the rank and the stage.
-        XCTAssertNotNil(result.stderr.range(of: "rank \(victim) \\(pid [0-9]+ on [^)]+\\) died of signal 9 \\(Killed\\) during \(stage) \\([0-9]+/[0-9]+ [a-z]+ done\\)",
+        XCTAssertNotNil(result.stderr.range(of: "rank \(victim) \\(pid [0-9]+ on [^)]+\\) died of signal 9 \\(Killed\\) during \(stage) \\(rank 0 had reached [0-9]+/[0-9]+ [a-z]+\\)",
                                             options: .regularExpression), result.stderr)
         XCTAssertTrue(result.stderr.contains("--resume"), result.stderr)
         return result
@@ -112,6 +112,52 @@ final class FaultTests: XCTestCase {
                            try Data(contentsOf: reference.appendingPathComponent(last).appendingPathComponent(file)),
                            "\(file) differs after the kill and resume")
         }
+    }
+
+    /// A signal to the launcher (Ctrl-C, a scheduler's time limit) stops mpirun and every rank
+    /// with it: none is left running.
+    func testStoppingTheLauncherStopsEveryRank() throws {
+        let statusDirectory = try TestPaths.scratchDirectory("status-stop")
+        let out = try TestPaths.scratchDirectory("fault-stop")
+        let process = Process()
+        process.executableURL = TestPaths.packageRoot.appendingPathComponent("scripts/xtf-mpirun")
+        // Training that would run for hours: only the signal can end it in time.
+        process.arguments = ["-np", "2", "train", "--model", Self.model.path, "--data", Self.data.path, "--format", "gsm8k",
+                             "--mask", "none", "--max-length", "128", "--on-bad-record", "skip", "--out", out.path,
+                             "--max-steps", "1000000", "--global-batch", "8"]
+        var environment = MPIRunner.cleanEnvironment
+        environment["XTF_BIN"] = MPIRunner.xtfBinary.path
+        environment["XTF_STATUS_DIR"] = statusDirectory.path
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var pids: [pid_t] = []
+        let deadline = Date().addingTimeInterval(120)
+        while pids.count < 2 && Date() < deadline && process.isRunning {
+            pids = (0..<2).compactMap { rank in
+                let fields = status(statusDirectory, rank: rank)
+                return fields["stage"] == "train" ? fields["pid"].flatMap { pid_t($0) } : nil
+            }
+            usleep(20_000)
+        }
+        XCTAssertEqual(pids.count, 2, "the ranks never reported")
+        kill(process.processIdentifier, SIGTERM)  // to the launcher only, as a scheduler would
+        let stopped = Date().addingTimeInterval(30)
+        while process.isRunning && Date() < stopped { usleep(20_000) }
+        XCTAssertFalse(process.isRunning, "the launcher did not stop")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("losses.jsonl").path), "the training ended by itself")
+        // mpirun gives its ranks a second after SIGTERM before SIGKILL. A rank that ended may
+        // stay a zombie (nobody reaps orphans in some containers): gone or zombie is stopped.
+        func running(_ pid: pid_t) -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            return stat[stat.index(close, offsetBy: 2)] != "Z"
+        }
+        let settled = Date().addingTimeInterval(5)
+        while pids.contains(where: running) && Date() < settled { usleep(50_000) }
+        for pid in pids { XCTAssertFalse(running(pid), "rank pid \(pid) still runs after the launcher stopped") }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     /// Scoring and a few training steps with one rank per network-namespace host, over TCP
