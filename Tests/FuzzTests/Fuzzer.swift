@@ -18,7 +18,7 @@ enum FuzzOutcome {
 /// test-artifacts/fuzz-current-<target>.bin and lets `check` read that file.
 ///
 /// - A crash leaves the input behind in fuzz-current-<target>.bin (removed after a clean run).
-/// - A broken property, or an input that takes longer than `slowInput`, is saved as
+/// - A broken property, or an input that takes longer than `slowInput(bytes:)`, is saved as
 ///   fuzz-failure-<target>-<n>.bin (n: the input's number) and fails the test.
 /// - An input still running after `hangInput` is saved the same way by a watchdog thread,
 ///   which then ends the process: a hang must not stall the suite.
@@ -30,7 +30,10 @@ struct Fuzzer {
     let seeds: [[UInt8]]
     let mutations: [Mutation]
 
-    static let slowInput: Duration = .seconds(2)
+    /// Slower than this is a failure: 2 s, plus 2 s per MiB of input. A 2 MiB record made of
+    /// a million JSON escapes took 0.3 s a pass here, and the dataset check makes up to twelve
+    /// passes (three per format): 2 s flat failed such inputs that are slow, not hung.
+    static func slowInput(bytes: Int) -> Duration { .milliseconds(2000 + 2000 * bytes / (1 << 20)) }
     static let hangInput: Duration = .seconds(20)
     /// Inputs are cut to this size, and only inputs up to `maxDonorBytes` are mutated
     /// further, so that long-line mutations do not slow down every later round.
@@ -97,8 +100,8 @@ struct Fuzzer {
 
             if case .violation(let problem) = outcome {
                 fail(n, input, problem, history)
-            } else if took > Self.slowInput {
-                fail(n, input, "took \(took), more than \(Self.slowInput)", history)
+            } else if took > Self.slowInput(bytes: input.count) {
+                fail(n, input, "took \(took), more than \(Self.slowInput(bytes: input.count)) for \(input.count) bytes", history)
             } else if n < seeds.count, case .refused = outcome {
                 fail(n, input, "a seed must parse; check the seed files", history)
             }
