@@ -81,13 +81,18 @@ public final class Transformer {
     /// finish last to first), so a trainer can start reducing them while earlier layers run.
     public var layerBackwardDone: ((Int) -> Void)?
 
-    /// A model with random weights (N(0, 0.02), norms 1/0), seeded.
-    public init(config: ModelConfig, seed: UInt64 = 0) {
+    /// Parameters allocated but not set: for `load`, which reads every one from the file.
+    init(shapeOf config: ModelConfig) {
         self.config = config
         arch = ArchitectureLayout(config)
         parameters = ParameterStore(layout: arch.layout)
         ropeInverse = config.architecture == .llama ? config.ropeInverseFrequencies() : []
         headChunkRows = max(64, min(512, (1 << 25) / max(1, config.vocabSize)))
+    }
+
+    /// A model with seeded random weights (norm scales 1, biases 0, matrices N(0, 0.02)).
+    public convenience init(config: ModelConfig, seed: UInt64 = 0) {
+        self.init(shapeOf: config)
         var rng = SeededRandom(seed: seed)
         for e in arch.layout.entries {
             let v = parameters.view(e.name)!
@@ -106,7 +111,8 @@ public final class Transformer {
     /// Loads config.json and model.safetensors (or a sharded model.safetensors.index.json).
     public static func load(directory: URL) throws -> Transformer {
         let config = try ModelConfig(directory: directory)
-        let model = Transformer(config: config)
+        // No random weights first: loadWeights sets every parameter or throws.
+        let model = Transformer(shapeOf: config)
         try model.loadWeights(directory: directory)
         return model
     }

@@ -91,22 +91,4 @@ final class CheckpointFaultTests: XCTestCase {
         let unknown = load(#"{"model_type": "bert"}"#)
         XCTAssertEqual(unknown.map { "\($0)" }, "\(path): unsupported model_type \"bert\" (supported: gpt2, llama, mistral, qwen2)")
     }
-
-    /// The finiteness check is one pass over the weights: on the default model it costs a
-    /// small part of loading (the fastest of five of each, printed for docs/USAGE.md).
-    func testTheCheckCostsLittleOfALoad() throws {
-        let directory = TestPaths.packageRoot.appendingPathComponent("models/default")
-        var load = Double.infinity, scan = Double.infinity
-        for _ in 0..<5 {
-            var start = Date()
-            let model = try Transformer.load(directory: directory)
-            load = min(load, Date().timeIntervalSince(start))
-            start = Date()
-            XCTAssertNil(firstNonFinite(UnsafeBufferPointer(model.parameters.buffer)))
-            scan = min(scan, Date().timeIntervalSince(start))
-        }
-        let count = try Transformer.load(directory: directory).parameters.count
-        print(String(format: "models/default: %d weights, load %.1f ms of which the finiteness scan %.2f ms", count, load * 1000, scan * 1000))
-        XCTAssertLessThan(scan, load / 4, "the scan should be a small part of a load")
-    }
 }
