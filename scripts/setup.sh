@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Sets up a machine for xtf and builds it in release mode. Idempotent: installs Debian's
-# Open MPI and OpenBLAS only when they are missing, and an up-to-date build does nothing.
+# Open MPI, OpenBLAS and zlib only when they are missing, and an up-to-date build does nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev)
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

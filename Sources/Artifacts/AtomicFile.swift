@@ -3,14 +3,19 @@ import Foundation
 import Glibc
 #endif
 
-/// Errors writing outputs; each names the file.
+/// Errors reading and writing the project's files; each names the file.
 public enum ArtifactError: Error, CustomStringConvertible, Equatable {
     case io(path: String, operation: String, errno: Int32)
+    case missing(path: String)
+    /// The file is there but is not what its reader expects (`line` is 1-based, for JSONL).
+    case unreadable(path: String, line: Int?, reason: String)
 
     public var description: String {
         switch self {
         case let .io(path, operation, code):
             return "\(path): \(operation) failed: \(String(cString: strerror(code)))"
+        case let .missing(path): return "\(path): missing"
+        case let .unreadable(path, line, reason): return "\(path)\(line.map { ", line \($0)" } ?? ""): cannot be read: \(reason)"
         }
     }
 }
@@ -93,18 +98,12 @@ public final class AtomicFile {
 
     /// Writes a Codable value as pretty, key-sorted JSON (stable bytes for equal values).
     public static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try write(Array(try encoder.encode(value)) + [UInt8(ascii: "\n")], to: path)
+        try write(try JSONFiles.document(value), to: path)
     }
 
     /// Writes Codable values one compact, key-sorted JSON object per line.
     public static func writeJSONLines<T: Encodable>(_ values: [T], to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var bytes: [UInt8] = []
-        for value in values { bytes += try encoder.encode(value); bytes.append(UInt8(ascii: "\n")) }
-        try write(bytes, to: path)
+        try write(try JSONFiles.lines(values), to: path)
     }
 
     static func syncDirectory(of path: String) {

@@ -2,12 +2,8 @@ import Cluster
 import Data
 import Foundation
 import Model
+import RunFiles
 import Tokenizer
-
-/// What `xtf eval` measures.
-public enum EvalTask: String, Codable, Sendable, CaseIterable {
-    case gsm8k, pubmedqa, humaneval, perplexity
-}
 
 public struct EvalSettings: Codable, Sendable {
     public var task: EvalTask
@@ -28,30 +24,6 @@ public struct EvalSettings: Codable, Sendable {
     public var batchSize = 8
 
     public init(task: EvalTask, data: String) { self.task = task; self.data = data }
-}
-
-/// One task's result; every count merged over the ranks.
-public struct EvalResult: Codable, Sendable {
-    public var task: EvalTask
-    public var items: Int
-    public var correct: Int?
-    public var accuracy: Double?
-    public var passAtK: [String: Double]?
-    public var perplexity: Double?
-    public var tokens: Int?
-    /// How HumanEval programs were isolated: "unshare-net" (no network) or "none".
-    public var sandbox: String?
-}
-
-/// What the model wrote for one item, and how it was graded (`xtf eval --generations`).
-public struct Generation: Codable, Sendable {
-    /// The item's position in the data (0-based).
-    public var index: Int
-    public var prompt: String
-    public var output: String
-    public var predicted: String?
-    public var expected: String?
-    public var correct: Bool
 }
 
 /// Evaluates a model; item i goes to rank i mod size, and rank-local counts are summed.
@@ -186,16 +158,7 @@ public final class Evaluator {
 
     static func readMaybeGzip(_ path: String) throws -> String {
         guard path.hasSuffix(".gz") else { return try String(contentsOfFile: path, encoding: .utf8) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "exec gzip -dc \"$0\"", path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw EvaluationError.cannotRead(path: path, reason: "gzip -dc failed") }
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: try GzipFile.decompress(path), as: UTF8.self)
     }
 
     /// Whether `unshare --net` works here (root, or user namespaces), to run code with no network.

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// The kinds of injected noise, one per XTF attribute it is meant to trip (docs/RESULTS.md).
 public enum NoiseKind: String, Codable, CaseIterable, Sendable {
@@ -32,19 +33,6 @@ public struct Problem: Codable, Equatable, Sendable {
 
     public init(id: String, question: String, answer: String, noise: [NoiseSpan], result: Int) {
         self.id = id; self.question = question; self.answer = answer; self.noise = noise; self.result = result
-    }
-}
-
-/// SplitMix64: small, fast and the same on every platform, so a seed always gives the same data.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Randomness
 
 /// Keys and values of every layer, sequence and kv head: [layer][batch][kvHead][position][headDim].
 final class KVCache {
@@ -37,8 +38,8 @@ extension Transformer {
                          stopToken: Int32? = nil) throws -> [[Int32]] {
         try validate(prompts)
         let longest = (prompts.map(\.count).max() ?? 0) + maxNewTokens
-        if config.architecture == .gpt2, longest > config.maxPositions {
-            throw ModelError.invalidRequest("prompt + \(maxNewTokens) new tokens exceed n_positions \(config.maxPositions)")
+        if config.architecture.positions == .learned, longest > config.maxPositions {
+            throw ModelError.invalidRequest("prompt + \(maxNewTokens) new tokens exceed the \(config.maxPositions) learned positions")
         }
         let cache = KVCache(layers: config.layers, batch: prompts.count, kvHeads: config.kvHeads,
                             capacity: longest, headDim: config.headDim)

@@ -1,6 +1,7 @@
 import Artifacts
 import Foundation
 import Kernels
+import Randomness
 
 /// LoRA settings: W x + (alpha / rank) B A x on the targeted projections.
 public struct LoRAConfig: Codable, Sendable, Equatable {
@@ -41,13 +42,13 @@ public final class LoRAAdapters {
     let adaptersPerLayer: Int
     private let scratch = Scratch()
 
-    init(config: LoRAConfig, architecture: ArchitectureLayout, layers: Int, seed: UInt64) throws {
+    init(config: LoRAConfig, layout model: ArchitectureLayout, layers: Int, seed: UInt64) throws {
         guard config.rank >= 1 else { throw ModelError.invalidValue(key: "lora.rank", detail: "must be at least 1") }
-        let modules = architecture.targetModules.filter { m in
+        let modules = model.targetModules.filter { m in
             config.targetModules.contains { t in m.name == t || m.name.hasSuffix("." + t) }
         }
-        for t in config.targetModules where !architecture.targetModules.contains(where: { $0.name == t || $0.name.hasSuffix("." + t) }) {
-            throw ModelError.invalidValue(key: "lora.target_modules", detail: "\(t) matches no module (available: \(architecture.targetModules.map(\.name).joined(separator: ", ")))")
+        for t in config.targetModules where !model.targetModules.contains(where: { $0.name == t || $0.name.hasSuffix("." + t) }) {
+            throw ModelError.invalidValue(key: "lora.target_modules", detail: "\(t) matches no module (available: \(model.targetModules.map(\.name).joined(separator: ", ")))")
         }
         guard !modules.isEmpty else { throw ModelError.invalidValue(key: "lora.target_modules", detail: "empty") }
         self.config = config
@@ -56,7 +57,7 @@ public final class LoRAAdapters {
         for l in 0..<layers {
             var list: [Adapter] = []
             for (k, m) in modules.enumerated() {
-                let prefix = "base_model.model." + architecture.blockPrefixes[l] + m.name
+                let prefix = "base_model.model." + model.blockPrefixes[l] + m.name
                 let a = layout.add(prefix + ".lora_A.weight", [config.rank, m.inFeatures])
                 let b = layout.add(prefix + ".lora_B.weight", [m.outFeatures, config.rank])
                 list.append(Adapter(site: m.site, a: a, b: b, inFeatures: m.inFeatures, outFeatures: m.outFeatures,
@@ -131,7 +132,7 @@ extension Transformer {
         let peft: [String: Any] = [
             "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": lora.config.rank, "lora_alpha": Double(lora.config.alpha),
             "target_modules": lora.config.targetModules, "lora_dropout": 0.0, "bias": "none",
-            "fan_in_fan_out": config.architecture == .gpt2,
+            "fan_in_fan_out": config.architecture.conv1D,
         ]
         let file = try AtomicFile(path: directory.appendingPathComponent("adapter_config.json").path)
         try file.write(Array(try JSONSerialization.data(withJSONObject: peft, options: [.prettyPrinted, .sortedKeys])))

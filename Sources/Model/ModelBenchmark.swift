@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Randomness
 
 /// `xtf bench model`: scoring and training throughput of a random-weight model, as a fraction
 /// of the gemm ceiling measured in the same run.
@@ -35,8 +36,7 @@ public enum ModelBenchmark {
     /// Matmul FLOPs of a forward per token (2 per multiply-add): the linear layers plus QK^T
     /// and PV over the full T x T (PaLM's MFU convention); the head counted separately.
     public static func forwardFLOPsPerToken(_ c: ModelConfig, length: Int) -> Double {
-        let F = c.architecture == .gpt2 ? c.intermediateSize : 2 * c.intermediateSize
-        let linear = Double(c.hiddenSize * c.qkvDim + c.qDim * c.hiddenSize + c.hiddenSize * F + c.intermediateSize * c.hiddenSize)
+        let linear = Double(c.hiddenSize * c.qkvDim + c.qDim * c.hiddenSize + c.hiddenSize * c.upDim + c.intermediateSize * c.hiddenSize)
         return Double(c.layers) * (2 * linear + 4 * Double(length) * Double(c.qDim))
     }
 

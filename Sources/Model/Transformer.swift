@@ -1,6 +1,7 @@
 import Artifacts
 import Foundation
 import Kernels
+import Randomness
 
 /// Which attention-received statistic to accumulate during a forward.
 public struct AttentionReceivedRequest: Sendable {
@@ -56,7 +57,7 @@ public struct ForwardResult: Sendable {
     public var attentionMaps: [[[Float]]] = []
 }
 
-/// A decoder-only transformer (GPT-2 or Llama family) over one contiguous parameter buffer.
+/// A decoder-only transformer of any registered `Architecture` over one contiguous parameter buffer.
 /// Not thread-safe: it owns reusable activation arenas (sized by the largest batch seen, so
 /// memory stays flat across steps of the same shape).
 public final class Transformer {
@@ -86,7 +87,7 @@ public final class Transformer {
         self.config = config
         arch = ArchitectureLayout(config)
         parameters = ParameterStore(layout: arch.layout)
-        ropeInverse = config.architecture == .llama ? config.ropeInverseFrequencies() : []
+        ropeInverse = config.architecture.positions == .rope ? config.ropeInverseFrequencies() : []
         headChunkRows = max(64, min(512, (1 << 25) / max(1, config.vocabSize)))
     }
 
@@ -96,9 +97,8 @@ public final class Transformer {
         var rng = SeededRandom(seed: seed)
         for e in arch.layout.entries {
             let v = parameters.view(e.name)!
-            // Norm scales (GPT-2 ln_*, Llama *norm) start at 1; other vectors (biases) at 0.
-            let isNormScale = e.shape.count == 1 && e.name.hasSuffix(".weight") && (e.name.contains("ln_") || e.name.contains("norm"))
-            if isNormScale {
+            // Norm scales start at 1; other vectors (biases) at 0.
+            if arch.normWeights.contains(e.offset) {
                 v.update(repeating: 1)
             } else if e.shape.count == 1 {
                 v.update(repeating: 0)
@@ -138,7 +138,7 @@ public final class Transformer {
             for name in file.tensors.keys { location[name] = file }
         }
         for e in arch.layout.entries {
-            let candidates = [e.name] + ArchitectureLayout.alternativeNames(e.name)
+            let candidates = [e.name] + arch.alternativeNames(e.name)
             guard let name = candidates.first(where: { location[$0] != nil }), let file = location[name] else {
                 throw ModelError.missingTensor(e.name, path: directory.path)
             }
@@ -167,7 +167,7 @@ public final class Transformer {
 
     /// Attaches fresh LoRA adapters (A random, B zero, as PEFT does); the base becomes frozen.
     public func enableLoRA(_ lora: LoRAConfig, seed: UInt64 = 0) throws {
-        self.lora = try LoRAAdapters(config: lora, architecture: arch, layers: config.layers, seed: seed)
+        self.lora = try LoRAAdapters(config: lora, layout: arch, layers: config.layers, seed: seed)
     }
 
     public func disableLoRA() { lora = nil }
@@ -228,7 +228,7 @@ public final class Transformer {
     func makeActivations(_ plan: Plan) -> Activations {
         let c = config, N = plan.rows, L = c.layers, C = c.hiddenSize
         let H = c.heads
-        let F = c.architecture == .gpt2 ? c.intermediateSize : 2 * c.intermediateSize
+        let F = c.upDim
         let loraWidth = (lora?.adaptersPerLayer ?? 0) * (lora?.config.rank ?? 0)
         let slots = plan.training ? L : 1
         var sizes: [(Int, Int)] = []  // (per-slot size, slots)
@@ -255,7 +255,7 @@ public final class Transformer {
     }
 
     func ensureRope(positions: Int) {
-        guard config.architecture == .llama, positions > ropePositions else { return }
+        guard config.architecture.positions == .rope, positions > ropePositions else { return }
         let half = config.headDim / 2
         let n = max(positions, 2 * ropePositions)
         ropeCos = [Float](repeating: 0, count: n * half)
@@ -273,8 +273,8 @@ public final class Transformer {
     func validate(_ sequences: [[Int32]]) throws {
         for (b, s) in sequences.enumerated() {
             guard !s.isEmpty else { throw ModelError.invalidRequest("sequence \(b) is empty") }
-            if config.architecture == .gpt2, s.count > config.maxPositions {
-                throw ModelError.invalidRequest("sequence \(b) has \(s.count) tokens, more than n_positions \(config.maxPositions)")
+            if config.architecture.positions == .learned, s.count > config.maxPositions {
+                throw ModelError.invalidRequest("sequence \(b) has \(s.count) tokens, more than the \(config.maxPositions) learned positions")
             }
             if let bad = s.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
                 throw ModelError.invalidRequest("sequence \(b) has token id \(bad) outside the vocabulary of \(config.vocabSize)")
@@ -290,7 +290,7 @@ public final class Transformer {
     func forwardBlocks(_ sequences: [[Int32]], plan: Plan, acts a: Activations,
                        received: AttentionReceivedRequest?, maps: Bool, cache: KVCache? = nil) -> (ri: [[Float]], maps: [[[Float]]]) {
         let c = config, N = plan.rows, C = c.hiddenSize, L = c.layers
-        // Embeddings (+ learned positions for GPT-2).
+        // Embeddings (+ learned positions).
         let x0 = a.res(0)
         var row = 0
         for s in sequences {
@@ -370,24 +370,22 @@ public final class Transformer {
     }
 
     func activationForward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int) {
-        if config.architecture == .gpt2 {
-            geluForward(y, x, count: rows * config.intermediateSize)
-        } else {
-            swigluForward(y, x, rows: rows, inner: config.intermediateSize)
+        switch config.architecture.mlp {
+        case .geluTanh: geluForward(y, x, count: rows * config.intermediateSize)
+        case .swiGLU: swigluForward(y, x, rows: rows, inner: config.intermediateSize)
         }
     }
 
     func activationBackward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int) {
-        if config.architecture == .gpt2 {
-            geluBackward(dx: dx, dy: dy, x: x, count: rows * config.intermediateSize)
-        } else {
-            swigluBackward(dgu: dx, dy: dy, gu: x, rows: rows, inner: config.intermediateSize)
+        switch config.architecture.mlp {
+        case .geluTanh: geluBackward(dx: dx, dy: dy, x: x, count: rows * config.intermediateSize)
+        case .swiGLU: swigluBackward(dgu: dx, dy: dy, gu: x, rows: rows, inner: config.intermediateSize)
         }
     }
 
     /// Rotates q and k heads of every row by its position (inverse: the backward on gradients).
     func applyRope(_ qkv: UnsafeMutablePointer<Float>, plan: Plan, inverse: Bool) {
-        guard config.architecture == .llama else { return }
+        guard config.architecture.positions == .rope else { return }
         let c = config, W = c.qkvDim, half = c.headDim / 2
         ropeCos.withUnsafeBufferPointer { cosB in
             ropeSin.withUnsafeBufferPointer { sinB in
@@ -517,40 +515,4 @@ final class Scratch {
     }
 
     deinit { pointer?.deallocate() }
-}
-
-/// xoshiro256** seeded by SplitMix64: reproducible across platforms.
-public struct SeededRandom: RandomNumberGenerator {
-    var s: (UInt64, UInt64, UInt64, UInt64)
-
-    public init(seed: UInt64) {
-        var x = seed
-        func next() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s = (next(), next(), next(), next())
-    }
-
-    public mutating func next() -> UInt64 {
-        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
-        let t = s.1 << 17
-        s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
-        s.2 ^= t
-        s.3 = s.3 << 45 | s.3 >> 19
-        return result
-    }
-
-    /// Uniform in [0, 1).
-    public mutating func uniform() -> Float { Float(next() >> 40) * (1.0 / Float(1 << 24)) }
-
-    /// Standard normal (Box-Muller).
-    public mutating func normal() -> Float {
-        let u1 = max(Double(next() >> 11) * (1.0 / Double(1 << 53)), 1e-300)
-        let u2 = Double(next() >> 11) * (1.0 / Double(1 << 53))
-        return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
-    }
 }

@@ -138,7 +138,7 @@ extension Transformer {
         _ = forwardBlocks(sequences, plan: plan, acts: a, received: nil, maps: false)
 
         let c = config, N = plan.rows, C = c.hiddenSize, W = c.qkvDim
-        let F = c.architecture == .gpt2 ? c.intermediateSize : 2 * c.intermediateSize
+        let F = c.upDim
         let maxLen = plan.lengths.max() ?? 0
         let sizes = [N * C, N * C, N * C, N * W, N * c.qDim, N * F, N * c.intermediateSize, maxLen * maxLen]
         let base = backwardScratch.ensure(sizes.reduce(0, +))

@@ -3,24 +3,6 @@ import Data
 import Foundation
 import Scoring
 
-/// One record of a chunk, in input order: scored (with its sample's place in the score file)
-/// or rejected with its reason. The chunk's `.jsonl` index holds one of these per line.
-public struct IndexEntry: Codable, Equatable, Sendable {
-    public var id: String
-    public var line: Int
-    /// Position of the sample in the chunk's score file; nil when rejected.
-    public var sample: Int?
-    public var promptTokens: Int?
-    public var responseTokens: Int?
-    public var truncatedTokens: Int?
-    public var rejected: String?
-
-    enum CodingKeys: String, CodingKey {
-        case id, line, sample, rejected
-        case promptTokens = "prompt_tokens", responseTokens = "response_tokens", truncatedTokens = "truncated_tokens"
-    }
-}
-
 /// A chunk's scores: every scored sample's ids and its response tokens' PCP and RI (TR
 /// depends only on the token id: it lives in the run's shared table, `TaskRelevanceTable`).
 ///
@@ -63,12 +45,12 @@ public struct ChunkScores: Equatable, Sendable {
         writer.add("ri", shape: [ri.count], floats: ri)
         // Scores first: a chunk counts as done once its index exists (and progress lists it).
         try writer.write(to: scoresPath)
-        try AtomicFile.write(jsonLines(index), to: indexPath)
+        try AtomicFile.writeJSONLines(index, to: indexPath)
     }
 
     public static func read(scores scoresPath: String, index indexPath: String) throws -> ChunkScores {
         var chunk = ChunkScores()
-        chunk.index = try readJSONLines(IndexEntry.self, from: indexPath)
+        chunk.index = try JSONFiles.readLines(IndexEntry.self, from: indexPath)
         let file = try SafetensorsFile(path: scoresPath)
         let ids = try file.ints("input_ids").map(Int32.init)
         let offsets = try file.ints("sample_offsets")
@@ -112,30 +94,4 @@ extension ChunkScores {
                                     tr: scored(ids.map { Int($0) < table.count ? table[Int($0)] : .nan }))
         }
     }
-}
-
-/// Encodes values one per line, keys sorted: the same values always give the same bytes.
-public func jsonLines<T: Encodable>(_ values: [T]) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    var out = ""
-    for v in values {
-        out += String(decoding: try encoder.encode(v), as: UTF8.self)
-        out += "\n"
-    }
-    return out
-}
-
-func readJSONLines<T: Decodable>(_ type: T.Type, from path: String) throws -> [T] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw PipelineError.corruptRun(path: path, reason: "missing")
-    }
-    let decoder = JSONDecoder()
-    var out: [T] = []
-    for (n, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
-        do { out.append(try decoder.decode(T.self, from: Data(line))) } catch {
-            throw PipelineError.corruptRun(path: path, reason: "line \(n + 1): \(error)")
-        }
-    }
-    return out
 }

@@ -83,10 +83,7 @@ public struct MaskJob {
     /// Rank 0: the scored chunks (all of them must be), the scoring settings, the mask settings saved.
     func prepare() throws -> Plan {
         try settings.validate()
-        guard let data = FileManager.default.contents(atPath: layout.settings) else {
-            throw PipelineError.corruptRun(path: layout.settings, reason: "missing: is this a run directory written by `xtf score`?")
-        }
-        let scoreSettings = try JSONDecoder().decode(ScoreSettings.self, from: data)
+        let scoreSettings = try ScoreSettings.read(layout)
         let expected = try Dataset(scoreSettings.data).chunks(recordsPerChunk: scoreSettings.recordsPerChunk).count
         let finished = ProgressLog(layout: layout).finishedChunks()
         if let missing = (0..<expected).first(where: { finished[$0] == nil }) {
@@ -122,8 +119,8 @@ public struct MaskJob {
         var writer = SafetensorsWriter(metadata: ["format": "xtf-mask-1", "flags": "bit 0 ri, bit 1 kn, bit 2 tr"])
         writer.add("flags", shape: [flags.count], uint8s: flags)
         try writer.write(to: layout.path(layout.maskFile(chunk)))
-        try AtomicFile.write(try jsonLines(masked), to: layout.path(layout.maskedPart(chunk)))
-        try AtomicFile.write(try jsonLines(tokens), to: layout.path(layout.tokensPart(chunk)))
+        try AtomicFile.writeJSONLines(masked, to: layout.path(layout.maskedPart(chunk)))
+        try AtomicFile.writeJSONLines(tokens, to: layout.path(layout.tokensPart(chunk)))
     }
 
     /// Rank 0: stats.json, the joined outputs, and the manifest listing every file.
@@ -162,26 +159,11 @@ struct MaskedRecord: Encodable {
     enum CodingKeys: String, CodingKey { case id, inputIds = "input_ids", labels }
 }
 
-/// A line of tokens.jsonl: a sample's response tokens with their text (control characters
-/// escaped), scores (null where there is none) and flags.
-public struct TokenRecord: Codable, Sendable {
-    public let id: String
-    public let tokenIds: [Int32]
-    public let tokens: [String]
-    public let pcp: [Float?]
-    public let ri: [Float?]
-    public let tr: [Float?]
-    /// Per token the rules that flagged it ("" = kept), e.g. "kn" or "ri+tr".
-    public let flags: [String]
-
+extension TokenRecord {
     init(sample: TokenizedSample, scores: SampleScores, mask: SampleMask, encoder: any TextEncoder) {
-        id = sample.id
-        tokenIds = scores.tokenIds
-        tokens = scores.tokenIds.map(encoder.tokenText)
         func json(_ values: [Float]) -> [Float?] { values.map { $0.isFinite ? $0 : nil } }
-        pcp = json(scores.pcp); ri = json(scores.ri); tr = json(scores.tr)
-        flags = mask.flags.map { $0.attributes.map(\.rawValue).joined(separator: "+") }
+        self.init(id: sample.id, tokenIds: scores.tokenIds, tokens: scores.tokenIds.map(encoder.tokenText),
+                  pcp: json(scores.pcp), ri: json(scores.ri), tr: json(scores.tr),
+                  flags: mask.flags.map { $0.attributes.map(\.rawValue).joined(separator: "+") })
     }
-
-    enum CodingKeys: String, CodingKey { case id, tokenIds = "token_ids", tokens, pcp, ri, tr, flags }
 }

@@ -61,8 +61,8 @@ public struct OutputDirectory: Sendable {
         // Without the settings file (outputs of an older xtf) there is nothing to compare.
         guard FileManager.default.fileExists(atPath: settingsFile) else { return true }
         let saved: S
-        do { saved = try JSONDecoder().decode(S.self, from: Data(contentsOf: URL(fileURLWithPath: settingsFile))) } catch {
-            throw PipelineError.corruptRun(path: settingsFile, reason: "cannot be read: \(error)")
+        do { saved = try JSONFiles.read(S.self, from: settingsFile) } catch ArtifactError.unreadable(_, _, let reason) {
+            throw PipelineError.corruptRun(path: settingsFile, reason: "cannot be read: \(reason)")
         }
         let differences = settingsDifferences(comparable(saved), comparable(settings))
         guard differences.isEmpty else {
@@ -84,6 +84,11 @@ public struct OutputDirectory: Sendable {
 /// What differs between two values of one Codable type, as `key: was X, now Y` with nested
 /// keys joined by dots (under `prefix`), in key order; empty when they encode alike.
 public func settingsDifferences<T: Encodable>(_ saved: T, _ current: T, prefix: String = "") -> [String] {
+    settingsChanges(saved, current, prefix: prefix).map { "\($0.key): was \($0.was), now \($0.now)" }
+}
+
+/// The differences of `settingsDifferences`, each as its key and the two values as JSON.
+public func settingsChanges<T: Encodable>(_ saved: T, _ current: T, prefix: String = "") -> [(key: String, was: String, now: String)] {
     func flat(_ value: T) -> [String: String] {
         var out: [String: String] = [:]
         func walk(_ v: Any, _ key: String) {
@@ -101,6 +106,6 @@ public func settingsDifferences<T: Encodable>(_ saved: T, _ current: T, prefix: 
     }
     let a = flat(saved), b = flat(current)
     return Set(a.keys).union(b.keys).sorted().compactMap { key in
-        a[key] == b[key] ? nil : "\(key): was \(a[key] ?? "unset"), now \(b[key] ?? "unset")"
+        a[key] == b[key] ? nil : (key, a[key] ?? "unset", b[key] ?? "unset")
     }
 }

@@ -151,7 +151,7 @@ public struct ScoreJob {
 
     /// Rank 0, as a chunk finishes: its counts (from its index) and its files' checksums.
     static func record(chunk: Int, rank: Int, layout: RunLayout) throws -> ChunkRecord {
-        let entries = try readJSONLines(IndexEntry.self, from: layout.path(layout.indexFile(chunk)))
+        let entries = try JSONFiles.readLines(IndexEntry.self, from: layout.path(layout.indexFile(chunk)))
         let scored = entries.filter { $0.rejected == nil }
         return ChunkRecord(chunk: chunk, rank: rank, records: entries.count, scored: scored.count,
                            rejected: entries.count - scored.count,

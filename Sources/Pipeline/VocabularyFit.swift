@@ -34,7 +34,7 @@ public enum VocabularyFit {
         }
         guard let largest, Int(largest.id) >= model.vocabSize else { return }
         let layout = RunLayout(run)
-        let tokenizer = (try? JSONDecoder().decode(ScoreSettings.self, from: Data(contentsOf: URL(fileURLWithPath: layout.settings))))?.tokenizer
+        let tokenizer = (try? ScoreSettings.read(layout))?.tokenizer
         throw PipelineError.tokenizerMismatch(
             tokenizer: tokenizer ?? "of \(layout.settings)", model: modelPath,
             reason: "sample \(largest.sample) of the scoring run \(run) holds token id \(largest.id), past the model's vocab_size \(model.vocabSize)")

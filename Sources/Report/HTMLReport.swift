@@ -1,5 +1,5 @@
 import Foundation
-import Pipeline
+import RunFiles
 import Scoring
 
 /// The self-contained HTML report of a run: inline CSS, SVG and one inline script (the
@@ -22,7 +22,7 @@ public struct HTMLReport {
         var out: [(String, String)] = []
         if !data.arms.isEmpty {
             out.append(("loss.svg", SVG.lines(title: "Training loss (unmasked tokens)", series: data.arms.map { arm in
-                SVG.Series(name: arm.name, points: arm.steps.map { ($0.step, $0.loss) })
+                SVG.Series(name: arm.name, points: arm.steps.map { (Double($0.step), $0.loss) })
             }, xLabel: "step", yLabel: "loss", id: "loss-chart")))
         }
         let report = data.stats.report
@@ -146,17 +146,11 @@ public struct HTMLReport {
 
         // Training and evaluation
         h += "<section id=\"training\"><h2>Training and evaluation</h2>\n"
-        if data.comparison.isEmpty && data.arms.isEmpty {
+        if data.comparison.rows.isEmpty && data.arms.isEmpty {
             h += "<p class=\"muted\">This run trained no arm (scoring only).</p>\n"
         } else {
             if let chart = figure["loss.svg"] { h += "<figure>\(chart)</figure>\n" }
-            let metric = data.comparison.first { $0.metricName != nil }?.metricName ?? "evaluation"
-            h += "<table id=\"comparison\"><tr><th>arm</th><th>loss mask</th><th>steps</th><th>tokens with a loss</th><th>final loss</th><th>\(esc(metric))</th></tr>\n"
-            for r in data.comparison {
-                h += "<tr><td>\(esc(r.arm))</td><td>\(esc(r.mask))</td><td class=\"n\">\(r.steps)</td><td class=\"n\">\(r.tokens)</td>"
-                h += "<td class=\"n\">\(r.finalLoss.map { String(format: "%.4f", $0) } ?? "-")</td><td class=\"n\">\(r.metric.map { String(format: "%.4f", $0) } ?? "-")</td></tr>\n"
-            }
-            h += "</table>\n"
+            h += ComparisonTable(data.comparison).html
         }
         if let d = data.detection {
             h += "<h3>Injected noise found by each attribute (ground truth)</h3>\n<table><tr><th>attribute</th><th>noise</th><th>positives</th><th>precision</th><th>recall</th><th>AUROC</th></tr>\n"
@@ -219,7 +213,7 @@ public struct HTMLReport {
             h += "<h3>Training: where the step time went (seconds, summed over steps)</h3>\n"
             h += "<table><tr><th>arm</th><th>steps</th><th>forward + backward</th><th>exposed communication</th><th>all-reduce (overlapped or not)</th><th>optimiser</th><th>exposed share</th></tr>\n"
             for arm in data.arms {
-                func sum(_ key: KeyPath<RunData.Step, Double?>) -> Double? {
+                func sum(_ key: KeyPath<LossRecord, Double?>) -> Double? {
                     arm.steps.allSatisfy { $0[keyPath: key] != nil } && !arm.steps.isEmpty ? arm.steps.reduce(0) { $0 + ($1[keyPath: key] ?? 0) } : nil
                 }
                 let compute = sum(\.compute), exposed = sum(\.exposedCommunication), all = sum(\.communication), optimizer = sum(\.optimizer)

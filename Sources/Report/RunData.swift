@@ -1,6 +1,7 @@
+import Artifacts
 import Foundation
 import GroundTruth
-import Pipeline
+import RunFiles
 import Scoring
 
 /// What the report shows, read from a run directory: an `xtf run` directory (run.json,
@@ -18,7 +19,7 @@ public struct RunData {
     /// settings.json and mask-settings.json of the scoring run, as written.
     public let scoreSettings: String?
     public let maskSettingsText: String?
-    public let comparison: [ComparisonRow]
+    public let comparison: ArmComparison
     public let arms: [Arm]
     public let detection: DetectionReport?
     /// Files of the whole run with their checksums (OUT/manifest.json of `xtf run`, else the
@@ -26,42 +27,17 @@ public struct RunData {
     public let files: [FileRecord]
     public let samples: SampleSelection
 
-    /// A row of report.json: one trained arm, or the base model ("base").
-    public struct ComparisonRow: Codable, Sendable {
-        public var arm: String
-        public var mask: String
-        public var steps: Int
-        public var tokens: Int
-        public var finalLoss: Double?
-        public var metricName: String?
-        public var metric: Double?
-    }
-
     /// One training arm's per-step log (arms/NAME/train/losses.jsonl).
     public struct Arm: Sendable {
         public let name: String
-        public let steps: [Step]
-    }
-
-    public struct Step: Sendable {
-        public let step: Double
-        public let loss: Double
-        public let validationLoss: Double?
-        /// Seconds; nil in logs written before they were recorded.
-        public let compute: Double?
-        public let exposedCommunication: Double?
-        public let communication: Double?
-        public let optimizer: Double?
+        public let steps: [LossRecord]
     }
 
     public init(root: String, maxSamples: Int) throws {
         let fm = FileManager.default
         func path(_ parts: String...) -> String { parts.reduce(root) { ($0 as NSString).appendingPathComponent($1) } }
         func text(_ path: String) -> String? { fm.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } }
-        func decode<T: Decodable>(_ type: T.Type, _ file: String) throws -> T {
-            guard let data = fm.contents(atPath: file) else { throw ReportError.missing(path: file) }
-            do { return try JSONDecoder().decode(T.self, from: data) } catch { throw ReportError.unreadable(path: file, reason: "\(error)") }
-        }
+        func decode<T: Decodable>(_ type: T.Type, _ file: String) throws -> T { try JSONFiles.read(T.self, from: file) }
 
         self.root = root
         let isRun = fm.fileExists(atPath: path("run.json"))
@@ -76,37 +52,21 @@ public struct RunData {
         environment = text(path("environment.json"))
         scoreSettings = text(layout.settings)
         maskSettingsText = text(layout.maskSettings)
-        let comparison = fm.fileExists(atPath: path("report.json")) ? try decode([ComparisonRow].self, path("report.json")) : []
+        let comparison = fm.fileExists(atPath: path(ArmComparison.fileName)) ? try decode(ArmComparison.self, path(ArmComparison.fileName)) : ArmComparison(rows: [])
         self.comparison = comparison
         detection = fm.fileExists(atPath: path("detection.json")) ? try decode(DetectionReport.self, path("detection.json")) : nil
         files = isRun && fm.fileExists(atPath: path("manifest.json")) ? try decode([FileRecord].self, path("manifest.json")) : manifest.outputs
 
         // Arms in the comparison's order, then any others found on disk.
         let onDisk = ((try? fm.contentsOfDirectory(atPath: path("arms"))) ?? []).sorted()
-        let names = comparison.map(\.arm).filter(onDisk.contains) + onDisk.filter { name in !comparison.contains { $0.arm == name } }
+        let names = comparison.rows.map(\.arm).filter(onDisk.contains) + onDisk.filter { name in !comparison.rows.contains { $0.arm == name } }
         arms = try names.compactMap { name in
-            let file = path("arms", name, "train", "losses.jsonl")
+            let file = path("arms", name, "train", LossRecord.fileName)
             guard fm.fileExists(atPath: file) else { return nil }
-            return Arm(name: name, steps: try Self.steps(file))
+            return Arm(name: name, steps: try JSONFiles.readLines(LossRecord.self, from: file))
         }
         samples = try SampleSelection(tokensFile: layout.path("tokens.jsonl"), maxSamples: maxSamples,
                                       settings: stats.report.settings)
-    }
-
-    static func steps(_ file: String) throws -> [Step] {
-        guard let data = FileManager.default.contents(atPath: file) else { throw ReportError.missing(path: file) }
-        var steps: [Step] = []
-        for (n, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
-            guard let o = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                  let step = (o["step"] as? NSNumber)?.doubleValue, let loss = (o["loss"] as? NSNumber)?.doubleValue else {
-                throw ReportError.unreadable(path: file, reason: "line \(n + 1): expected {\"step\", \"loss\", ...}")
-            }
-            func value(_ key: String) -> Double? { (o[key] as? NSNumber)?.doubleValue }
-            steps.append(Step(step: step, loss: loss, validationLoss: value("validation_loss"), compute: value("compute"),
-                              exposedCommunication: value("exposed_communication"), communication: value("communication"),
-                              optimizer: value("optimizer")))
-        }
-        return steps
     }
 }
 
@@ -255,11 +215,14 @@ extension SampleSelection {
 public enum ReportError: Error, CustomStringConvertible {
     case missing(path: String)
     case unreadable(path: String, reason: String)
+    /// The file or directory is there but does not hold what was asked for.
+    case notFound(path: String, what: String)
 
     public var description: String {
         switch self {
         case let .missing(path): return "\(path): missing (is this a run directory of `xtf run` or `xtf score`, and did it finish?)"
         case let .unreadable(path, reason): return "\(path): cannot be read: \(reason)"
+        case let .notFound(path, what): return "\(path): \(what)"
         }
     }
 }

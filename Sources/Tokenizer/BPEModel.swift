@@ -1,3 +1,4 @@
+import HeapModule
 import Synchronization
 
 /// GPT-2's reversible byte <-> character mapping: printable bytes stand for themselves, the
@@ -259,19 +260,20 @@ final class BPEModel: Sendable {
     }
 
     /// The same merges for long words in O(n log n): symbols in a linked list, candidate
-    /// pairs in a min-heap keyed by rank then position (stale entries are skipped).
+    /// pairs in a min-heap (stale entries are skipped). A candidate is rank << 32 | position,
+    /// so UInt64's total order is rank, then leftmost position: the order `merge` picks in.
     private func mergeLong(_ ids: inout [UInt32], _ lengths: inout [UInt32]) {
         let n = ids.count
         var next = Array(1...n)  // n: none
         var prev = Array(-1..<(n - 1))
         var alive = [Bool](repeating: true, count: n)
-        var heap = MinHeap()
+        var heap = Heap<UInt64>()
         func push(_ i: Int) {
             guard next[i] < n, let m = merges[UInt64(ids[i]) << 32 | UInt64(ids[next[i]])] else { return }
-            heap.push((m >> 32) << 32 | UInt64(i))
+            heap.insert((m >> 32) << 32 | UInt64(i))
         }
         for i in 0..<(n - 1) { push(i) }
-        while let top = heap.pop() {
+        while let top = heap.popMin() {
             let i = Int(top & 0xFFFF_FFFF)
             guard alive[i], next[i] < n, let m = merges[UInt64(ids[i]) << 32 | UInt64(ids[next[i]])],
                   m >> 32 == top >> 32 else { continue }
@@ -293,40 +295,5 @@ final class BPEModel: Sendable {
         }
         ids = outIDs
         lengths = outLengths
-    }
-}
-
-/// A binary min-heap of packed keys.
-struct MinHeap {
-    private var items: [UInt64] = []
-
-    mutating func push(_ x: UInt64) {
-        items.append(x)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if items[parent] <= items[i] { break }
-            items.swapAt(parent, i)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> UInt64? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < items.count && items[l] < items[m] { m = l }
-                if r < items.count && items[r] < items[m] { m = r }
-                if m == i { break }
-                items.swapAt(i, m)
-                i = m
-            }
-        }
-        return top
     }
 }

@@ -32,6 +32,11 @@ public struct CheckpointStore: Sendable {
         var optimizerSteps: Int
     }
 
+    /// The trainer's state saved in `checkpoint` (its trainer_state.json).
+    public static func state(of checkpoint: String) throws -> TrainerState {
+        try JSONFiles.read(Saved.self, from: (checkpoint as NSString).appendingPathComponent("trainer_state.json")).state
+    }
+
     /// Rank 0 writes (every rank holds the same parameters); the others wait. Collective: a
     /// failed write (a full disk) stops every rank, naming the checkpoint and the step.
     func save(model: Transformer, optimizer: AdamW, state: TrainerState, settings: TrainSettings, world: Communicator) throws {
@@ -73,7 +78,7 @@ public struct CheckpointStore: Sendable {
     /// Restores parameters, moments and state from `checkpoint` (every rank reads it).
     func load(_ checkpoint: String, into model: Transformer, optimizer: AdamW, settings: TrainSettings) throws -> TrainerState {
         let url = URL(fileURLWithPath: checkpoint)
-        let saved = try JSONDecoder().decode(Saved.self, from: Data(contentsOf: url.appendingPathComponent("trainer_state.json")))
+        let saved = try JSONFiles.read(Saved.self, from: url.appendingPathComponent("trainer_state.json").path)
         guard saved.settings.ignoringRunLength == settings.ignoringRunLength else {
             throw TrainingError.checkpoint(path: checkpoint, reason: "was written with other training settings; --resume needs the same ones")
         }

@@ -2,6 +2,7 @@ import Cluster
 import Foundation
 import Logging
 import Model
+import Randomness
 
 /// A sample as training sees it: token ids, and per position the label, Hugging Face
 /// style: labels[t] is ids[t] when position t carries a loss (predicted from t-1), -100
@@ -23,7 +24,7 @@ public struct TrainingSample: Sendable, Equatable {
     public var lossTokens: Int { labels.dropFirst().filter { $0 >= 0 }.count }
 }
 
-/// One optimiser step's record: the loss as defined in docs/XTF-METHOD.md (sum over all
+/// One optimiser step's record: the loss as defined in docs/METHOD.md (sum over all
 /// unmasked tokens of the global batch / their global count) and where the time went.
 public struct StepRecord: Codable, Sendable, Equatable {
     public var step: Int

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandOptions
 import Cluster
 import Foundation
 import Kernels

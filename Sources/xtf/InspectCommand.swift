@@ -1,6 +1,8 @@
 import ArgumentParser
+import Artifacts
 import Foundation
 import Pipeline
+import Report
 import Scoring
 
 /// `xtf inspect`: one sample's response tokens with their scores and flags, in the terminal.
@@ -22,9 +24,9 @@ struct Inspect: ParsableCommand {
     func run() throws {
         let layout = try Self.layout(runDirectory)
         guard let record = try Self.find(sample, in: layout.tokens) else {
-            throw ValidationError("\(layout.tokens): no sample \"\(sample)\"")
+            throw ReportError.notFound(path: layout.tokens, what: "no sample \"\(sample)\"")
         }
-        let settings = try? JSONDecoder().decode(MaskSettings.self, from: Data(contentsOf: URL(fileURLWithPath: layout.maskSettings)))
+        let settings = try? JSONFiles.read(MaskSettings.self, from: layout.maskSettings)
         let useColor = color == .always || (color == .auto && isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
         print(Self.render(record, settings: settings, color: useColor), terminator: "")
     }
@@ -35,12 +37,12 @@ struct Inspect: ParsableCommand {
             let layout = RunLayout(candidate)
             if FileManager.default.fileExists(atPath: layout.tokens) { return layout }
         }
-        throw ValidationError("\(directory): no tokens.jsonl here or in score/ (mask the run first: `xtf mask`)")
+        throw ReportError.notFound(path: directory, what: "no tokens.jsonl here or in score/ (mask the run first: `xtf mask`)")
     }
 
     /// Scans tokens.jsonl for the sample (decoding only the matching line).
     static func find(_ wanted: String, in path: String) throws -> TokenRecord? {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot read") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ReportError.missing(path: path) }
         let byLine = Int(wanted) != nil
         for (n, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
             // The id can come after long arrays (keys are sorted): look at the whole line.
@@ -50,7 +52,7 @@ struct Inspect: ParsableCommand {
                 let record = try JSONDecoder().decode(TokenRecord.self, from: Data(line))
                 if record.id == wanted || (byLine && record.id.hasSuffix(":\(wanted)")) { return record }
             } catch {
-                throw ValidationError("\(path):\(n + 1): not a tokens.jsonl record: \(error)")
+                throw ReportError.unreadable(path: path, reason: "line \(n + 1): not a tokens.jsonl record: \(error)")
             }
         }
         return nil

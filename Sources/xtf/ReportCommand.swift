@@ -1,6 +1,7 @@
 import ArgumentParser
 import Artifacts
 import Foundation
+import Experiment
 import Report
 
 /// `xtf report`: the run as one HTML page that opens from disk, and its charts as SVG files.
@@ -29,7 +30,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let data = try RunData(root: runDirectory, maxSamples: maxSamples)
-        let report = HTMLReport(data: data, version: XTF.version)
+        let report = HTMLReport(data: data, version: Build.version)
         let html = (out ?? (runDirectory as NSString).appendingPathComponent("report.html"))
         let figureDirectory = figures ?? (runDirectory as NSString).appendingPathComponent("figures")
         try FileManager.default.createDirectory(atPath: figureDirectory, withIntermediateDirectories: true)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Artifacts
+import Data
 import Foundation
 import Kernels
 import Tokenizer
@@ -67,39 +68,6 @@ struct Tokenize: ParsableCommand {
         } else {
             FileHandle.standardOutput.write(Data(out))
         }
-    }
-}
-
-/// One string field of every record of a JSONL file; errors name the file and line.
-enum JSONLField {
-    struct Record {
-        let line: Int
-        let utf8: [UInt8]
-    }
-
-    static func read(_ path: String, field: String) throws -> [Record] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("\(path): cannot read")
-        }
-        var records: [Record] = []
-        var lineNumber = 0
-        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            guard String(validating: line, as: UTF8.self) != nil else {
-                throw ValidationError("\(path):\(lineNumber): the line is not valid UTF-8")
-            }
-            let object: Any
-            do { object = try JSONSerialization.jsonObject(with: Data(line)) } catch {
-                throw ValidationError("\(path):\(lineNumber): not a JSON record: \(error.localizedDescription)")
-            }
-            guard let dict = object as? [String: Any] else { throw ValidationError("\(path):\(lineNumber): not a JSON object") }
-            guard let value = dict[field] as? String else {
-                throw ValidationError("\(path):\(lineNumber): field \(field.debugDescription) is \(dict[field] == nil ? "missing" : "not a string")")
-            }
-            records.append(Record(line: lineNumber, utf8: Array(value.utf8)))
-        }
-        return records
     }
 }
 

@@ -4,20 +4,33 @@ import TestSupport
 import XCTest
 
 final class ArtifactsTests: XCTestCase {
-    func testSHA256KnownVectors() {
-        XCTAssertEqual(SHA256.hex([UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+    func testFileSHA256KnownVectors() throws {
+        let dir = try TestPaths.scratchDirectory("digest")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func digest(_ bytes: [UInt8]) throws -> String {
+            let path = dir.appendingPathComponent("input").path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            return try FileDigest.sha256Hex(ofFile: path)
+        }
+        XCTAssertEqual(try digest([]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(try digest(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(try digest(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
                        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        XCTAssertEqual(SHA256.hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)),
+        XCTAssertEqual(try digest([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)),
                        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
-        // Streaming in uneven pieces gives the same digest.
-        var h = SHA256()
-        let text = Array("The quick brown fox jumps over the lazy dog".utf8)
-        h.update(text[..<7])
-        h.update(text[7...])
-        XCTAssertEqual(h.finalize().map { String(format: "%02x", $0) }.joined(),
-                       "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592")
+    }
+
+    func testFilesOfSeveralReadBlocksMatchSha256sum() throws {
+        // Files are read in 1 MiB blocks: an exact multiple, and one with a partial last block.
+        let dir = try TestPaths.scratchDirectory("digest-large")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for count in [2 << 20, (2 << 20) + 12_345] {
+            let url = dir.appendingPathComponent("large-\(count)")
+            try Data((0..<count).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }).write(to: url)
+            let sum = try Process.run(URL(fileURLWithPath: "/usr/bin/sha256sum"), [url.path])
+            XCTAssertEqual(try FileDigest.sha256Hex(ofFile: url.path), sum.split(separator: " ").first.map(String.init))
+        }
+        XCTAssertThrowsError(try FileDigest.sha256Hex(ofFile: dir.appendingPathComponent("missing").path))
     }
 
     func testAtomicWriteReplacesWholeOrNothing() throws {
@@ -26,7 +39,7 @@ final class ArtifactsTests: XCTestCase {
         let path = dir.appendingPathComponent("sub/out.json").path
         try AtomicFile.write("first\n", to: path)
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "first\n")
-        XCTAssertEqual(try SHA256.hex(ofFile: path), SHA256.hex(Array("first\n".utf8)))
+        XCTAssertEqual(try FileDigest.sha256Hex(ofFile: path), "b640e840b19d378660b32fb51ae18d67dccb4a8596a29e7bd72c1b2ae5928f41")
 
         // A writer that fails before commit leaves the old file and no temporary behind.
         do {

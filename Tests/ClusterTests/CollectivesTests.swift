@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// Every collective under mpirun with 1, 2 and 4 ranks: `xtf selftest collectives` records
+/// Every collective under mpirun with 1, 2 and 4 ranks: `xtf-testbench collectives` records
 /// what each rank computed, and this test derives independently what each rank must hold.
 final class CollectivesTests: XCTestCase {
     struct Record: Decodable {
@@ -32,9 +32,9 @@ final class CollectivesTests: XCTestCase {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-collectives-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: out) }
-        let run = try MPIRunner.run(ranks: n, ["selftest", "collectives", "--out", out.path,
+        let run = try MPIRunner.run(ranks: n, ["collectives", "--out", out.path,
                                                "--big-megabytes", String(Self.bigMegabytes)],
-                                    placement: placement)
+                                    placement: placement, binary: MPIRunner.testbenchBinary)
         XCTAssertEqual(run.status, 0, "mpirun failed:\n\(run.stdout)\n\(run.stderr)")
         // Logging: normal output from rank 0 only, warnings from every rank with its rank.
         XCTAssertTrue(run.stderr.contains("selftest info from rank 0"), run.stderr)

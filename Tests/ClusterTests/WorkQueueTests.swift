@@ -13,9 +13,9 @@ final class WorkQueueTests: XCTestCase {
     func run(ranks n: Int, items: Int, done: [Int] = []) throws -> [Record] {
         let out = try TestPaths.scratchDirectory("workqueue")
         defer { try? FileManager.default.removeItem(at: out) }
-        var arguments = ["selftest", "workqueue", "--out", out.path, "--items", String(items)]
+        var arguments = ["workqueue", "--out", out.path, "--items", String(items)]
         if !done.isEmpty { arguments += ["--done"] + done.map(String.init) }
-        let result = try MPIRunner.run(ranks: n, arguments)
+        let result = try MPIRunner.run(ranks: n, arguments, binary: MPIRunner.testbenchBinary)
         XCTAssertEqual(result.status, 0, "mpirun failed:\n\(result.stdout)\n\(result.stderr)")
         return try (0..<n).map { r in
             try JSONDecoder().decode(Record.self, from: Data(contentsOf: out.appendingPathComponent("rank-\(r).json")))

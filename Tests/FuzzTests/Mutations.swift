@@ -1,5 +1,5 @@
 import Foundation
-import GroundTruth  // SplitMix64: a seeded generator that gives the same inputs on every machine
+import Randomness  // SplitMix64: a seeded generator that gives the same inputs on every machine
 
 /// One way of changing an input; `name` goes into failure messages, so a reader can see
 /// which mutations made the input that broke a parser.

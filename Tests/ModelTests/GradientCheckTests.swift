@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Randomness
 import XCTest
 
 /// Finite-difference checks of the backward on tiny random models of every architecture.
@@ -9,23 +10,23 @@ final class GradientCheckTests: XCTestCase {
     static func tiny(_ kind: String) -> ModelConfig {
         switch kind {
         case "gpt2":
-            return ModelConfig(modelType: "gpt2", architecture: .gpt2, vocabSize: 37, hiddenSize: 16, layers: 2, heads: 2, kvHeads: 2,
+            return ModelConfig(architecture: .gpt2, vocabSize: 37, hiddenSize: 16, layers: 2, heads: 2, kvHeads: 2,
                                intermediateSize: 32, maxPositions: 16, normEps: 1e-5, tiedEmbeddings: true)
         case "gpt2-untied":
-            return ModelConfig(modelType: "gpt2", architecture: .gpt2, vocabSize: 37, hiddenSize: 16, layers: 1, heads: 4, kvHeads: 4,
+            return ModelConfig(architecture: .gpt2, vocabSize: 37, hiddenSize: 16, layers: 1, heads: 4, kvHeads: 4,
                                intermediateSize: 24, maxPositions: 16, normEps: 1e-5, tiedEmbeddings: false)
         case "llama":
-            return ModelConfig(modelType: "llama", architecture: .llama, vocabSize: 41, hiddenSize: 16, layers: 2, heads: 4, kvHeads: 2,
+            return ModelConfig(architecture: .llama, vocabSize: 41, hiddenSize: 16, layers: 2, heads: 4, kvHeads: 2,
                                headDim: 6, intermediateSize: 24, maxPositions: 64, normEps: 1e-5, ropeTheta: 500000,
                                ropeScaling: .llama3(factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8),
                                tiedEmbeddings: true)
         case "mistral":
             // Window 3 < sequence length, so the sliding-window mask is exercised.
-            return ModelConfig(modelType: "mistral", architecture: .llama, vocabSize: 41, hiddenSize: 16, layers: 2, heads: 2, kvHeads: 1,
+            return ModelConfig(architecture: .mistral, vocabSize: 41, hiddenSize: 16, layers: 2, heads: 2, kvHeads: 1,
                                intermediateSize: 24, maxPositions: 64, normEps: 1e-5, ropeScaling: .linear(factor: 2),
                                tiedEmbeddings: false, slidingWindow: 3)
         default:
-            return ModelConfig(modelType: "qwen2", architecture: .llama, vocabSize: 41, hiddenSize: 16, layers: 1, heads: 4, kvHeads: 4,
+            return ModelConfig(architecture: .qwen2, vocabSize: 41, hiddenSize: 16, layers: 1, heads: 4, kvHeads: 4,
                                intermediateSize: 24, maxPositions: 64, normEps: 1e-6, ropeTheta: 1e6, tiedEmbeddings: true, qkvBias: true)
         }
     }

@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// The score -> mask pipeline under mpirun with the stand-in model of `xtf selftest
+/// The score -> mask pipeline under mpirun with the stand-in model of `xtf-testbench
 /// pipeline`: the coordinator, chunk files, resume after a crash, bad records and the
 /// independence from -np, on real GSM8K records.
 final class PipelineRunTests: XCTestCase {
@@ -22,8 +22,8 @@ final class PipelineRunTests: XCTestCase {
     }
 
     func runPipeline(ranks: Int, data: URL, out: URL, extra: [String] = []) throws -> MPIRunner.Result {
-        try MPIRunner.run(ranks: ranks, ["selftest", "pipeline", "--data", data.path, "--out", out.path,
-                                         "--records-per-chunk", "16", "--on-bad-record", "skip"] + extra)
+        try MPIRunner.run(ranks: ranks, ["pipeline", "--data", data.path, "--out", out.path,
+                                         "--records-per-chunk", "16", "--on-bad-record", "skip"] + extra, binary: MPIRunner.testbenchBinary)
     }
 
     func bytes(_ run: URL, _ file: String) throws -> Data {
@@ -125,7 +125,7 @@ final class PipelineRunTests: XCTestCase {
         }
         let data = try Self.dataset()
         let out = try TestPaths.scratchDirectory("pipeline-tty")
-        let command = [MPIRunner.xtfBinary.path, "selftest", "pipeline", "--data", data.path, "--out", out.path,
+        let command = [MPIRunner.testbenchBinary.path, "pipeline", "--data", data.path, "--out", out.path,
                        "--records-per-chunk", "16", "--on-bad-record", "skip"].joined(separator: " ")
         let result = try Process.capture("/usr/bin/script", ["-qec", command, "/dev/null"])
         XCTAssertEqual(result.status, 0, result.stdout)
@@ -164,8 +164,8 @@ final class PipelineRunTests: XCTestCase {
     func testBadRecordFailsNamingFileAndLine() throws {
         let data = try Self.dataset()
         let out = try TestPaths.scratchDirectory("pipeline-fail")
-        let result = try MPIRunner.run(ranks: 2, ["selftest", "pipeline", "--data", data.path, "--out", out.path,
-                                                  "--records-per-chunk", "16"])
+        let result = try MPIRunner.run(ranks: 2, ["pipeline", "--data", data.path, "--out", out.path,
+                                                  "--records-per-chunk", "16"], binary: MPIRunner.testbenchBinary)
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("train.jsonl:21: record train.jsonl:21: malformed JSON"), result.stderr)
     }

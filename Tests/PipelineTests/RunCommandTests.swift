@@ -194,7 +194,10 @@ final class RunCommandTests: XCTestCase {
 
         let b = try MPIRunner.run(ranks: 1, ["run", "--config", file.path, "--set", "score.no-such-option=1"])
         XCTAssertNotEqual(b.status, 0)
-        XCTAssertTrue(b.stderr.contains("score:") && b.stderr.contains("no-such-option"), b.stderr)
+        XCTAssertTrue(b.stderr.contains("run.yaml: score.no-such-option: unknown option (known here: attributes, batch-size"), b.stderr)
+        let d = try MPIRunner.run(ranks: 1, ["run", "--config", file.path, "--set", "score.max-length=many"])
+        XCTAssertNotEqual(d.status, 0)
+        XCTAssertTrue(d.stderr.contains("run.yaml: score: max-length: expected Int"), d.stderr)
 
         let c = try MPIRunner.run(ranks: 1, ["run", "--config", file.path, "--arms", "missing"])
         XCTAssertNotEqual(c.status, 0)
@@ -203,16 +206,6 @@ final class RunCommandTests: XCTestCase {
 }
 
 extension Process {
-    /// Runs a program to completion and returns its standard output.
-    static func run(_ executable: URL, _ arguments: [String]) throws -> String {
-        let process = Process(), pipe = Pipe()
-        process.executableURL = executable; process.arguments = arguments; process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-
     /// Runs `path` with `arguments` and returns its status and outputs (standard error through
     /// a file, so neither pipe can fill up and block it).
     static func capture(_ path: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {

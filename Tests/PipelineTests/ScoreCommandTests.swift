@@ -24,7 +24,7 @@ final class ScoreCommandTests: XCTestCase {
         let crashed = try TestPaths.scratchDirectory("score-crashed")
         let arguments = ["score", "--model", model.path, "--data", data.path, "--format", "gsm8k", "--task", "math",
                          "--out", crashed.path, "--records-per-chunk", "8", "--max-length", "160"]
-        let killed = try MPIRunner.run(ranks: 2, arguments + ["--kill-before-batch", "3"], timeout: 600)
+        let killed = try MPIRunner.run(ranks: 2, arguments + ["--kill-before-batch", "3"], timeout: 600, binary: MPIRunner.testbenchBinary)
         XCTAssertNotEqual(killed.status, 0, "the run was meant to be killed")
         XCTAssertFalse(FileManager.default.fileExists(atPath: crashed.appendingPathComponent("stats.json").path))
         let finished = try String(contentsOf: crashed.appendingPathComponent("progress.jsonl"), encoding: .utf8)

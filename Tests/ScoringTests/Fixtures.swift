@@ -1,18 +1,6 @@
 // Deterministic inputs shared by the Scoring tests.
+import Randomness
 import Scoring
-
-/// SplitMix64: a fixed-seed generator, so every run sees the same "random" data.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 enum Fixtures {
     /// A sample whose token ids are 0..<n unless given.
@@ -23,7 +11,7 @@ enum Fixtures {
     /// Random samples shaped like real ones: some empty, RI NaN at the last position, TR a little
     /// outside [-1, 1] now and then (clamped), PCP often near 1, ids partly outside the vocabulary.
     static func randomSamples(_ count: Int, seed: UInt64, vocabulary: Int32 = 100) throws -> [SampleScores] {
-        var g = SeededGenerator(seed: seed)
+        var g = SplitMix64(seed: seed)
         return try (0..<count).map { _ in
             let n = Int.random(in: 0...60, using: &g)
             let ids = (0..<n).map { _ in Int32.random(in: 0...(vocabulary + 2), using: &g) }

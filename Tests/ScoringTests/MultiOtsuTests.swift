@@ -1,6 +1,7 @@
 import Foundation
-import XCTest
+import Randomness
 import Scoring
+import XCTest
 
 final class MultiOtsuTests: XCTestCase {
     /// Every split of `bins` bins into k classes of at least one bin: cut sets in 1..<bins.
@@ -25,7 +26,7 @@ final class MultiOtsuTests: XCTestCase {
     }
 
     func testDynamicProgrammingMatchesBruteForce() throws {
-        var g = SeededGenerator(seed: 5)
+        var g = SplitMix64(seed: 5)
         for trial in 0..<80 {
             let bins = Int.random(in: 6...12, using: &g)
             // Some histograms dense, some with many empty bins (exact ties between splits).
@@ -63,7 +64,7 @@ final class MultiOtsuTests: XCTestCase {
 
     func testThresholdsOfATRHistogramSplitItsModes() throws {
         // TR values drawn around -0.8, -0.3, 0.1, 0.5, 0.9: five classes find the four gaps.
-        var g = SeededGenerator(seed: 11)
+        var g = SplitMix64(seed: 11)
         var h = Histogram(layout: try BinLayout(lower: -1, upper: 1, bins: 4096))
         for centre: Float in [-0.8, -0.3, 0.1, 0.5, 0.9] {
             for _ in 0..<2000 { h.add(centre + Float.random(in: -0.05...0.05, using: &g)) }
@@ -77,7 +78,7 @@ final class MultiOtsuTests: XCTestCase {
     }
 
     func testFullSizeDPIsFast() throws {
-        var g = SeededGenerator(seed: 3)
+        var g = SplitMix64(seed: 3)
         let counts = (0..<4096).map { _ in Int64.random(in: 0...1000, using: &g) }
         let start = Date()
         let cuts = try MultiOtsu.cuts(counts: counts, classes: 5)

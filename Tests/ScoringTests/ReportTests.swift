@@ -1,6 +1,7 @@
 import Foundation
-import XCTest
+import Randomness
 import Scoring
+import XCTest
 
 final class ReportTests: XCTestCase {
     func testTopTokensByCountThenId() {
@@ -50,7 +51,7 @@ final class ReportTests: XCTestCase {
 final class ThroughputTests: XCTestCase {
     /// Pass 1 and pass 2 cost per token stays far below the model's (~1e5 tokens/s here at least).
     func testMaskingAndStatisticsThroughput() throws {
-        var g = SeededGenerator(seed: 1)
+        var g = SplitMix64(seed: 1)
         let samples = try (0..<400).map { _ in
             let n = 500
             return try SampleScores(tokenIds: (0..<n).map { _ in Int32.random(in: 0..<50_000, using: &g) },

@@ -1,8 +1,9 @@
 import Foundation
 import XCTest
 
-/// Launches the built `xtf` under mpirun (through scripts/xtf-mpirun, the launcher users run)
-/// with a cleaned environment and a timeout, as the multi-rank tests need.
+/// Launches the built `xtf` (or the test bench, `xtf-testbench`, with the test-only commands)
+/// under mpirun (through scripts/xtf-mpirun, the launcher users run) with a cleaned
+/// environment and a timeout, as the multi-rank tests need.
 public enum MPIRunner {
     public struct Result {
         public let status: Int32
@@ -16,6 +17,9 @@ public enum MPIRunner {
         let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         return bundleDir.appendingPathComponent("xtf")
     }()
+
+    /// The test bench of the same build: collectives, the stand-in pipeline, killed runs.
+    public static let testbenchBinary: URL = xtfBinary.deletingLastPathComponent().appendingPathComponent("xtf-testbench")
 
     /// The environment for a child mpirun: this process's, minus what a process that ran MPI
     /// itself carries (OMPI_/PMIX_/ORTE_/OPAL_), which would make mpirun's children fail silently.
@@ -51,15 +55,15 @@ public enum MPIRunner {
         return probe.terminationStatus == 0 ? nil : "ip netns add failed (no permission to create namespaces here)"
     }()
 
-    /// Runs `xtf arguments...` on `ranks` ranks; kills the job after `timeout` seconds.
+    /// Runs `xtf arguments...` (or `binary arguments...`) on `ranks` ranks; kills the job after `timeout` seconds.
     /// `environment` is added to the job's; `whileRunning` is called every 20 ms until the job
     /// ends (to watch its files, or to kill one of its ranks).
     public static func run(ranks: Int, _ arguments: [String], placement: Placement = .localHost,
                            timeout: TimeInterval = 180, environment extra: [String: String] = [:],
-                           whileRunning: (() -> Void)? = nil,
+                           whileRunning: (() -> Void)? = nil, binary: URL = xtfBinary,
                            file: StaticString = #filePath, line: UInt = #line) throws -> Result {
-        guard FileManager.default.isExecutableFile(atPath: xtfBinary.path) else {
-            XCTFail("xtf is not built at \(xtfBinary.path)", file: file, line: line)
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            XCTFail("\(binary.lastPathComponent) is not built at \(binary.path)", file: file, line: line)
             return Result(status: -1, stdout: "", stderr: "")
         }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-mpirun-\(UUID().uuidString)")
@@ -73,7 +77,7 @@ public enum MPIRunner {
         process.executableURL = TestPaths.packageRoot.appendingPathComponent(placement.launcher)
         process.arguments = ["-np", String(ranks)] + arguments
         var environment = cleanEnvironment
-        environment["XTF_BIN"] = xtfBinary.path
+        environment["XTF_BIN"] = binary.path
         environment.merge(extra) { $1 }
         process.environment = environment
         // Files, not pipes: a chatty job cannot block on a full pipe while we wait.

@@ -23,8 +23,9 @@ final class GradientReducerTests: XCTestCase {
     func check(ranks n: Int, elements: Int = 1_000_003, bucketBytes: Int = 256 << 10) throws {
         let out = try TestPaths.scratchDirectory("gradients")
         defer { try? FileManager.default.removeItem(at: out) }
-        let result = try MPIRunner.run(ranks: n, ["selftest", "gradients", "--out", out.path,
-                                                  "--elements", String(elements), "--bucket-bytes", String(bucketBytes)])
+        let result = try MPIRunner.run(ranks: n, ["gradients", "--out", out.path,
+                                                  "--elements", String(elements), "--bucket-bytes", String(bucketBytes)],
+                                       binary: MPIRunner.testbenchBinary)
         XCTAssertEqual(result.status, 0, "mpirun failed:\n\(result.stdout)\n\(result.stderr)")
         for r in 0..<n {
             let record = try JSONDecoder().decode(Record.self, from: Data(contentsOf: out.appendingPathComponent("rank-\(r).json")))

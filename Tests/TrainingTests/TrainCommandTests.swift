@@ -20,10 +20,12 @@ final class TrainCommandTests: XCTestCase {
         return (model, run)
     }()
 
-    func train(ranks: Int, out: URL, extra: [String] = []) throws -> MPIRunner.Result {
+    /// `xtf train` on the shared run; with `observed`, the test bench's train (kill and gradient hooks).
+    func train(ranks: Int, out: URL, extra: [String] = [], observed: Bool = false) throws -> MPIRunner.Result {
         try MPIRunner.run(ranks: ranks, ["train", "--model", Self.shared.model.path, "--scores", Self.shared.run.path,
                                          "--out", out.path, "--max-steps", "20", "--global-batch", "6", "--lr", "3e-3",
-                                         "--micro-batch-tokens", "300", "--warmup-steps", "2"] + extra, timeout: 600)
+                                         "--micro-batch-tokens", "300", "--warmup-steps", "2"] + extra, timeout: 600,
+                          binary: observed ? MPIRunner.testbenchBinary : MPIRunner.xtfBinary)
     }
 
     func losses(_ out: URL) throws -> [Double] {
@@ -134,7 +136,7 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(try train(ranks: 2, out: reference, extra: ["--checkpoint-every", "5"]).status, 0)
 
         let out = try TestPaths.scratchDirectory("train-killed")
-        let killed = try train(ranks: 2, out: out, extra: ["--checkpoint-every", "5", "--kill-at-step", "12"])
+        let killed = try train(ranks: 2, out: out, extra: ["--checkpoint-every", "5", "--kill-at-step", "12"], observed: true)
         XCTAssertNotEqual(killed.status, 0, "the run was meant to be killed")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint-00000020").path))
         let elsewhere = try TestPaths.scratchDirectory("train-killed-np4")
@@ -182,7 +184,7 @@ final class TrainCommandTests: XCTestCase {
             let out = try TestPaths.scratchDirectory("train-gradient-np\(ranks)")
             let file = out.appendingPathComponent("gradient.safetensors").path
             let result = try train(ranks: ranks, out: out, extra: ["--max-steps", "1", "--global-batch", "48",
-                                                                   "--max-grad-norm", "0", "--dump-gradient", file])
+                                                                   "--max-grad-norm", "0", "--dump-gradient", file], observed: true)
             XCTAssertEqual(result.status, 0, result.stderr)
             assertClose(try SafetensorsFile(path: file).floats("gradient"), expected, "gradient np=\(ranks)")
         }

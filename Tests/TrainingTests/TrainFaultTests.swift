@@ -42,7 +42,7 @@ final class TrainFaultTests: XCTestCase {
         // The last good checkpoint is complete and loads (its weights are finite, if huge).
         XCTAssertTrue(FileManager.default.fileExists(atPath: good.appendingPathComponent("COMPLETE").path))
         XCTAssertEqual(try Transformer.load(directory: good).parameters.count, try Transformer.load(directory: Self.model).parameters.count)
-        let weights = try SHA256.hex(ofFile: good.appendingPathComponent("model.safetensors").path)
+        let weights = try FileDigest.sha256Hex(ofFile: good.appendingPathComponent("model.safetensors").path)
 
         // --resume with the same settings continues from it and stops at the same step, again;
         // with another learning rate it is refused, naming the setting.
@@ -50,7 +50,7 @@ final class TrainFaultTests: XCTestCase {
         XCTAssertNotEqual(again.status, 0)
         XCTAssertTrue(again.stderr.contains("resuming from \(good.path) at step 1 of 4"), again.stderr)
         XCTAssertTrue(errors(again).first?.hasPrefix(expected) ?? false, again.stderr)
-        XCTAssertEqual(try SHA256.hex(ofFile: good.appendingPathComponent("model.safetensors").path), weights)
+        XCTAssertEqual(try FileDigest.sha256Hex(ofFile: good.appendingPathComponent("model.safetensors").path), weights)
         let lower = try train(ranks: 1, records: 4, out: out, Array(arguments.dropLast()) + ["1e-3", "--resume"])
         XCTAssertNotEqual(lower.status, 0)
         XCTAssertTrue(lower.stderr.contains("\(out.path)/train-settings.json: was written by another run (settings.learningRate: was 1e+30, now 0.001)"),

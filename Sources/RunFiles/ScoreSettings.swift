@@ -5,7 +5,7 @@ import Scoring
 public enum Task: String, Codable, Sendable, CaseIterable {
     case math, code, medicine
 
-    /// The method's default domain words (docs/XTF-METHOD.md).
+    /// The default domain words (docs/METHOD.md says where they differ from the official code's).
     public var defaultDomainWords: [String] {
         switch self {
         case .math:
@@ -73,14 +73,5 @@ public struct ScoreSettings: Codable, Equatable, Sendable {
         self.riVariant = riVariant; self.uniformRelative = uniformRelative
         self.recordsPerChunk = recordsPerChunk; self.batchSize = batchSize; self.batchTokens = batchTokens
         self.maxLength = maxLength; self.onBadRecord = onBadRecord
-    }
-
-    public func validate() throws {
-        func fail(_ field: String, _ reason: String) -> PipelineError { .invalidSetting(field: field, reason: reason) }
-        guard recordsPerChunk > 0 else { throw fail("records-per-chunk", "must be > 0, got \(recordsPerChunk)") }
-        guard batchSize > 0 else { throw fail("batch-size", "must be > 0, got \(batchSize)") }
-        guard batchTokens > 0 else { throw fail("batch-tokens", "must be > 0, got \(batchTokens)") }
-        guard maxLength >= 2 else { throw fail("max-length", "must be >= 2, got \(maxLength)") }
-        guard !domainWords.isEmpty else { throw fail("domain-words", "must name at least one word") }
     }
 }

@@ -1,19 +1,9 @@
 import ArgumentParser
 import Cluster
+import CommandOptions
 import Foundation
 import Synchronization
 import Training
-
-/// Hidden commands the multi-rank tests launch under mpirun. Each rank records what it
-/// computed; the test, not this command, decides whether that is right.
-struct SelfTest: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "selftest",
-        abstract: "Commands the test suite runs under mpirun.",
-        shouldDisplay: false,
-        subcommands: [CollectivesSelfTest.self, WorkQueueSelfTest.self, GradientReducerSelfTest.self,
-                      PipelineSelfTest.self])
-}
 
 /// Runs every Communicator operation on deterministic inputs and writes, per rank,
 /// `rank-<r>.json` with the results (see Tests/ClusterTests/CollectivesTests.swift).
@@ -43,7 +33,7 @@ struct CollectivesSelfTest: ParsableCommand {
     static let lengths = [0, 1, 7, 1003]
 
     func run() throws {
-        let context = try ClusterContext(global, label: "xtf.selftest")
+        let context = try ClusterContext(global, label: "xtf-testbench")
         let world = context.world
         let r = world.rank, n = world.size
         context.log.info("selftest info from rank \(r)")
@@ -191,7 +181,7 @@ struct WorkQueueSelfTest: ParsableCommand {
     }
 
     func run() throws {
-        let world = try ClusterContext(global, label: "xtf.selftest").world
+        let world = try ClusterContext(global, label: "xtf-testbench").world
         let log = Mutex<[[Int]]>([])
         let skip = Set(done)
         let queue = try WorkQueue(world: world, items: (0..<items).filter { !skip.contains($0) }) { item, rank in
@@ -234,7 +224,7 @@ struct GradientReducerSelfTest: ParsableCommand {
     }
 
     func run() throws {
-        let world = try ClusterContext(global, label: "xtf.selftest").world
+        let world = try ClusterContext(global, label: "xtf-testbench").world
         let r = world.rank
         var gradients = [Float](repeating: 0, count: elements)
         var record = Record()

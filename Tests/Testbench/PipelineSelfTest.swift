@@ -1,11 +1,12 @@
 import ArgumentParser
 import Cluster
+import CommandOptions
 import Data
 import Foundation
 import Pipeline
 import Scoring
 
-/// `xtf selftest pipeline`: the whole score -> mask pipeline under mpirun, with a small
+/// `xtf-testbench pipeline`: the whole score -> mask pipeline under mpirun, with a small
 /// deterministic stand-in for the base model and tokenizer, so the tests can check the
 /// coordinator, the chunk files, resume and the -np independence on real datasets in
 /// seconds. (The same pipeline runs with the real model through `xtf score`.)
@@ -25,7 +26,7 @@ struct PipelineSelfTest: ParsableCommand {
     var crashAfter: Int?
 
     func run() throws {
-        let context = try ClusterContext(global, label: "xtf.selftest")
+        let context = try ClusterContext(global, label: "xtf-testbench")
         guard let format = DatasetFormat(rawValue: format), let policy = BadRecordPolicy(rawValue: onBadRecord) else {
             throw ValidationError("unknown --format or --on-bad-record")
         }

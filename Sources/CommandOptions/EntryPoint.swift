@@ -1,0 +1,41 @@
+import ArgumentParser
+import Cluster
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Parses the command line as `Root`, runs the command and ends the process. The entry point
+/// owns MPI's lifetime: commands initialise it on first use (through Communicator.world()),
+/// and it is finalised here when the command ends. A command that fails on one rank of a
+/// multi-rank job aborts the whole job, so no rank is left waiting in a collective for a peer
+/// that is gone; a failure every rank agreed on ends cleanly, rank 0 saying why.
+public func runCommandLine<Root: ParsableCommand>(_ root: Root.Type) -> Never {
+    do {
+        var command = try Root.parseAsRoot()
+        try command.run()
+        MPIRuntime.finalize()
+        exit(0)
+    } catch let error as CollectiveError {
+        MPIRuntime.finalize()
+        if error.isRoot { exit(Root.self, for: error) }
+        exit(1)
+    } catch {
+        let code = Root.exitCode(for: error)
+        if code != .success, MPIRuntime.isInitialized, let world = try? Communicator.world(), world.size > 1 {
+            writeToStandardError("[rank \(world.rank)] error: \(Root.fullMessage(for: error))\n")
+            MPIRuntime.abort(exitCode: code.rawValue)
+        }
+        MPIRuntime.finalize()
+        exit(Root.self, for: error)
+    }
+}
+
+/// Ends the process for `error`: a command-line mistake with ArgumentParser's usage text, any
+/// other failure as its `Error: ...` line written in one write(2), so that nothing mpirun
+/// prints lands inside it.
+func exit<Root: ParsableCommand>(_ root: Root.Type, for error: Error) -> Never {
+    let isUsage = error is ValidationError || String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
+    if isUsage { Root.exit(withError: error) }
+    writeToStandardError(Root.fullMessage(for: error) + "\n")
+    exit(Root.exitCode(for: error).rawValue)
+}

@@ -1,0 +1,168 @@
+import ArgumentParser
+import Data
+import Evaluation
+import Experiment
+import Pipeline
+import Scoring
+import Training
+
+// The stages' options as flags. Each group fills the stage's options type of the Experiment
+// module, which alone turns them into settings, so a flag and the run file's key of the same
+// name mean the same thing. Defaults shown here are the settings types' defaults.
+
+extension DatasetFormat: ExpressibleByArgument {}
+extension RIFence: ExpressibleByArgument {}
+extension DomainWordForm: ExpressibleByArgument {}
+extension TRDomain: ExpressibleByArgument {}
+extension PromptTemplate: ExpressibleByArgument {}
+extension BadRecordPolicy: ExpressibleByArgument {}
+extension Task: ExpressibleByArgument {}
+extension RIVariant: ExpressibleByArgument {}
+extension LearningRateSchedule: ExpressibleByArgument {}
+extension LossMask: ExpressibleByArgument {}
+extension EvalTask: ExpressibleByArgument {}
+
+/// An option the stage refused, as a command-line mistake (with the usage text).
+func usage<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as OptionError { throw ValidationError("--\(error.option): \(error.reason)") }
+}
+
+/// The base model and its tokenizer.
+public struct ModelArguments: ParsableArguments {
+    @Option(help: "Hugging Face checkpoint directory of the frozen base model.")
+    public var model: String
+
+    @Option(help: "tokenizer.json or a directory with it (default: the model directory).")
+    public var tokenizer: String?
+
+    public var tokenizerPath: String { tokenizer ?? model }
+
+    public init() {}
+}
+
+/// Which dataset to read and how to turn its records into prompt and response.
+public struct DataArguments: ParsableArguments {
+    @Option(help: "Dataset file: JSONL, or PubMedQA's ori_pqal.json.")
+    public var data: String
+
+    @Option(help: "gsm8k | pubmedqa | prompt-response | chat")
+    public var format: DatasetFormat
+
+    @Option(help: "Prompt field for --format prompt-response.")
+    public var promptField = "prompt"
+
+    @Option(help: "Response field for --format prompt-response.")
+    public var responseField = "response"
+
+    @Option(help: "Optional system-prompt field for --format prompt-response.")
+    public var systemField: String?
+
+    @Option(help: "Prompt template: plain | llama3 | qwen2 | mistral")
+    public var template: PromptTemplate = .plain
+
+    @Option(help: "fail: stop at the first bad record, naming file and line; skip: list it in the manifest and go on.")
+    public var onBadRecord: BadRecordPolicy = .fail
+
+    public init() {}
+
+    var options: DataOptions {
+        var o = DataOptions()
+        o.data = data; o.format = format; o.promptField = promptField; o.responseField = responseField
+        o.systemField = systemField; o.template = template; o.onBadRecord = onBadRecord
+        return o
+    }
+}
+
+/// How the three attributes are scored.
+public struct ScoringArguments: ParsableArguments {
+    @Option(help: "math | code | medicine: picks TR's default domain words.")
+    public var task: Task
+
+    @Option(parsing: .upToNextOption, help: "TR domain words (default: the task's).")
+    public var domainWords: [String] = []
+
+    @Option(help: "How a domain word is tokenized: in-text (as inside a sentence, after a space, the form responses use) | bare (the word alone).")
+    public var domainWordForm: DomainWordForm = .inText
+
+    @Option(help: "What TR is the cosine to: mean (of the domain words' states, the paper) | nearest (the closest domain word).")
+    public var trDomain: TRDomain = .mean
+
+    @Option(help: "RI layers: last-layer | all-layers")
+    public var riLayers: RIVariant = .lastLayer
+
+    @Flag(help: "RI relative to uniform attention (A[q,p] x (q+1)).")
+    public var uniformRelative = false
+
+    @Option(help: "Records per work unit handed out by the coordinator.")
+    public var recordsPerChunk = 64
+
+    @Option(help: "Sequences per forward pass.")
+    public var batchSize = 8
+
+    @Option(help: "Tokens per forward pass (sequences are packed, not padded).")
+    public var batchTokens = 4096
+
+    @Option(help: "Longest sequence scored (at most the model's context); longer responses are truncated and counted.")
+    public var maxLength = 1024
+
+    public init() {}
+}
+
+/// The masking rules' knobs (docs/METHOD.md).
+public struct MaskArguments: ParsableArguments {
+    @Option(name: .customLong("k-iqr"), help: "RI flags ri < Q1 - k (Q3 - Q1), per sample.")
+    public var kIQR: Double = 1.5
+
+    @Option(help: "What the RI fence is computed on: iqr (RI, the paper) | log-iqr (log RI, for a right-skewed RI that the paper's fence cannot reach).")
+    public var riFence: RIFence = .iqr
+
+    @Option(name: .customLong("tau-kn"), help: "KN flags PCP > tau.")
+    public var tauKN: Double = 0.95
+
+    @Option(help: "Multi-Otsu classes K over the dataset-wide TR histogram.")
+    public var otsuClasses = 5
+
+    @Option(parsing: .upToNextOption, help: "Flagged TR classes, 1-based (C1 is the lowest; the paper flags C2).")
+    public var flagClasses: [Int] = [2]
+
+    @Option(parsing: .upToNextOption, help: "Per-sample caps: ri kn tr (fractions of the response; 0 disables).")
+    public var caps: [Double] = [0.05, 0.10, 0.05]
+
+    @Option(help: "Attributes in use, comma-separated: ri,kn,tr")
+    public var attributes = "ri,kn,tr"
+
+    public init() {}
+
+    public func settings() throws -> MaskSettings {
+        var o = MaskOptions()
+        o.kIQR = kIQR; o.riFence = riFence; o.tauKN = tauKN; o.otsuClasses = otsuClasses; o.flagClasses = flagClasses
+        o.caps = caps; o.attributes = attributes
+        return try usage { try o.settings() }
+    }
+}
+
+/// Everything `xtf score` takes.
+public struct ScoreArguments: ParsableArguments {
+    @OptionGroup(title: "Model") public var model: ModelArguments
+    @OptionGroup(title: "Data") public var data: DataArguments
+    @OptionGroup(title: "Scoring") public var scoring: ScoringArguments
+    @OptionGroup(title: "Masking") public var masking: MaskArguments
+
+    @Option(help: "Run directory.")
+    public var out: String
+
+    @Flag(help: "Continue the run in --out, skipping finished chunks.")
+    public var resume = false
+
+    public init() {}
+
+    public func settings() throws -> ScoreSettings {
+        var o = ScoreOptions()
+        o.dataset = data.options
+        o.task = scoring.task; o.domainWords = scoring.domainWords; o.domainWordForm = scoring.domainWordForm
+        o.trDomain = scoring.trDomain; o.riLayers = scoring.riLayers; o.uniformRelative = scoring.uniformRelative
+        o.recordsPerChunk = scoring.recordsPerChunk; o.batchSize = scoring.batchSize; o.batchTokens = scoring.batchTokens
+        o.maxLength = scoring.maxLength
+        return try usage { try o.settings(model: model.model, tokenizer: model.tokenizerPath) }
+    }
+}

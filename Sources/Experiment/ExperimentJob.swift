@@ -1,0 +1,167 @@
+import Artifacts
+import Cluster
+import Evaluation
+import Foundation
+import GroundTruth
+import Logging
+import Pipeline
+import Report
+import Scoring
+import Training
+
+/// Runs the stages of a plan through their entry points, each skipped when its outputs are
+/// complete and resumed when they are partial, so the same call continues a run that
+/// stopped. Collective: every rank calls `run` with the same plan.
+public struct ExperimentJob {
+    public let plan: RunPlan
+    public let world: Communicator
+    public let log: Logger
+    /// Where rank 0 says which stage starts, is skipped or resumed.
+    public let announce: (String) -> Void
+
+    public init(plan: RunPlan, world: Communicator, log: Logger, announce: @escaping (String) -> Void) {
+        self.plan = plan; self.world = world; self.log = log; self.announce = announce
+    }
+
+    var layout: ExperimentLayout { plan.layout }
+    func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+    func say(_ text: String) { if world.isRoot { announce(text) } }
+
+    /// What a finished run leaves for its caller to print (rank 0; nil on the others).
+    public struct Outcome: Sendable {
+        public let reportMarkdown: String
+        public let reportFiles: [String]
+    }
+
+    public func run() throws -> Outcome? {
+        // What the run ran on (versions, hosts), beside its configuration.
+        let environment = try RunEnvironment.gather(world)
+        // Rank 0 refuses an OUT holding another run, then records this one; a refusal stops every rank.
+        _ = try world.decidedByRoot { () -> Bool in
+            let recorded = try checkDirectory()
+            try FileManager.default.createDirectory(atPath: plan.out, withIntermediateDirectories: true)
+            try AtomicFile.writeJSON(recorded, to: layout.plan)
+            if let environment { try AtomicFile.writeJSON(environment, to: layout.environment) }
+            return true
+        }
+
+        // 1. Score (and mask with the score section's rules).
+        let score = layout.score
+        if exists(score.manifest) {
+            say("score: done (\(score.root))")
+        } else {
+            let resume = exists(score.settings)
+            say("score: \(resume ? "resuming" : "starting") in \(score.root)")
+            _ = try ScoreStage.run(plan.score, mask: plan.rules, out: score.root, resume: resume, world: world, log: log)
+        }
+
+        // 2. The base model's evaluation, then per arm: its own masks when asked, training, evaluation.
+        var rows: [ArmComparison.Row] = []
+        if let eval = plan.eval {
+            var row = ArmComparison.Row(arm: "base", mask: "-", checkpoint: plan.model)
+            try evaluate(&row, name: "base", model: plan.model, adapter: nil, settings: eval, out: layout.baseEval, generations: layout.baseGenerations)
+            rows.append(row)
+        }
+        for arm in plan.arms {
+            if let rules = arm.rules {
+                let masks = layout.armMasks(arm.name)
+                try linkScores(into: masks)
+                say("\(arm.name): masking with \(describe(rules))")
+                _ = try MaskStage.run(directory: masks, settings: rules, world: world, log: log)
+            }
+            let training = layout.armTraining(arm.name)
+            if exists((training as NSString).appendingPathComponent(LossRecord.fileName)) {
+                say("\(arm.name): training done")
+            } else {
+                say("\(arm.name): training")
+                _ = try TrainStage.run(plan.job(arm), out: training, resume: true, timeline: arm.timeline, world: world, log: log)
+            }
+            guard let checkpoint = try CheckpointStore(directory: training).newest() else {
+                throw PipelineError.corruptRun(path: training, reason: "arms.\(arm.name): training wrote no checkpoint here")
+            }
+            var row = ArmComparison.Row(arm: arm.name, mask: arm.mask.rawValue, checkpoint: checkpoint)
+            let state = try CheckpointStore.state(of: checkpoint)
+            row.steps = state.step; row.tokens = state.tokens.reduce(0, +); row.finalLoss = state.losses.last
+            if let eval = plan.eval {
+                let isLoRA = exists((checkpoint as NSString).appendingPathComponent("adapter_config.json"))
+                try evaluate(&row, name: arm.name, model: isLoRA ? plan.model : checkpoint, adapter: isLoRA ? checkpoint : nil,
+                             settings: eval, out: layout.armEval(arm.name), generations: layout.armGenerations(arm.name))
+            }
+            rows.append(row)
+        }
+
+        // 3. The report, the ground-truth detection table and the manifest (rank 0).
+        guard world.isRoot else { try world.barrier(); return nil }
+        let outcome = try writeReport(ArmComparison(rows: rows))
+        try world.barrier()
+        return outcome
+    }
+
+    /// The rules of an arm's own masks, in the options' words.
+    func describe(_ rules: MaskSettings) -> String {
+        let d = MaskSettings()
+        var parts: [String] = []
+        if rules.attributes != d.attributes { parts.append("attributes \(rules.attributes.attributes.map(\.rawValue).joined(separator: ","))") }
+        if rules.kIQR != d.kIQR { parts.append("k-iqr \(rules.kIQR)") }
+        if rules.riFence != d.riFence { parts.append("ri-fence \(rules.riFence.rawValue)") }
+        if rules.tauKN != d.tauKN { parts.append("tau-kn \(rules.tauKN)") }
+        if rules.otsuClasses != d.otsuClasses { parts.append("otsu-classes \(rules.otsuClasses)") }
+        if rules.flagClasses != d.flagClasses { parts.append("flag-classes \(rules.flagClasses.map { String($0 + 1) }.joined(separator: " "))") }
+        if rules.caps != d.caps { parts.append("caps \(rules.caps.ri) \(rules.caps.kn) \(rules.caps.tr)") }
+        return parts.isEmpty ? "the default rules" : parts.joined(separator: ", ")
+    }
+
+    /// Evaluates a model into `out` (skipped when it exists) and puts its headline metric in `row`.
+    func evaluate(_ row: inout ArmComparison.Row, name: String, model: String, adapter: String?, settings: EvalSettings,
+                  out: String, generations: String) throws {
+        if !exists(out) {
+            say("\(name): evaluating")
+            // What the model wrote, next to the result (tasks graded on generated answers).
+            let graded = [.gsm8k, .pubmedqa].contains(settings.task)
+            _ = try EvalStage.run(model: model, adapter: adapter, tokenizer: plan.tokenizer ?? plan.model, settings: settings, out: out,
+                                  generations: graded ? generations : nil, world: world)
+        } else {
+            say("\(name): evaluation done")
+        }
+        try world.barrier()
+        if let headline = try JSONFiles.read(EvalResult.self, from: out).headline {
+            row.metricName = headline.name; row.metric = headline.value
+        }
+    }
+
+    /// Refuses an OUT that holds another kind of run, or an `xtf run` whose settings differ in a
+    /// stage that has outputs there (it would be skipped as done, or continued, with other
+    /// settings). Returns the plan to record: this one, plus the arms only the directory has
+    /// (a run of some arms keeps the others' settings for the next comparison).
+    func checkDirectory() throws -> RunPlan {
+        let directory = OutputDirectory(plan.out, kind: .job, settingsFile: "run.json")
+        try directory.refuseOtherKinds()
+        guard exists(directory.settingsFile) else { return plan }
+        let saved: RunPlan
+        do { saved = try JSONFiles.read(RunPlan.self, from: directory.settingsFile) } catch {
+            throw PipelineError.corruptRun(path: directory.settingsFile, reason: "\(error) (written by another version of xtf? choose another out)")
+        }
+        let conflicts = plan.conflicts(with: saved) { exists(layout.path($0)) }
+        guard conflicts.isEmpty else {
+            throw PipelineError.runMismatch(path: directory.settingsFile, reason: "was written by another run (\(conflicts.joined(separator: "; "))), "
+                + "whose outputs would be taken as this run's: choose another out, or delete the directories of those stages to redo them")
+        }
+        var recorded = plan
+        recorded.arms += saved.arms.filter { old in !plan.arms.contains { $0.name == old.name } }
+        return recorded
+    }
+
+    /// A run directory for an arm's own masks: the scores of the main run, linked.
+    func linkScores(into directory: String) throws {
+        if world.isRoot {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            for name in ["scores", "settings.json", "progress.jsonl", "tr.safetensors"] {
+                let link = (directory as NSString).appendingPathComponent(name)
+                if (try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == nil {
+                    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: layout.score.path(name))
+                }
+            }
+        }
+        try world.barrier()
+    }
+}

@@ -1,0 +1,103 @@
+import Evaluation
+import Foundation
+import Pipeline
+import Scoring
+import Training
+
+/// The resolved configuration of an `xtf run`: every stage's settings as the stage's own
+/// settings type, paths absolute. Written to OUT/run.json; a later run into the same OUT must
+/// agree with it in every stage that has outputs there.
+public struct RunPlan: Codable, Sendable {
+    /// One fine-tuning arm: how it trains, and the rules of its own masks, if any.
+    public struct Arm: Codable, Sendable {
+        public var name: String
+        public var mask: LossMask
+        /// The SLM baseline's reference model.
+        public var reference: String?
+        public var settings: TrainSettings
+        /// Also write timeline.jsonl.
+        public var timeline: Bool
+        /// nil: the arm trains on the masks of the scoring stage; else on masks of its own.
+        public var rules: MaskSettings?
+
+        public init(name: String, mask: LossMask, reference: String?, settings: TrainSettings, timeline: Bool, rules: MaskSettings?) {
+            self.name = name; self.mask = mask; self.reference = reference; self.settings = settings; self.timeline = timeline
+            self.rules = rules
+        }
+    }
+
+    public var out: String
+    public var model: String
+    public var tokenizer: String?
+    public var score: ScoreSettings
+    /// The scoring stage's masks (what arms without rules of their own train on).
+    public var rules: MaskSettings
+    public var arms: [Arm]
+    public var eval: EvalSettings?
+    /// The generated train.jsonl whose labelled noise the detection report measures against.
+    public var groundTruthLabels: String?
+
+    public var layout: ExperimentLayout { ExperimentLayout(out) }
+
+    /// The scoring run an arm trains on: the scoring stage's, or its own masks beside it.
+    public func scores(of arm: Arm) -> String { arm.rules == nil ? layout.score.root : layout.armMasks(arm.name) }
+
+    /// The training job of an arm.
+    public func job(_ arm: Arm) -> TrainJob {
+        TrainJob.fromScores(scores(of: arm), model: model, mask: arm.mask, reference: arm.reference, settings: arm.settings)
+    }
+
+    /// Only the arms named (in the order of the plan); an unknown name is an error.
+    public func selecting(arms names: [String]) throws -> RunPlan {
+        for name in names where !arms.contains(where: { $0.name == name }) {
+            throw OptionError("arms", "no arm \"\(name)\" in the plan (arms: \(arms.map(\.name).joined(separator: ", ")))")
+        }
+        var plan = self
+        plan.arms = arms.filter { names.contains($0.name) }
+        return plan
+    }
+
+    /// What differs from `saved`, the plan that wrote the run directory, in the stages with
+    /// outputs there (`hasOutputs` takes a path relative to the directory). The ground-truth
+    /// report is made anew on every run, so its labels may change.
+    public func conflicts(with saved: RunPlan, hasOutputs: (String) -> Bool) -> [String] {
+        // Named as the run file names them: `score.max-length`, `arms.NAME.lr`.
+        func settingsDifferences<T: Encodable>(_ old: T, _ new: T, prefix: String) -> [String] {
+            settingsChanges(old, new, prefix: prefix).map { "\(Self.optionName($0.key)): was \($0.was), now \($0.now)" }
+        }
+        var found: [String] = []
+        let scored = hasOutputs("score")
+        let trained = arms.filter { hasOutputs(layout.arm($0.name)) }
+        if scored || !trained.isEmpty {
+            found += settingsDifferences(saved.model, model, prefix: "model") + settingsDifferences(saved.tokenizer, tokenizer, prefix: "tokenizer")
+        }
+        if scored {
+            found += settingsDifferences(saved.score, score, prefix: "score") + settingsDifferences(saved.rules, rules, prefix: "score")
+        }
+        for arm in trained {
+            guard let old = saved.arms.first(where: { $0.name == arm.name }) else { continue }
+            var comparable = arm
+            comparable.timeline = old.timeline  // a timeline is an extra output, not another run
+            found += settingsDifferences(old, comparable, prefix: "arms.\(arm.name)")
+        }
+        if hasOutputs("base-eval.json") || saved.arms.contains(where: { hasOutputs("\(layout.arm($0.name))/eval.json") }) {
+            found += settingsDifferences(saved.eval, eval, prefix: "eval")
+        }
+        return found
+    }
+
+    /// The run file's name of a settings field's key path (`score.maxLength` -> `score.max-length`,
+    /// `arms.x.settings.learningRate` -> `arms.x.lr`).
+    static func optionName(_ path: String) -> String {
+        let renamed = ["learningRate": "lr", "globalBatchSize": "global-batch", "slmKeepFraction": "slm-keep", "kIQR": "k-iqr",
+                       "tauKN": "tau-kn", "riVariant": "ri-layers", "timeoutSeconds": "timeout", "path": "data"]
+        let all = path.split(separator: ".").map(String.init)
+        // Dropped: the groups of the settings types (a dataset's fields are options of their own).
+        let parts = all.enumerated().filter { i, part in !(["settings", "rules"].contains(part) || (part == "data" && i < all.count - 1)) }.map(\.element)
+        return parts.map { part in
+            renamed[part] ?? part.reduce(into: "") { name, c in
+                if c.isUppercase { name += "-" + c.lowercased() } else { name.append(c) }
+            }
+        }.joined(separator: ".")
+    }
+}

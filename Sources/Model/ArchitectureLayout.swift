@@ -1,0 +1,110 @@
+/// A linear map inside the parameter buffer: y = x W^T + b, W stored [out, in] (Linear) or
+/// [in, out] (GPT-2 Conv1D, which HF stores transposed). The gemm orientation absorbs the
+/// difference, so the buffer keeps the checkpoint's layout and saving needs no transposes.
+struct LinearSpec {
+    var weight: Int
+    var bias: Int?
+    var inFeatures: Int
+    var outFeatures: Int
+    var conv1D: Bool
+}
+
+/// Offsets of one block's tensors. q|k|v and gate|up are adjacent in the buffer, so each
+/// pair/triple is one fused linear (one gemm over all rows).
+struct BlockSpec {
+    var norm1Weight: Int, norm1Bias: Int?
+    var qkv: LinearSpec
+    var out: LinearSpec
+    var norm2Weight: Int, norm2Bias: Int?
+    var up: LinearSpec      // GPT-2 c_fc; Llama gate|up (width 2 * intermediate)
+    var down: LinearSpec
+}
+
+/// The four linear sites of a block; LoRA adapters attach to column ranges of them.
+enum LinearSite: Int, CaseIterable { case qkv, out, up, down }
+
+/// A module that LoRA can target: its HF name suffix, site and output column range.
+struct TargetModule {
+    let name: String       // e.g. "self_attn.q_proj", "attn.c_attn"
+    let site: LinearSite
+    let columnOffset: Int
+    let outFeatures: Int
+    let inFeatures: Int
+}
+
+/// Every tensor of a model in buffer order, named from its architecture's `TensorNames`:
+/// per block the attention norm, q|k|v, output, MLP norm, up, down; then the final norm and
+/// an untied head. The order is the checkpoint's and the gradient buffer's: keep it.
+struct ArchitectureLayout {
+    var layout = ParameterLayout()
+    var tokenEmbedding = 0
+    var positionEmbedding: Int?
+    var blocks: [BlockSpec] = []
+    var finalNormWeight = 0, finalNormBias: Int?
+    var head = 0
+    var blockPrefixes: [String] = []
+    var targetModules: [TargetModule] = []
+    /// Offsets of the norm scales (a fresh model sets them to 1).
+    var normWeights: Set<Int> = []
+    private let names: TensorNames
+
+    init(_ c: ModelConfig) {
+        let a = c.architecture, C = c.hiddenSize, I = c.intermediateSize
+        names = a.names
+        tokenEmbedding = layout.add(names.tokenEmbedding, [c.vocabSize, C])
+        if a.positions == .learned {
+            guard let table = names.positionEmbedding else { preconditionFailure("\(a.modelType): learned positions need a table name") }
+            positionEmbedding = layout.add(table, [c.maxPositions, C])
+        }
+        for l in 0..<c.layers {
+            let p = names.blockPrefix + "\(l)."
+            blockPrefixes.append(p)
+            let norm1 = addNorm(p + names.attentionNorm, a.norm, width: C)
+            let qkv = addLinear(layer: l, names.qkv, site: .qkv, widths: names.qkv.count == 1 ? [c.qkvDim] : [c.qDim, c.kvDim, c.kvDim],
+                                inFeatures: C, bias: a.biasedLinears || c.qkvBias, conv1D: a.conv1D)
+            let out = addLinear(layer: l, [names.attentionOutput], site: .out, widths: [C], inFeatures: c.qDim,
+                                bias: a.biasedLinears, conv1D: a.conv1D)
+            let norm2 = addNorm(p + names.mlpNorm, a.norm, width: C)
+            let up = addLinear(layer: l, names.up, site: .up, widths: names.up.count == 1 ? [c.upDim] : [I, I],
+                               inFeatures: C, bias: a.biasedLinears, conv1D: a.conv1D)
+            let down = addLinear(layer: l, [names.down], site: .down, widths: [C], inFeatures: I, bias: a.biasedLinears, conv1D: a.conv1D)
+            blocks.append(BlockSpec(norm1Weight: norm1.weight, norm1Bias: norm1.bias, qkv: qkv, out: out,
+                                    norm2Weight: norm2.weight, norm2Bias: norm2.bias, up: up, down: down))
+        }
+        (finalNormWeight, finalNormBias) = addNorm(names.finalNorm, a.norm, width: C)
+        head = c.tiedEmbeddings ? tokenEmbedding : layout.add(names.head, [c.vocabSize, C])
+    }
+
+    /// A norm's weight, then its bias (LayerNorm).
+    private mutating func addNorm(_ name: String, _ kind: Architecture.Norm, width: Int) -> (weight: Int, bias: Int?) {
+        let weight = layout.add(name + ".weight", [width])
+        normWeights.insert(weight)
+        return (weight, kind == .layerNorm ? layout.add(name + ".bias", [width]) : nil)
+    }
+
+    /// One fused linear of `modules` (output widths side by side): all weights, then all
+    /// biases, so weights and biases are each one contiguous block.
+    private mutating func addLinear(layer: Int, _ modules: [String], site: LinearSite, widths: [Int], inFeatures: Int,
+                                    bias: Bool, conv1D: Bool) -> LinearSpec {
+        let prefix = blockPrefixes[layer]
+        var weights: [Int] = [], biases: [Int] = [], column = 0
+        for (module, width) in zip(modules, widths) {
+            weights.append(layout.add(prefix + module + ".weight", conv1D ? [inFeatures, width] : [width, inFeatures]))
+            // Every block has the same modules: LoRA's list needs them once.
+            if layer == 0 {
+                targetModules.append(TargetModule(name: module, site: site, columnOffset: column, outFeatures: width, inFeatures: inFeatures))
+            }
+            column += width
+        }
+        if bias {
+            for (module, width) in zip(modules, widths) { biases.append(layout.add(prefix + module + ".bias", [width])) }
+        }
+        return LinearSpec(weight: weights[0], bias: biases.first, inFeatures: inFeatures, outFeatures: column, conv1D: conv1D)
+    }
+
+    /// Names a checkpoint may spell a tensor with besides its own.
+    func alternativeNames(_ name: String) -> [String] {
+        guard let prefix = names.optionalPrefix, name.hasPrefix(prefix) else { return [] }
+        return [String(name.dropFirst(prefix.count))]
+    }
+}

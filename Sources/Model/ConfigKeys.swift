@@ -1,0 +1,42 @@
+import Foundation
+
+/// Typed access to config.json keys with errors that name the key.
+struct ConfigKeys {
+    let object: [String: Any]
+    let modelType: String
+    var prefix = ""
+
+    func optionalDouble(_ key: String) throws -> Double? {
+        guard let v = object[key], !(v is NSNull) else { return nil }
+        guard let n = v as? NSNumber else { throw ModelError.invalidValue(key: prefix + key, detail: "not a number") }
+        return n.doubleValue
+    }
+
+    func optionalInt(_ key: String) throws -> Int? {
+        guard let d = try optionalDouble(key) else { return nil }
+        guard d == d.rounded(), d >= 0 else { throw ModelError.invalidValue(key: prefix + key, detail: "not a non-negative integer") }
+        return Int(d)
+    }
+
+    /// An integer or the first of a list (Llama 3 lists several eos ids); nil when absent.
+    func firstInt(_ key: String) -> Int? {
+        if let n = object[key] as? NSNumber { return n.intValue }
+        return (object[key] as? [NSNumber])?.first?.intValue
+    }
+
+    func double(_ key: String) throws -> Double {
+        guard let v = try optionalDouble(key) else { throw ModelError.missingKey(prefix + key, modelType: modelType) }
+        return v
+    }
+
+    func int(_ key: String) throws -> Int {
+        guard let v = try optionalInt(key) else { throw ModelError.missingKey(prefix + key, modelType: modelType) }
+        return v
+    }
+
+    /// A boolean; nil when absent or not a boolean.
+    func bool(_ key: String) -> Bool? { object[key] as? Bool }
+
+    /// A string; nil when absent or not a string.
+    func string(_ key: String) -> String? { object[key] as? String }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// How RoPE frequencies are rescaled.
+public enum RopeScaling: Codable, Sendable, Equatable {
+    case none
+    case linear(factor: Double)
+    case llama3(factor: Double, lowFreqFactor: Double, highFreqFactor: Double, originalMaxPositions: Int)
+}
+
+extension ConfigKeys {
+    /// theta and scaling from `rope_theta` + `rope_scaling`, or from the newer `rope_parameters`.
+    func rope() throws -> (theta: Double, scaling: RopeScaling) {
+        var theta = try optionalDouble("rope_theta")
+        var scaling = object["rope_scaling"] as? [String: Any]
+        if let params = object["rope_parameters"] as? [String: Any] {
+            let p = ConfigKeys(object: params, modelType: modelType, prefix: "rope_parameters.")
+            theta = try p.optionalDouble("rope_theta") ?? theta
+            scaling = params
+        }
+        guard let scaling else { return (theta ?? 10000, .none) }
+        let s = ConfigKeys(object: scaling, modelType: modelType, prefix: "rope_scaling.")
+        let type = (scaling["rope_type"] as? String) ?? (scaling["type"] as? String) ?? "default"
+        switch type {
+        case "default": return (theta ?? 10000, .none)
+        case "linear": return (theta ?? 10000, .linear(factor: try s.double("factor")))
+        case "llama3":
+            return (theta ?? 10000, .llama3(factor: try s.double("factor"), lowFreqFactor: try s.double("low_freq_factor"),
+                                            highFreqFactor: try s.double("high_freq_factor"),
+                                            originalMaxPositions: try s.int("original_max_position_embeddings")))
+        default: throw ModelError.unsupportedRopeScaling(type)
+        }
+    }
+}
+
+extension ModelConfig {
+    /// `rope_theta` and `rope_scaling` as config.json spells them.
+    var ropeJSON: [String: Any] {
+        var o: [String: Any] = ["rope_theta": ropeTheta]
+        switch ropeScaling {
+        case .none: break
+        case let .linear(factor): o["rope_scaling"] = ["rope_type": "linear", "factor": factor]
+        case let .llama3(factor, low, high, original):
+            o["rope_scaling"] = ["rope_type": "llama3", "factor": factor, "low_freq_factor": low,
+                                 "high_freq_factor": high, "original_max_position_embeddings": original]
+        }
+        return o
+    }
+
+    /// RoPE inverse frequencies (HF computes them in float32; so do we, to match to the last bit).
+    public func ropeInverseFrequencies() -> [Float] {
+        let half = headDim / 2
+        var inv = (0..<half).map { i in Float(1.0) / powf(Float(ropeTheta), Float(2 * i) / Float(headDim)) }
+        switch ropeScaling {
+        case .none: break
+        case let .linear(factor): inv = inv.map { $0 / Float(factor) }
+        case let .llama3(factor, low, high, original):
+            let lowWavelen = Float(original) / Float(low), highWavelen = Float(original) / Float(high)
+            inv = inv.map { f in
+                let wavelen = 2 * Float.pi / f
+                if wavelen < highWavelen { return f }
+                if wavelen > lowWavelen { return f / Float(factor) }
+                let smooth = (Float(original) / wavelen - Float(low)) / Float(high - low)
+                return (1 - smooth) * f / Float(factor) + smooth * f
+            }
+        }
+        return inv
+    }
+}

@@ -1,0 +1,27 @@
+import Artifacts
+import Cluster
+import Evaluation
+import Foundation
+
+/// `xtf eval` as a function: a model's task metric, the items sharded over the ranks.
+/// Collective. Rank 0 writes `out` (eval.json) and `generations` (what the model wrote, for
+/// tasks graded on generated answers) when given.
+public enum EvalStage {
+    public static func run(model: String, adapter: String? = nil, tokenizer: String?, settings: EvalSettings,
+                           out: String? = nil, generations: String? = nil, world: Communicator) throws -> EvalResult {
+        if generations != nil, ![.gsm8k, .pubmedqa].contains(settings.task) {
+            throw PipelineError.invalidSetting(field: "generations", reason: "only gsm8k and pubmedqa are graded on generated answers")
+        }
+        // Every rank loads the same files; a bad one stops them all together, the cause printed once.
+        let loaded = try world.allSucceed {
+            try LoadedModel.load(model: model, tokenizer: tokenizer ?? model, template: settings.template, adapter: adapter)
+        }
+        let evaluator = Evaluator(model: loaded.transformer, tokenizer: loaded.tokenizer!, world: world, settings: settings)
+        let result = try evaluator.run()
+        if world.isRoot {
+            if let generations { try AtomicFile.writeJSONLines(evaluator.generations, to: generations) }
+            if let out { try AtomicFile.writeJSON(result, to: out) }
+        }
+        return result
+    }
+}

@@ -1,0 +1,35 @@
+import Data
+import Foundation
+import Model
+import Tokenizer
+
+/// A model as every stage loads it: config.json first, then the tokenizer checked to fit the
+/// model's vocabulary, then whatever else must hold before the weights are read (a training
+/// run's samples), and only then the weights (and a LoRA adapter over them). A bad file is
+/// refused before gigabytes are read.
+public struct LoadedModel {
+    public let config: ModelConfig
+    /// nil when the stage works on token ids it already has (training from a scored run).
+    public let tokenizer: Tokenizer?
+    public let encoder: TokenizerEncoder?
+    public let transformer: Transformer
+
+    /// `tokenizer`: tokenizer.json or its directory, nil for none. `beforeWeights` runs after
+    /// the tokenizer check with the config and the encoder.
+    public static func load(model: String, tokenizer: String?, template: PromptTemplate, adapter: String? = nil,
+                            beforeWeights: (ModelConfig, TokenizerEncoder?) throws -> Void = { _, _ in }) throws -> LoadedModel {
+        let directory = URL(fileURLWithPath: model)
+        let config = try ModelConfig(directory: directory)
+        var loadedTokenizer: Tokenizer?, encoder: TokenizerEncoder?
+        if let tokenizer {
+            let tok = try Tokenizer.load(path: tokenizer)
+            let wrapped = TokenizerEncoder(tokenizer: tok)
+            try VocabularyFit.check(tokenizer: wrapped, at: tokenizer, template: template, model: config, at: model)
+            loadedTokenizer = tok; encoder = wrapped
+        }
+        try beforeWeights(config, encoder)
+        let transformer = try Transformer.load(directory: directory)
+        if let adapter { try transformer.loadLoRA(directory: URL(fileURLWithPath: adapter)) }
+        return LoadedModel(config: config, tokenizer: loadedTokenizer, encoder: encoder, transformer: transformer)
+    }
+}

@@ -1,0 +1,61 @@
+import Data
+import Foundation
+import Model
+import Training
+
+/// What a training run's outputs depend on, saved as OUT/train-settings.json so that
+/// `--resume` continues only the same run. Paths are absolute: the same files from any cwd.
+public struct TrainJob: Codable, Equatable, Sendable {
+    public var model: String
+    /// A run directory of `xtf score` (its token ids and masks), or ...
+    public var scores: String?
+    /// ... a dataset read directly (normal fine-tuning, every response token).
+    public var data: DatasetSpec?
+    public var template: PromptTemplate?
+    public var tokenizer: String?
+    public var maxLength: Int?
+    public var mask: LossMask
+    /// The reference model of the SLM baseline.
+    public var reference: String?
+    public var settings: TrainSettings
+
+    /// Training on a scored run's samples with one of its masks.
+    public static func fromScores(_ run: String, model: String, mask: LossMask, reference: String?, settings: TrainSettings) -> TrainJob {
+        TrainJob(model: absolute(model), scores: absolute(run), mask: mask, reference: reference.map(absolute), settings: settings)
+    }
+
+    /// Training on every response token of a dataset.
+    public static func fromDataset(_ spec: DatasetSpec, template: PromptTemplate, tokenizer: String?, maxLength: Int, model: String,
+                                   mask: LossMask, reference: String?, settings: TrainSettings) -> TrainJob {
+        var spec = spec
+        spec.path = absolute(spec.path)
+        return TrainJob(model: absolute(model), data: spec, template: template, tokenizer: absolute(tokenizer ?? model),
+                        maxLength: maxLength, mask: mask, reference: reference.map(absolute), settings: settings)
+    }
+
+    static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+
+    /// Refuses a job no run can do, naming the option.
+    public func validate() throws {
+        try settings.validate()
+        if data != nil, mask != .none, mask != .slm {
+            throw PipelineError.invalidSetting(field: "mask", reason: "a dataset read directly trains on every response token: "
+                                               + "use mask none, or train on a scored run for mask \(mask.rawValue)")
+        }
+        guard (mask == .slm) == (reference != nil) else {
+            throw PipelineError.invalidSetting(field: "reference", reason: "goes with mask slm, and mask slm needs it")
+        }
+        guard (mask == .slm) == (settings.slmKeepFraction != nil) else {
+            throw PipelineError.invalidSetting(field: "slm-keep", reason: "goes with mask slm, and mask slm needs it")
+        }
+    }
+
+    /// Without what a resumed run may change (how long it runs, how often it saves).
+    public var ignoringRunLength: TrainJob {
+        var job = self
+        job.settings = settings.ignoringRunLength
+        return job
+    }
+
+    public static let fileName = "train-settings.json"
+}

@@ -1,0 +1,105 @@
+import Artifacts
+import Cluster
+import Data
+import Foundation
+import Logging
+import Model
+import Training
+
+/// `xtf train` as a function: masked data-parallel fine-tuning of a `TrainJob` into `out`,
+/// with train-settings.json, samples.json (where every record went) and losses.jsonl.
+/// Collective: every rank calls it with the same arguments.
+public enum TrainStage {
+    /// What a caller may watch or change while training runs (tests kill a rank after a
+    /// step, or keep the first step's gradient); none by default.
+    public struct Hooks {
+        /// After each step, on every rank.
+        public var afterStep: ((StepRecord) -> Void)?
+        /// Each step's gradient after the all-reduce, on every rank.
+        public var gradient: ((Int, UnsafeBufferPointer<Float>) throws -> Void)?
+
+        public init(afterStep: ((StepRecord) -> Void)? = nil, gradient: ((Int, UnsafeBufferPointer<Float>) throws -> Void)? = nil) {
+            self.afterStep = afterStep; self.gradient = gradient
+        }
+    }
+
+    /// `onBadRecord` applies to a dataset read directly; `timeline` also writes timeline.jsonl.
+    /// Returns every step's record (on every rank).
+    public static func run(_ job: TrainJob, out: String, resume: Bool, onBadRecord: BadRecordPolicy = .fail, timeline: Bool = false,
+                           world: Communicator, log: Logger, hooks: Hooks = Hooks()) throws -> [StepRecord] {
+        try job.validate()
+        let directory = OutputDirectory(out, kind: .training, settingsFile: TrainJob.fileName)
+        // Before any work: an --out holding another run is refused (rank 0 looks, every rank stops).
+        _ = try world.decidedByRoot { try directory.check(settings: job, resume: resume) { $0.ignoringRunLength } }
+        // Every rank loads the same files; a bad one stops them all together, the cause printed once.
+        let (loaded, source, referenceModel) = try world.allSucceed {
+            var source: Samples?
+            let loaded = try LoadedModel.load(model: job.model, tokenizer: job.data == nil ? nil : job.tokenizer,
+                                              template: job.template ?? .plain) { config, encoder in
+                source = try samples(job, config: config, encoder: encoder, onBadRecord: onBadRecord, log: log)
+            }
+            return (loaded, source!, try job.reference.map { try Transformer.load(directory: URL(fileURLWithPath: $0)) })
+        }
+        let settings = job.settings
+        let (train, validation) = TrainingData.split(source.samples, validationFraction: settings.validationFraction, seed: settings.seed)
+        log.info("\(train.count) training samples (\(train.reduce(0) { $0 + $1.lossTokens }) tokens with a loss), \(validation.count) held out; mask \(job.mask.rawValue)")
+        let account = TrainingAccount(source: job.scores ?? job.data?.path ?? "", records: source.records, trained: train.count,
+                                      heldOut: validation.map(\.id), rejected: source.rejected)
+        guard account.reconciles else {  // the same on every rank: they all stop here
+            throw PipelineError.corruptRun(path: account.source, reason: "\(source.records) records read, but \(train.count) trained + "
+                                           + "\(validation.count) held out + \(source.rejected.count) rejected")
+        }
+        _ = try world.decidedByRoot {
+            try directory.record(job)
+            try AtomicFile.writeJSON(account, to: (out as NSString).appendingPathComponent(TrainingAccount.fileName))
+            return true
+        }
+        let trainer = try Trainer(model: loaded.transformer, settings: settings, world: world, log: log, out: out, reference: referenceModel)
+        trainer.gradientObserver = hooks.gradient
+        let records = try trainer.train(train, validation: validation, resume: resume) { hooks.afterStep?($0) }
+        if world.isRoot {
+            try AtomicFile.writeJSONLines(records.map(LossRecord.init), to: (out as NSString).appendingPathComponent(LossRecord.fileName))
+            if timeline { try AtomicFile.writeJSONLines(records, to: (out as NSString).appendingPathComponent("timeline.jsonl")) }
+        }
+        return records
+    }
+
+    /// The samples of a job, the records rejected on the way, and how many records were read.
+    struct Samples {
+        var samples: [TrainingSample]
+        var rejected: [RejectedRecord]
+        var records: Int
+    }
+
+    /// The training samples, checked against the model's vocabulary (its config.json) before
+    /// any weight is read.
+    static func samples(_ job: TrainJob, config: ModelConfig, encoder: TokenizerEncoder?, onBadRecord: BadRecordPolicy, log: Logger) throws -> Samples {
+        if let run = job.scores {
+            let layout = RunLayout(run)
+            let samples = try TrainingData.load(run: layout, mask: job.mask, seed: job.settings.seed)
+            try VocabularyFit.check(samples: samples, fromRun: run, model: config, at: job.model)
+            // The run's manifest counted what it scored: every one of them must be here.
+            let scored = try JSONFiles.read(Manifest.self, from: layout.manifest).totals.scored
+            guard scored == samples.count else {
+                throw PipelineError.corruptRun(path: layout.manifest, reason: "counts \(scored) scored samples, its chunks hold \(samples.count)")
+            }
+            return Samples(samples: samples, rejected: [], records: scored)
+        }
+        guard let spec = job.data, let encoder else { throw PipelineError.invalidSetting(field: "data", reason: "give a scored run or a dataset") }
+        let loaded = try TrainingData.load(dataset: spec, template: job.template ?? .plain, encoder: encoder, maxLength: job.maxLength ?? 1024,
+                                           endOfText: config.eosTokenId.map { Int32($0) }, policy: onBadRecord)
+        if !loaded.rejected.isEmpty {
+            log.info("\(loaded.rejected.count) records rejected (listed in \(TrainingAccount.fileName)), first: \(loaded.rejected[0].id): \(loaded.rejected[0].reason)")
+        }
+        // Every record read is a sample or a rejection.
+        return Samples(samples: loaded.samples, rejected: loaded.rejected, records: loaded.samples.count + loaded.rejected.count)
+    }
+}
+
+extension LossRecord {
+    /// Step numbers 1-based, as users count them.
+    init(_ r: StepRecord) {
+        self.init(step: r.step + 1, loss: r.loss, tokens: r.tokens, lr: r.learningRate, validationLoss: r.validationLoss, compute: r.compute,
+                  exposedCommunication: r.exposedCommunication, communication: r.communication, optimizer: r.optimizer)
+    }
+}

@@ -1,0 +1,18 @@
+/// A line of tokens.jsonl: a sample's response tokens with their text (control characters
+/// escaped), scores (null where there is none) and flags.
+public struct TokenRecord: Codable, Sendable {
+    public let id: String
+    public let tokenIds: [Int32]
+    public let tokens: [String]
+    public let pcp: [Float?]
+    public let ri: [Float?]
+    public let tr: [Float?]
+    /// Per token the rules that flagged it ("" = kept), e.g. "kn" or "ri+tr".
+    public let flags: [String]
+
+    public init(id: String, tokenIds: [Int32], tokens: [String], pcp: [Float?], ri: [Float?], tr: [Float?], flags: [String]) {
+        self.id = id; self.tokenIds = tokenIds; self.tokens = tokens; self.pcp = pcp; self.ri = ri; self.tr = tr; self.flags = flags
+    }
+
+    enum CodingKeys: String, CodingKey { case id, tokenIds = "token_ids", tokens, pcp, ri, tr, flags }
+}
