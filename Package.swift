@@ -40,17 +40,17 @@ let package = Package(
         // One Codable type per file a run writes (settings, manifest, progress, losses, eval, stats, ...).
         .target(name: "RunFiles", dependencies: ["Artifacts", "Data", "Scoring"]),
         .target(name: "Evaluation", dependencies: ["Data", "Model", "Tokenizer", "Cluster", "RunFiles", "CZlib"]),
-        .target(name: "GroundTruth", dependencies: ["Randomness"]),
+        .target(name: "GroundTruth", dependencies: ["Randomness", "RunFiles", "Artifacts"]),
         // The stages (score, mask, train, eval) as typed entry points, and what they share.
         .target(name: "Pipeline", dependencies: [
-            "Data", "Scoring", "Model", "Tokenizer", "Training", "Evaluation", "Cluster", "Artifacts", "RunFiles", "Randomness",
+            "Data", "Scoring", "Model", "Tokenizer", "Training", "Evaluation", "GroundTruth", "Cluster", "Artifacts", "RunFiles", "Randomness",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The HTML report and its SVG charts, read from a run directory's files.
         .target(name: "Report", dependencies: ["RunFiles", "Scoring", "GroundTruth", "Artifacts"]),
         // `xtf run`: a typed plan from one YAML file, every stage through the entry points, the report.
         .target(name: "Experiment", dependencies: [
-            "Pipeline", "Evaluation", "Training", "Model", "Report", "GroundTruth", "RunFiles", "Cluster", "Kernels", "Artifacts", "Data", "Scoring",
+            "Pipeline", "Evaluation", "Training", "Model", "Report", "GroundTruth", "RunFiles", "Randomness", "Cluster", "Kernels", "Artifacts", "Data", "Scoring",
             .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
         ]),
         // The command-line option groups and the cluster context, shared by xtf and the test bench.
@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "Randomness"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
-        .testTarget(name: "GroundTruthTests", dependencies: ["GroundTruth"]),
+        .testTarget(name: "GroundTruthTests", dependencies: ["GroundTruth", "RunFiles", "Artifacts"]),
         .testTarget(name: "PipelineTests", dependencies: [
             "Pipeline", "Experiment", "RunFiles", "Scoring", "Data", "Tokenizer", "Report", "Artifacts", "TestSupport",
         ]),

@@ -91,5 +91,11 @@ while IFS= read -r -d '' f; do
   esac
   echo "differs: $f"; status=1
 done < <(find . -type f -print0 | sort -z)
+# And what only the new build writes.
+cd "$work/new"
+while IFS= read -r -d '' f; do
+  f=${f#./}
+  [ -e "$work/old/$f" ] || { echo "only in new: $f"; status=1; }
+done < <(find . -type f -print0 | sort -z)
 echo "compare_outputs: $same files identical$([ $status = 0 ] && echo ", no difference" || echo "; differences above") (work: $work)"
 exit $status

@@ -57,7 +57,7 @@ public struct RankLogHandler: LogHandler {
 
     /// Installs the handler for the process (once, after the communicator is known).
     /// Installs the handler; later calls do nothing (swift-log allows one bootstrap per
-    /// process, and `xtf run` runs several commands in one).
+    /// process, and `xtf run` runs several stages in one).
     public static func bootstrap(rank: Int, size: Int, level: Logger.Level, format: Format = .text) {
         bootstrapped.withLock { done in
             guard !done else { return }

@@ -34,8 +34,8 @@ public func runCommandLine<Root: ParsableCommand>(_ root: Root.Type) -> Never {
 /// other failure as its `Error: ...` line written in one write(2), so that nothing mpirun
 /// prints lands inside it.
 func exit<Root: ParsableCommand>(_ root: Root.Type, for error: Error) -> Never {
-    let isUsage = error is ValidationError || String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
-    if isUsage { Root.exit(withError: error) }
+    // ArgumentParser's own errors (usage, help, version) exit with its codes and texts.
+    if Root.exitCode(for: error) != .failure || error is ValidationError { Root.exit(withError: error) }
     writeToStandardError(Root.fullMessage(for: error) + "\n")
     exit(Root.exitCode(for: error).rawValue)
 }

@@ -8,7 +8,8 @@ import Training
 
 // The stages' options as flags. Each group fills the stage's options type of the Experiment
 // module, which alone turns them into settings, so a flag and the run file's key of the same
-// name mean the same thing. Defaults shown here are the settings types' defaults.
+// name mean the same thing. Defaults are read from the settings types where they have one
+// without a dataset (masking, training, evaluation).
 
 extension DatasetFormat: ExpressibleByArgument {}
 extension RIFence: ExpressibleByArgument {}
@@ -111,22 +112,22 @@ public struct ScoringArguments: ParsableArguments {
 /// The masking rules' knobs (docs/METHOD.md).
 public struct MaskArguments: ParsableArguments {
     @Option(name: .customLong("k-iqr"), help: "RI flags ri < Q1 - k (Q3 - Q1), per sample.")
-    public var kIQR: Double = 1.5
+    public var kIQR: Double = MaskSettings().kIQR
 
     @Option(help: "What the RI fence is computed on: iqr (RI, the paper) | log-iqr (log RI, for a right-skewed RI that the paper's fence cannot reach).")
-    public var riFence: RIFence = .iqr
+    public var riFence: RIFence = MaskSettings().riFence
 
     @Option(name: .customLong("tau-kn"), help: "KN flags PCP > tau.")
-    public var tauKN: Double = 0.95
+    public var tauKN: Double = MaskSettings().tauKN
 
     @Option(help: "Multi-Otsu classes K over the dataset-wide TR histogram.")
-    public var otsuClasses = 5
+    public var otsuClasses = MaskSettings().otsuClasses
 
     @Option(parsing: .upToNextOption, help: "Flagged TR classes, 1-based (C1 is the lowest; the paper flags C2).")
-    public var flagClasses: [Int] = [2]
+    public var flagClasses: [Int] = MaskSettings().flagClasses.map { $0 + 1 }
 
     @Option(parsing: .upToNextOption, help: "Per-sample caps: ri kn tr (fractions of the response; 0 disables).")
-    public var caps: [Double] = [0.05, 0.10, 0.05]
+    public var caps: [Double] = Attribute.allCases.map { MaskSettings().caps[$0] }
 
     @Option(help: "Attributes in use, comma-separated: ri,kn,tr")
     public var attributes = "ri,kn,tr"

@@ -2,6 +2,7 @@ import ArgumentParser
 import Data
 import Evaluation
 import Experiment
+import Foundation
 import Pipeline
 import Training
 
@@ -22,28 +23,28 @@ public struct TrainDataArguments: ParsableArguments {
 
 /// Optimiser and schedule.
 public struct OptimizerArguments: ParsableArguments {
-    @Option(help: "Peak learning rate.") public var lr = 1e-4
-    @Option(help: "cosine | linear | constant decay after warm-up.") public var schedule: LearningRateSchedule = .cosine
-    @Option(help: "Linear warm-up steps.") public var warmupSteps = 0
-    @Option(help: "Decoupled weight decay (not on norms and biases unless --decay-norms-and-biases).") public var weightDecay = 0.01
+    @Option(help: "Peak learning rate.") public var lr = TrainSettings().learningRate
+    @Option(help: "cosine | linear | constant decay after warm-up.") public var schedule = TrainSettings().schedule
+    @Option(help: "Linear warm-up steps.") public var warmupSteps = TrainSettings().warmupSteps
+    @Option(help: "Decoupled weight decay (not on norms and biases unless --decay-norms-and-biases).") public var weightDecay = TrainSettings().weightDecay
     @Flag(help: "Decay norm weights and biases too.") public var decayNormsAndBiases = false
-    @Option(help: "Clip by the global gradient norm (0: off).") public var maxGradNorm = 1.0
+    @Option(help: "Clip by the global gradient norm (0: off).") public var maxGradNorm = TrainSettings().maxGradNorm
 
     public init() {}
 }
 
 /// Batches, epochs and checkpoints.
 public struct ScheduleArguments: ParsableArguments {
-    @Option(help: "Samples per optimiser step over all ranks (the same batches whatever -np is).") public var globalBatch = 8
-    @Option(help: "Tokens per forward/backward pass on a rank; more means gradient accumulation.") public var microBatchTokens = 2048
-    @Option(help: "Epochs.") public var epochs = 1
+    @Option(help: "Samples per optimiser step over all ranks (the same batches whatever -np is).") public var globalBatch = TrainSettings().globalBatchSize
+    @Option(help: "Tokens per forward/backward pass on a rank; more means gradient accumulation.") public var microBatchTokens = TrainSettings().microBatchTokens
+    @Option(help: "Epochs.") public var epochs = TrainSettings().epochs
     @Option(help: "Stop after this many steps (overrides --epochs).") public var maxSteps: Int?
-    @Option(help: "Seed (sample order, LoRA init, random masking, validation split).") public var seed: UInt64 = 0
-    @Option(help: "Checkpoint every N steps (0: only at the end).") public var checkpointEvery = 0
-    @Option(help: "Fraction of samples held out for validation.") public var validationFraction = 0.0
-    @Option(help: "Validate every N steps (0: never).") public var evaluateEvery = 0
-    @Option(help: "Stop after N validations without improvement (0: never).") public var earlyStoppingPatience = 0
-    @Option(help: "Gradient all-reduce bucket size in bytes.") public var bucketBytes = 4 << 20
+    @Option(help: "Seed (sample order, LoRA init, random masking, validation split).") public var seed = TrainSettings().seed
+    @Option(help: "Checkpoint every N steps (0: only at the end).") public var checkpointEvery = TrainSettings().checkpointEvery
+    @Option(help: "Fraction of samples held out for validation.") public var validationFraction = TrainSettings().validationFraction
+    @Option(help: "Validate every N steps (0: never).") public var evaluateEvery = TrainSettings().evaluateEvery
+    @Option(help: "Stop after N validations without improvement (0: never).") public var earlyStoppingPatience = TrainSettings().earlyStoppingPatience
+    @Option(help: "Gradient all-reduce bucket size in bytes.") public var bucketBytes = TrainSettings().bucketBytes
 
     public init() {}
 }
@@ -52,9 +53,11 @@ public struct ScheduleArguments: ParsableArguments {
 public struct TrainArguments: ParsableArguments {
     @Option(help: "Base model checkpoint directory.") public var model: String
     @Option(help: "A run directory written by `xtf score` (its masks and token ids).") public var scores: String?
-    @Option(help: "xtf | none | random | slm: which response tokens carry a loss (with --data: none).") public var mask: LossMask = .xtf
+    @Option(help: "xtf | none | random | slm | oracle: which response tokens carry a loss (with --data: none).") public var mask: LossMask = .xtf
     @Option(help: "For --mask slm: the reference model (RHO-1's) whose per-token loss is subtracted.") public var reference: String?
-    @Option(help: "For --mask slm: fraction of each global batch's tokens kept, by excess loss.") public var slmKeep = 0.6
+    @Option(help: "For --mask slm: fraction of each global batch's tokens kept, by excess loss.") public var slmKeep = TrainOptions.defaultSLMKeep
+    @Option(help: "For --mask oracle: the generated train.jsonl whose labelled noise is masked (ground-truth data only).")
+    public var labels: String?
     @OptionGroup(title: "Data without scores (normal fine-tuning; instead of --scores)") public var data: TrainDataArguments
     @Option(help: "LoRA instead of full fine-tuning: rank,alpha,module[+module...] (e.g. 8,32,c_attn+c_proj).")
     public var lora: String?
@@ -69,7 +72,7 @@ public struct TrainArguments: ParsableArguments {
     /// The training job these flags describe (paths made absolute).
     public func job() throws -> TrainJob {
         var o = TrainOptions()
-        o.mask = mask; o.reference = reference; o.slmKeep = slmKeep; o.lora = lora; o.timeline = timeline
+        o.mask = mask; o.reference = reference; o.slmKeep = slmKeep; o.lora = lora
         o.lr = optimizer.lr; o.schedule = optimizer.schedule; o.warmupSteps = optimizer.warmupSteps
         o.weightDecay = optimizer.weightDecay; o.decayNormsAndBiases = optimizer.decayNormsAndBiases; o.maxGradNorm = optimizer.maxGradNorm
         o.globalBatch = schedule.globalBatch; o.microBatchTokens = schedule.microBatchTokens; o.epochs = schedule.epochs
@@ -79,7 +82,9 @@ public struct TrainArguments: ParsableArguments {
         let settings = try usage { try o.settings() }
         guard let path = data.data else {
             guard let scores else { throw ValidationError("give --scores RUN_DIR, or --data FILE with --format") }
-            return TrainJob.fromScores(scores, model: model, mask: mask, reference: reference, settings: settings)
+            var job = TrainJob.fromScores(scores, model: model, mask: mask, reference: reference, settings: settings)
+            job.labels = labels.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            return job
         }
         guard scores == nil else { throw ValidationError("give --scores or --data, not both") }
         guard let format = data.format else { throw ValidationError("--data needs --format") }
@@ -107,14 +112,14 @@ public struct EvalArguments: ParsableArguments {
     @Option(help: "Data: GSM8K JSONL, ori_pqal.json, HumanEval.jsonl(.gz), or any dataset for perplexity.") public var data: String
     @Option(help: "Dataset layout for perplexity.") public var format: DatasetFormat = .gsm8k
     @Option(help: "Prompt template: plain | llama3 | qwen2 | mistral") public var template: PromptTemplate = .plain
-    @Option(help: "Longest generation.") public var maxNewTokens = 256
-    @Option(help: "HumanEval: generations per problem.") public var samples = 1
-    @Option(parsing: .upToNextOption, help: "HumanEval: the k of pass@k.") public var k: [Int] = [1]
-    @Option(help: "Sampling temperature (0: greedy).") public var temperature = 0.0
-    @Option(help: "Seed for sampling.") public var seed: UInt64 = 0
-    @Option(help: "HumanEval: seconds a program may run.") public var timeout = 10.0
+    @Option(help: "Longest generation.") public var maxNewTokens = EvalSettings.defaults.maxNewTokens
+    @Option(help: "HumanEval: generations per problem.") public var samples = EvalSettings.defaults.samples
+    @Option(parsing: .upToNextOption, help: "HumanEval: the k of pass@k.") public var k = EvalSettings.defaults.k
+    @Option(help: "Sampling temperature (0: greedy).") public var temperature = EvalSettings.defaults.temperature
+    @Option(help: "Seed for sampling.") public var seed = EvalSettings.defaults.seed
+    @Option(help: "HumanEval: seconds a program may run.") public var timeout = EvalSettings.defaults.timeoutSeconds
     @Option(help: "Evaluate only the first N items.") public var limit: Int?
-    @Option(help: "Prompts generated together.") public var batchSize = 8
+    @Option(help: "Prompts generated together.") public var batchSize = EvalSettings.defaults.batchSize
     @Option(help: "Write the result as JSON here.") public var out: String?
     @Option(help: "GSM8K, PubMedQA: write every prompt, generation and grade here (JSONL, in data order).")
     public var generations: String?

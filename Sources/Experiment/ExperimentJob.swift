@@ -27,6 +27,10 @@ public struct ExperimentJob {
     func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
     func say(_ text: String) { if world.isRoot { announce(text) } }
 
+    /// Every rank's status line names the stage it starts, so that a rank that dies while
+    /// loading a model for it is reported with this stage (scripts/xtf-mpirun).
+    func starting(_ stage: String) { RankStatus.record(rank: world.rank, stage: "xtf run: \(stage) (setting up)") }
+
     /// What a finished run leaves for its caller to print (rank 0; nil on the others).
     public struct Outcome: Sendable {
         public let reportMarkdown: String
@@ -52,7 +56,9 @@ public struct ExperimentJob {
         } else {
             let resume = exists(score.settings)
             say("score: \(resume ? "resuming" : "starting") in \(score.root)")
-            _ = try ScoreStage.run(plan.score, mask: plan.rules, out: score.root, resume: resume, world: world, log: log)
+            starting("score")
+            let stats = try ScoreStage.run(plan.score, mask: plan.rules, out: score.root, resume: resume, world: world, log: log)
+            say("score: " + stats.summary.replacingOccurrences(of: "\n", with: "\n  "))
         }
 
         // 2. The base model's evaluation, then per arm: its own masks when asked, training, evaluation.
@@ -67,19 +73,23 @@ public struct ExperimentJob {
                 let masks = layout.armMasks(arm.name)
                 try linkScores(into: masks)
                 say("\(arm.name): masking with \(describe(rules))")
-                _ = try MaskStage.run(directory: masks, settings: rules, world: world, log: log)
+                starting("\(arm.name) masks")
+                let stats = try MaskStage.run(directory: masks, settings: rules, world: world, log: log)
+                say("\(arm.name): " + (stats.summary.split(separator: "\n").first.map(String.init) ?? ""))
             }
             let training = layout.armTraining(arm.name)
             if exists((training as NSString).appendingPathComponent(LossRecord.fileName)) {
                 say("\(arm.name): training done")
             } else {
                 say("\(arm.name): training")
-                _ = try TrainStage.run(plan.job(arm), out: training, resume: true, timeline: arm.timeline, world: world, log: log)
+                starting("\(arm.name) training")
+                let records = try TrainStage.run(plan.job(arm), out: training, resume: true, timeline: arm.timeline, world: world, log: log)
+                if let last = records.last { say("\(arm.name): trained \(records.count) steps; last loss \(String(format: "%.5f", last.loss))") }
             }
             guard let checkpoint = try CheckpointStore(directory: training).newest() else {
                 throw PipelineError.corruptRun(path: training, reason: "arms.\(arm.name): training wrote no checkpoint here")
             }
-            var row = ArmComparison.Row(arm: arm.name, mask: arm.mask.rawValue, checkpoint: checkpoint)
+            var row = ArmComparison.Row(arm: arm.name, mask: arm.maskName, checkpoint: checkpoint)
             let state = try CheckpointStore.state(of: checkpoint)
             row.steps = state.step; row.tokens = state.tokens.reduce(0, +); row.finalLoss = state.losses.last
             if let eval = plan.eval {
@@ -92,9 +102,31 @@ public struct ExperimentJob {
 
         // 3. The report, the ground-truth detection table and the manifest (rank 0).
         guard world.isRoot else { try world.barrier(); return nil }
-        let outcome = try writeReport(ArmComparison(rows: rows))
+        let outcome = try writeReport(ArmComparison(rows: try withDifferences(rows)))
         try world.barrier()
         return outcome
+    }
+
+    /// Each row's metric minus the `normal` arm's with its paired-bootstrap interval, from the
+    /// graded generations of both (tasks graded per item; unchanged otherwise).
+    func withDifferences(_ rows: [ArmComparison.Row]) throws -> [ArmComparison.Row] {
+        guard let eval = plan.eval, [.gsm8k, .pubmedqa].contains(eval.task), plan.arms.contains(where: { $0.name == "normal" }) else { return rows }
+        func graded(_ arm: String) throws -> [Double] {
+            let file = arm == "base" ? layout.baseGenerations : layout.armGenerations(arm)
+            return try JSONFiles.readLines(Generation.self, from: file).sorted { $0.index < $1.index }.map { $0.correct ? 1 : 0 }
+        }
+        let normal = try graded("normal")
+        return try rows.map { row in
+            var row = row
+            let mine = try graded(row.arm)
+            guard mine.count == normal.count, !mine.isEmpty else {
+                throw PipelineError.corruptRun(path: layout.armGenerations(row.arm), reason: "\(mine.count) graded items, the normal arm has \(normal.count)")
+            }
+            let d = PairedDifference(mine, normal)
+            row.difference = d.difference
+            row.interval = [d.low, d.high]
+            return row
+        }
     }
 
     /// The rules of an arm's own masks, in the options' words.
@@ -116,6 +148,7 @@ public struct ExperimentJob {
                   out: String, generations: String) throws {
         if !exists(out) {
             say("\(name): evaluating")
+            starting("\(name) evaluation")
             // What the model wrote, next to the result (tasks graded on generated answers).
             let graded = [.gsm8k, .pubmedqa].contains(settings.task)
             _ = try EvalStage.run(model: model, adapter: adapter, tokenizer: plan.tokenizer ?? plan.model, settings: settings, out: out,
@@ -126,6 +159,7 @@ public struct ExperimentJob {
         try world.barrier()
         if let headline = try JSONFiles.read(EvalResult.self, from: out).headline {
             row.metricName = headline.name; row.metric = headline.value
+            say("\(name): \(headline.name) \(String(format: "%.4f", headline.value))")
         }
     }
 

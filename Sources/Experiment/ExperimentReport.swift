@@ -51,7 +51,8 @@ extension ExperimentJob {
             let path = (layout.armTraining(arm.name) as NSString).appendingPathComponent(TrainingAccount.fileName)
             guard exists(path) else { continue }  // trained before samples.json existed
             let account = try JSONFiles.read(TrainingAccount.self, from: path)
-            guard account.records == scored, account.reconciles else {
+            // Arms on the scored run account for its samples; an arm on a dataset of its own, for that file's records.
+            guard account.records == scored || arm.data != nil, account.reconciles else {
                 throw PipelineError.corruptRun(path: path, reason: "\(account.trained) trained + \(account.heldOut.count) held out + "
                                                + "\(account.rejected.count) rejected does not account for the \(scored) scored samples")
             }
@@ -71,14 +72,14 @@ extension ExperimentJob {
         while let relative = walker?.nextObject() as? String {
             let full = (root as NSString).appendingPathComponent(relative)
             var isDirectory: ObjCBool = false
-            guard relative != "manifest.json", FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue,
+            guard relative != (layout.manifest as NSString).lastPathComponent, FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue,
                   (try? FileManager.default.destinationOfSymbolicLink(atPath: full)) == nil else { continue }
             let size = (try FileManager.default.attributesOfItem(atPath: full)[.size] as? NSNumber)?.intValue ?? 0
             if let known = reuse[relative], known.bytes == size { entries.append(known); continue }
             entries.append(try FileRecord.of(relative, under: root))
         }
         entries.sort { $0.path < $1.path }
-        try AtomicFile.writeJSON(entries, to: (root as NSString).appendingPathComponent("manifest.json"))
+        try AtomicFile.writeJSON(entries, to: layout.manifest)
         return entries
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import Pipeline
+import Scoring
+import Training
 import Yams
 
 /// A run file that cannot be used, naming the file and the key.
@@ -14,7 +16,7 @@ public struct PlanFileError: Error, CustomStringConvertible, Equatable {
 extension RunPlan {
     static let sections: Set<String> = ["out", "model", "tokenizer", "score", "train", "arms", "eval", "groundtruth"]
     /// Keys whose value is a path, taken relative to the run file.
-    static let pathKeys: Set<String> = ["data", "reference", "labels", "tokenizer"]
+    static let pathKeys: Set<String> = ["data", "reference", "labels"]
     /// Keys that take several values; a single value is a list of one.
     static let listKeys: Set<String> = ["caps", "flag-classes", "domain-words", "k"]
 
@@ -79,7 +81,7 @@ extension RunPlan {
         // --set: a value with spaces is a list ("0.05 0.1 0.05"); commas stay inside one value
         // (--lora 8,32,q_proj, attributes ri,kn). Paths given here are taken as written.
         for override in overrides {
-            guard let eq = override.firstIndex(of: "=") else { throw fail("--set \(override)", "expected SECTION.KEY=VALUE") }
+            guard let eq = override.firstIndex(of: "=") else { throw OptionError("set \(override)", "expected SECTION.KEY=VALUE") }
             let parts = override[..<eq].split(separator: ".").map(String.init)
             let value = String(override[override.index(after: eq)...])
             let words = value.split(separator: " ").map(String.init)
@@ -93,9 +95,9 @@ extension RunPlan {
             case (2, "eval"): eval = (eval ?? [:]).merging([parts[1]: node]) { $1 }
             case (2, "groundtruth"): groundTruth = (groundTruth ?? [:]).merging([parts[1]: node]) { $1 }
             case (3, "arms"):
-                guard let i = arms.firstIndex(where: { $0.name == parts[1] }) else { throw fail("--set \(override)", "no arm \(parts[1])") }
+                guard let i = arms.firstIndex(where: { $0.name == parts[1] }) else { throw OptionError("set \(override)", "no arm \(parts[1])") }
                 arms[i].options[parts[2]] = node
-            default: throw fail("--set \(override)", "expected out|model|tokenizer=VALUE, score|train|eval.KEY=VALUE or arms.NAME.KEY=VALUE")
+            default: throw OptionError("set \(override)", "expected out|model|tokenizer=VALUE, score|train|eval.KEY=VALUE or arms.NAME.KEY=VALUE")
             }
         }
 
@@ -109,12 +111,17 @@ extension RunPlan {
                 mapping.append((Node(key), Self.listKeys.contains(key) && value.sequence == nil ? Node([value]) : value))
             }
             do { return try YAMLDecoder().decode(T.self, from: Node(mapping)) } catch {
-                throw fail(at, Self.describe(error))
+                let (key, reason) = Self.describe(error)
+                throw fail(key.isEmpty ? at : "\(at).\(key)", reason)
             }
         }
+        // The settings types' own checks, named as the file names the option.
         func settings<T>(_ at: String, _ make: () throws -> T) throws -> T {
             do { return try make() } catch let error as OptionError {
                 throw fail(error.option.hasPrefix("\(at).") ? error.option : "\(at).\(error.option)", error.reason)
+            } catch let PipelineError.invalidSetting(field, reason), let TrainingError.invalidSetting(field, reason),
+                    let ScoringError.invalidSetting(field, reason) {
+                throw fail("\(at).\(Self.optionName(field))", reason)
             }
         }
         let scoreOptions = try decode(ScoreOptions.self, score, known: ScoreOptions.keys + MaskOptions.keys, "score")
@@ -131,12 +138,21 @@ extension RunPlan {
             let merged = train.merging(options.filter { trainKeys.contains($0.key) }) { $1 }
             let trainOptions = try decode(TrainOptions.self, merged, known: trainKeys + maskKeys, at)
             let ruleOptions = try decode(MaskOptions.self, options, known: trainKeys + maskKeys, at)
-            return Arm(name: name, mask: trainOptions.lossMask, reference: trainOptions.reference,
-                       settings: try settings(at) { try trainOptions.settings() }, timeline: trainOptions.timeline ?? false,
-                       rules: ruleOptions.isEmpty ? nil : try settings(at) { try ruleOptions.settings() })
+            // An arm on a dataset of its own trains on every response token of it.
+            let mask = trainOptions.mask ?? (trainOptions.data != nil ? .none : trainOptions.lossMask)
+            let arm = Arm(name: name, mask: mask, reference: trainOptions.reference,
+                          settings: try settings(at) { try trainOptions.settings() }, timeline: trainOptions.timeline ?? false,
+                          rules: ruleOptions.isEmpty ? nil : try settings(at) { try ruleOptions.settings() }, data: trainOptions.data)
+            if arm.data != nil, arm.mask != .none || arm.rules != nil {
+                throw fail(at, "an arm with data trains on every response token of it: mask none, and no rules")
+            }
+            return arm
         }
         self.eval = try eval.map { section in
             try settings("eval") { try decode(EvalOptions.self, section, known: EvalOptions.keys, "eval").settings() }
+        }
+        if let oracle = self.arms.first(where: { $0.mask == .oracle }), groundTruth?["labels"] == nil {
+            throw fail("arms.\(oracle.name)", "mask oracle needs the groundtruth section's labels (the generated train.jsonl)")
         }
         if let groundTruth {
             guard let labels = try scalar(groundTruth["labels"], "groundtruth.labels"), groundTruth.count == 1 else {
@@ -148,16 +164,17 @@ extension RunPlan {
         }
     }
 
-    /// A decoding error as the key and what was wrong with its value.
-    static func describe(_ error: Error) -> String {
-        guard let error = error as? DecodingError else { return "\(error)" }
+    /// A decoding error as the key (empty when unknown) and what was wrong with its value.
+    static func describe(_ error: Error) -> (key: String, reason: String) {
+        guard let error = error as? DecodingError else { return ("", "\(error)") }
+        func key(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
         switch error {
-        case let .typeMismatch(type, context), let .valueNotFound(type, context):
-            return "\(context.codingPath.map(\.stringValue).joined(separator: ".")): expected \(type)"
-        case let .dataCorrupted(context):
-            return "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
-        case let .keyNotFound(key, _): return "\(key.stringValue): missing"
-        @unknown default: return "\(error)"
+        case let .typeMismatch(type, context), let .valueNotFound(type, context): return (key(context), "expected \(type)")
+        case let .dataCorrupted(context): return (key(context), context.debugDescription)
+        case let .keyNotFound(missing, context): return (key(context), "\(missing.stringValue): missing")
+        @unknown default: return ("", "\(error)")
         }
     }
 }

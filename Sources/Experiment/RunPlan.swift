@@ -19,11 +19,17 @@ public struct RunPlan: Codable, Sendable {
         public var timeline: Bool
         /// nil: the arm trains on the masks of the scoring stage; else on masks of its own.
         public var rules: MaskSettings?
+        /// A dataset the arm trains on directly instead (every response token).
+        public var data: String?
 
-        public init(name: String, mask: LossMask, reference: String?, settings: TrainSettings, timeline: Bool, rules: MaskSettings?) {
+        public init(name: String, mask: LossMask, reference: String?, settings: TrainSettings, timeline: Bool, rules: MaskSettings?,
+                    data: String? = nil) {
             self.name = name; self.mask = mask; self.reference = reference; self.settings = settings; self.timeline = timeline
-            self.rules = rules
+            self.rules = rules; self.data = data
         }
+
+        /// What the comparison calls its loss mask.
+        public var maskName: String { data.map { "none (\(($0 as NSString).lastPathComponent))" } ?? mask.rawValue }
     }
 
     public var out: String
@@ -44,7 +50,15 @@ public struct RunPlan: Codable, Sendable {
 
     /// The training job of an arm.
     public func job(_ arm: Arm) -> TrainJob {
-        TrainJob.fromScores(scores(of: arm), model: model, mask: arm.mask, reference: arm.reference, settings: arm.settings)
+        if let data = arm.data {
+            var spec = score.data
+            spec.path = data
+            return TrainJob.fromDataset(spec, template: score.template, tokenizer: score.tokenizer, maxLength: score.maxLength, model: model,
+                                        mask: arm.mask, reference: arm.reference, settings: arm.settings)
+        }
+        var job = TrainJob.fromScores(scores(of: arm), model: model, mask: arm.mask, reference: arm.reference, settings: arm.settings)
+        if arm.mask == .oracle { job.labels = groundTruthLabels }
+        return job
     }
 
     /// Only the arms named (in the order of the plan); an unknown name is an error.
@@ -63,12 +77,19 @@ public struct RunPlan: Codable, Sendable {
     public func conflicts(with saved: RunPlan, hasOutputs: (String) -> Bool) -> [String] {
         // Named as the run file names them: `score.max-length`, `arms.NAME.lr`.
         func settingsDifferences<T: Encodable>(_ old: T, _ new: T, prefix: String) -> [String] {
-            settingsChanges(old, new, prefix: prefix).map { "\(Self.optionName($0.key)): was \($0.was), now \($0.now)" }
+            settingsChanges(old, new, prefix: prefix).map { change in
+                // Classes are 0-based in the settings, 1-based in the file.
+                func shown(_ value: String) -> String {
+                    guard change.key.hasSuffix("flagClasses"), let list = try? JSONDecoder().decode([Int].self, from: Data(value.utf8)) else { return value }
+                    return "[" + list.map { String($0 + 1) }.joined(separator: ",") + "]"
+                }
+                return "\(Self.optionName(change.key)): was \(shown(change.was)), now \(shown(change.now))"
+            }
         }
         var found: [String] = []
         let scored = hasOutputs("score")
         let trained = arms.filter { hasOutputs(layout.arm($0.name)) }
-        if scored || !trained.isEmpty {
+        if !scored && !trained.isEmpty {  // (the score settings name the model and tokenizer too)
             found += settingsDifferences(saved.model, model, prefix: "model") + settingsDifferences(saved.tokenizer, tokenizer, prefix: "tokenizer")
         }
         if scored {

@@ -155,6 +155,9 @@ public struct MaskOptions: Codable, Equatable, Sendable {
             }
             used = Flags(list)
         }
+        if let flagClasses, let bad = flagClasses.first(where: { !(1...(otsuClasses ?? d.otsuClasses)).contains($0) }) {
+            throw OptionError("flag-classes", "classes are numbered 1 (lowest TR) to otsu-classes (\(otsuClasses ?? d.otsuClasses)), got \(bad)")
+        }
         let s = MaskSettings(kIQR: kIQR ?? d.kIQR, riFence: riFence ?? d.riFence, tauKN: tauKN ?? d.tauKN, otsuClasses: otsuClasses ?? d.otsuClasses,
                              flagClasses: flagClasses.map { $0.map { $0 - 1 } } ?? d.flagClasses, caps: caps, attributes: used)
         try s.validate()
@@ -166,6 +169,9 @@ public struct MaskOptions: Codable, Equatable, Sendable {
 public struct TrainOptions: Codable, Equatable, Sendable {
     public var mask: LossMask?
     public var reference: String?
+    /// `xtf run` only: a dataset this arm trains on directly, instead of the scored run (the
+    /// CLEAN arm: the same problems with their noise cut out), read with the scoring's format.
+    public var data: String?
     public var slmKeep: Double?
     /// rank,alpha,module[+module...]
     public var lora: String?
@@ -190,7 +196,7 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case mask, reference, lora, timeline, lr, schedule, epochs, seed
+        case mask, reference, data, lora, timeline, lr, schedule, epochs, seed
         case slmKeep = "slm-keep", warmupSteps = "warmup-steps", weightDecay = "weight-decay"
         case decayNormsAndBiases = "decay-norms-and-biases", maxGradNorm = "max-grad-norm", globalBatch = "global-batch"
         case microBatchTokens = "micro-batch-tokens", maxSteps = "max-steps", checkpointEvery = "checkpoint-every"
@@ -202,6 +208,9 @@ public struct TrainOptions: Codable, Equatable, Sendable {
 
     /// The mask, default xtf.
     public var lossMask: LossMask { mask ?? .xtf }
+
+    /// The share of each global batch's tokens the SLM baseline keeps, unless set.
+    public static let defaultSLMKeep = 0.6
 
     public func settings() throws -> TrainSettings {
         var s = TrainSettings()
@@ -228,10 +237,15 @@ public struct TrainOptions: Codable, Equatable, Sendable {
             }
             s.lora = LoRAConfig(rank: r, alpha: alpha, targetModules: parts[2].split(separator: "+").map(String.init))
         }
-        if lossMask == .slm { s.slmKeepFraction = slmKeep ?? 0.6 }
+        if lossMask == .slm { s.slmKeepFraction = slmKeep ?? Self.defaultSLMKeep }
         try s.validate()
         return s
     }
+}
+
+extension EvalSettings {
+    /// The defaults of everything but the task and the data.
+    public static var defaults: EvalSettings { EvalSettings(task: .gsm8k, data: "") }
 }
 
 /// `xtf eval`'s options.

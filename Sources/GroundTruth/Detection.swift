@@ -1,4 +1,6 @@
+import Artifacts
 import Foundation
+import RunFiles
 
 /// How well each XTF attribute, and their union, finds the injected noise of a scored run of
 /// the ground-truth data: precision and recall of the flags, and AUROC of the raw score.
@@ -73,14 +75,24 @@ public enum Detection {
     /// `problems`: the labelled records, by the line they are on in their file (the run's ids
     /// are "<file>:<line>"). `tokensFile`: the run's tokens.jsonl.
     public static func evaluate(problems: [Int: Problem], tokensFile: String) throws -> DetectionReport {
-        let text = try String(contentsOfFile: tokensFile, encoding: .utf8)
-        var tokens: [Token] = [], samples = 0
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
-            guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let id = record["id"] as? String, let texts = record["tokens"] as? [String],
-                  let flags = record["flags"] as? [String], let pcp = record["pcp"] as? [Any], let ri = record["ri"] as? [Any],
-                  let tr = record["tr"] as? [Any] else {
-                throw DetectionError.malformed(file: tokensFile, line: n + 1, detail: "not a tokens.jsonl record (id, tokens, flags, pcp, ri, tr)")
+        let labelled = try label(problems: problems, tokensFile: tokensFile)
+        return report(tokens: labelled.flatMap(\.tokens), samples: labelled.count)
+    }
+
+    /// Per sample id, whether each response token lies in injected noise: the ORACLE mask.
+    public static func noiseMask(problems: [Int: Problem], tokensFile: String) throws -> [String: [Bool]] {
+        Dictionary(try label(problems: problems, tokensFile: tokensFile).map { ($0.id, $0.tokens.map { $0.kind != nil }) },
+                   uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Every sample of tokens.jsonl, its response tokens labelled with the noise kind that
+    /// holds most of their bytes (nil: clean).
+    static func label(problems: [Int: Problem], tokensFile: String) throws -> [(id: String, tokens: [Token])] {
+        var labelled: [(id: String, tokens: [Token])] = []
+        for record in try JSONFiles.readLines(TokenRecord.self, from: tokensFile) {
+            let id = record.id, texts = record.tokens, flags = record.flags, pcp = record.pcp, ri = record.ri, tr = record.tr
+            guard flags.count == texts.count, pcp.count == texts.count, ri.count == texts.count, tr.count == texts.count else {
+                throw DetectionError.misaligned(id: id, detail: "\(texts.count) tokens but \(flags.count) flags and \(pcp.count)/\(ri.count)/\(tr.count) scores")
             }
             guard let lineNumber = id.split(separator: ":").last.flatMap({ Int($0) }), let problem = problems[lineNumber] else {
                 throw DetectionError.misaligned(id: id, detail: "no labelled problem on that line")
@@ -97,7 +109,7 @@ public enum Detection {
             var offset = 0, sample: [Token] = []
             for (i, piece) in texts.enumerated() {
                 let bytes = Array(piece.utf8)
-                func number(_ a: [Any]) -> Double { (a[i] as? NSNumber)?.doubleValue ?? .nan }
+                func number(_ a: [Float?]) -> Double { i < a.count ? a[i].map(Double.init) ?? .nan : .nan }
                 // After the whole answer: the end-of-text token the sample builder appends. Clean.
                 if offset == shown.count, i > 0 {
                     sample.append(Token(kind: nil, flags: flags[i], pcp: number(pcp), ri: number(ri), tr: number(tr)))
@@ -122,9 +134,12 @@ public enum Detection {
                 let q1 = quantile(ris, 0.25), median = quantile(ris, 0.5), q3 = quantile(ris, 0.75)
                 for j in sample.indices where !sample[j].ri.isNaN { sample[j].riOutlier = (median - sample[j].ri) / max(q3 - q1, 1e-12) }
             }
-            tokens += sample
-            samples += 1
+            labelled.append((id, sample))
         }
+        return labelled
+    }
+
+    static func report(tokens: [Token], samples: Int) -> DetectionReport {
 
         // Noise-likeness per attribute (higher = more like noise), and the union as the largest
         // of the three ranks.
@@ -142,7 +157,9 @@ public enum Detection {
         var rows: [DetectionReport.Row] = []
         for attribute in ["ri", "kn", "tr", "union"] {
             let score = attribute == "union" ? union : scores[attribute]!
-            for kind in [nil] + NoiseKind.allCases.map(Optional.some) {
+            // Every kind the data holds (a family injects only its own).
+            let present = NoiseKind.allCases.filter { kind in tokens.contains { $0.kind == kind } }
+            for kind in [nil] + present.map(Optional.some) {
                 let members = tokens.indices.filter { tokens[$0].kind == nil || kind == nil || tokens[$0].kind == kind }
                 let positive = members.map { tokens[$0].kind != nil }
                 let isFlagged = members.map { flagged[attribute]![$0] }

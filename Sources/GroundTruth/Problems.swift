@@ -1,7 +1,7 @@
 import Foundation
 import Randomness
 
-/// The kinds of injected noise, one per XTF attribute it is meant to trip (docs/RESULTS.md).
+/// The kinds of injected noise, each meant to lack one XTF attribute (docs/RESULTS.md).
 public enum NoiseKind: String, Codable, CaseIterable, Sendable {
     /// Stock phrases a base model has seen everywhere and predicts: knowledge novelty (KN).
     case boilerplate
@@ -9,6 +9,40 @@ public enum NoiseKind: String, Codable, CaseIterable, Sendable {
     case filler
     /// Correct remarks about numbers that no later step uses: reasoning importance (RI).
     case aside
+    /// A computation on the running amount that no later step uses (low RI), written like a step.
+    case deadEnd = "dead-end"
+    /// The same on a number near the running amount, not the amount itself.
+    case nearMiss = "near-miss"
+    /// Off-topic narration carrying a number of its own (low TR).
+    case distractor
+    /// An arithmetic fact the base model already knows (high PCP: low KN), just before the answer line.
+    case fact
+}
+
+/// A family of injected noise: which kinds, how often, and where. `mixed` is the original
+/// benchmark's (three kinds after any sentence, rate 0.5): the model rarely writes them
+/// itself, so they do little harm; it is the control. The others are made frequent enough at
+/// their slot that a model trained on them writes them, and each can mislead the computation
+/// that follows (a wrong running amount, a stray number, a wrong number before "####").
+public enum NoiseFamily: String, Codable, CaseIterable, Sendable {
+    case mixed
+    case deadEnd = "dead-end"
+    case nearMiss = "near-miss"
+    case distractor
+    case lateFact = "late-fact"
+
+    public var kinds: [NoiseKind] {
+        switch self {
+        case .mixed: return [.boilerplate, .filler, .aside]
+        case .deadEnd: return [.deadEnd]
+        case .nearMiss: return [.nearMiss]
+        case .distractor: return [.distractor]
+        case .lateFact: return [.fact]
+        }
+    }
+
+    /// The probability of noise at each of the family's slots, unless set.
+    public var defaultRate: Double { self == .mixed ? 0.5 : 0.8 }
 }
 
 /// A labelled stretch of a solution: bytes `start..<end` of the UTF-8 answer (all ASCII, so
@@ -34,6 +68,13 @@ public struct Problem: Codable, Equatable, Sendable {
     public init(id: String, question: String, answer: String, noise: [NoiseSpan], result: Int) {
         self.id = id; self.question = question; self.answer = answer; self.noise = noise; self.result = result
     }
+
+    /// The same problem with its noise spans cut out of the answer: what the CLEAN arm trains on.
+    public var withoutNoise: Problem {
+        var bytes = Array(answer.utf8)
+        for span in noise.sorted(by: { $0.start > $1.start }) { bytes.removeSubrange(span.start..<span.end) }
+        return Problem(id: id, question: question, answer: String(decoding: bytes, as: UTF8.self), noise: [], result: result)
+    }
 }
 
 /// Multi-step arithmetic word problems ("Ava has 12 apples. She buys 5 more ...") with worked
@@ -44,11 +85,22 @@ public struct ProblemGenerator {
     public var kinds: [NoiseKind]
     /// Operations per problem.
     public var steps: ClosedRange<Int>
+    public var family: NoiseFamily
+    /// 1, or 2: the same families in other surface forms (wording, openings, positions), for
+    /// checking on data that a method's choices were not fitted to.
+    public var surface: Int
     var random: SplitMix64
 
-    public init(seed: UInt64, noiseRate: Double = 0.5, kinds: [NoiseKind] = NoiseKind.allCases, steps: ClosedRange<Int> = 2...2) {
+    public init(seed: UInt64, noiseRate: Double = 0.5, kinds: [NoiseKind] = NoiseFamily.mixed.kinds, steps: ClosedRange<Int> = 2...2) {
         random = SplitMix64(seed: seed)
         self.noiseRate = noiseRate; self.kinds = kinds; self.steps = steps
+        family = .mixed; surface = 1
+    }
+
+    /// A generator of one family's noise at `noiseRate` (the family's default when nil).
+    public init(seed: UInt64, family: NoiseFamily, surface: Int = 1, noiseRate: Double? = nil, steps: ClosedRange<Int> = 2...2) {
+        self.init(seed: seed, noiseRate: noiseRate ?? family.defaultRate, kinds: family.kinds, steps: steps)
+        self.family = family; self.surface = surface
     }
 
     static let names: [(String, String)] = [
@@ -113,6 +165,7 @@ public struct ProblemGenerator {
             + ["How many \(story.item) does \(story.name) have now?"]).joined(separator: " ")
         let sentences = ["\(story.name) starts with \(story.start) \(story.item)."] + story.events.map(\.solution)
         let value = story.result
+        if family != .mixed { return familyProblem(index: index, story: story, question: question, sentences: sentences) }
 
         // The solution, with noise after sentences (never inside one, never after the answer).
         var answer = "", noise: [NoiseSpan] = []
@@ -132,6 +185,76 @@ public struct ProblemGenerator {
         return Problem(id: "gt-\(index)", question: question, answer: answer, noise: noise, result: value)
     }
 
+    /// A problem of one of the harmful families: noise at each slot with probability
+    /// `noiseRate`, its text made from the story so far.
+    mutating func familyProblem(index: Int, story: Story, question: String, sentences: [String]) -> Problem {
+        var answer = "", noise: [NoiseSpan] = []
+        func add(_ text: String, kind: NoiseKind?) {
+            let start = answer.utf8.count
+            answer += (answer.isEmpty ? "" : " ") + text
+            if let kind { noise.append(NoiseSpan(start: start, end: answer.utf8.count, kind: kind)) }
+        }
+        func maybe() -> Bool { Double.random(in: 0..<1, using: &random) < noiseRate }
+        // The amount after each sentence: the start, then each event's result.
+        let amounts = [story.start] + story.events.map(\.value)
+        for (i, sentence) in sentences.enumerated() {
+            switch (family, surface) {
+            case (.deadEnd, 1):
+                add(sentence, kind: nil)
+                if i > 0, maybe() { add(deadEnd(from: amounts[i], item: story.item), kind: .deadEnd) }
+            case (.deadEnd, _):
+                // Before a step, on the amount the step starts from.
+                if i > 0, maybe() { add(deadEnd(from: amounts[i - 1], item: story.item), kind: .deadEnd) }
+                add(sentence, kind: nil)
+            case (.nearMiss, 1):
+                add(sentence, kind: nil)
+                if i > 0, maybe() { add(deadEnd(from: near(amounts[i]), item: story.item), kind: .nearMiss) }
+            case (.nearMiss, _):
+                if i > 0, maybe() { add(deadEnd(from: near(amounts[i - 1]), item: story.item), kind: .nearMiss) }
+                add(sentence, kind: nil)
+            case (.distractor, 1):
+                add(sentence, kind: nil)
+                if maybe() { add(distractor(), kind: .distractor) }
+            case (.distractor, _):
+                if i > 0, maybe() { add(distractor(), kind: .distractor) }
+                add(sentence, kind: nil)
+            default:
+                add(sentence, kind: nil)
+            }
+        }
+        if family == .lateFact, maybe() { add(fact(), kind: .fact) }
+        answer += "\n#### \(story.result)"
+        return Problem(id: "gt-\(index)", question: question, answer: answer, noise: noise, result: story.result)
+    }
+
+    /// A computation on `amount` that nothing later uses, in the form of a step's equation.
+    mutating func deadEnd(from amount: Int, item: String) -> String {
+        let b = number(1...9)
+        let (op, w) = amount > b && number(0...1) == 0 ? ("-", amount - b) : ("+", amount + b)
+        if surface == 1 { return "Also, \(amount) \(op) \(b) = \(w)." }
+        return pick(["We could check \(amount) \(op) \(b) = \(w) \(item) too.", "Another way: \(amount) \(op) \(b) = \(w)."])
+    }
+
+    /// A number 1 to 5 away from `amount` (never it), at least 2.
+    mutating func near(_ amount: Int) -> Int {
+        let offset = number(1...5)
+        return amount - offset >= 2 && number(0...1) == 0 ? amount - offset : amount + offset
+    }
+
+    /// A sentence about other people's things, with a number of its own.
+    mutating func distractor() -> String {
+        let name = pick(Self.names).0, other = pick(Self.items), n = number(2...60)
+        if surface == 1 { return "Meanwhile, \(name) has \(n) \(other)." }
+        return pick(["Last week \(name) counted \(n) \(other) at school.", "In another town, \(n) \(other) were sold by \(name)."])
+    }
+
+    /// A sum every pretrained model has seen many times.
+    mutating func fact() -> String {
+        let a = pick([1, 2, 3, 4, 5, 10, 20]), b = surface == 1 ? a : pick([1, 2, 5, 10])
+        if surface == 1 { return "Remember that \(a) + \(b) = \(a + b)." }
+        return pick(["As we know, \(a) plus \(b) is \(a + b).", "Recall: \(a) + \(b) makes \(a + b)."])
+    }
+
     static let boilerplate = [
         "Let's think step by step.", "I hope this helps!", "Great question!", "Let me know if you have any other questions.",
         "Here is the solution.", "This is a simple problem.", "Let's work it out together.", "That was easy to follow.",
@@ -149,6 +272,9 @@ public struct ProblemGenerator {
         case .filler:
             if number(0...1) == 0 { return "\(pick(Self.subjects)) \(pick(Self.states))." }
             return "\(pick(Self.names).0)'s \(pick(Self.pets)) \(pick(Self.habits))."
+        case .deadEnd, .nearMiss: return deadEnd(from: number(2...40), item: pick(Self.items))
+        case .distractor: return distractor()
+        case .fact: return fact()
         case .aside:
             let a = number(2...40), b = (a + number(1...30)) % 41
             switch number(0...2) {

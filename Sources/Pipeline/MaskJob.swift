@@ -125,9 +125,7 @@ public struct MaskJob {
 
     /// Rank 0: stats.json, the joined outputs, and the manifest listing every file.
     func writeOutputs(plan: Plan, stats: RunStats) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFile.write(Array(try encoder.encode(stats)) + [UInt8(ascii: "\n")], to: layout.stats)
+        try AtomicFile.writeJSON(stats, to: layout.stats)
         for (output, part) in [(layout.masked, layout.maskedPart), (layout.tokens, layout.tokensPart)] {
             let file = try AtomicFile(path: output)
             for record in plan.chunks {

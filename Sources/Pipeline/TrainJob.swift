@@ -17,6 +17,8 @@ public struct TrainJob: Codable, Equatable, Sendable {
     public var mask: LossMask
     /// The reference model of the SLM baseline.
     public var reference: String?
+    /// The ground-truth problems whose labelled noise the oracle mask masks.
+    public var labels: String?
     public var settings: TrainSettings
 
     /// Training on a scored run's samples with one of its masks.
@@ -41,6 +43,12 @@ public struct TrainJob: Codable, Equatable, Sendable {
         if data != nil, mask != .none, mask != .slm {
             throw PipelineError.invalidSetting(field: "mask", reason: "a dataset read directly trains on every response token: "
                                                + "use mask none, or train on a scored run for mask \(mask.rawValue)")
+        }
+        guard (mask == .oracle) == (labels != nil) else {
+            throw PipelineError.invalidSetting(field: "labels", reason: "mask oracle needs the labelled problems (a generated train.jsonl), and only it uses them")
+        }
+        if mask == .oracle, scores == nil {
+            throw PipelineError.invalidSetting(field: "mask", reason: "oracle trains on a scored run of the labelled problems")
         }
         guard (mask == .slm) == (reference != nil) else {
             throw PipelineError.invalidSetting(field: "reference", reason: "goes with mask slm, and mask slm needs it")

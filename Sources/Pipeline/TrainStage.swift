@@ -2,8 +2,10 @@ import Artifacts
 import Cluster
 import Data
 import Foundation
+import GroundTruth
 import Logging
 import Model
+import Tokenizer
 import Training
 
 /// `xtf train` as a function: masked data-parallel fine-tuning of a `TrainJob` into `out`,
@@ -38,7 +40,8 @@ public enum TrainStage {
                                               template: job.template ?? .plain) { config, encoder in
                 source = try samples(job, config: config, encoder: encoder, onBadRecord: onBadRecord, log: log)
             }
-            return (loaded, source!, try job.reference.map { try Transformer.load(directory: URL(fileURLWithPath: $0)) })
+            let reference = try job.reference.map { try LoadedModel.load(model: $0, tokenizer: nil, template: .plain).transformer }
+            return (loaded, source!, reference)
         }
         let settings = job.settings
         let (train, validation) = TrainingData.split(source.samples, validationFraction: settings.validationFraction, seed: settings.seed)
@@ -76,7 +79,14 @@ public enum TrainStage {
     static func samples(_ job: TrainJob, config: ModelConfig, encoder: TokenizerEncoder?, onBadRecord: BadRecordPolicy, log: Logger) throws -> Samples {
         if let run = job.scores {
             let layout = RunLayout(run)
-            let samples = try TrainingData.load(run: layout, mask: job.mask, seed: job.settings.seed)
+            // Random masking leaves template markup alone; it needs the run's tokenizer to know it.
+            var isSpecial: (Int32) -> Bool = { _ in false }
+            if job.mask == .random {
+                let encoder = TokenizerEncoder(tokenizer: try Tokenizer.load(path: try ScoreSettings.read(layout).tokenizer))
+                isSpecial = { encoder.isSpecial($0) }
+            }
+            let noise = try job.labels.map { try Detection.noiseMask(problems: try Detection.labels(path: $0), tokensFile: layout.tokens) }
+            let samples = try TrainingData.load(run: layout, mask: job.mask, seed: job.settings.seed, isSpecial: isSpecial, noise: noise)
             try VocabularyFit.check(samples: samples, fromRun: run, model: config, at: job.model)
             // The run's manifest counted what it scored: every one of them must be here.
             let scored = try JSONFiles.read(Manifest.self, from: layout.manifest).totals.scored

@@ -16,11 +16,16 @@ public enum LossMask: String, Codable, Sendable, CaseIterable {
     /// SLM (RHO-1): every response token is a candidate; the trainer keeps the top fraction
     /// of each global batch by excess loss over a reference model.
     case slm
+    /// ORACLE (ground-truth data only): exactly the tokens of the labelled noise.
+    case oracle
 }
 
 /// Training samples from a scored run: ids from the score files, labels from the masks.
 public enum TrainingData {
-    public static func load(run layout: RunLayout, mask: LossMask, seed: UInt64) throws -> [TrainingSample] {
+    /// `isSpecial`: template markup (end of text, end of turn), which random masking never
+    /// picks. `noise`: per sample id, the labelled noise tokens (for the oracle mask).
+    public static func load(run layout: RunLayout, mask: LossMask, seed: UInt64, isSpecial: (Int32) -> Bool = { _ in false },
+                            noise: [String: [Bool]]? = nil) throws -> [TrainingSample] {
         let finished = ProgressLog(layout: layout).finishedChunks()
         guard FileManager.default.fileExists(atPath: layout.stats) else {
             throw PipelineError.corruptRun(path: layout.stats, reason: "missing: the run was not masked yet (`xtf mask`)")
@@ -43,7 +48,18 @@ public enum TrainingData {
                 switch mask {
                 case .xtf: drop = masked
                 case .none, .slm: drop = Array(repeating: false, count: n)
-                case .random: drop = randomDrop(count: masked.filter { $0 }.count, of: n, seed: seed, id: sample.id)
+                case .random:
+                    // As many tokens as XTF masks, among those an author wrote.
+                    let candidates = (0..<n).filter { !isSpecial(sample.ids[sample.responseStart + $0]) }
+                    let chosen = randomDrop(count: masked.filter { $0 }.count, of: candidates.count, seed: seed, id: sample.id)
+                    var random = [Bool](repeating: false, count: n)
+                    for (k, position) in candidates.enumerated() where chosen[k] { random[position] = true }
+                    drop = random
+                case .oracle:
+                    guard let labelled = noise?[sample.id], labelled.count == n else {
+                        throw PipelineError.corruptRun(path: layout.tokens, reason: "sample \(sample.id): no noise labels for its \(n) response tokens")
+                    }
+                    drop = labelled
                 }
                 let labels = sample.ids.indices.map { i in
                     i < sample.responseStart || drop[i - sample.responseStart] ? Int32(-100) : sample.ids[i]

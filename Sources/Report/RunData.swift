@@ -37,7 +37,10 @@ public struct RunData {
         let fm = FileManager.default
         func path(_ parts: String...) -> String { parts.reduce(root) { ($0 as NSString).appendingPathComponent($1) } }
         func text(_ path: String) -> String? { fm.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } }
-        func decode<T: Decodable>(_ type: T.Type, _ file: String) throws -> T { try JSONFiles.read(T.self, from: file) }
+        func decode<T: Decodable>(_ type: T.Type, _ file: String) throws -> T {
+            guard fm.fileExists(atPath: file) else { throw ReportError.missing(path: file) }
+            return try JSONFiles.read(T.self, from: file)
+        }
 
         self.root = root
         let isRun = fm.fileExists(atPath: path("run.json"))

@@ -14,6 +14,10 @@ public struct ArmComparison: Codable, Sendable {
         public var finalLoss: Double?
         public var metricName: String?
         public var metric: Double?
+        /// The metric minus the baseline arm's on the same items, and its 95% paired-bootstrap
+        /// interval [low, high] (graded tasks with a `normal` arm).
+        public var difference: Double?
+        public var interval: [Double]?
 
         public init(arm: String, mask: String, checkpoint: String) {
             self.arm = arm; self.mask = mask; self.checkpoint = checkpoint

@@ -3,8 +3,9 @@
 public struct LossRecord: Codable, Equatable, Sendable {
     public var step: Int
     public var loss: Double
-    public var tokens: Int
-    public var lr: Double
+    /// nil in logs written before they were recorded.
+    public var tokens: Int?
+    public var lr: Double?
     public var validationLoss: Double?
     /// Seconds; nil in logs written before they were recorded.
     public var compute: Double?
@@ -12,7 +13,7 @@ public struct LossRecord: Codable, Equatable, Sendable {
     public var communication: Double?
     public var optimizer: Double?
 
-    public init(step: Int, loss: Double, tokens: Int, lr: Double, validationLoss: Double?, compute: Double?,
+    public init(step: Int, loss: Double, tokens: Int?, lr: Double?, validationLoss: Double?, compute: Double?,
                 exposedCommunication: Double?, communication: Double?, optimizer: Double?) {
         self.step = step; self.loss = loss; self.tokens = tokens; self.lr = lr; self.validationLoss = validationLoss
         self.compute = compute; self.exposedCommunication = exposedCommunication; self.communication = communication

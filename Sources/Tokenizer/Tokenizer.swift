@@ -196,8 +196,10 @@ public final class Tokenizer: Sendable {
         options.byteFallback = try node["byte_fallback"].bool(default: false)
         options.fuseUnk = try node["fuse_unk"].bool(default: false)
         options.ignoreMerges = try node["ignore_merges"].bool(default: false)
-        options.continuingSubwordPrefix = try node["continuing_subword_prefix"].optionalString()
-        options.endOfWordSuffix = try node["end_of_word_suffix"].optionalString()
+        // "" is how transformers writes "none" (SmolLM2's tokenizer.json); `tokenizers` treats
+        // an empty prefix or suffix exactly as an absent one.
+        options.continuingSubwordPrefix = try node["continuing_subword_prefix"].optionalString().flatMap { $0.isEmpty ? nil : $0 }
+        options.endOfWordSuffix = try node["end_of_word_suffix"].optionalString().flatMap { $0.isEmpty ? nil : $0 }
         return try BPEModel(vocab: vocab, merges: merges, options: options, byteLevel: byteLevel, field: node.path)
     }
 

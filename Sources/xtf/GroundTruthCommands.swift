@@ -4,6 +4,8 @@ import Foundation
 import GroundTruth
 import Tokenizer
 
+extension NoiseFamily: ExpressibleByArgument {}
+
 /// `xtf groundtruth`: the noise benchmark whose noise is known token by token.
 struct GroundTruthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +21,8 @@ struct GroundTruthGenerate: ParsableCommand {
         discussion: """
             train.jsonl and test.jsonl are in GSM8K's layout (question, answer ending "#### N"); train \
             records also carry "noise": [{start, end, kind}] byte spans of the answer (kinds: \
-            boilerplate, filler, aside). pretrain.jsonl holds {"prompt": "", "response": text} documents \
+            boilerplate, filler, aside, dead-end, distractor, fact). train-clean.jsonl holds the same \
+            problems with the noise cut out. pretrain.jsonl holds {"prompt": "", "response": text} documents \
             for pretraining a base model (arithmetic facts and chains, stories with the amount restated \
             after each event, the phrases the noise is made of; never the question and worked solution format). The same seed always writes the same files.
             """)
@@ -29,8 +32,11 @@ struct GroundTruthGenerate: ParsableCommand {
     @Option(help: "Training problems (noisy).") var train = 2000
     @Option(help: "Held-out problems (clean).") var test = 200
     @Option(help: "Pretraining documents.") var pretrain = 20000
-    @Option(help: "Probability of noise after each solution sentence.") var noiseRate = 0.5
-    @Option(help: "Noise kinds, comma-separated: boilerplate,filler,aside") var kinds = "boilerplate,filler,aside"
+    @Option(help: "Noise family: mixed (the control: boilerplate, filler, asides; harmless), dead-end (computations on the running amount nothing uses), near-miss (the same on a number near it), distractor (off-topic numbers), late-fact (known sums before the answer).")
+    var family: NoiseFamily = .mixed
+    @Option(help: "Surface forms of the family's noise: 1, or 2 (other wording, openings and positions).") var surface = 1
+    @Option(help: "Probability of noise at each of the family's slots (default: 0.5 for mixed, 0.8 for the others).") var noiseRate: Double?
+    @Option(help: "For --family mixed: noise kinds, comma-separated: boilerplate,filler,aside") var kinds = "boilerplate,filler,aside"
     @Option(help: "Fewest operations per problem.") var minSteps = 2
     @Option(help: "Most operations per problem.") var maxSteps = 2
     @Option(help: "Also train a byte-level BPE tokenizer.json of this many ids on the pretraining documents (0: none).")
@@ -44,26 +50,28 @@ struct GroundTruthGenerate: ParsableCommand {
             }
             noiseKinds.append(kind)
         }
+        let noiseRate = noiseRate ?? family.defaultRate
         guard (0...1).contains(noiseRate) else { throw ValidationError("--noise-rate must be in 0...1") }
+        guard [1, 2].contains(surface) else { throw ValidationError("--surface is 1 or 2") }
+        guard family == .mixed || kinds == "boilerplate,filler,aside" else { throw ValidationError("--kinds goes with --family mixed") }
         guard 1 <= minSteps, minSteps <= maxSteps else { throw ValidationError("--min-steps and --max-steps: need 1 <= min <= max") }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        func lines<T: Encodable>(_ values: [T]) throws -> String {
-            try values.map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
-        }
         // Independent streams, so changing one count leaves the other files as they were.
-        var noisy = ProblemGenerator(seed: seed, noiseRate: noiseRate, kinds: noiseKinds, steps: minSteps...maxSteps)
+        var noisy = family == .mixed && surface == 1
+            ? ProblemGenerator(seed: seed, noiseRate: noiseRate, kinds: noiseKinds, steps: minSteps...maxSteps)
+            : ProblemGenerator(seed: seed, family: family, surface: surface, noiseRate: noiseRate, steps: minSteps...maxSteps)
         var clean = ProblemGenerator(seed: seed &+ 0x7E57, noiseRate: 0, steps: minSteps...maxSteps)
         var corpus = PretrainingCorpus(seed: seed)
         let trainSet = (0..<train).map { noisy.next(index: $0) }
         let testSet = (0..<test).map { clean.next(index: $0) }
         struct Document: Encodable { let prompt: String; let response: String }
-        try AtomicFile.write(try lines(trainSet), to: (out as NSString).appendingPathComponent("train.jsonl"))
-        try AtomicFile.write(try lines(testSet), to: (out as NSString).appendingPathComponent("test.jsonl"))
+        try AtomicFile.writeJSONLines(trainSet, to: (out as NSString).appendingPathComponent("train.jsonl"))
+        // The same problems, line for line, with the noise cut out (the CLEAN arm's data).
+        try AtomicFile.writeJSONLines(trainSet.map(\.withoutNoise), to: (out as NSString).appendingPathComponent("train-clean.jsonl"))
+        try AtomicFile.writeJSONLines(testSet, to: (out as NSString).appendingPathComponent("test.jsonl"))
         let documents = (0..<pretrain).map { _ in corpus.next() }
-        try AtomicFile.write(try lines(documents.map { Document(prompt: "", response: $0) }),
-                             to: (out as NSString).appendingPathComponent("pretrain.jsonl"))
+        try AtomicFile.writeJSONLines(documents.map { Document(prompt: "", response: $0) },
+                                      to: (out as NSString).appendingPathComponent("pretrain.jsonl"))
         if tokenizerVocabulary > 0 {
             try AtomicFile.write(try BPETrainer.train(documents, vocabularySize: tokenizerVocabulary),
                                  to: (out as NSString).appendingPathComponent("tokenizer.json"))

@@ -31,11 +31,12 @@ struct Run: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        var plan = try RunPlan(file: config, overrides: overrides)
-        if let arms {
-            do { plan = try plan.selecting(arms: arms.split(separator: ",").map(String.init)) } catch let error as OptionError {
-                throw ValidationError("--arms: \(error.reason)")
-            }
+        var plan: RunPlan
+        do {
+            plan = try RunPlan(file: config, overrides: overrides)
+            if let arms { plan = try plan.selecting(arms: arms.split(separator: ",").map(String.init)) }
+        } catch let error as OptionError {
+            throw ValidationError("--\(error.option): \(error.reason)")
         }
         let context = try ClusterContext(global, label: "xtf.run")
         let job = ExperimentJob(plan: plan, world: context.world, log: context.log) { context.announce("xtf run", $0) }

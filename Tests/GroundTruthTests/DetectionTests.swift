@@ -1,5 +1,7 @@
+import Artifacts
 import Foundation
 import GroundTruth
+import RunFiles
 import XCTest
 
 /// The detection metrics on hand-computed cases, and token labelling on a tiny run file.
@@ -23,12 +25,15 @@ final class DetectionTests: XCTestCase {
         XCTAssertEqual(pieces.joined().replacingOccurrences(of: "\\n", with: "\n"), answer)
         // KN flags " Hi" and " there" (true positives) and "A" (a false positive).
         let flags = ["kn", "", "", "", "kn", "kn", "", "", "", ""]
-        let pcp = [0.99, 0.1, 0.2, 0.3, 0.98, 0.97, 0.4, 0.5, 0.6, 0.7]
-        let record: [String: Any] = ["id": "train.jsonl:1", "tokens": pieces, "flags": flags, "pcp": pcp,
-                                     "ri": pcp.map { _ in 0.1 }, "tr": pcp.map { _ in 0.5 }]
+        let pcp: [Float?] = [0.99, 0.1, 0.2, 0.3, 0.98, 0.97, 0.4, 0.5, 0.6, 0.7]
+        let record = TokenRecord(id: "train.jsonl:1", tokenIds: pieces.indices.map(Int32.init), tokens: pieces, pcp: pcp,
+                                 ri: pcp.map { _ in 0.1 }, tr: pcp.map { _ in 0.5 }, flags: flags)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("detection-\(UUID().uuidString).jsonl")
-        try JSONSerialization.data(withJSONObject: record).write(to: file)
+        try AtomicFile.writeJSONLines([record], to: file.path)
         let report = try Detection.evaluate(problems: [1: problem], tokensFile: file.path)
+        // The oracle mask: exactly the tokens the labelled span holds most of.
+        XCTAssertEqual(try Detection.noiseMask(problems: [1: problem], tokensFile: file.path),
+                       ["train.jsonl:1": [false, false, false, false, true, true, true, false, false, false]])
         XCTAssertEqual(report.noiseTokens, ["boilerplate": 3, "clean": 7])
         let kn = report.rows.first { $0.attribute == "kn" && $0.kind == "boilerplate" }!
         XCTAssertEqual(kn.positives, 3)
@@ -39,9 +44,9 @@ final class DetectionTests: XCTestCase {
         XCTAssertEqual(kn.auroc, 15.0 / 21, accuracy: 1e-12)
 
         // A token that is not the answer's text names the sample.
-        var wrong = record
-        wrong["tokens"] = ["B"] + pieces.dropFirst()
-        try JSONSerialization.data(withJSONObject: wrong).write(to: file)
+        let wrong = TokenRecord(id: record.id, tokenIds: record.tokenIds, tokens: ["B"] + pieces.dropFirst(), pcp: record.pcp,
+                                ri: record.ri, tr: record.tr, flags: record.flags)
+        try AtomicFile.writeJSONLines([wrong], to: file.path)
         XCTAssertThrowsError(try Detection.evaluate(problems: [1: problem], tokensFile: file.path)) { error in
             XCTAssertTrue("\(error)".contains("train.jsonl:1"), "\(error)")
         }

@@ -5,7 +5,7 @@ import XCTest
 /// The ground-truth generator: seeded, labels exactly the injected text, and the solution
 /// without its noise is correct arithmetic ending in the problem's answer.
 final class ProblemTests: XCTestCase {
-    func problems(seed: UInt64, count: Int = 500, noiseRate: Double = 0.5, kinds: [NoiseKind] = NoiseKind.allCases) -> [Problem] {
+    func problems(seed: UInt64, count: Int = 500, noiseRate: Double = 0.5, kinds: [NoiseKind] = NoiseFamily.mixed.kinds) -> [Problem] {
         var generator = ProblemGenerator(seed: seed, noiseRate: noiseRate, kinds: kinds)
         return (0..<count).map { generator.next(index: $0) }
     }
@@ -18,7 +18,58 @@ final class ProblemTests: XCTestCase {
     /// Removing the labelled spans leaves sentences whose equations hold, chained from the
     /// starting amount to the final "#### N".
     func testSpansCoverTheNoiseAndTheRestIsACorrectSolution() throws {
-        for problem in problems(seed: 11) {
+        try assertCleanSolutions(problems(seed: 11))
+    }
+
+    /// The control family is the original benchmark, problem for problem (the data of earlier
+    /// results stays reproducible): seed 1's third problem as xtf wrote it before families.
+    func testTheMixedFamilyIsTheOriginalBenchmark() {
+        var family = ProblemGenerator(seed: 1, family: .mixed), original = ProblemGenerator(seed: 1, noiseRate: 0.5)
+        let a = (0..<50).map { family.next(index: $0) }, b = (0..<50).map { original.next(index: $0) }
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(a[2].answer, "Kai starts with 2 buttons. By the way, 33 is more than 13. He gives 1 buttons to Hana, so 2 - 1 = 1. "
+                       + "This is a simple problem. He finds 3 more buttons, so 1 + 3 = 4.\n#### 4")
+        XCTAssertEqual(a[2].noise, [NoiseSpan(start: 26, end: 58, kind: .aside), NoiseSpan(start: 100, end: 126, kind: .boilerplate)])
+    }
+
+    /// Every harmful family, in both surface forms: only its own kinds, at its slots often
+    /// enough that a model trained on it writes them, and the rest a correct solution; the
+    /// clean twin is exactly the answer without the spans.
+    func testEveryFamilyLabelsItsNoiseAndLeavesACorrectSolution() throws {
+        for family in NoiseFamily.allCases where family != .mixed {
+            var openings: [Int: Set<String>] = [:]
+            for surface in [1, 2] {
+                var generator = ProblemGenerator(seed: 21, family: family, surface: surface)
+                let problems = (0..<400).map { generator.next(index: $0) }
+                try assertCleanSolutions(problems)
+                for p in problems {
+                    XCTAssertTrue(p.noise.allSatisfy { family.kinds.contains($0.kind) }, "\(family): \(p.noise)")
+                    XCTAssertEqual(p.withoutNoise.answer, cleaned(p), "\(family) \(surface)")
+                    XCTAssertTrue(p.withoutNoise.noise.isEmpty)
+                }
+                let noisy = Double(problems.filter { !$0.noise.isEmpty }.count) / Double(problems.count)
+                XCTAssertGreaterThan(noisy, 0.75, "\(family) surface \(surface): noise in \(noisy) of problems")
+                openings[surface] = Set(problems.flatMap { p in
+                    p.noise.map { String(decoding: Array(p.answer.utf8)[($0.start + 1)..<($0.start + 6)], as: UTF8.self) }
+                })
+            }
+            XCTAssertTrue(openings[1]!.isDisjoint(with: openings[2]!), "\(family): the second surface opens its noise differently")
+        }
+        // The late fact stands right before the answer line.
+        var late = ProblemGenerator(seed: 4, family: .lateFact)
+        for p in (0..<100).map({ late.next(index: $0) }) {
+            if let span = p.noise.first { XCTAssertEqual(Array(p.answer.utf8)[span.end], UInt8(ascii: "\n")) }
+        }
+    }
+
+    func cleaned(_ problem: Problem) -> String {
+        var bytes = Array(problem.answer.utf8)
+        for span in problem.noise.reversed() { bytes.removeSubrange(span.start..<span.end) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    func assertCleanSolutions(_ problems: [Problem], file: StaticString = #filePath, line: UInt = #line) throws {
+        for problem in problems {
             let bytes = Array(problem.answer.utf8)
             var clean: [UInt8] = [], cursor = 0
             for span in problem.noise {
@@ -64,7 +115,7 @@ final class ProblemTests: XCTestCase {
         let filled = Double(all.reduce(0) { $0 + $1.noise.count }) / Double(slots)
         XCTAssertEqual(filled, 0.5, accuracy: 0.03)
         let kinds = Dictionary(grouping: all.flatMap(\.noise), by: \.kind).mapValues(\.count)
-        XCTAssertEqual(Set(kinds.keys), Set(NoiseKind.allCases))
+        XCTAssertEqual(Set(kinds.keys), Set(NoiseFamily.mixed.kinds))
         for count in kinds.values { XCTAssertGreaterThan(count, 600) }
     }
 

@@ -197,7 +197,7 @@ final class RunCommandTests: XCTestCase {
         XCTAssertTrue(b.stderr.contains("run.yaml: score.no-such-option: unknown option (known here: attributes, batch-size"), b.stderr)
         let d = try MPIRunner.run(ranks: 1, ["run", "--config", file.path, "--set", "score.max-length=many"])
         XCTAssertNotEqual(d.status, 0)
-        XCTAssertTrue(d.stderr.contains("run.yaml: score: max-length: expected Int"), d.stderr)
+        XCTAssertTrue(d.stderr.contains("run.yaml: score.max-length: expected Int"), d.stderr)
 
         let c = try MPIRunner.run(ranks: 1, ["run", "--config", file.path, "--arms", "missing"])
         XCTAssertNotEqual(c.status, 0)

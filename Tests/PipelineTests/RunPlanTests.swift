@@ -83,13 +83,21 @@ final class RunPlanTests: XCTestCase {
             let path = yaml.map { try! write($0).path } ?? url.path
             do { _ = try RunPlan(file: path, overrides: overrides); return "accepted" } catch { return "\(error)" }
         }
-        XCTAssertEqual(refusal(["score.tau-kn=high"]), "\(url.path): score: tau-kn: expected Double")
+        XCTAssertEqual(refusal(["score.tau-kn=high"]), "\(url.path): score.tau-kn: expected Double")
         XCTAssertTrue(refusal(["arms.normal.no-such=1"]).hasPrefix("\(url.path): arms.normal.no-such: unknown option (known here: "))
         XCTAssertTrue(refusal(["eval.max-length=3"]).hasPrefix("\(url.path): eval.max-length: unknown option"), "a score option in eval")
         XCTAssertEqual(refusal(["score.caps=0.1 0.2"]), "\(url.path): score.caps: takes three values: ri kn tr, got 2")
         XCTAssertEqual(refusal(["arms.xtf.lora=8"]), "\(url.path): arms.xtf.lora: takes rank,alpha,modules (e.g. 8,32,q_proj+v_proj), got 8")
-        XCTAssertEqual(refusal(["arms.xtf.mask=half"]).hasPrefix("\(url.path): arms.xtf: mask:"), true, refusal(["arms.xtf.mask=half"]))
-        XCTAssertEqual(refusal(["arms.nobody.lr=1"]), "\(url.path): --set arms.nobody.lr=1: no arm nobody")
+        XCTAssertTrue(refusal(["arms.xtf.mask=half"]).hasPrefix("\(url.path): arms.xtf.mask: "), refusal(["arms.xtf.mask=half"]))
+        XCTAssertEqual(refusal(["arms.nobody.lr=1"]), "set arms.nobody.lr=1: no arm nobody", "a command-line mistake, not the file's")
+        // The settings types' own checks, named as the file names the option.
+        XCTAssertEqual(refusal(["score.records-per-chunk=0"]), "\(url.path): score.records-per-chunk: must be > 0, got 0")
+        XCTAssertEqual(refusal(["score.tau-kn=2"]), "\(url.path): score.tau-kn: must lie in [0, 1], got 2.0")
+        XCTAssertEqual(refusal(["arms.kn-only.flag-classes=6"]),
+                       "\(url.path): arms.kn-only.flag-classes: classes are numbered 1 (lowest TR) to otsu-classes (5), got 6")
+        XCTAssertEqual(refusal(["train.lr=-1"]), "\(url.path): arms.normal.lr: must be finite and > 0")
+        XCTAssertEqual(refusal([], "out: o\nmodel: m\nscore: {data: d, format: gsm8k, task: math}\narms: {o: {mask: oracle}}\n")
+                        .hasSuffix("arms.o: mask oracle needs the groundtruth section's labels (the generated train.jsonl)"), true)
         XCTAssertTrue(refusal([], "model: m\nscore: {data: d, format: gsm8k, task: math}\n").hasSuffix("/plan.yaml: out: missing: the run directory"))
         XCTAssertEqual(refusal([], "out: o\nmodel: m\nscore: {data: d, format: gsm8k}\n").hasSuffix("score.task: missing: math | code | medicine"), true)
         XCTAssertTrue(refusal([], "out: o\nmodel: m\nscoring: {}\n").contains("scoring: unknown section"))

@@ -116,6 +116,23 @@ final class LoadingTests: XCTestCase {
         assertError(.unsupported(field: "truncation", what: "")) { try load(["truncation": ["max_length": 8]]) }
     }
 
+    /// transformers writes `"continuing_subword_prefix": ""` (SmolLM2); `tokenizers` loads it as no
+    /// prefix, so must we, with a ByteLevel pre-tokenizer too. A real prefix there stays an error.
+    func testEmptySubwordPrefixAndSuffixAreAbsent() throws {
+        let byteLevel: [String: Any] = ["pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false]]
+        let vocab: [String: Any] = ["a": 0, "b": 1, "ab": 2, "Ġ": 3, "Ġa": 4]
+        let plain = try load(byteLevel, model: ["vocab": vocab, "merges": ["a b", "Ġ a"]])
+        for empty: Any in ["", NSNull()] {
+            let t = try load(byteLevel, model: ["vocab": vocab, "merges": ["a b", "Ġ a"],
+                                                "continuing_subword_prefix": empty, "end_of_word_suffix": empty])
+            XCTAssertEqual(t.encode("abba ab").ids, plain.encode("abba ab").ids)
+        }
+        XCTAssertEqual(plain.encode("abba ab").ids, [2, 1, 0, 3, 2])
+        assertError(.unsupported(field: "model.continuing_subword_prefix", what: "")) {
+            try load(byteLevel, model: ["vocab": vocab, "merges": ["a b"], "continuing_subword_prefix": "##"])
+        }
+    }
+
     func testInvalidUTF8NamesTheRecord() throws {
         let t = try load()
         XCTAssertThrowsError(try t.encode(utf8: [0x61, 0xFF, 0x62], record: "data.jsonl:7")) { error in

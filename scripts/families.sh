@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The noise-family experiment (issue #17): for each family, data seed and training seed,
+# generate the problems (2,000 noisy training problems with their clean twins, 500 clean
+# test problems), then `xtf run --config configs/families.yaml`: arms normal, oracle, clean,
+# random and xtf (more with ARMS). Resumable: finished runs are skipped, a stopped run
+# continues. Each run's summary (arms, exact match, difference to normal with its 95%
+# paired-bootstrap interval, the per-item grades) goes to docs/results/FAMILY/SURFACE-dDATA-tTRAIN.json,
+# which is committed, so a new machine continues where the last one stopped.
+#
+#   FAMILIES="dead-end distractor late-fact mixed" DATA_SEEDS="1 2 3" TRAIN_SEEDS="1 2" SURFACE=1 scripts/families.sh
+#
+# One run (5 arms) takes about 15 minutes at -np 2 on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+families=${FAMILIES:-"dead-end distractor late-fact mixed"}
+data_seeds=${DATA_SEEDS:-"1 2 3"}
+train_seeds=${TRAIN_SEEDS:-"1 2"}
+surface=${SURFACE:-1}
+np=${NP:-2}
+work=${WORK:-runs/families}
+# XTF_BIN: a copy of the binary, so that rebuilding the tree during a long run changes nothing.
+[ -n "${XTF_BIN:-}" ] || { [ -x .build/release/xtf ] || scripts/setup.sh >/dev/null; export XTF_BIN=$PWD/.build/release/xtf; }
+xtf=$XTF_BIN
+for family in $families; do
+  for d in $data_seeds; do
+    data="$PWD/$work/$family/s$surface-d$d"
+    [ -f "$data/train-clean.jsonl" ] || "$xtf" groundtruth generate --out "$data" --family "$family" --surface "$surface" \
+      --seed "$((d + 100 * surface))" --train 2000 --test 500 --pretrain 0 >/dev/null
+    for t in $train_seeds; do
+      summary="docs/results/$family/s$surface-d$d-t$t.json"
+      [ -f "$summary" ] && { echo "families: $summary done"; continue; }
+      out="$data/t$t"
+      echo "families: $family surface $surface data $d train $t -> $out"
+      scripts/xtf-mpirun -np "$np" run --config configs/families.yaml --quiet --set out="$out" \
+        --set score.data="$data/train.jsonl" --set eval.data="$data/test.jsonl" --set groundtruth.labels="$data/train.jsonl" \
+        --set arms.clean.data="$data/train-clean.jsonl" --set train.seed="$t" ${ARMS_SET:-} >/dev/null
+      mkdir -p "$(dirname "$summary")"
+      python3 scripts/families_summary.py "$out" "$family" "$surface" "$d" "$t" > "$summary.tmp" && mv "$summary.tmp" "$summary"
+      echo "families: wrote $summary"
+    done
+  done
+done

@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""One finished `xtf run` of scripts/families.sh as a small JSON summary (a comparison script:
+it only reads what xtf wrote): per arm its mask, steps, tokens with a loss, exact match, the
+difference to normal with its 95% paired-bootstrap interval, and the per-item grades as a
+string of 0/1 (so intervals over pooled seeds can be recomputed without the run directory);
+the detection table of the scoring run.
+
+    scripts/families_summary.py RUN_DIR FAMILY SURFACE DATA_SEED TRAIN_SEED
+"""
+import json
+import os
+import sys
+
+run, family, surface, data_seed, train_seed = sys.argv[1:6]
+report = json.load(open(os.path.join(run, "report.json")))
+arms = []
+for row in report:
+    name = row["arm"]
+    generations = os.path.join(run, "base-generations.jsonl" if name == "base" else f"arms/{name}/generations.jsonl")
+    grades = ""
+    if os.path.exists(generations):
+        items = sorted((json.loads(line) for line in open(generations)), key=lambda g: g["index"])
+        grades = "".join("1" if g["correct"] else "0" for g in items)
+    arms.append({k: row.get(k) for k in ("arm", "mask", "steps", "tokens", "finalLoss", "metric", "difference", "interval")} | {"grades": grades})
+detection = None
+path = os.path.join(run, "detection.json")
+if os.path.exists(path):
+    detection = json.load(open(path))
+print(json.dumps({"family": family, "surface": int(surface), "dataSeed": int(data_seed), "trainSeed": int(train_seed),
+                  "arms": arms, "detection": detection}, indent=1, sort_keys=True))
