@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "Tokenizer", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "Model", dependencies: ["Kernels", "Artifacts", "Randomness"]),
         .target(name: "Artifacts", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // llama.cpp's GGUF files: the reader, dequantization, and the import to a Hugging Face directory.
+        .target(name: "GGUF", dependencies: ["Artifacts", "Model"]),
         .target(name: "Data"),
         .target(name: "Scoring"),
         .target(name: "Training", dependencies: ["Model", "Cluster", "Artifacts", "Randomness", .product(name: "Logging", package: "swift-log")]),
@@ -61,7 +63,7 @@ let package = Package(
 
         .executableTarget(name: "xtf", dependencies: [
             "CommandOptions", "Experiment", "Kernels", "Cluster", "Tokenizer", "Model", "Data", "Scoring", "Training", "Evaluation",
-            "Pipeline", "Artifacts", "RunFiles", "GroundTruth", "Report",
+            "Pipeline", "Artifacts", "RunFiles", "GroundTruth", "Report", "GGUF",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -79,6 +81,10 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Artifacts", "Randomness", "TestSupport"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "TestSupport"]),
+        // The GGUF reader against gguf-py, and SmolLM2-135M-Instruct (fetched by pip into ~/.cache/xtf) imported.
+        .testTarget(name: "GGUFTests", dependencies: [
+            "GGUF", "Model", "Tokenizer", "Artifacts", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+        ], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Artifacts", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "Randomness"]),

