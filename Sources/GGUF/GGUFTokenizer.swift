@@ -4,9 +4,9 @@ import Foundation
 /// (the pipeline the `tokenizers` package runs) and tokenizer_config.json (special tokens, the
 /// chat template). The pre-tokenizer follows llama.cpp's choice for `tokenizer.ggml.pre`,
 /// since the file was made for llama.cpp and its merges were learned with that split.
-struct GGUFTokenizer {
+public struct GGUFTokenizer {
     let file: GGUFFile
-    let tokens: [String]
+    public let tokens: [String]
     /// llama.cpp's token types: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte.
     let types: [Int]
     let addBOS: Bool
@@ -34,7 +34,7 @@ struct GGUFTokenizer {
     /// llama.cpp merges whole pre-tokens that are in the vocabulary without BPE for these.
     static let ignoringMerges: Set<String> = ["llama-bpe", "llama3", "llama-v3"]
 
-    init(file: GGUFFile) throws {
+    public init(file: GGUFFile) throws {
         self.file = file
         guard let tokens = try file.optionalStrings("tokenizer.ggml.tokens") else {
             throw GGUFError.missingField(path: file.path, field: "tokenizer.ggml.tokens")
@@ -54,12 +54,13 @@ struct GGUFTokenizer {
     }
 
     /// tokenizer.json as a JSON object.
-    func tokenizerJSON() throws -> [String: Any] {
+    public func tokenizerJSON() throws -> [String: Any] {
         let model = try file.string("tokenizer.ggml.model")
         switch model {
         case "gpt2": return try byteLevelBPE()
+        case "llama": return try sentencePieceBPE()
         default:
-            throw GGUFError.unsupported(path: file.path, field: "tokenizer.ggml.model", detail: "tokenizer model \"\(model)\" (supported: gpt2)")
+            throw GGUFError.unsupported(path: file.path, field: "tokenizer.ggml.model", detail: "tokenizer model \"\(model)\" (supported: gpt2, llama)")
         }
     }
 
@@ -88,6 +89,68 @@ struct GGUFTokenizer {
             "decoder": ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true] as [String: Any],
             "model": bpe,
         ]
+    }
+
+    /// SentencePiece's vocabulary as BPE, the way Llama 2's tokenizer.json has it: merges rebuilt
+    /// from the scores (the file has none), byte fallback, and llama.cpp's add_space_prefix as a
+    /// normalizer ("▁" before each text, every space a "▁"), with the decoders that undo it.
+    private func sentencePieceBPE() throws -> [String: Any] {
+        guard let scores = try file.optionalDoubles("tokenizer.ggml.scores") else {
+            throw GGUFError.missingField(path: file.path, field: "tokenizer.ggml.scores")
+        }
+        guard scores.count == tokens.count else {
+            throw GGUFError.invalidField(path: file.path, field: "tokenizer.ggml.scores", detail: "\(scores.count) scores for \(tokens.count) tokens")
+        }
+        let merges: [[String]] = try file.optionalStrings("tokenizer.ggml.merges")?.map { $0.split(separator: " ", maxSplits: 1).map(String.init) }
+            ?? Self.mergesFromScores(tokens, scores)
+        let spacePrefix = try file.optionalBool("tokenizer.ggml.add_space_prefix") ?? true
+        let space: [String: Any] = ["type": "Replace", "pattern": ["String": " "], "content": "\u{2581}"]
+        let decoders: [[String: Any]] = [["type": "Replace", "pattern": ["String": "\u{2581}"], "content": " "],
+                                         ["type": "ByteFallback"], ["type": "Fuse"]]
+        let bpe: [String: Any] = [
+            "type": "BPE", "dropout": NSNull(), "unk_token": try token("tokenizer.ggml.unknown_token_id")?.text ?? NSNull(),
+            "continuing_subword_prefix": NSNull(), "end_of_word_suffix": NSNull(), "fuse_unk": true, "byte_fallback": true,
+            "ignore_merges": false, "vocab": vocabulary(), "merges": merges,
+        ]
+        return [
+            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": addedTokens(),
+            "normalizer": ["type": "Sequence", "normalizers": spacePrefix ? [["type": "Prepend", "prepend": "\u{2581}"], space] : [space]],
+            "pre_tokenizer": NSNull(), "post_processor": try template() ?? NSNull(),
+            "decoder": ["type": "Sequence", "decoders": decoders + (spacePrefix ? [["type": "Strip", "content": " ", "start": 1, "stop": 0]] : [])],
+            "model": bpe,
+        ]
+    }
+
+    /// The merges a SentencePiece vocabulary implies, as transformers' `generate_merges` orders
+    /// them: every split of every token into two tokens, best score of the whole first, then the
+    /// longer left and right parts; ties keep vocabulary order (splits of one token by the ids
+    /// of their parts).
+    public static func mergesFromScores(_ tokens: [String], _ scores: [Double]) -> [[String]] {
+        var ids: [String: Int] = [:]
+        for (id, token) in tokens.enumerated() { ids[token] = id }
+        var candidates: [(left: String, right: String, score: Double, leftLength: Int, rightLength: Int)] = []
+        var seen = Set<String>()
+        for token in tokens where seen.insert(token).inserted {
+            let scalars = Array(token.unicodeScalars), score = scores[ids[token]!]
+            var splits: [(left: String, right: String, ids: (Int, Int))] = []
+            for k in 1..<max(1, scalars.count) {
+                var left = "", right = ""
+                left.unicodeScalars.append(contentsOf: scalars[..<k])
+                right.unicodeScalars.append(contentsOf: scalars[k...])
+                if let a = ids[left], let b = ids[right] { splits.append((left, right, (a, b))) }
+            }
+            splits.sort { $0.ids < $1.ids }
+            candidates += splits.map { ($0.left, $0.right, score, $0.left.unicodeScalars.count, $0.right.unicodeScalars.count) }
+        }
+        // Stable: equal keys keep the order above, as Python's sorted(reverse=True) does.
+        let order = candidates.indices.sorted { i, j in
+            let a = candidates[i], b = candidates[j]
+            if a.score != b.score { return a.score > b.score }
+            if a.leftLength != b.leftLength { return a.leftLength > b.leftLength }
+            if a.rightLength != b.rightLength { return a.rightLength > b.rightLength }
+            return i < j
+        }
+        return order.map { [candidates[$0].left, candidates[$0].right] }
     }
 
     /// Token -> id; a token listed twice keeps its last id, as transformers' conversion does.
@@ -135,7 +198,7 @@ struct GGUFTokenizer {
     }
 
     /// tokenizer_config.json: special tokens, BOS/EOS flags and the chat template.
-    func tokenizerConfig(contextLength: Int) throws -> [String: Any] {
+    public func tokenizerConfig(contextLength: Int) throws -> [String: Any] {
         var config: [String: Any] = [
             "tokenizer_class": "PreTrainedTokenizerFast", "add_bos_token": addBOS, "add_eos_token": addEOS,
             "clean_up_tokenization_spaces": false, "model_max_length": contextLength,
