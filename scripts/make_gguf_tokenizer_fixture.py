@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the tokenizer fixtures of Tests/GGUFTests/Fixtures, run ONCE by hand (never by the suite):
+r"""Writes the tokenizer fixtures of Tests/GGUFTests/Fixtures, run ONCE by hand (never by the suite):
 ids from transformers' own GGUF tokenizer conversion (transformers.integrations.gguf, an
 implementation independent of xtf's), for texts: the first 40 GSM8K test questions and answers,
 the torture set of scripts/tokenizer_parity.py, and chat markup with special tokens.
@@ -8,10 +8,11 @@ the torture set of scripts/tokenizer_parity.py, and chat markup with special tok
     python3 scripts/make_gguf_tokenizer_fixture.py smollm2 "$(scripts/fetch_smollm2.sh)" ../shared \
         Tests/GGUFTests/Fixtures/smollm2-tokenizer-ids.json
     python3 scripts/make_gguf_tokenizer_fixture.py spm ../shared Tests/GGUFTests/Fixtures
+    python3 scripts/make_gguf_tokenizer_fixture.py llama3 ../shared Tests/GGUFTests/Fixtures
 
 smollm2: SmolLM2-135M-Instruct's byte-level BPE. The reference is transformers' vocabulary, merges
 and added tokens with the pre-tokenizer llama.cpp uses for `tokenizer.ggml.pre` "smollm" (each
-\\p{N} character alone, then GPT-2's split), which is also SmolLM2's own tokenizer.json
+\p{N} character alone, then GPT-2's split), which is also SmolLM2's own tokenizer.json
 (Digits(individual_digits) + ByteLevel). transformers gives "smollm" files GPT-2's split alone;
 the texts where that gives other ids (numbers in other scripts, such as "١٢٣") are listed in
 the fixture's "gpt2_split_differs".
@@ -23,6 +24,12 @@ holds the ids without special tokens. transformers rebuilds the merges from the 
 reference takes them and llama.cpp's space handling (add_space_prefix: a "▁" before the text, every
 space a "▁", as Llama 2's tokenizer.json normalizer), where transformers' Metaspace("first") drops
 the extra "▁" of a text that starts with a space: those texts are listed in "metaspace_differs".
+
+llama3: a Llama-3-style byte-level vocabulary (scripts/train_test_tokenizers.py's, trained on this
+repository's text) written by gguf-py as llama3-tokenizer.gguf with tokenizer.ggml.pre "llama-bpe".
+The reference is the trained tokenizer.json itself (Llama 3's layout: the Llama 3 split, BPE with
+ignore_merges, BOS) plus one token no merge makes, " zqxjv"; transformers' conversion of the GGUF, which does not set ignore_merges, is
+compared with it and the texts where they differ are listed in "transformers_differs".
 """
 import json
 import os
@@ -128,10 +135,49 @@ def spm(shared, out_dir):
            "metaspace_differs": differs}, records)
 
 
+def llama3(shared, out_dir):
+    from gguf import GGUFWriter
+    from train_test_tokenizers import corpus, llama3 as train
+    trained_path = os.path.join(out_dir, "llama3-trained.json")
+    train(corpus(), trained_path)
+    layout = json.loads(Tokenizer.from_file(trained_path).to_str())
+    os.remove(trained_path)
+    # A token no merge makes (as tiktoken-derived vocabularies have): only ignore_merges finds it whole.
+    layout["model"]["vocab"]["\u0120zqxjv"] = len(layout["model"]["vocab"])
+    trained = Tokenizer.from_str(json.dumps(layout))
+    tokens = [token for token, _ in sorted(trained.get_vocab().items(), key=lambda item: item[1])]
+    specials = {t["id"] for t in layout["added_tokens"] if t["special"]}
+    gguf_path = os.path.join(out_dir, "llama3-tokenizer.gguf")
+    writer = GGUFWriter(gguf_path, arch="llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("llama-bpe")
+    writer.add_token_list(tokens)
+    writer.add_token_types([3 if i in specials else 1 for i in range(len(tokens))])
+    writer.add_token_merges([m if isinstance(m, str) else " ".join(m) for m in layout["model"]["merges"]])
+    writer.add_bos_token_id(trained.token_to_id("<|begin_of_text|>"))
+    writer.add_eos_token_id(trained.token_to_id("<|end_of_text|>"))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+    converted, _ = reference_tokenizer(gguf_path)
+    texts = texts_to_compare(shared, ["<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nWhat is 12 * 7?<|eot_id|>",
+                                      "a token no merge makes: zqxjv, zqxjvq"])
+    records = [{"text": text, "ids": trained.encode(text).ids} for text in texts]
+    # transformers adds BOS in its Python tokenizer, not in the converted one: compare without it.
+    differs = [n for n, text in enumerate(texts)
+               if converted.encode(text, add_special_tokens=False).ids != trained.encode(text, add_special_tokens=False).ids]
+    write(os.path.join(out_dir, "llama3-tokenizer-ids.json"),
+          {"gguf": "llama3-tokenizer.gguf",
+           "reference": f"the trained tokenizer.json (tokenizers {__import__('tokenizers').__version__}), with BOS",
+           "transformers_differs": differs}, records)
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "smollm2":
         smollm2(*sys.argv[2:])
-    elif len(sys.argv) == 4 and sys.argv[1] == "spm":
-        spm(*sys.argv[2:])
+    elif len(sys.argv) == 4 and sys.argv[1] in ("spm", "llama3"):
+        {"spm": spm, "llama3": llama3}[sys.argv[1]](*sys.argv[2:])
     else:
         sys.exit(__doc__)

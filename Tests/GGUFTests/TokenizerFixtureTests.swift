@@ -4,37 +4,45 @@ import TestSupport
 import Tokenizer
 import XCTest
 
-/// A SentencePiece vocabulary in a GGUF (tokenizer.ggml.model "llama": tokens, scores, token
-/// types, no merges): the tokenizer.json built from it gives the reference's ids
-/// (Tests/GGUFTests/Fixtures/spm-tokenizer*, scripts/make_gguf_tokenizer_fixture.py spm).
-final class SentencePieceTests: XCTestCase {
+/// Tokenizer-only GGUFs written by gguf-py (Tests/GGUFTests/Fixtures, made once by
+/// scripts/make_gguf_tokenizer_fixture.py): the tokenizer.json built from their metadata gives
+/// the reference's ids. spm: a SentencePiece vocabulary (tokenizer.ggml.model "llama": tokens,
+/// scores, token types, no merges); llama3: a byte-level one with tokenizer.ggml.pre "llama-bpe".
+final class TokenizerFixtureTests: XCTestCase {
     private let fixtures = TestPaths.packageRoot.appendingPathComponent("Tests/GGUFTests/Fixtures")
 
-    private func tokenizer() throws -> (Tokenizer, GGUFTokenizer) {
-        let file = try GGUFFile(path: fixtures.appendingPathComponent("spm-tokenizer.gguf").path)
+    private func tokenizer(_ name: String) throws -> (Tokenizer, GGUFTokenizer) {
+        let file = try GGUFFile(path: fixtures.appendingPathComponent("\(name)-tokenizer.gguf").path)
         let gguf = try GGUFTokenizer(file: file)
         let json = try JSONSerialization.data(withJSONObject: try gguf.tokenizerJSON())
-        return (try Tokenizer(json: json, source: "spm-tokenizer.gguf"), gguf)
+        return (try Tokenizer(json: json, source: "\(name)-tokenizer.gguf"), gguf)
     }
 
-    func testIdsMatchReference() throws {
-        let (tokenizer, _) = try tokenizer()
-        let fixture = try JSONSerialization.jsonObject(with: try Data(contentsOf: fixtures.appendingPathComponent("spm-tokenizer-ids.json"))) as! [String: Any]
+    private func compare(_ name: String, addSpecialTokens: Bool) throws {
+        let (tokenizer, _) = try tokenizer(name)
+        let fixture = try JSONSerialization.jsonObject(with: try Data(contentsOf: fixtures.appendingPathComponent("\(name)-tokenizer-ids.json"))) as! [String: Any]
         let records = fixture["records"] as! [[String: Any]]
         XCTAssertGreaterThan(records.count, 100)
         for (n, record) in records.enumerated() {
             let text = record["text"] as! String, expected = record["ids"] as! [Int]
-            let ids = tokenizer.encode(text, addSpecialTokens: false).ids
+            let ids = tokenizer.encode(text, addSpecialTokens: addSpecialTokens).ids
             guard ids == expected else {
                 let at = zip(ids, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(ids.count, expected.count)
-                return XCTFail("record \(n) \(text.prefix(60).debugDescription): first difference at token \(at): \(ids[at...].prefix(5)) vs \(expected[at...].prefix(5))")
+                return XCTFail("\(name) record \(n) \(text.prefix(60).debugDescription): first difference at token \(at): \(ids[at...].prefix(5)) vs \(expected[at...].prefix(5))")
             }
         }
     }
 
+    /// Merges rebuilt from the scores, byte fallback, llama.cpp's space prefix (ids without BOS).
+    func testSentencePieceIdsMatchReference() throws { try compare("spm", addSpecialTokens: false) }
+
+    /// The Llama 3 split, whole pre-tokens in the vocabulary taken without merging
+    /// (ignore_merges, as llama.cpp for llama-bpe), BOS first.
+    func testLlama3IdsMatchReference() throws { try compare("llama3", addSpecialTokens: true) }
+
     /// add_bos_token puts <s> first; decoding undoes the space prefix and the byte fallback.
     func testBOSAndDecoding() throws {
-        let (tokenizer, gguf) = try tokenizer()
+        let (tokenizer, gguf) = try tokenizer("spm")
         let text = " Ünïcödé 🤗 and plain words"
         let ids = tokenizer.encode(text).ids
         XCTAssertEqual(ids.first, 1)
