@@ -93,8 +93,8 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: [
             "Pipeline", "Experiment", "RunFiles", "Scoring", "Data", "Tokenizer", "Report", "Artifacts", "TestSupport",
         ]),
-        // Mutation fuzzing of the file readers (dataset, safetensors, tokenizer.json); scripts/fuzz.sh runs it longer.
-        .testTarget(name: "FuzzTests", dependencies: ["Data", "Artifacts", "Tokenizer", "GroundTruth", "Randomness", "TestSupport"]),
+        // Mutation fuzzing of the file readers (dataset, safetensors, tokenizer.json, GGUF); scripts/fuzz.sh runs it longer.
+        .testTarget(name: "FuzzTests", dependencies: ["Data", "Artifacts", "Tokenizer", "GGUF", "GroundTruth", "Randomness", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

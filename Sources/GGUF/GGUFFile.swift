@@ -157,8 +157,8 @@ public final class GGUFFile: @unchecked Sendable {
             throw GGUFError.invalidField(path: path, field: "tensor \(tensor): dims",
                                          detail: "row length \(dims[0]) is not a multiple of \(type.name)'s block of \(elements)")
         }
-        var total = dims[0] / elements * bytes
-        for d in dims.dropFirst() {
+        var total = bytes
+        for d in [dims[0] / elements] + dims.dropFirst() {
             let (product, overflow) = total.multipliedReportingOverflow(by: d)
             guard !overflow else {
                 throw GGUFError.invalidField(path: path, field: "tensor \(tensor): dims", detail: "\(dims) of \(type.name) overflow a byte count")

@@ -128,12 +128,15 @@ public struct GGUFTokenizer {
     public static func mergesFromScores(_ tokens: [String], _ scores: [Double]) -> [[String]] {
         var ids: [String: Int] = [:]
         for (id, token) in tokens.enumerated() { ids[token] = id }
+        // Both parts are tokens, so only splits at token lengths can match: one very long token
+        // then costs a few splits instead of as many as it has characters.
+        let lengths = Set(tokens.map(\.unicodeScalars.count))
         var candidates: [(left: String, right: String, score: Double, leftLength: Int, rightLength: Int)] = []
         var seen = Set<String>()
         for token in tokens where seen.insert(token).inserted {
             let scalars = Array(token.unicodeScalars), score = scores[ids[token]!]
             var splits: [(left: String, right: String, ids: (Int, Int))] = []
-            for k in 1..<max(1, scalars.count) {
+            for k in 1..<max(1, scalars.count) where lengths.contains(k) && lengths.contains(scalars.count - k) {
                 var left = "", right = ""
                 left.unicodeScalars.append(contentsOf: scalars[..<k])
                 right.unicodeScalars.append(contentsOf: scalars[k...])

@@ -101,6 +101,7 @@ final class GGUFFileTests: XCTestCase {
         try assertRefused(Bytes.header(kvCount: 1) + badUTF8.bytes, "invalidField", "s")
         // Tensor infos: sizes that overflow, blocks that do not fit, offsets past the end.
         try assertRefused(Bytes.file(tensors: [("t", [1 << 40, 1 << 40], 0, 0)]), "invalidField", "tensor t: dims")
+        try assertRefused(Bytes.file(tensors: [("t", [1 << 62], 0, 0)]), "invalidField", "tensor t: dims")  // found by GGUFFuzzTests
         try assertRefused(Bytes.file(tensors: [("t", [33], 2, 0)]), "invalidField", "tensor t: dims")
         try assertRefused(Bytes.file(tensors: [("t", [0], 0, 0)]), "invalidField", "tensor t: dims[0]")
         try assertRefused(Bytes.file(tensors: [("t", [8, 1, 1, 1, 1], 0, 0)]), "invalidField", "tensor t: n_dims")

