@@ -52,7 +52,8 @@ for (family, surface), members in sorted(groups.items()):
         d, low, high = paired_interval(pairs)
         gaps[name] = d
         share = ""
-        if "oracle" in gaps and name not in ("normal", "oracle", "base") and abs(gaps["oracle"]) > 1e-9:
+        # Only where the oracle gains something is a share of its gain defined.
+        if "oracle" in gaps and name not in ("normal", "oracle", "base") and gaps["oracle"] > 0:
             share = f"{d / gaps['oracle']:.2f}"
         print(f"| {family} | {surface} | {seeds} | {name} | {statistics.mean(metrics):.3f} | "
               f"{', '.join(f'{m:.3f}' for m in metrics)} | {d:+.3f} [{low:+.3f}, {high:+.3f}] | {share} |")

@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""How each arm's greedy solutions chain their steps (a comparison script over an `xtf run`
+directory of the ground-truth problems): exact match, the share of outputs that contain a
+given noise opening, and how often the second equation does not start from the first one's
+result (a model that lost track of the running amount).
+
+    scripts/chain_errors.py RUN_DIR [OPENING]      # OPENING default "Also,"
+"""
+import json
+import os
+import re
+import sys
+
+run = sys.argv[1]
+opening = sys.argv[2] if len(sys.argv) > 2 else "Also,"
+step = re.compile(r"so (\d+) ([-+*]) (\d+) = (\d+)")
+print(f"| arm | exact match | outputs with \"{opening}\" | second step not from the first's result |")
+print("| --- | ---: | ---: | ---: |")
+for arm in sorted(os.listdir(os.path.join(run, "arms"))):
+    path = os.path.join(run, "arms", arm, "generations.jsonl")
+    if not os.path.exists(path):
+        continue
+    rows = [json.loads(line) for line in open(path)]
+    chains = broken = 0
+    for r in rows:
+        steps = step.findall(r["output"].split("\n")[0])
+        if len(steps) >= 2:
+            chains += 1
+            broken += steps[1][0] != steps[0][3]
+    print(f"| {arm} | {sum(r['correct'] for r in rows) / len(rows):.3f} | {sum(opening in r['output'] for r in rows) / len(rows):.2f} | {broken}/{chains} |")
