@@ -53,7 +53,7 @@ for (family, surface), members in sorted(groups.items()):
         gaps[name] = d
         share = ""
         # Only where the oracle gains something is a share of its gain defined.
-        if "oracle" in gaps and name not in ("normal", "oracle", "base") and gaps["oracle"] > 0:
+        if "oracle" in gaps and name not in ("normal", "oracle", "base", "clean") and gaps["oracle"] > 0:
             share = f"{d / gaps['oracle']:.2f}"
         print(f"| {family} | {surface} | {seeds} | {name} | {statistics.mean(metrics):.3f} | "
               f"{', '.join(f'{m:.3f}' for m in metrics)} | {d:+.3f} [{low:+.3f}, {high:+.3f}] | {share} |")

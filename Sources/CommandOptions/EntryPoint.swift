@@ -8,7 +8,7 @@ import Glibc
 /// owns MPI's lifetime: commands initialise it on first use (through Communicator.world()),
 /// and it is finalised here when the command ends. A command that fails on one rank of a
 /// multi-rank job aborts the whole job, so no rank is left waiting in a collective for a peer
-/// that is gone; a failure every rank agreed on ends cleanly, rank 0 saying why.
+/// that is gone; a failure every rank agreed on ends cleanly, rank 0 saying why first.
 public func runCommandLine<Root: ParsableCommand>(_ root: Root.Type) -> Never {
     do {
         var command = try Root.parseAsRoot()
@@ -16,9 +16,12 @@ public func runCommandLine<Root: ParsableCommand>(_ root: Root.Type) -> Never {
         MPIRuntime.finalize()
         exit(0)
     } catch let error as CollectiveError {
+        // Rank 0 says why before any rank exits: mpirun ends the whole job at the first
+        // non-zero exit, which could otherwise kill rank 0 before its line is written.
+        if error.isRoot { writeToStandardError(Root.fullMessage(for: error) + "\n") }
+        try? Communicator.world().barrier()
         MPIRuntime.finalize()
-        if error.isRoot { exit(Root.self, for: error) }
-        exit(1)
+        exit(error.isRoot ? Root.exitCode(for: error).rawValue : 1)
     } catch {
         let code = Root.exitCode(for: error)
         if code != .success, MPIRuntime.isInitialized, let world = try? Communicator.world(), world.size > 1 {
