@@ -9,7 +9,8 @@
 #
 #   FAMILIES="dead-end distractor late-fact mixed" DATA_SEEDS="1 2 3" TRAIN_SEEDS="1 2" SURFACE=1 scripts/families.sh
 #
-# One run (5 arms) takes about 15 minutes at -np 2 on 2 cores.
+# One run (5 arms) took 20-25 minutes at -np 2 in the pilots of 2026-12-03, with test runs and
+# builds sharing the 2 cores (not timed alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 families=${FAMILIES:-"dead-end distractor late-fact mixed"}

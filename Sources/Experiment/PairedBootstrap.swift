@@ -30,7 +30,4 @@ public struct PairedDifference: Codable, Equatable, Sendable {
         high = means[Int(0.975 * Double(resamples - 1))]
         items = n
     }
-
-    /// Whether the interval lies wholly above (1), below (-1) or across (0) zero.
-    public var sign: Int { low > 0 ? 1 : high < 0 ? -1 : 0 }
 }
