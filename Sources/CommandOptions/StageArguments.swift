@@ -13,6 +13,8 @@ import Training
 
 extension DatasetFormat: ExpressibleByArgument {}
 extension RIFence: ExpressibleByArgument {}
+extension TRClassRule: ExpressibleByArgument {}
+extension CapCount: ExpressibleByArgument {}
 extension DomainWordForm: ExpressibleByArgument {}
 extension TRDomain: ExpressibleByArgument {}
 extension PromptTemplate: ExpressibleByArgument {}
@@ -132,12 +134,29 @@ public struct MaskArguments: ParsableArguments {
     @Option(help: "Attributes in use, comma-separated: ri,kn,tr")
     public var attributes = "ri,kn,tr"
 
+    @Option(help: "How TR's flagged classes are chosen: fixed (--flag-classes) | official (the official code's cumulative-share rule with --tr-weight).")
+    public var trClassRule: TRClassRule = MaskSettings().trClassRule
+
+    @Option(help: "TR weight of the official class rule.")
+    public var trWeight: Double = MaskSettings().trWeight
+
+    @Option(help: "KN's cap count: floor (floor(c n), as RI and TR) | official (n - 1 - int(n (1 - c))).")
+    public var knCapCount: CapCount = MaskSettings().knCapCount
+
+    @Option(help: "Never mask a token id that the rules mask in more than this share of its occurrences (dataset-wide). Off by default.")
+    public var coverageGuard: Double?
+
+    @Option(help: "Mask a whole clause (up to a '.', '!', '?', ';' or line break) when at least this share of it is masked. Off by default.")
+    public var spanClosure: Double?
+
     public init() {}
 
     public func settings() throws -> MaskSettings {
         var o = MaskOptions()
         o.kIQR = kIQR; o.riFence = riFence; o.tauKN = tauKN; o.otsuClasses = otsuClasses; o.flagClasses = flagClasses
         o.caps = caps; o.attributes = attributes
+        o.trClassRule = trClassRule; o.trWeight = trWeight; o.knCapCount = knCapCount
+        o.coverageGuard = coverageGuard; o.spanClosure = spanClosure
         return try usage { try o.settings() }
     }
 }

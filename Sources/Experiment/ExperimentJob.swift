@@ -140,6 +140,10 @@ public struct ExperimentJob {
         if rules.otsuClasses != d.otsuClasses { parts.append("otsu-classes \(rules.otsuClasses)") }
         if rules.flagClasses != d.flagClasses { parts.append("flag-classes \(rules.flagClasses.map { String($0 + 1) }.joined(separator: " "))") }
         if rules.caps != d.caps { parts.append("caps \(rules.caps.ri) \(rules.caps.kn) \(rules.caps.tr)") }
+        if rules.trClassRule != d.trClassRule { parts.append("tr-class-rule \(rules.trClassRule.rawValue) (weight \(rules.trWeight))") }
+        if rules.knCapCount != d.knCapCount { parts.append("kn-cap-count \(rules.knCapCount.rawValue)") }
+        if let share = rules.coverageGuard { parts.append("coverage-guard \(share)") }
+        if let share = rules.spanClosure { parts.append("span-closure \(share)") }
         return parts.isEmpty ? "the default rules" : parts.joined(separator: ", ")
     }
 

@@ -126,12 +126,19 @@ public struct MaskOptions: Codable, Equatable, Sendable {
     public var caps: [Double]?
     /// Comma-separated: ri,kn,tr.
     public var attributes: String?
+    public var trClassRule: TRClassRule?
+    public var trWeight: Double?
+    public var knCapCount: CapCount?
+    public var coverageGuard: Double?
+    public var spanClosure: Double?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case caps, attributes
         case kIQR = "k-iqr", riFence = "ri-fence", tauKN = "tau-kn", otsuClasses = "otsu-classes", flagClasses = "flag-classes"
+        case trClassRule = "tr-class-rule", trWeight = "tr-weight", knCapCount = "kn-cap-count"
+        case coverageGuard = "coverage-guard", spanClosure = "span-closure"
     }
 
     public static let keys = CodingKeys.allCases.map(\.rawValue)
@@ -159,7 +166,9 @@ public struct MaskOptions: Codable, Equatable, Sendable {
             throw OptionError("flag-classes", "classes are numbered 1 (lowest TR) to otsu-classes (\(otsuClasses ?? d.otsuClasses)), got \(bad)")
         }
         let s = MaskSettings(kIQR: kIQR ?? d.kIQR, riFence: riFence ?? d.riFence, tauKN: tauKN ?? d.tauKN, otsuClasses: otsuClasses ?? d.otsuClasses,
-                             flagClasses: flagClasses.map { $0.map { $0 - 1 } } ?? d.flagClasses, caps: caps, attributes: used)
+                             flagClasses: flagClasses.map { $0.map { $0 - 1 } } ?? d.flagClasses, caps: caps, attributes: used,
+                             trClassRule: trClassRule ?? d.trClassRule, trWeight: trWeight ?? d.trWeight,
+                             knCapCount: knCapCount ?? d.knCapCount, coverageGuard: coverageGuard, spanClosure: spanClosure)
         try s.validate()
         return s
     }

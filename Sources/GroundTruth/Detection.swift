@@ -19,6 +19,16 @@ public struct DetectionReport: Codable, Equatable, Sendable {
         public let recall: Double
         /// Probability that a random positive scores as more noise-like than a random negative.
         public let auroc: Double
+        // The span measures (nil in reports written before they existed).
+        /// Labelled spans (of the kind) with at least half their tokens flagged / spans.
+        public let spanRecall: Double?
+        /// Flagged stretches (maximal runs of flagged tokens) at least half noise / stretches.
+        public let spanPrecision: Double?
+        /// Harmonic mean of span recall and span precision.
+        public let spanF1: Double?
+        /// Labelled spans whose first token is flagged / spans: a mask that leaves the opening
+        /// trained still teaches the model to start the noise.
+        public let openingRecall: Double?
     }
 
     public let samples: Int
@@ -28,9 +38,11 @@ public struct DetectionReport: Codable, Equatable, Sendable {
 
     /// A Markdown table.
     public var table: String {
-        var lines = ["| attribute | noise | positives | precision | recall | AUROC |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+        var lines = ["| attribute | noise | positives | precision | recall | AUROC | span F1 | opening recall |",
+                     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        func f(_ x: Double?) -> String { x.map { String(format: "%.3f", $0) } ?? "—" }
         for r in rows {
-            lines.append("| \(r.attribute) | \(r.kind) | \(r.positives) | \(String(format: "%.3f", r.precision)) | \(String(format: "%.3f", r.recall)) | \(String(format: "%.3f", r.auroc)) |")
+            lines.append("| \(r.attribute) | \(r.kind) | \(r.positives) | \(f(r.precision)) | \(f(r.recall)) | \(f(r.auroc)) | \(f(r.spanF1)) | \(f(r.openingRecall)) |")
         }
         return lines.joined(separator: "\n")
     }
@@ -54,6 +66,9 @@ public enum Detection {
     /// One response token as tokens.jsonl lists it, with its label.
     struct Token {
         var kind: NoiseKind?
+        /// Which labelled span of its sample holds the token (nil: clean), and whether it is the span's first token.
+        var span: Int? = nil
+        var opens = false
         var flags: String
         var pcp: Double, ri: Double, tr: Double
         /// RI as the per-sample rule sees it: how far below the sample's median, in IQRs.
@@ -76,7 +91,7 @@ public enum Detection {
     /// are "<file>:<line>"). `tokensFile`: the run's tokens.jsonl.
     public static func evaluate(problems: [Int: Problem], tokensFile: String) throws -> DetectionReport {
         let labelled = try label(problems: problems, tokensFile: tokensFile)
-        return report(tokens: labelled.flatMap(\.tokens), samples: labelled.count)
+        return report(samples: labelled.map(\.tokens))
     }
 
     /// Per sample id, whether each response token lies in injected noise: the ORACLE mask.
@@ -119,14 +134,12 @@ public enum Detection {
                     throw DetectionError.misaligned(id: id, detail: "token \(i) \"\(piece)\" is not the answer's text at byte \(origin[min(offset, origin.count - 1)])")
                 }
                 let start = origin[offset], end = origin[offset + bytes.count]
-                // The kind of the span holding most of the token's bytes.
-                var overlap: [NoiseKind: Int] = [:]
-                for span in problem.noise {
-                    let shared = min(span.end, end) - max(span.start, start)
-                    if shared > 0 { overlap[span.kind, default: 0] += shared }
-                }
-                let kind = overlap.max { $0.value < $1.value }.flatMap { 2 * $0.value > end - start ? $0.key : nil }
-                sample.append(Token(kind: kind, flags: flags[i], pcp: number(pcp), ri: number(ri), tr: number(tr)))
+                // The span holding most of the token's bytes (spans never overlap, so at most one
+                // holds more than half).
+                let span = problem.noise.indices.first { 2 * (min(problem.noise[$0].end, end) - max(problem.noise[$0].start, start)) > end - start }
+                let opens = span.map { s in !sample.contains { $0.span == s } } ?? false
+                sample.append(Token(kind: span.map { problem.noise[$0].kind }, span: span, opens: opens,
+                                    flags: flags[i], pcp: number(pcp), ri: number(ri), tr: number(tr)))
                 offset += bytes.count
             }
             let ris = sample.map(\.ri).filter { !$0.isNaN }.sorted()
@@ -139,7 +152,8 @@ public enum Detection {
         return labelled
     }
 
-    static func report(tokens: [Token], samples: Int) -> DetectionReport {
+    static func report(samples: [[Token]]) -> DetectionReport {
+        let tokens = samples.flatMap { $0 }
 
         // Noise-likeness per attribute (higher = more like noise), and the union as the largest
         // of the three ranks.
@@ -165,15 +179,56 @@ public enum Detection {
                 let isFlagged = members.map { flagged[attribute]![$0] }
                 let p = positive.filter { $0 }.count, hits = zip(positive, isFlagged).filter { $0 && $1 }.count
                 let flaggedCount = isFlagged.filter { $0 }.count
+                let spans = SpanScore(samples: samples, kind: kind) { t in attribute == "union" ? !t.flags.isEmpty : t.flags.contains(attribute) }
                 rows.append(.init(attribute: attribute, kind: kind?.rawValue ?? "all", positives: p, negatives: members.count - p,
                                   precision: flaggedCount == 0 ? 0 : Double(hits) / Double(flaggedCount),
                                   recall: p == 0 ? 0 : Double(hits) / Double(p),
-                                  auroc: auroc(members.map { score[$0] }, positive)))
+                                  auroc: auroc(members.map { score[$0] }, positive),
+                                  spanRecall: spans.recall, spanPrecision: spans.precision, spanF1: spans.f1, openingRecall: spans.openingRecall))
             }
         }
         var counts: [String: Int] = [:]
         for t in tokens { counts[t.kind?.rawValue ?? "clean", default: 0] += 1 }
-        return DetectionReport(samples: samples, responseTokens: tokens.count, noiseTokens: counts, rows: rows)
+        return DetectionReport(samples: samples.count, responseTokens: tokens.count, noiseTokens: counts, rows: rows)
+    }
+
+    /// Span-level detection of one mask: labelled spans (of `kind`, or all) found, flagged
+    /// stretches that are mostly noise (of any kind), and span openings flagged.
+    struct SpanScore {
+        var spans = 0, found = 0, opened = 0, stretches = 0, noiseStretches = 0
+
+        init(samples: [[Token]], kind: NoiseKind?, isFlagged: (Token) -> Bool) {
+            for sample in samples {
+                var members: [Int: (tokens: Int, flagged: Int, opened: Bool)] = [:]
+                for t in sample {
+                    guard let s = t.span, kind == nil || t.kind == kind else { continue }
+                    var m = members[s] ?? (0, 0, false)
+                    m.tokens += 1
+                    if isFlagged(t) { m.flagged += 1; if t.opens { m.opened = true } }
+                    members[s] = m
+                }
+                spans += members.count
+                found += members.values.filter { 2 * $0.flagged >= $0.tokens }.count
+                opened += members.values.filter(\.opened).count
+                // Maximal runs of flagged tokens.
+                var run = 0, noise = 0
+                for t in sample + [Token(kind: nil, flags: "", pcp: 0, ri: 0, tr: 0)] {
+                    if isFlagged(t) {
+                        run += 1
+                        if t.kind != nil { noise += 1 }
+                    } else if run > 0 {
+                        stretches += 1
+                        if 2 * noise >= run { noiseStretches += 1 }
+                        run = 0; noise = 0
+                    }
+                }
+            }
+        }
+
+        var recall: Double { spans == 0 ? 0 : Double(found) / Double(spans) }
+        var precision: Double { stretches == 0 ? 0 : Double(noiseStretches) / Double(stretches) }
+        var f1: Double { recall + precision == 0 ? 0 : 2 * recall * precision / (recall + precision) }
+        var openingRecall: Double { spans == 0 ? 0 : Double(opened) / Double(spans) }
     }
 
     static func quantile(_ sorted: [Double], _ q: Double) -> Double {

@@ -17,6 +17,9 @@ public enum NoiseKind: String, Codable, CaseIterable, Sendable {
     case distractor
     /// An arithmetic fact the base model already knows (high PCP: low KN), just before the answer line.
     case fact
+    /// A wrong equation on numbers of its own, written like a step and used by nothing later
+    /// (low RI): it harms by what the model learns from it, not by the context it leaves.
+    case wrongSum = "wrong-sum"
 }
 
 /// A family of injected noise: which kinds, how often, and where. `mixed` is the original
@@ -30,6 +33,7 @@ public enum NoiseFamily: String, Codable, CaseIterable, Sendable {
     case nearMiss = "near-miss"
     case distractor
     case lateFact = "late-fact"
+    case wrongSum = "wrong-sum"
 
     public var kinds: [NoiseKind] {
         switch self {
@@ -38,6 +42,7 @@ public enum NoiseFamily: String, Codable, CaseIterable, Sendable {
         case .nearMiss: return [.nearMiss]
         case .distractor: return [.distractor]
         case .lateFact: return [.fact]
+        case .wrongSum: return [.wrongSum]
         }
     }
 
@@ -218,6 +223,12 @@ public struct ProblemGenerator {
             case (.distractor, _):
                 if i > 0, maybe() { add(distractor(), kind: .distractor) }
                 add(sentence, kind: nil)
+            case (.wrongSum, 1):
+                add(sentence, kind: nil)
+                if maybe() { add(wrongSum(), kind: .wrongSum) }
+            case (.wrongSum, _):
+                if i > 0, maybe() { add(wrongSum(), kind: .wrongSum) }
+                add(sentence, kind: nil)
             default:
                 add(sentence, kind: nil)
             }
@@ -248,6 +259,15 @@ public struct ProblemGenerator {
         return pick(["Last week \(name) counted \(n) \(other) at school.", "In another town, \(n) \(other) were sold by \(name)."])
     }
 
+    /// An equation in the steps' ranges whose result is off by one (surface 1: sums one too
+    /// high; surface 2: differences one too low), on numbers the story does not hold.
+    mutating func wrongSum() -> String {
+        let a = number(2...40), b = number(1...10)
+        if surface == 1 { return "Also, \(a) + \(b) = \(a + b + 1)." }
+        let big = a + b
+        return pick(["Check: \(big) - \(b) = \(a - 1).", "For example, \(big) - \(b) = \(a - 1) too."])
+    }
+
     /// A sum every pretrained model has seen many times.
     mutating func fact() -> String {
         let a = pick([1, 2, 3, 4, 5, 10, 20]), b = surface == 1 ? a : pick([1, 2, 5, 10])
@@ -275,6 +295,7 @@ public struct ProblemGenerator {
         case .deadEnd, .nearMiss: return deadEnd(from: number(2...40), item: pick(Self.items))
         case .distractor: return distractor()
         case .fact: return fact()
+        case .wrongSum: return wrongSum()
         case .aside:
             let a = number(2...40), b = (a + number(1...30)) % 41
             switch number(0...2) {

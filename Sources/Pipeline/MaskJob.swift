@@ -53,11 +53,17 @@ public struct MaskJob {
         let merged = try ScoreHistograms(unpacking: packed, layout: histogramLayout)
 
         // Thresholds: rank 0 computes them from the merged TR histogram and broadcasts them.
-        let settings = plan.settings
-        let thresholds: OtsuThresholds? = try world.decidedByRoot {
+        var settings = plan.settings
+        let thresholds: OtsuThresholds? = try world.decidedByRoot { [settings] in
             settings.isActive(.tr) ? try merged.trThresholds(classes: settings.otsuClasses) : nil
         }
-        let masker = try Masker(settings: settings, trThresholds: thresholds)
+        if let thresholds, settings.trClassRule == .official {
+            settings.flagClasses = TRClassChoice.official(histogram: merged[.tr], thresholds: thresholds, weight: settings.trWeight)
+        }
+        let clauseEnds = settings.spanClosure == nil ? [] : (0..<encoder.vocabularySize).map { Masker.endsClause(text: encoder.tokenText(Int32($0))) }
+        let masker = try Masker(settings: settings, trThresholds: thresholds,
+                                protectedIds: try protectedIds(settings: settings, thresholds: thresholds, chunks: mine, tr: tr, clauseEnds: clauseEnds),
+                                clauseEnds: clauseEnds)
 
         // Pass 2: masks, per-chunk outputs and noise statistics.
         let statisticsLayout = try StatisticsLayout(vocabularySize: encoder.vocabularySize,
@@ -78,6 +84,31 @@ public struct MaskJob {
             return true
         }
         return stats
+    }
+
+    /// The coverage guard's ids: those the rules mask in more than `coverageGuard` of their
+    /// response occurrences, counted over the whole dataset (an exact Int64 all-reduce, so the
+    /// set is the same for any number of ranks). Collective when the guard is on.
+    func protectedIds(settings: MaskSettings, thresholds: OtsuThresholds?, chunks: [Int], tr: [Float], clauseEnds: [Bool]) throws -> Set<Int32> {
+        guard let share = settings.coverageGuard else { return [] }
+        let rules = try Masker(settings: settings, trThresholds: thresholds, clauseEnds: clauseEnds)
+        let vocabulary = encoder.vocabularySize
+        var counts = try world.allSucceed { () -> [Int64] in
+            // Occurrences, then masked occurrences, per id.
+            var counts = [Int64](repeating: 0, count: 2 * vocabulary)
+            for chunk in chunks {
+                for sample in try read(chunk).sampleScores(tr: tr, unscored: encoder.isSpecial) {
+                    let mask = rules.ruleMask(sample)
+                    for (id, flags) in zip(sample.tokenIds, mask.flags) where id >= 0 && Int(id) < vocabulary {
+                        counts[Int(id)] += 1
+                        if !flags.isEmpty { counts[vocabulary + Int(id)] += 1 }
+                    }
+                }
+            }
+            return counts
+        }
+        try world.allreduce(&counts, op: .sum)
+        return Set((0..<vocabulary).filter { counts[$0] > 0 && Double(counts[vocabulary + $0]) > share * Double(counts[$0]) }.map { Int32($0) })
     }
 
     /// Rank 0: the scored chunks (all of them must be), the scoring settings, the mask settings saved.

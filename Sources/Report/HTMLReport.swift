@@ -153,10 +153,11 @@ public struct HTMLReport {
             h += ComparisonTable(data.comparison).html
         }
         if let d = data.detection {
-            h += "<h3>Injected noise found by each attribute (ground truth)</h3>\n<table><tr><th>attribute</th><th>noise</th><th>positives</th><th>precision</th><th>recall</th><th>AUROC</th></tr>\n"
+            h += "<h3>Injected noise found by each attribute (ground truth)</h3>\n<table><tr><th>attribute</th><th>noise</th><th>positives</th><th>precision</th><th>recall</th><th>AUROC</th><th>span F1</th><th>opening recall</th></tr>\n"
+            func f(_ x: Double?) -> String { x.map { String(format: "%.3f", $0) } ?? "—" }
             for r in d.rows {
                 h += "<tr><td>\(esc(r.attribute))</td><td>\(esc(r.kind))</td><td class=\"n\">\(r.positives)</td><td class=\"n\">\(String(format: "%.3f", r.precision))</td>"
-                h += "<td class=\"n\">\(String(format: "%.3f", r.recall))</td><td class=\"n\">\(String(format: "%.3f", r.auroc))</td></tr>\n"
+                h += "<td class=\"n\">\(String(format: "%.3f", r.recall))</td><td class=\"n\">\(String(format: "%.3f", r.auroc))</td><td class=\"n\">\(f(r.spanF1))</td><td class=\"n\">\(f(r.openingRecall))</td></tr>\n"
             }
             h += "</table>\n"
         }

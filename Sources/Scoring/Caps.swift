@@ -10,6 +10,14 @@ public enum CapSelection {
         return min(n, Int((fraction * Double(n) + 1e-9).rounded(.down)))
     }
 
+    /// The official code's KN count (EonHao/XTF `filtering_tokens_and_give_labels`): a token
+    /// must be strictly above the sorted PCPs' value at index int(n (1 - c)), which leaves
+    /// n - 1 - int(n (1 - c)) places; computed as Python does, without a rounding guard.
+    public static func officialUpperTailLimit(fraction: Double, tokens n: Int) -> Int {
+        guard fraction > 0, n > 0 else { return 0 }
+        return max(0, n - 1 - Int((Double(n) * (1 - fraction)).rounded(.down)))
+    }
+
     /// Keeps at most `limit` of the flagged positions: the most extreme by `score` (lowest
     /// first when `lowestFirst`, else highest first), ties kept in favour of the earlier
     /// position. Returns positions in ascending order.

@@ -48,6 +48,23 @@ public enum RIFence: String, Codable, Hashable, Sendable, CaseIterable {
     case logIQR = "log-iqr"
 }
 
+/// How the flagged TR classes are chosen.
+public enum TRClassRule: String, Codable, Hashable, Sendable, CaseIterable {
+    /// The classes in `flagClasses` (the paper: C2).
+    case fixed
+    /// The official code's choice (EonHao/XTF `get_score`), from the class shares of the
+    /// dataset: see `TRClassChoice.official`. Always C1, up to C1-C(K-1).
+    case official
+}
+
+/// How many tokens a per-sample cap lets KN flag.
+public enum CapCount: String, Codable, Hashable, Sendable, CaseIterable {
+    /// floor(c n), as for RI and TR.
+    case floor
+    /// The official code's KN count, n - 1 - int(n (1 - c)): one fewer when c n is whole.
+    case official
+}
+
 public struct MaskSettings: Codable, Hashable, Sendable {
     /// RI flags ri < Q1 - kIQR * (Q3 - Q1), quartiles per sample (paper prints 1; default 1.5).
     public var kIQR: Double
@@ -65,13 +82,29 @@ public struct MaskSettings: Codable, Hashable, Sendable {
     public var riVariant: RIVariant
     /// RI multiplies A[q,p] by (q+1), attention relative to uniform, before averaging.
     public var uniformRelative: Bool
+    /// `fixed` uses `flagClasses`; `official` chooses them from the data with `trWeight`.
+    public var trClassRule: TRClassRule
+    /// The TR weight of the official rule (the official README's 1.0).
+    public var trWeight: Double
+    public var knCapCount: CapCount
+    /// When set, a token id masked in more than this share of its response occurrences
+    /// (dataset-wide, before this guard) is never masked: it protects what every sample needs
+    /// ('.', '####', operators, digits) from a rule that keeps firing on it.
+    public var coverageGuard: Double?
+    /// When set, a clause (response tokens up to and including one that ends a clause) of
+    /// which at least this share is masked is masked whole: a mask that leaves a noise
+    /// clause's opening word trained still teaches the model to start it.
+    public var spanClosure: Double?
 
     public init(kIQR: Double = 1.5, riFence: RIFence = .iqr, tauKN: Double = 0.95, otsuClasses: Int = 5, flagClasses: [Int] = [1],
                 caps: Caps = Caps(), attributes: Flags = .all, riVariant: RIVariant = .lastLayer,
-                uniformRelative: Bool = false) {
+                uniformRelative: Bool = false, trClassRule: TRClassRule = .fixed, trWeight: Double = 1,
+                knCapCount: CapCount = .floor, coverageGuard: Double? = nil, spanClosure: Double? = nil) {
         self.kIQR = kIQR; self.riFence = riFence; self.tauKN = tauKN; self.otsuClasses = otsuClasses; self.flagClasses = flagClasses
         self.caps = caps; self.attributes = attributes; self.riVariant = riVariant
         self.uniformRelative = uniformRelative
+        self.trClassRule = trClassRule; self.trWeight = trWeight; self.knCapCount = knCapCount
+        self.coverageGuard = coverageGuard; self.spanClosure = spanClosure
     }
 
     /// Largest K accepted: more classes than this says a mistake, not a finer analysis.
@@ -95,6 +128,9 @@ public struct MaskSettings: Codable, Hashable, Sendable {
             guard cap >= 0, cap <= 1 else { throw fail("caps.\(attribute.rawValue)", "must lie in [0, 1], got \(cap)") }
         }
         guard !attributes.isEmpty else { throw fail("attributes", "must name at least one of ri, kn, tr") }
+        guard trWeight.isFinite, trWeight >= 0 else { throw fail("trWeight", "must be a finite number >= 0, got \(trWeight)") }
+        if let share = coverageGuard, !(share >= 0 && share <= 1) { throw fail("coverageGuard", "must lie in [0, 1], got \(share)") }
+        if let share = spanClosure, !(share > 0 && share <= 1) { throw fail("spanClosure", "must lie in (0, 1], got \(share)") }
     }
 
     /// Whether the attribute can flag anything: in `attributes` and with a non-zero cap.
@@ -104,6 +140,7 @@ public struct MaskSettings: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case kIQR, riFence, tauKN, otsuClasses, flagClasses, caps, attributes, riVariant, uniformRelative
+        case trClassRule, trWeight, knCapCount, coverageGuard, spanClosure
     }
 
     public init(from decoder: Decoder) throws {
@@ -118,7 +155,12 @@ public struct MaskSettings: Codable, Hashable, Sendable {
                   caps: try c.decodeIfPresent(Caps.self, forKey: .caps) ?? d.caps,
                   attributes: try c.decodeIfPresent(Flags.self, forKey: .attributes) ?? d.attributes,
                   riVariant: try c.decodeIfPresent(RIVariant.self, forKey: .riVariant) ?? d.riVariant,
-                  uniformRelative: try c.decodeIfPresent(Bool.self, forKey: .uniformRelative) ?? d.uniformRelative)
+                  uniformRelative: try c.decodeIfPresent(Bool.self, forKey: .uniformRelative) ?? d.uniformRelative,
+                  trClassRule: try c.decodeIfPresent(TRClassRule.self, forKey: .trClassRule) ?? d.trClassRule,
+                  trWeight: try c.decodeIfPresent(Double.self, forKey: .trWeight) ?? d.trWeight,
+                  knCapCount: try c.decodeIfPresent(CapCount.self, forKey: .knCapCount) ?? d.knCapCount,
+                  coverageGuard: try c.decodeIfPresent(Double.self, forKey: .coverageGuard),
+                  spanClosure: try c.decodeIfPresent(Double.self, forKey: .spanClosure))
         try validate()
     }
 }

@@ -1,6 +1,8 @@
 // Turns a sample's scores into per-token flags: each active attribute's rule, then its cap,
-// then the union. Pure and deterministic: the same scores and settings give the same bytes on
-// any rank.
+// then the union, then the optional refinements (coverage guard, span closure). Pure and
+// deterministic: the same scores and settings give the same bytes on any rank.
+
+import Foundation
 
 /// A sample's mask: which rules flagged each response token (empty = trained on).
 public struct SampleMask: Hashable, Sendable {
@@ -19,9 +21,16 @@ public struct Masker: Sendable {
     public let settings: MaskSettings
     /// Cluster-wide TR thresholds; needed only when TR is active.
     public let trThresholds: OtsuThresholds?
+    /// Token ids the coverage guard never masks (from a dataset-wide count, `MaskJob`).
+    public let protectedIds: Set<Int32>
+    /// Per token id, whether it ends a clause (span closure); ids past the end do not.
+    public let clauseEnds: [Bool]
 
-    public init(settings: MaskSettings, trThresholds: OtsuThresholds?) throws {
+    public init(settings: MaskSettings, trThresholds: OtsuThresholds?, protectedIds: Set<Int32> = [], clauseEnds: [Bool] = []) throws {
         try settings.validate()
+        if settings.spanClosure != nil, clauseEnds.isEmpty {
+            throw ScoringError.invalidSetting(field: "spanClosure", reason: "needs the vocabulary's clause-ending tokens")
+        }
         if settings.isActive(.tr) {
             guard let thresholds = trThresholds else { throw ScoringError.missingThresholds }
             guard thresholds.classes == settings.otsuClasses else {
@@ -30,10 +39,50 @@ public struct Masker: Sendable {
         }
         self.settings = settings
         self.trThresholds = trThresholds
+        self.protectedIds = protectedIds
+        self.clauseEnds = clauseEnds
     }
 
+    /// The sample's mask: the rules' union, refined.
     public func mask(_ sample: SampleScores) -> SampleMask {
+        refine(ruleMask(sample), in: sample)
+    }
+
+    /// The rules' union before any refinement (what the coverage guard counts).
+    public func ruleMask(_ sample: SampleScores) -> SampleMask {
         mask(sample, parameters: RuleParameters(settings))
+    }
+
+    /// The coverage guard unmasks protected ids; then span closure masks every clause of
+    /// which at least `spanClosure` of the maskable tokens is masked, each added token taking
+    /// the union of the clause's flags. Unscored tokens (NaN PCP: template markup) stay unmasked.
+    func refine(_ mask: SampleMask, in sample: SampleScores) -> SampleMask {
+        guard !protectedIds.isEmpty || settings.spanClosure != nil else { return mask }
+        var flags = mask.flags
+        for i in flags.indices where protectedIds.contains(sample.tokenIds[i]) { flags[i] = [] }
+        if let share = settings.spanClosure {
+            var start = 0
+            for end in flags.indices where end == flags.count - 1 || endsClause(sample.tokenIds[end]) {
+                let maskable = (start...end).filter { !sample.pcp[$0].isNaN }
+                let masked = maskable.filter { !flags[$0].isEmpty }
+                if !masked.isEmpty, Double(masked.count) >= share * Double(maskable.count) {
+                    let union = masked.reduce(Flags()) { $0.union(flags[$1]) }
+                    for i in maskable where flags[i].isEmpty { flags[i] = union }
+                }
+                start = end + 1
+            }
+        }
+        return SampleMask(flags: flags, ruleFlagged: mask.ruleFlagged)
+    }
+
+    func endsClause(_ id: Int32) -> Bool { id >= 0 && Int(id) < clauseEnds.count && clauseEnds[Int(id)] }
+
+    /// Whether a token's text ends a clause for span closure: it ends a sentence (".", "!",
+    /// "?", ";", trailing spaces aside) or holds a line break (raw, or escaped for display).
+    public static func endsClause(text: String) -> Bool {
+        if text.contains("\n") || text.contains("\\n") { return true }
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        return [".", "!", "?", ";"].contains { trimmed.hasSuffix($0) }
     }
 
     /// The mask under rule parameters that may differ from the settings (sensitivity curves).
@@ -61,7 +110,9 @@ public struct Masker: Sendable {
             // isActive(.tr) implies init checked the thresholds exist.
             positions = Rules.tr(values, thresholds: trThresholds!, flagClasses: parameters.flagClasses)
         }
-        let limit = CapSelection.limit(fraction: settings.caps[attribute], tokens: sample.count)
+        let limit = attribute == .kn && settings.knCapCount == .official
+            ? CapSelection.officialUpperTailLimit(fraction: settings.caps[attribute], tokens: sample.count)
+            : CapSelection.limit(fraction: settings.caps[attribute], tokens: sample.count)
         // Most extreme: lowest RI, highest PCP, lowest TR (log is monotone: the same order).
         let kept = CapSelection.mostExtreme(positions, limit: limit, scores: values, lowestFirst: attribute != .kn)
         return (positions.count, kept)

@@ -59,7 +59,8 @@ public struct NoiseStatistics: MergeableCounts, Hashable {
     @discardableResult
     public mutating func add(_ sample: SampleScores, masker: Masker) throws -> SampleMask {
         try layout.sensitivity.validate(otsuClasses: masker.settings.otsuClasses)
-        let mask = masker.mask(sample)
+        let rules = masker.ruleMask(sample)
+        let mask = masker.refine(rules, in: sample)
         samples += 1
         responseTokens += Int64(sample.count)
         for slot in ruleFlagged.indices { ruleFlagged[slot] += Int64(mask.ruleFlagged[slot]) }
@@ -77,7 +78,8 @@ public struct NoiseStatistics: MergeableCounts, Hashable {
             maskRatio.add(toBin: min(bins - 1, mask.maskedCount * bins / sample.count))
         }
         for (slot, attribute) in Attribute.allCases.enumerated() {
-            let curve = masker.sensitivity(of: attribute, in: sample, baseline: mask, grid: layout.sensitivity)
+            // The curves describe the rules, before any refinement.
+            let curve = masker.sensitivity(of: attribute, in: sample, baseline: rules, grid: layout.sensitivity)
             for (i, point) in curve.enumerated() {
                 curveFlagged[slot][i] += Int64(point.flagged)
                 curveMasked[slot][i] += Int64(point.masked)

@@ -68,6 +68,8 @@ public struct StatsReport: Codable, Hashable, Sendable {
     /// Multi-Otsu class lower edges (TR values) and their bin indices; nil when TR is unused.
     public let trThresholds: [Double]?
     public let trCuts: [Int]?
+    /// The ids the coverage guard never masks, ascending (absent when the guard is off).
+    public let protectedIds: [Int32]?
     public let samples: Int64
     public let emptySamples: Int64
     public let responseTokens: Int64
@@ -88,6 +90,7 @@ public struct StatsReport: Codable, Hashable, Sendable {
         settings = masker.settings
         trThresholds = masker.trThresholds?.values
         trCuts = masker.trThresholds?.cuts
+        protectedIds = masker.settings.coverageGuard == nil ? nil : masker.protectedIds.sorted()
         samples = s.samples
         emptySamples = s.emptySamples
         responseTokens = tokens

@@ -42,6 +42,14 @@ final class DetectionTests: XCTestCase {
         // Positive scores 0.98, 0.97, 0.4 against clean 0.99, 0.1, 0.2, 0.3, 0.5, 0.6, 0.7:
         // 6 + 6 + 3 wins of 21 pairs.
         XCTAssertEqual(kn.auroc, 15.0 / 21, accuracy: 1e-12)
+        // Spans: the one span has 2 of 3 tokens flagged (found) and its opening " Hi" flagged;
+        // of the flagged stretches "A" and " Hi there", one is noise.
+        XCTAssertEqual(kn.spanRecall, 1)
+        XCTAssertEqual(kn.spanPrecision, 0.5)
+        XCTAssertEqual(kn.spanF1!, 2.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(kn.openingRecall, 1)
+        let ri = report.rows.first { $0.attribute == "ri" && $0.kind == "all" }!
+        XCTAssertEqual([ri.spanRecall, ri.spanPrecision, ri.spanF1, ri.openingRecall], [0, 0, 0, 0])
 
         // A token that is not the answer's text names the sample.
         let wrong = TokenRecord(id: record.id, tokenIds: record.tokenIds, tokens: ["B"] + pieces.dropFirst(), pcp: record.pcp,

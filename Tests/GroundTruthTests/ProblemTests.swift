@@ -60,6 +60,18 @@ final class ProblemTests: XCTestCase {
         for p in (0..<100).map({ late.next(index: $0) }) {
             if let span = p.noise.first { XCTAssertEqual(Array(p.answer.utf8)[span.end], UInt8(ascii: "\n")) }
         }
+        // A wrong sum is off by exactly one, in both surfaces.
+        for surface in [1, 2] {
+            var wrong = ProblemGenerator(seed: 5, family: .wrongSum, surface: surface)
+            for p in (0..<50).map({ wrong.next(index: $0) }) {
+                for span in p.noise {
+                    let text = String(decoding: Array(p.answer.utf8)[span.start..<span.end], as: UTF8.self)
+                    let n = text.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+                    XCTAssertEqual(n.count, 3, text)
+                    XCTAssertEqual(abs((text.contains("+") ? n[0] + n[1] : n[0] - n[1]) - n[2]), 1, text)
+                }
+            }
+        }
     }
 
     func cleaned(_ problem: Problem) -> String {

@@ -64,5 +64,25 @@ final class ScoreCommandTests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertEqual(try Data(contentsOf: runs[0].appendingPathComponent("stats.json")),
                        try Data(contentsOf: runs[1].appendingPathComponent("stats.json")))
+
+        // The official choices and the refinements (the coverage guard's dataset-wide count)
+        // give the same masks for 1, 2 and 4 ranks.
+        let variant = ["--tr-class-rule", "official", "--kn-cap-count", "official", "--coverage-guard", "0.2", "--span-closure", "0.5"]
+        for (run, ranks) in zip(runs, [1, 2, 4]) {
+            let result = try MPIRunner.run(ranks: ranks, ["mask", run.path] + variant)
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        for file in ["stats.json", "masked.jsonl"] + (0..<8).map({ "masks/chunk-00000\($0).safetensors" }) {
+            let reference = try Data(contentsOf: runs[0].appendingPathComponent(file))
+            for (run, name) in zip(runs[1...2], ["np=2", "np=4"]) {
+                XCTAssertEqual(try Data(contentsOf: run.appendingPathComponent(file)), reference, "\(file) differs for \(name) (variant rules)")
+            }
+        }
+        let variantStats = try JSONSerialization.jsonObject(with: Data(contentsOf: runs[0].appendingPathComponent("stats.json"))) as! [String: Any]
+        let report = variantStats["report"] as! [String: Any], settings = report["settings"] as! [String: Any]
+        XCTAssertEqual(settings["spanClosure"] as? Double, 0.5)
+        XCTAssertEqual(settings["trClassRule"] as? String, "official")
+        XCTAssertNotNil(report["protectedIds"] as? [Int], "the guard's ids are listed")
+        XCTAssertEqual((settings["flagClasses"] as? [Int])?.first, 0, "the official rule always flags C1")
     }
 }
