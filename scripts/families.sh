@@ -5,11 +5,12 @@
 # random and xtf, or the ones ARMS names (comma-separated). Resumable: a run whose summary
 # holds every wanted arm is skipped, a stopped run continues, and a run with fewer arms gains
 # the missing ones. Each run's summary (arms, exact match, difference to normal with its 95%
-# paired-bootstrap interval, the per-item grades) goes to docs/results/FAMILY/SURFACE-dDATA-tTRAIN.json,
+# paired-bootstrap interval, the per-item grades) goes to docs/results/FAMILY/sSURFACE-dDATA[-rRATE]-tTRAIN.json,
 # which is committed, so a new machine continues where the last one stopped.
 #
 #   FAMILIES="dead-end distractor late-fact mixed" DATA_SEEDS="1 2 3" TRAIN_SEEDS="1 2" SURFACE=1 scripts/families.sh
 #   ARMS=normal,clean,oracle FAMILIES=late-fact TRAIN_SEEDS="1 2 3" scripts/families.sh
+#   RATE=0.3 FAMILIES=wrong-sum scripts/families.sh      # another noise rate (default: the family's)
 #
 # One arm (400 steps, then 500 greedy generations) took about 2 minutes at -np 2 on an idle
 # 2-core machine on 2026-12-03; a run of 5 arms about 11 minutes with its scoring.
@@ -20,6 +21,7 @@ data_seeds=${DATA_SEEDS:-"1 2 3"}
 train_seeds=${TRAIN_SEEDS:-"1 2"}
 surface=${SURFACE:-1}
 arms=${ARMS:-normal,oracle,clean,random,xtf}
+rate=${RATE:-}
 np=${NP:-2}
 work=${WORK:-runs/families}
 # XTF_BIN: a copy of the binary, so that rebuilding the tree during a long run changes nothing.
@@ -27,11 +29,12 @@ work=${WORK:-runs/families}
 xtf=$XTF_BIN
 for family in $families; do
   for d in $data_seeds; do
-    data="$PWD/$work/$family/s$surface-d$d"
+    name="s$surface-d$d${rate:+-r$rate}"
+    data="$PWD/$work/$family/$name"
     [ -f "$data/train-clean.jsonl" ] || "$xtf" groundtruth generate --out "$data" --family "$family" --surface "$surface" \
-      --seed "$((d + 100 * surface))" --train 2000 --test 500 --pretrain 0 >/dev/null
+      --seed "$((d + 100 * surface))" --train 2000 --test 500 --pretrain 0 ${rate:+--noise-rate "$rate"} >/dev/null
     for t in $train_seeds; do
-      summary="docs/results/$family/s$surface-d$d-t$t.json"
+      summary="docs/results/$family/$name-t$t.json"
       if [ -f "$summary" ] && python3 -c 'import json, sys
 have = {a["arm"] for a in json.load(open(sys.argv[1]))["arms"]}
 sys.exit(0 if set(sys.argv[2].split(",")) <= have else 1)' "$summary" "$arms"; then
@@ -43,7 +46,7 @@ sys.exit(0 if set(sys.argv[2].split(",")) <= have else 1)' "$summary" "$arms"; t
         --set score.data="$data/train.jsonl" --set eval.data="$data/test.jsonl" --set groundtruth.labels="$data/train.jsonl" \
         --set arms.clean.data="$data/train-clean.jsonl" --set train.seed="$t" --arms "$arms" >/dev/null
       mkdir -p "$(dirname "$summary")"
-      python3 scripts/families_summary.py "$out" "$family" "$surface" "$d" "$t" > "$summary.tmp" && mv "$summary.tmp" "$summary"
+      python3 scripts/families_summary.py "$out" "$family" "$surface" "$d" "$t" "$rate" > "$summary.tmp" && mv "$summary.tmp" "$summary"
       echo "families: wrote $summary"
     done
   done

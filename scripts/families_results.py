@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The noise-family tables from the committed run summaries (docs/results/FAMILY/*.json,
 written by scripts/families.sh): per family and surface, every arm's exact match (mean over
-the runs, and each run's), its difference to normal with a 95% paired-bootstrap interval
-over the pooled items of all runs (each run's items paired with its own normal arm), and the
-share of the oracle gap it recovers, (arm - normal) / (oracle - normal). A comparison script:
+the runs, and each run's), its difference to normal (each run's items paired with its own
+normal arm) with a 95% two-level bootstrap interval (runs, then items within them), and the
+share of the oracle gap it recovers, (arm - normal) / (oracle - normal), over the same runs. A comparison script:
 it reads only the summaries.
 
     scripts/families_results.py [RESULTS_DIR]      # prints Markdown
@@ -19,41 +19,56 @@ root = sys.argv[1] if len(sys.argv) > 1 else "docs/results"
 runs = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(root, "*", "*.json")))]
 
 
-def paired_interval(pairs, resamples=4000, seed=1):
-    """mean(a - b) and its 2.5% / 97.5% bootstrap quantiles over item pairs."""
-    deltas = [a - b for a, b in pairs]
+def paired_interval(runs_pairs, resamples=4000, seed=1):
+    """mean(a - b) over the pooled item pairs, and 2.5% / 97.5% quantiles of a two-level
+    bootstrap: the runs (training and data seeds) resampled, then the items within each run,
+    so the interval carries the spread between training seeds as well as the items'."""
+    deltas = [[a - b for a, b in pairs] for pairs in runs_pairs]
     rng = random.Random(seed)
-    n = len(deltas)
-    means = sorted(sum(deltas[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
-    return sum(deltas) / n, means[int(0.025 * (resamples - 1))], means[int(0.975 * (resamples - 1))]
+    means = []
+    for _ in range(resamples):
+        total = count = 0
+        for _ in deltas:
+            run = deltas[rng.randrange(len(deltas))]
+            total += sum(run[rng.randrange(len(run))] for _ in run)
+            count += len(run)
+        means.append(total / count)
+    means.sort()
+    pooled = [d for run in deltas for d in run]
+    return sum(pooled) / len(pooled), means[int(0.025 * (resamples - 1))], means[int(0.975 * (resamples - 1))]
 
 
 groups = {}
 for run in runs:
-    groups.setdefault((run["family"], run["surface"]), []).append(run)
+    groups.setdefault((run["family"], run["surface"], run.get("noiseRate")), []).append(run)
 
-print("| family | surface | runs (data-train seeds) | arm | exact match (mean) | per run | vs normal [95% CI] | share of the oracle gap |")
-print("| --- | ---: | --- | --- | ---: | --- | --- | ---: |")
-for (family, surface), members in sorted(groups.items()):
-    names = [a["arm"] for a in members[0]["arms"]]
-    seeds = ", ".join(f"{r['dataSeed']}-{r['trainSeed']}" for r in members)
-    gaps = {}
+print("| family | surface | noise rate | runs (data-train seeds) | arm | exact match (mean) | per run | vs normal [95% CI] | share of the oracle gap |")
+print("| --- | ---: | ---: | --- | --- | ---: | --- | --- | ---: |")
+for (family, surface, rate), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)):
+    names = []
+    for run in members:
+        names += [a["arm"] for a in run["arms"] if a["arm"] not in names]
     for name in names:
-        pairs, metrics = [], []
-        for run in members:
-            arms = {a["arm"]: a for a in run["arms"]}
-            if name not in arms or "normal" not in arms:
-                continue
-            metrics.append(arms[name]["metric"] or 0)
-            mine, normal = arms[name]["grades"], arms["normal"]["grades"]
-            pairs += [(int(x), int(y)) for x, y in zip(mine, normal)]
-        if not pairs:
+        with_arm = [r for r in members if name in {a["arm"] for a in r["arms"]} and "normal" in {a["arm"] for a in r["arms"]}]
+        if not with_arm:
             continue
-        d, low, high = paired_interval(pairs)
-        gaps[name] = d
+        def pairs_of(arm_name):
+            out = []
+            for run in with_arm:
+                arms = {a["arm"]: a for a in run["arms"]}
+                if arm_name not in arms:
+                    return None
+                out.append([(int(x), int(y)) for x, y in zip(arms[arm_name]["grades"], arms["normal"]["grades"])])
+            return out
+        metrics = [next(a for a in r["arms"] if a["arm"] == name)["metric"] or 0 for r in with_arm]
+        d, low, high = paired_interval(pairs_of(name))
         share = ""
-        # Only where the oracle gains something is a share of its gain defined.
-        if "oracle" in gaps and name not in ("normal", "oracle", "base", "clean") and gaps["oracle"] > 0:
-            share = f"{d / gaps['oracle']:.2f}"
-        print(f"| {family} | {surface} | {seeds} | {name} | {statistics.mean(metrics):.3f} | "
+        # A share of the oracle's gain, over the same runs, only where the oracle gains.
+        oracle = pairs_of("oracle") if name not in ("normal", "oracle", "base", "clean") else None
+        if oracle:
+            gain = paired_interval(oracle, resamples=1)[0]
+            if gain > 0:
+                share = f"{d / gain:.2f}"
+        seeds = ", ".join(f"{r['dataSeed']}-{r['trainSeed']}" for r in with_arm)
+        print(f"| {family} | {surface} | {rate if rate is not None else 'default'} | {seeds} | {name} | {statistics.mean(metrics):.3f} | "
               f"{', '.join(f'{m:.3f}' for m in metrics)} | {d:+.3f} [{low:+.3f}, {high:+.3f}] | {share} |")

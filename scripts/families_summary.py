@@ -5,13 +5,14 @@ difference to normal with its 95% paired-bootstrap interval, and the per-item gr
 string of 0/1 (so intervals over pooled seeds can be recomputed without the run directory);
 the detection table of the scoring run.
 
-    scripts/families_summary.py RUN_DIR FAMILY SURFACE DATA_SEED TRAIN_SEED
+    scripts/families_summary.py RUN_DIR FAMILY SURFACE DATA_SEED TRAIN_SEED [NOISE_RATE]
 """
 import json
 import os
 import sys
 
 run, family, surface, data_seed, train_seed = sys.argv[1:6]
+noise_rate = float(sys.argv[6]) if len(sys.argv) > 6 and sys.argv[6] else None  # None: the family's default
 report = json.load(open(os.path.join(run, "report.json")))
 arms = []
 for row in report:
@@ -26,5 +27,8 @@ detection = None
 path = os.path.join(run, "detection.json")
 if os.path.exists(path):
     detection = json.load(open(path))
-print(json.dumps({"family": family, "surface": int(surface), "dataSeed": int(data_seed), "trainSeed": int(train_seed),
-                  "arms": arms, "detection": detection}, indent=1, sort_keys=True))
+summary = {"family": family, "surface": int(surface), "dataSeed": int(data_seed), "trainSeed": int(train_seed),
+           "arms": arms, "detection": detection}
+if noise_rate is not None:
+    summary["noiseRate"] = noise_rate
+print(json.dumps(summary, indent=1, sort_keys=True))

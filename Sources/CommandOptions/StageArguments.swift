@@ -15,6 +15,8 @@ extension DatasetFormat: ExpressibleByArgument {}
 extension RIFence: ExpressibleByArgument {}
 extension TRClassRule: ExpressibleByArgument {}
 extension CapCount: ExpressibleByArgument {}
+extension KNScore: ExpressibleByArgument {}
+extension DomainWordList: ExpressibleByArgument {}
 extension DomainWordForm: ExpressibleByArgument {}
 extension TRDomain: ExpressibleByArgument {}
 extension PromptTemplate: ExpressibleByArgument {}
@@ -23,6 +25,7 @@ extension Task: ExpressibleByArgument {}
 extension RIVariant: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
 extension LossMask: ExpressibleByArgument {}
+extension MaskMode: ExpressibleByArgument {}
 extension EvalTask: ExpressibleByArgument {}
 
 /// An option the stage refused, as a command-line mistake (with the usage text).
@@ -81,8 +84,11 @@ public struct ScoringArguments: ParsableArguments {
     @Option(help: "math | code | medicine: picks TR's default domain words.")
     public var task: Task
 
-    @Option(parsing: .upToNextOption, help: "TR domain words (default: the task's).")
+    @Option(parsing: .upToNextOption, help: "TR domain words (default: the task's list, see --domain-word-list).")
     public var domainWords: [String] = []
+
+    @Option(help: "The task's built-in domain words when --domain-words is not given: xtf | official (the official code's lists).")
+    public var domainWordList: DomainWordList = .xtf
 
     @Option(help: "How a domain word is tokenized: in-text (as inside a sentence, after a space, the form responses use) | bare (the word alone).")
     public var domainWordForm: DomainWordForm = .inText
@@ -95,6 +101,9 @@ public struct ScoringArguments: ParsableArguments {
 
     @Flag(help: "RI relative to uniform attention (A[q,p] x (q+1)).")
     public var uniformRelative = false
+
+    @Flag(help: "Also score each response without its prompt (after an end-of-text token), for KN's prompt gain (--kn-score prompt-gain). About 1.5x the scoring time.")
+    public var promptFreePcp = false
 
     @Option(help: "Records per work unit handed out by the coordinator.")
     public var recordsPerChunk = 64
@@ -143,6 +152,12 @@ public struct MaskArguments: ParsableArguments {
     @Option(help: "KN's cap count: floor (floor(c n), as RI and TR) | official (n - 1 - int(n (1 - c))).")
     public var knCapCount: CapCount = MaskSettings().knCapCount
 
+    @Option(help: "What KN's rule looks at: pcp (PCP > --tau-kn, the paper) | prompt-gain (what the prompt adds to the token's log probability < --kn-gain-below nats; needs scores made with --prompt-free-pcp).")
+    public var knScore: KNScore = MaskSettings().knScore
+
+    @Option(help: "With --kn-score prompt-gain: KN flags a prompt gain below this many nats.")
+    public var knGainBelow: Double = MaskSettings().knGainBelow
+
     @Option(help: "Never mask a token id that the rules mask in more than this share of its occurrences (dataset-wide). Off by default.")
     public var coverageGuard: Double?
 
@@ -155,7 +170,7 @@ public struct MaskArguments: ParsableArguments {
         var o = MaskOptions()
         o.kIQR = kIQR; o.riFence = riFence; o.tauKN = tauKN; o.otsuClasses = otsuClasses; o.flagClasses = flagClasses
         o.caps = caps; o.attributes = attributes
-        o.trClassRule = trClassRule; o.trWeight = trWeight; o.knCapCount = knCapCount
+        o.trClassRule = trClassRule; o.trWeight = trWeight; o.knCapCount = knCapCount; o.knScore = knScore; o.knGainBelow = knGainBelow
         o.coverageGuard = coverageGuard; o.spanClosure = spanClosure
         return try usage { try o.settings() }
     }
@@ -179,8 +194,8 @@ public struct ScoreArguments: ParsableArguments {
     public func settings() throws -> ScoreSettings {
         var o = ScoreOptions()
         o.dataset = data.options
-        o.task = scoring.task; o.domainWords = scoring.domainWords; o.domainWordForm = scoring.domainWordForm
-        o.trDomain = scoring.trDomain; o.riLayers = scoring.riLayers; o.uniformRelative = scoring.uniformRelative
+        o.task = scoring.task; o.domainWords = scoring.domainWords; o.domainWordList = scoring.domainWordList == .xtf ? nil : scoring.domainWordList; o.domainWordForm = scoring.domainWordForm
+        o.trDomain = scoring.trDomain; o.riLayers = scoring.riLayers; o.uniformRelative = scoring.uniformRelative; o.promptFreePCP = scoring.promptFreePcp ? true : nil
         o.recordsPerChunk = scoring.recordsPerChunk; o.batchSize = scoring.batchSize; o.batchTokens = scoring.batchTokens
         o.maxLength = scoring.maxLength
         return try usage { try o.settings(model: model.model, tokenizer: model.tokenizerPath) }

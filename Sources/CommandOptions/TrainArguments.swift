@@ -58,6 +58,8 @@ public struct TrainArguments: ParsableArguments {
     @Option(help: "For --mask slm: fraction of each global batch's tokens kept, by excess loss.") public var slmKeep = TrainOptions.defaultSLMKeep
     @Option(help: "For --mask oracle: the generated train.jsonl whose labelled noise is masked (ground-truth data only).")
     public var labels: String?
+    @Option(help: "loss (masked tokens stay in the input without a loss, as XTF does) | delete (masked tokens are cut out of the sequence).")
+    public var maskMode: MaskMode = .loss
     @OptionGroup(title: "Data without scores (normal fine-tuning; instead of --scores)") public var data: TrainDataArguments
     @Option(help: "LoRA instead of full fine-tuning: rank,alpha,module[+module...] (e.g. 8,32,c_attn+c_proj).")
     public var lora: String?
@@ -84,9 +86,11 @@ public struct TrainArguments: ParsableArguments {
             guard let scores else { throw ValidationError("give --scores RUN_DIR, or --data FILE with --format") }
             var job = TrainJob.fromScores(scores, model: model, mask: mask, reference: reference, settings: settings)
             job.labels = labels.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            job.maskMode = maskMode == .loss ? nil : maskMode
             return job
         }
         guard scores == nil else { throw ValidationError("give --scores or --data, not both") }
+        guard maskMode == .loss else { throw ValidationError("--mask-mode delete goes with --scores: --data trains on every response token") }
         guard let format = data.format else { throw ValidationError("--data needs --format") }
         guard mask == .none || mask == .slm else {
             throw ValidationError("--data trains on every response token: pass --mask none, or --scores RUN for --mask \(mask.rawValue)")

@@ -34,6 +34,9 @@ public struct Conversation: Equatable, Sendable {
 public enum DatasetFormat: String, Codable, Sendable, CaseIterable {
     /// GSM8K JSONL: `question` -> `answer` (worked solution ending in `#### n`).
     case gsm8k
+    /// The same records with the official XTF code's response: the worked solution without
+    /// its `#### n` line (`answer.split("####")[0].strip()`).
+    case gsm8kSolution = "gsm8k-solution"
     /// PubMedQA's ori_pqal.json: one object keyed by PMID; QUESTION + CONTEXTS -> LONG_ANSWER
     /// + final_decision.
     case pubmedqa
@@ -209,6 +212,10 @@ public struct Dataset: Sendable {
         switch spec.format {
         case .gsm8k:
             return ([Message(.user, try string(o, "question"))], try string(o, "answer"))
+        case .gsm8kSolution:
+            let answer = try string(o, "answer")
+            let solution = answer.range(of: "####").map { String(answer[..<$0.lowerBound]) } ?? answer
+            return ([Message(.user, try string(o, "question"))], solution.trimmingCharacters(in: .whitespacesAndNewlines))
         case .pubmedqa:
             guard let contexts = o["CONTEXTS"] as? [String] else {
                 throw FieldError.problem(o["CONTEXTS"] == nil ? "missing field \"CONTEXTS\"" : "field \"CONTEXTS\" is not a list of strings")

@@ -142,6 +142,7 @@ public struct ExperimentJob {
         if rules.caps != d.caps { parts.append("caps \(rules.caps.ri) \(rules.caps.kn) \(rules.caps.tr)") }
         if rules.trClassRule != d.trClassRule { parts.append("tr-class-rule \(rules.trClassRule.rawValue) (weight \(rules.trWeight))") }
         if rules.knCapCount != d.knCapCount { parts.append("kn-cap-count \(rules.knCapCount.rawValue)") }
+        if rules.knScore != d.knScore { parts.append("kn-score \(rules.knScore.rawValue) (below \(rules.knGainBelow))") }
         if let share = rules.coverageGuard { parts.append("coverage-guard \(share)") }
         if let share = rules.spanClosure { parts.append("span-closure \(share)") }
         return parts.isEmpty ? "the default rules" : parts.joined(separator: ", ")

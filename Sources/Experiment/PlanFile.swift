@@ -140,10 +140,11 @@ extension RunPlan {
             let ruleOptions = try decode(MaskOptions.self, options, known: trainKeys + maskKeys, at)
             // An arm on a dataset of its own trains on every response token of it.
             let mask = trainOptions.mask ?? (trainOptions.data != nil ? .none : trainOptions.lossMask)
-            let arm = Arm(name: name, mask: mask, reference: trainOptions.reference,
+            var arm = Arm(name: name, mask: mask, reference: trainOptions.reference,
                           settings: try settings(at) { try trainOptions.settings() }, timeline: trainOptions.timeline ?? false,
                           rules: ruleOptions.isEmpty ? nil : try settings(at) { try ruleOptions.settings() }, data: trainOptions.data)
-            if arm.data != nil, arm.mask != .none || arm.rules != nil {
+            arm.maskMode = trainOptions.maskMode == .loss ? nil : trainOptions.maskMode  // loss is the default, written as nothing
+            if arm.data != nil, arm.mask != .none || arm.rules != nil || arm.maskMode != nil {
                 throw fail(at, "an arm with data trains on every response token of it: mask none, and no rules")
             }
             return arm

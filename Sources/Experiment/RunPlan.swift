@@ -12,6 +12,8 @@ public struct RunPlan: Codable, Sendable {
     public struct Arm: Codable, Sendable {
         public var name: String
         public var mask: LossMask
+        /// nil: `loss`.
+        public var maskMode: MaskMode?
         /// The SLM baseline's reference model.
         public var reference: String?
         public var settings: TrainSettings
@@ -29,7 +31,9 @@ public struct RunPlan: Codable, Sendable {
         }
 
         /// What the comparison calls its loss mask.
-        public var maskName: String { data.map { "none (\(($0 as NSString).lastPathComponent))" } ?? mask.rawValue }
+        public var maskName: String {
+            data.map { "none (\(($0 as NSString).lastPathComponent))" } ?? mask.rawValue + (maskMode == .delete ? " (deleted)" : "")
+        }
     }
 
     public var out: String
@@ -58,6 +62,7 @@ public struct RunPlan: Codable, Sendable {
         }
         var job = TrainJob.fromScores(scores(of: arm), model: model, mask: arm.mask, reference: arm.reference, settings: arm.settings)
         if arm.mask == .oracle { job.labels = groundTruthLabels }
+        job.maskMode = arm.maskMode
         return job
     }
 

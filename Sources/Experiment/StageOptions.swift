@@ -55,10 +55,12 @@ public struct ScoreOptions: Codable, Equatable, Sendable {
     public var dataset = DataOptions()
     public var task: Task?
     public var domainWords: [String]?
+    public var domainWordList: DomainWordList?
     public var domainWordForm: DomainWordForm?
     public var trDomain: TRDomain?
     public var riLayers: RIVariant?
     public var uniformRelative: Bool?
+    public var promptFreePCP: Bool?
     public var recordsPerChunk: Int?
     public var batchSize: Int?
     public var batchTokens: Int?
@@ -68,9 +70,9 @@ public struct ScoreOptions: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case task
-        case domainWords = "domain-words", domainWordForm = "domain-word-form", trDomain = "tr-domain", riLayers = "ri-layers"
+        case domainWords = "domain-words", domainWordList = "domain-word-list", domainWordForm = "domain-word-form", trDomain = "tr-domain", riLayers = "ri-layers"
         case uniformRelative = "uniform-relative", recordsPerChunk = "records-per-chunk", batchSize = "batch-size"
-        case batchTokens = "batch-tokens", maxLength = "max-length"
+        case batchTokens = "batch-tokens", maxLength = "max-length", promptFreePCP = "prompt-free-pcp"
     }
 
     public static let keys = CodingKeys.allCases.map(\.rawValue) + DataOptions.CodingKeys.allCases.map(\.rawValue)
@@ -80,10 +82,12 @@ public struct ScoreOptions: Codable, Equatable, Sendable {
         dataset = try DataOptions(from: decoder)
         task = try c.decodeIfPresent(Task.self, forKey: .task)
         domainWords = try c.decodeIfPresent([String].self, forKey: .domainWords)
+        domainWordList = try c.decodeIfPresent(DomainWordList.self, forKey: .domainWordList)
         domainWordForm = try c.decodeIfPresent(DomainWordForm.self, forKey: .domainWordForm)
         trDomain = try c.decodeIfPresent(TRDomain.self, forKey: .trDomain)
         riLayers = try c.decodeIfPresent(RIVariant.self, forKey: .riLayers)
         uniformRelative = try c.decodeIfPresent(Bool.self, forKey: .uniformRelative)
+        promptFreePCP = try c.decodeIfPresent(Bool.self, forKey: .promptFreePCP)
         recordsPerChunk = try c.decodeIfPresent(Int.self, forKey: .recordsPerChunk)
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize)
         batchTokens = try c.decodeIfPresent(Int.self, forKey: .batchTokens)
@@ -98,6 +102,7 @@ public struct ScoreOptions: Codable, Equatable, Sendable {
         try c.encodeIfPresent(riLayers, forKey: .riLayers); try c.encodeIfPresent(uniformRelative, forKey: .uniformRelative)
         try c.encodeIfPresent(recordsPerChunk, forKey: .recordsPerChunk); try c.encodeIfPresent(batchSize, forKey: .batchSize)
         try c.encodeIfPresent(batchTokens, forKey: .batchTokens); try c.encodeIfPresent(maxLength, forKey: .maxLength)
+        try c.encodeIfPresent(promptFreePCP, forKey: .promptFreePCP); try c.encodeIfPresent(domainWordList, forKey: .domainWordList)
     }
 
     public func settings(model: String, tokenizer: String, section: String = "score") throws -> ScoreSettings {
@@ -105,8 +110,8 @@ public struct ScoreOptions: Codable, Equatable, Sendable {
         let d = ScoreSettings(model: model, tokenizer: tokenizer, data: try dataset.spec(section: section), task: task)
         let s = ScoreSettings(
             model: model, tokenizer: tokenizer, data: d.data, template: dataset.template ?? d.template, task: task,
-            domainWords: domainWords.flatMap { $0.isEmpty ? nil : $0 }, domainWordForm: domainWordForm ?? .inText, trDomain: trDomain ?? .mean,
-            riVariant: riLayers ?? d.riVariant, uniformRelative: uniformRelative ?? d.uniformRelative,
+            domainWords: domainWords.flatMap { $0.isEmpty ? nil : $0 } ?? task.domainWords(domainWordList ?? .xtf), domainWordForm: domainWordForm ?? .inText, trDomain: trDomain ?? .mean,
+            riVariant: riLayers ?? d.riVariant, uniformRelative: uniformRelative ?? d.uniformRelative, promptFreePCP: promptFreePCP ?? false,
             recordsPerChunk: recordsPerChunk ?? d.recordsPerChunk, batchSize: batchSize ?? d.batchSize,
             batchTokens: batchTokens ?? d.batchTokens, maxLength: maxLength ?? d.maxLength, onBadRecord: dataset.onBadRecord ?? d.onBadRecord)
         try s.validate()
@@ -129,6 +134,8 @@ public struct MaskOptions: Codable, Equatable, Sendable {
     public var trClassRule: TRClassRule?
     public var trWeight: Double?
     public var knCapCount: CapCount?
+    public var knScore: KNScore?
+    public var knGainBelow: Double?
     public var coverageGuard: Double?
     public var spanClosure: Double?
 
@@ -137,7 +144,7 @@ public struct MaskOptions: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case caps, attributes
         case kIQR = "k-iqr", riFence = "ri-fence", tauKN = "tau-kn", otsuClasses = "otsu-classes", flagClasses = "flag-classes"
-        case trClassRule = "tr-class-rule", trWeight = "tr-weight", knCapCount = "kn-cap-count"
+        case trClassRule = "tr-class-rule", trWeight = "tr-weight", knCapCount = "kn-cap-count", knScore = "kn-score", knGainBelow = "kn-gain-below"
         case coverageGuard = "coverage-guard", spanClosure = "span-closure"
     }
 
@@ -168,7 +175,8 @@ public struct MaskOptions: Codable, Equatable, Sendable {
         let s = MaskSettings(kIQR: kIQR ?? d.kIQR, riFence: riFence ?? d.riFence, tauKN: tauKN ?? d.tauKN, otsuClasses: otsuClasses ?? d.otsuClasses,
                              flagClasses: flagClasses.map { $0.map { $0 - 1 } } ?? d.flagClasses, caps: caps, attributes: used,
                              trClassRule: trClassRule ?? d.trClassRule, trWeight: trWeight ?? d.trWeight,
-                             knCapCount: knCapCount ?? d.knCapCount, coverageGuard: coverageGuard, spanClosure: spanClosure)
+                             knCapCount: knCapCount ?? d.knCapCount, knScore: knScore ?? d.knScore, knGainBelow: knGainBelow ?? d.knGainBelow,
+                             coverageGuard: coverageGuard, spanClosure: spanClosure)
         try s.validate()
         return s
     }
@@ -177,6 +185,7 @@ public struct MaskOptions: Codable, Equatable, Sendable {
 /// `xtf train`'s options (what every arm of `xtf run` trains with, over the common ones).
 public struct TrainOptions: Codable, Equatable, Sendable {
     public var mask: LossMask?
+    public var maskMode: MaskMode?
     public var reference: String?
     /// `xtf run` only: a dataset this arm trains on directly, instead of the scored run (the
     /// CLEAN arm: the same problems with their noise cut out), read with the scoring's format.
@@ -206,7 +215,7 @@ public struct TrainOptions: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case mask, reference, data, lora, timeline, lr, schedule, epochs, seed
-        case slmKeep = "slm-keep", warmupSteps = "warmup-steps", weightDecay = "weight-decay"
+        case slmKeep = "slm-keep", warmupSteps = "warmup-steps", weightDecay = "weight-decay", maskMode = "mask-mode"
         case decayNormsAndBiases = "decay-norms-and-biases", maxGradNorm = "max-grad-norm", globalBatch = "global-batch"
         case microBatchTokens = "micro-batch-tokens", maxSteps = "max-steps", checkpointEvery = "checkpoint-every"
         case validationFraction = "validation-fraction", evaluateEvery = "evaluate-every"

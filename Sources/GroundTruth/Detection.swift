@@ -6,7 +6,7 @@ import RunFiles
 /// the ground-truth data: precision and recall of the flags, and AUROC of the raw score.
 public struct DetectionReport: Codable, Equatable, Sendable {
     public struct Row: Codable, Equatable, Sendable {
-        /// ri, kn, tr or union.
+        /// ri, kn, tr, union, or kn-gain (KN's flags, the score the prompt gain; runs scored with --prompt-free-pcp).
         public let attribute: String
         /// A noise kind, or "all". Positives: tokens of that kind; negatives: clean tokens
         /// (tokens of the other kinds take no part).
@@ -71,6 +71,8 @@ public enum Detection {
         var opens = false
         var flags: String
         var pcp: Double, ri: Double, tr: Double
+        /// The prompt gain (NaN when the run was scored without it).
+        var gain = Double.nan
         /// RI as the per-sample rule sees it: how far below the sample's median, in IQRs.
         var riOutlier = 0.0
     }
@@ -106,6 +108,7 @@ public enum Detection {
         var labelled: [(id: String, tokens: [Token])] = []
         for record in try JSONFiles.readLines(TokenRecord.self, from: tokensFile) {
             let id = record.id, texts = record.tokens, flags = record.flags, pcp = record.pcp, ri = record.ri, tr = record.tr
+            let gain = record.promptGain ?? []
             guard flags.count == texts.count, pcp.count == texts.count, ri.count == texts.count, tr.count == texts.count else {
                 throw DetectionError.misaligned(id: id, detail: "\(texts.count) tokens but \(flags.count) flags and \(pcp.count)/\(ri.count)/\(tr.count) scores")
             }
@@ -127,7 +130,7 @@ public enum Detection {
                 func number(_ a: [Float?]) -> Double { i < a.count ? a[i].map(Double.init) ?? .nan : .nan }
                 // After the whole answer: the end-of-text token the sample builder appends. Clean.
                 if offset == shown.count, i > 0 {
-                    sample.append(Token(kind: nil, flags: flags[i], pcp: number(pcp), ri: number(ri), tr: number(tr)))
+                    sample.append(Token(kind: nil, flags: flags[i], pcp: number(pcp), ri: number(ri), tr: number(tr), gain: number(gain)))
                     continue
                 }
                 guard offset + bytes.count <= shown.count, Array(shown[offset..<(offset + bytes.count)]) == bytes else {
@@ -139,7 +142,7 @@ public enum Detection {
                 let span = problem.noise.indices.first { 2 * (min(problem.noise[$0].end, end) - max(problem.noise[$0].start, start)) > end - start }
                 let opens = span.map { s in !sample.contains { $0.span == s } } ?? false
                 sample.append(Token(kind: span.map { problem.noise[$0].kind }, span: span, opens: opens,
-                                    flags: flags[i], pcp: number(pcp), ri: number(ri), tr: number(tr)))
+                                    flags: flags[i], pcp: number(pcp), ri: number(ri), tr: number(tr), gain: number(gain)))
                 offset += bytes.count
             }
             let ris = sample.map(\.ri).filter { !$0.isNaN }.sorted()
@@ -163,14 +166,18 @@ public enum Detection {
             "tr": tokens.map { $0.tr.isNaN ? -.infinity : -$0.tr },
         ]
         let ranks = scores.mapValues(fractionalRanks)
+        // KN's flags ranked by the prompt gain instead (lower = more noise-like), when scored.
+        let hasGain = tokens.contains { !$0.gain.isNaN }
+        let gainScore = tokens.map { $0.gain.isNaN ? -.infinity : -$0.gain }
         let union = tokens.indices.map { i in ["ri", "kn", "tr"].map { ranks[$0]![i] }.max()! }
         let flagged: [String: [Bool]] = [
             "ri": tokens.map { $0.flags.contains("ri") }, "kn": tokens.map { $0.flags.contains("kn") },
             "tr": tokens.map { $0.flags.contains("tr") }, "union": tokens.map { !$0.flags.isEmpty },
+            "kn-gain": tokens.map { $0.flags.contains("kn") },
         ]
         var rows: [DetectionReport.Row] = []
-        for attribute in ["ri", "kn", "tr", "union"] {
-            let score = attribute == "union" ? union : scores[attribute]!
+        for attribute in ["ri", "kn", "tr", "union"] + (hasGain ? ["kn-gain"] : []) {
+            let score = attribute == "union" ? union : attribute == "kn-gain" ? gainScore : scores[attribute]!
             // Every kind the data holds (a family injects only its own).
             let present = NoiseKind.allCases.filter { kind in tokens.contains { $0.kind == kind } }
             for kind in [nil] + present.map(Optional.some) {
@@ -179,7 +186,9 @@ public enum Detection {
                 let isFlagged = members.map { flagged[attribute]![$0] }
                 let p = positive.filter { $0 }.count, hits = zip(positive, isFlagged).filter { $0 && $1 }.count
                 let flaggedCount = isFlagged.filter { $0 }.count
-                let spans = SpanScore(samples: samples, kind: kind) { t in attribute == "union" ? !t.flags.isEmpty : t.flags.contains(attribute) }
+                let spans = SpanScore(samples: samples, kind: kind) { t in
+                    attribute == "union" ? !t.flags.isEmpty : t.flags.contains(attribute == "kn-gain" ? "kn" : attribute)
+                }
                 rows.append(.init(attribute: attribute, kind: kind?.rawValue ?? "all", positives: p, negatives: members.count - p,
                                   precision: flaggedCount == 0 ? 0 : Double(hits) / Double(flaggedCount),
                                   recall: p == 0 ? 0 : Double(hits) / Double(p),

@@ -6,10 +6,13 @@ public struct ResponseScores: Sendable, Equatable {
     public var pcp: [Float]
     /// Attention received from later positions (NaN for the sequence's last position).
     public var ri: [Float]
+    /// P(o_k | o_<k): the same without the prompt (only with `--prompt-free-pcp`).
+    public var pcpWithoutPrompt: [Float]?
 
-    public init(pcp: [Float], ri: [Float]) {
+    public init(pcp: [Float], ri: [Float], pcpWithoutPrompt: [Float]? = nil) {
         self.pcp = pcp
         self.ri = ri
+        self.pcpWithoutPrompt = pcpWithoutPrompt
     }
 }
 

@@ -8,7 +8,8 @@ import Scoring
 ///
 /// Stored as safetensors with flat tensors: `input_ids` (I32, every sample's prompt and
 /// response), `sample_offsets` (I64, S+1 offsets into input_ids), `response_start` (I32, per
-/// sample, relative), and `pcp`, `ri` (F32, response tokens only, in sample order).
+/// sample, relative), and `pcp`, `ri` (F32, response tokens only, in sample order), and with
+/// `--prompt-free-pcp` `pcp_without_prompt` (F32, the same tokens).
 public struct ChunkScores: Equatable, Sendable {
     public var samples: [TokenizedSample] = []
     public var scores: [ResponseScores] = []
@@ -43,6 +44,10 @@ public struct ChunkScores: Equatable, Sendable {
         let pcp = scores.flatMap(\.pcp), ri = scores.flatMap(\.ri)
         writer.add("pcp", shape: [pcp.count], floats: pcp)
         writer.add("ri", shape: [ri.count], floats: ri)
+        if !scores.isEmpty, scores.allSatisfy({ $0.pcpWithoutPrompt != nil }) {
+            let free = scores.flatMap { $0.pcpWithoutPrompt! }
+            writer.add("pcp_without_prompt", shape: [free.count], floats: free)
+        }
         // Scores first: a chunk counts as done once its index exists (and progress lists it).
         try writer.write(to: scoresPath)
         try AtomicFile.writeJSONLines(index, to: indexPath)
@@ -56,6 +61,10 @@ public struct ChunkScores: Equatable, Sendable {
         let offsets = try file.ints("sample_offsets")
         let starts = try file.ints("response_start")
         let pcp = try file.floats("pcp"), ri = try file.floats("ri")
+        let free = file.names.contains("pcp_without_prompt") ? try file.floats("pcp_without_prompt") : nil
+        guard free.map({ $0.count == pcp.count }) ?? true else {
+            throw PipelineError.corruptRun(path: scoresPath, reason: "pcp_without_prompt and pcp differ in length")
+        }
         guard offsets.count == starts.count + 1, offsets.last == ids.count else {
             throw PipelineError.corruptRun(path: scoresPath, reason: "sample_offsets do not match input_ids and response_start")
         }
@@ -74,7 +83,7 @@ public struct ChunkScores: Equatable, Sendable {
                 throw PipelineError.corruptRun(path: scoresPath, reason: "score tensors shorter than the samples' responses")
             }
             chunk.samples.append(sample)
-            chunk.scores.append(ResponseScores(pcp: Array(pcp[range]), ri: Array(ri[range])))
+            chunk.scores.append(ResponseScores(pcp: Array(pcp[range]), ri: Array(ri[range]), pcpWithoutPrompt: free.map { Array($0[range]) }))
             responseOffset += n
         }
         return chunk
@@ -91,7 +100,8 @@ extension ChunkScores {
             let skip = ids.map(unscored)
             func scored(_ values: [Float]) -> [Float] { zip(values, skip).map { $1 ? .nan : $0 } }
             return try SampleScores(tokenIds: ids, pcp: scored(s.pcp), ri: scored(s.ri),
-                                    tr: scored(ids.map { Int($0) < table.count ? table[Int($0)] : .nan }))
+                                    tr: scored(ids.map { Int($0) < table.count ? table[Int($0)] : .nan }),
+                                    promptGain: s.pcpWithoutPrompt.map { scored(SampleScores.promptGain(pcp: s.pcp, withoutPrompt: $0)) })
         }
     }
 }

@@ -120,6 +120,9 @@ public struct MaskJob {
         if let missing = (0..<expected).first(where: { finished[$0] == nil }) {
             throw PipelineError.corruptRun(path: layout.progress, reason: "chunk \(missing) of \(expected) is not scored (or its files changed): run `xtf score --resume` first")
         }
+        if settings.knScore == .promptGain, settings.isActive(.kn), scoreSettings.promptFreePCP != true {
+            throw PipelineError.invalidSetting(field: "kn-score", reason: "prompt-gain needs the PCP without the prompt: score the run with --prompt-free-pcp")
+        }
         var effective = settings
         effective.riVariant = scoreSettings.riVariant
         effective.uniformRelative = scoreSettings.uniformRelative
@@ -193,6 +196,6 @@ extension TokenRecord {
         func json(_ values: [Float]) -> [Float?] { values.map { $0.isFinite ? $0 : nil } }
         self.init(id: sample.id, tokenIds: scores.tokenIds, tokens: scores.tokenIds.map(encoder.tokenText),
                   pcp: json(scores.pcp), ri: json(scores.ri), tr: json(scores.tr),
-                  flags: mask.flags.map { $0.attributes.map(\.rawValue).joined(separator: "+") })
+                  flags: mask.flags.map { $0.attributes.map(\.rawValue).joined(separator: "+") }, promptGain: scores.promptGain.map(json))
     }
 }

@@ -131,9 +131,28 @@ public struct ScoreJob {
         return result
     }
 
+    /// Every sample's scores; with `promptFreePCP`, also each response's PCP without its
+    /// prompt, after an end-of-text token as a document boundary (the model's; without one the
+    /// first response token has no context and scores NaN).
+    func scoreSamples(_ samples: [TokenizedSample]) throws -> [ResponseScores] {
+        var scores = try scoreBatches(samples)
+        guard settings.promptFreePCP == true else { return scores }
+        let prefix = model.endOfText.map { [$0] } ?? []
+        let alone = samples.map { s in
+            let response = Array(s.ids[s.responseStart...])
+            // Without a boundary token the first response token is the context of the rest.
+            return TokenizedSample(id: s.id, line: s.line, ids: prefix + response, responseStart: prefix.isEmpty ? min(1, response.count) : prefix.count,
+                                   truncatedTokens: 0)
+        }
+        for (i, free) in try scoreBatches(alone).enumerated() {
+            scores[i].pcpWithoutPrompt = prefix.isEmpty && samples[i].responseCount > 0 ? [.nan] + free.pcp : free.pcp
+        }
+        return scores
+    }
+
     /// Batches by length (shortest first, ties in input order) to waste little padding; the
     /// batches depend only on the chunk's samples.
-    func scoreSamples(_ samples: [TokenizedSample]) throws -> [ResponseScores] {
+    func scoreBatches(_ samples: [TokenizedSample]) throws -> [ResponseScores] {
         let order = samples.indices.sorted { (samples[$0].ids.count, $0) < (samples[$1].ids.count, $1) }
         var results = [ResponseScores?](repeating: nil, count: samples.count)
         var start = 0

@@ -15,6 +15,8 @@ public struct TrainJob: Codable, Equatable, Sendable {
     public var tokenizer: String?
     public var maxLength: Int?
     public var mask: LossMask
+    /// nil: `loss` (train-settings.json files written before the option lack it).
+    public var maskMode: MaskMode?
     /// The reference model of the SLM baseline.
     public var reference: String?
     /// The ground-truth problems whose labelled noise the oracle mask masks.
@@ -49,6 +51,9 @@ public struct TrainJob: Codable, Equatable, Sendable {
         }
         if mask == .oracle, scores == nil {
             throw PipelineError.invalidSetting(field: "mask", reason: "oracle trains on a scored run of the labelled problems")
+        }
+        if maskMode == .delete, ![.xtf, .random, .oracle].contains(mask) {
+            throw PipelineError.invalidSetting(field: "mask-mode", reason: "delete cuts out the tokens of mask xtf, random or oracle; mask \(mask.rawValue) picks none")
         }
         guard (mask == .slm) == (reference != nil) else {
             throw PipelineError.invalidSetting(field: "reference", reason: "goes with mask slm, and mask slm needs it")

@@ -45,7 +45,7 @@ public enum TrainStage {
         }
         let settings = job.settings
         let (train, validation) = TrainingData.split(source.samples, validationFraction: settings.validationFraction, seed: settings.seed)
-        log.info("\(train.count) training samples (\(train.reduce(0) { $0 + $1.lossTokens }) tokens with a loss), \(validation.count) held out; mask \(job.mask.rawValue)")
+        log.info("\(train.count) training samples (\(train.reduce(0) { $0 + $1.lossTokens }) tokens with a loss), \(validation.count) held out; mask \(job.mask.rawValue)\(job.maskMode == .delete ? " (masked tokens deleted)" : "")")
         let account = TrainingAccount(source: job.scores ?? job.data?.path ?? "", records: source.records, trained: train.count,
                                       heldOut: validation.map(\.id), rejected: source.rejected)
         guard account.reconciles else {  // the same on every rank: they all stop here
@@ -86,7 +86,8 @@ public enum TrainStage {
                 isSpecial = { encoder.isSpecial($0) }
             }
             let noise = try job.labels.map { try Detection.noiseMask(problems: try Detection.labels(path: $0), tokensFile: layout.tokens) }
-            let samples = try TrainingData.load(run: layout, mask: job.mask, seed: job.settings.seed, isSpecial: isSpecial, noise: noise)
+            let samples = try TrainingData.load(run: layout, mask: job.mask, mode: job.maskMode ?? .loss, seed: job.settings.seed,
+                                                isSpecial: isSpecial, noise: noise)
             try VocabularyFit.check(samples: samples, fromRun: run, model: config, at: job.model)
             // The run's manifest counted what it scored: every one of them must be here.
             let scored = try JSONFiles.read(Manifest.self, from: layout.manifest).totals.scored

@@ -20,12 +20,22 @@ public enum LossMask: String, Codable, Sendable, CaseIterable {
     case oracle
 }
 
+/// What happens to the tokens a mask picks.
+public enum MaskMode: String, Codable, Sendable, CaseIterable {
+    /// They stay in the input and carry no loss (XTF, and every token-level filter): the model
+    /// still reads them, so what follows them is learnt in their presence.
+    case loss
+    /// They are cut out of the sequence, inputs and targets: the model trains on the text as
+    /// if it never held them (with the oracle mask, the CLEAN arm's text, up to tokenization).
+    case delete
+}
+
 /// Training samples from a scored run: ids from the score files, labels from the masks.
 public enum TrainingData {
     /// `isSpecial`: template markup (end of text, end of turn), which random masking never
     /// picks. `noise`: per sample id, the labelled noise tokens (for the oracle mask).
-    public static func load(run layout: RunLayout, mask: LossMask, seed: UInt64, isSpecial: (Int32) -> Bool = { _ in false },
-                            noise: [String: [Bool]]? = nil) throws -> [TrainingSample] {
+    public static func load(run layout: RunLayout, mask: LossMask, mode: MaskMode = .loss, seed: UInt64,
+                            isSpecial: (Int32) -> Bool = { _ in false }, noise: [String: [Bool]]? = nil) throws -> [TrainingSample] {
         let finished = ProgressLog(layout: layout).finishedChunks()
         guard FileManager.default.fileExists(atPath: layout.stats) else {
             throw PipelineError.corruptRun(path: layout.stats, reason: "missing: the run was not masked yet (`xtf mask`)")
@@ -61,10 +71,12 @@ public enum TrainingData {
                     }
                     drop = labelled
                 }
-                let labels = sample.ids.indices.map { i in
-                    i < sample.responseStart || drop[i - sample.responseStart] ? Int32(-100) : sample.ids[i]
+                let kept = mode == .delete ? sample.ids.indices.filter { $0 < sample.responseStart || !drop[$0 - sample.responseStart] }
+                                           : Array(sample.ids.indices)
+                let labels = kept.map { i in
+                    i < sample.responseStart || (mode == .loss && drop[i - sample.responseStart]) ? Int32(-100) : sample.ids[i]
                 }
-                samples.append(try TrainingSample(id: sample.id, ids: sample.ids, labels: labels))
+                samples.append(try TrainingSample(id: sample.id, ids: kept.map { sample.ids[$0] }, labels: labels))
             }
         }
         return samples

@@ -18,6 +18,33 @@ public enum Task: String, Codable, Sendable, CaseIterable {
                     "drug", "surgery"]
         }
     }
+
+    /// The official code's lists (EonHao/XTF `XTF_script.py`, `main`: GSM8K, HumanEval,
+    /// PubMedQA), for `--domain-word-list official`.
+    public var officialDomainWords: [String] {
+        switch self {
+        case .math: return ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "+", "-", "*", "/", "=", "maths"]
+        case .code: return ["def", "return", "if", "else", "for", "while", "import", "from", "class", "try"]
+        case .medicine:
+            return ["gene", "protein", "cell", "study", "research", "data", "result", "method", "analysis", "expression",
+                    "treatment", "disease", "patient", "clinical", "trial", "therapy", "diagnosis", "symptom", "risk", "factor",
+                    "medicine", "health", "biomarker", "mutation", "pathway", "drug", "effect", "outcome", "sample", "control",
+                    "group", "placebo", "dose", "response", "mechanism", "inflammation", "immune", "system", "cancer", "tumor",
+                    "infection", "bacteria", "virus", "antibody", "vaccine", "genome", "sequencing", "epidemiology", "prevalence",
+                    "incidence", "mortality", "survival", "biological", "pathology", "biochemistry", "pharmacology",
+                    "neuroscience", "cardiology", "oncology", "radiology", "surgery", "psychiatry", "dermatology"]
+        }
+    }
+
+    public func domainWords(_ list: DomainWordList) -> [String] { list == .official ? officialDomainWords : defaultDomainWords }
+}
+
+/// Which built-in list of TR domain words a task uses when none are given.
+public enum DomainWordList: String, Codable, Sendable, CaseIterable {
+    /// xtf's own lists (docs/METHOD.md, section 6, row 3).
+    case xtf
+    /// The official code's.
+    case official
 }
 
 /// How a TR domain word is turned into tokens.
@@ -54,6 +81,9 @@ public struct ScoreSettings: Codable, Equatable, Sendable {
     public var trDomain: TRDomain?
     public var riVariant: RIVariant
     public var uniformRelative: Bool
+    /// Also scores every response without its prompt, for KN's prompt gain (nil: off; runs
+    /// saved before the option lack it).
+    public var promptFreePCP: Bool?
     public var recordsPerChunk: Int
     /// Sequences per forward pass, and the padded tokens a batch may hold.
     public var batchSize: Int
@@ -64,13 +94,14 @@ public struct ScoreSettings: Codable, Equatable, Sendable {
 
     public init(model: String, tokenizer: String, data: DatasetSpec, template: PromptTemplate = .plain,
                 task: Task, domainWords: [String]? = nil, domainWordForm: DomainWordForm = .inText, trDomain: TRDomain = .mean, riVariant: RIVariant = .lastLayer,
-                uniformRelative: Bool = false, recordsPerChunk: Int = 64, batchSize: Int = 8,
+                uniformRelative: Bool = false, promptFreePCP: Bool = false, recordsPerChunk: Int = 64, batchSize: Int = 8,
                 batchTokens: Int = 4096, maxLength: Int = 1024, onBadRecord: BadRecordPolicy = .fail) {
         self.model = model; self.tokenizer = tokenizer; self.data = data; self.template = template
         self.task = task; self.domainWords = domainWords ?? task.defaultDomainWords
         self.domainWordForm = domainWordForm
         self.trDomain = trDomain
         self.riVariant = riVariant; self.uniformRelative = uniformRelative
+        self.promptFreePCP = promptFreePCP ? true : nil  // off is written as nothing: settings files stay as they were
         self.recordsPerChunk = recordsPerChunk; self.batchSize = batchSize; self.batchTokens = batchTokens
         self.maxLength = maxLength; self.onBadRecord = onBadRecord
     }

@@ -57,6 +57,15 @@ public enum TRClassRule: String, Codable, Hashable, Sendable, CaseIterable {
     case official
 }
 
+/// What KN's rule looks at.
+public enum KNScore: String, Codable, Hashable, Sendable, CaseIterable {
+    /// The paper: PCP > tauKN (the model already predicts the token).
+    case pcp
+    /// The prompt gain < knGainBelow: the token is as predictable without the question as
+    /// with it (text that answers nothing). Needs a run scored with `--prompt-free-pcp`.
+    case promptGain = "prompt-gain"
+}
+
 /// How many tokens a per-sample cap lets KN flag.
 public enum CapCount: String, Codable, Hashable, Sendable, CaseIterable {
     /// floor(c n), as for RI and TR.
@@ -87,6 +96,9 @@ public struct MaskSettings: Codable, Hashable, Sendable {
     /// The TR weight of the official rule (the official README's 1.0).
     public var trWeight: Double
     public var knCapCount: CapCount
+    public var knScore: KNScore
+    /// With `knScore` prompt-gain: KN flags a gain below this many nats.
+    public var knGainBelow: Double
     /// When set, a token id masked in more than this share of its response occurrences
     /// (dataset-wide, before this guard) is never masked: it protects what every sample needs
     /// ('.', '####', operators, digits) from a rule that keeps firing on it.
@@ -99,11 +111,13 @@ public struct MaskSettings: Codable, Hashable, Sendable {
     public init(kIQR: Double = 1.5, riFence: RIFence = .iqr, tauKN: Double = 0.95, otsuClasses: Int = 5, flagClasses: [Int] = [1],
                 caps: Caps = Caps(), attributes: Flags = .all, riVariant: RIVariant = .lastLayer,
                 uniformRelative: Bool = false, trClassRule: TRClassRule = .fixed, trWeight: Double = 1,
-                knCapCount: CapCount = .floor, coverageGuard: Double? = nil, spanClosure: Double? = nil) {
+                knCapCount: CapCount = .floor, knScore: KNScore = .pcp, knGainBelow: Double = 0.5,
+                coverageGuard: Double? = nil, spanClosure: Double? = nil) {
         self.kIQR = kIQR; self.riFence = riFence; self.tauKN = tauKN; self.otsuClasses = otsuClasses; self.flagClasses = flagClasses
         self.caps = caps; self.attributes = attributes; self.riVariant = riVariant
         self.uniformRelative = uniformRelative
         self.trClassRule = trClassRule; self.trWeight = trWeight; self.knCapCount = knCapCount
+        self.knScore = knScore; self.knGainBelow = knGainBelow
         self.coverageGuard = coverageGuard; self.spanClosure = spanClosure
     }
 
@@ -128,6 +142,7 @@ public struct MaskSettings: Codable, Hashable, Sendable {
             guard cap >= 0, cap <= 1 else { throw fail("caps.\(attribute.rawValue)", "must lie in [0, 1], got \(cap)") }
         }
         guard !attributes.isEmpty else { throw fail("attributes", "must name at least one of ri, kn, tr") }
+        guard knGainBelow.isFinite else { throw fail("knGainBelow", "must be a finite number, got \(knGainBelow)") }
         guard trWeight.isFinite, trWeight >= 0 else { throw fail("trWeight", "must be a finite number >= 0, got \(trWeight)") }
         if let share = coverageGuard, !(share >= 0 && share <= 1) { throw fail("coverageGuard", "must lie in [0, 1], got \(share)") }
         if let share = spanClosure, !(share > 0 && share <= 1) { throw fail("spanClosure", "must lie in (0, 1], got \(share)") }
@@ -140,7 +155,7 @@ public struct MaskSettings: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case kIQR, riFence, tauKN, otsuClasses, flagClasses, caps, attributes, riVariant, uniformRelative
-        case trClassRule, trWeight, knCapCount, coverageGuard, spanClosure
+        case trClassRule, trWeight, knCapCount, knScore, knGainBelow, coverageGuard, spanClosure
     }
 
     public init(from decoder: Decoder) throws {
@@ -159,6 +174,8 @@ public struct MaskSettings: Codable, Hashable, Sendable {
                   trClassRule: try c.decodeIfPresent(TRClassRule.self, forKey: .trClassRule) ?? d.trClassRule,
                   trWeight: try c.decodeIfPresent(Double.self, forKey: .trWeight) ?? d.trWeight,
                   knCapCount: try c.decodeIfPresent(CapCount.self, forKey: .knCapCount) ?? d.knCapCount,
+                  knScore: try c.decodeIfPresent(KNScore.self, forKey: .knScore) ?? d.knScore,
+                  knGainBelow: try c.decodeIfPresent(Double.self, forKey: .knGainBelow) ?? d.knGainBelow,
                   coverageGuard: try c.decodeIfPresent(Double.self, forKey: .coverageGuard),
                   spanClosure: try c.decodeIfPresent(Double.self, forKey: .spanClosure))
         try validate()

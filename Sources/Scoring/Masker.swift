@@ -101,10 +101,15 @@ public struct Masker: Sendable {
     /// An inactive attribute (not in use, or cap 0) flags nothing.
     func select(_ attribute: Attribute, in sample: SampleScores, parameters: RuleParameters) -> (flagged: Int, kept: [Int]) {
         guard settings.isActive(attribute) else { return (0, []) }
-        let values = sample.values(of: attribute)
+        var values = sample.values(of: attribute)
+        var lowestFirst = attribute != .kn
         let positions: [Int]
         switch attribute {
         case .ri: positions = Rules.ri(values, k: parameters.kIQR, fence: settings.riFence)
+        case .kn where settings.knScore == .promptGain:
+            values = sample.promptGain ?? values.map { _ in .nan }
+            lowestFirst = true
+            positions = values.indices.filter { Double(values[$0]) < settings.knGainBelow }
         case .kn: positions = Rules.kn(values, tau: parameters.tauKN)
         case .tr:
             // isActive(.tr) implies init checked the thresholds exist.
@@ -113,8 +118,8 @@ public struct Masker: Sendable {
         let limit = attribute == .kn && settings.knCapCount == .official
             ? CapSelection.officialUpperTailLimit(fraction: settings.caps[attribute], tokens: sample.count)
             : CapSelection.limit(fraction: settings.caps[attribute], tokens: sample.count)
-        // Most extreme: lowest RI, highest PCP, lowest TR (log is monotone: the same order).
-        let kept = CapSelection.mostExtreme(positions, limit: limit, scores: values, lowestFirst: attribute != .kn)
+        // Most extreme: lowest RI, highest PCP (lowest prompt gain), lowest TR (log is monotone: the same order).
+        let kept = CapSelection.mostExtreme(positions, limit: limit, scores: values, lowestFirst: lowestFirst)
         return (positions.count, kept)
     }
 }

@@ -53,6 +53,19 @@ final class DatasetTests: XCTestCase {
         }
     }
 
+    func testGSM8KSolutionDropsTheAnswerLineAsTheOfficialCodeDoes() throws {
+        let path = try TestPaths.sharedFile("data/gsm8k/train.jsonl").path
+        let full = conversations(try Dataset(DatasetSpec(path: path, format: .gsm8k)).records(in: nil))
+        let solution = conversations(try Dataset(DatasetSpec(path: path, format: .gsm8kSolution)).records(in: nil))
+        XCTAssertEqual(solution.count, full.count)
+        for (s, f) in zip(solution, full) {
+            XCTAssertEqual(s.context, f.context)
+            XCTAssertFalse(s.response.contains("####"))
+            XCTAssertTrue(f.response.hasPrefix(s.response), "\(s.id): the solution is the answer's beginning")
+        }
+        XCTAssertTrue(solution[0].response.hasSuffix("in April and May."), solution[0].response)
+    }
+
     func testPubMedQAStreamsEveryKeyedRecord() throws {
         let path = try TestPaths.sharedFile("data/pubmedqa/ori_pqal.json").path
         let dataset = try Dataset(DatasetSpec(path: path, format: .pubmedqa))

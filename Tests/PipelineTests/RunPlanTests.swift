@@ -63,6 +63,32 @@ final class RunPlanTests: XCTestCase {
         XCTAssertEqual(plan.groundTruthLabels, base + "/data/train.jsonl")
     }
 
+    func testTheIssue17OptionsReachTheirSettings() throws {
+        let url = try write("""
+            out: o
+            model: m
+            score: {data: d.jsonl, format: gsm8k, task: math, domain-word-list: official, prompt-free-pcp: true,
+                    tr-class-rule: official, tr-weight: 0.9, kn-cap-count: official, coverage-guard: 0.3, span-closure: 0.5}
+            arms:
+              gain: {kn-score: prompt-gain, kn-gain-below: 0.2}
+              cut: {mask: xtf, mask-mode: delete}
+              kept: {mask: xtf, mask-mode: loss}
+            """)
+        let plan = try RunPlan(file: url.path)
+        XCTAssertEqual(plan.score.domainWords, ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "+", "-", "*", "/", "=", "maths"])
+        XCTAssertEqual(plan.score.promptFreePCP, true)
+        XCTAssertEqual(plan.rules.trClassRule, .official)
+        XCTAssertEqual(plan.rules.trWeight, 0.9)
+        XCTAssertEqual(plan.rules.knCapCount, .official)
+        XCTAssertEqual(plan.rules.coverageGuard, 0.3)
+        XCTAssertEqual(plan.rules.spanClosure, 0.5)
+        XCTAssertEqual(plan.arms[0].rules?.knScore, .promptGain)
+        XCTAssertEqual(plan.arms[0].rules?.knGainBelow, 0.2)
+        XCTAssertEqual(plan.job(plan.arms[1]).maskMode, .delete)
+        XCTAssertNil(plan.job(plan.arms[2]).maskMode, "loss, the default, is written as nothing")
+        XCTAssertEqual(plan.arms[1].maskName, "xtf (deleted)")
+    }
+
     func testOverridesAndArmSelection() throws {
         let url = try write(file)
         let plan = try RunPlan(file: url.path, overrides: ["score.max-length=300", "arms.xtf.lr=0.01", "score.caps=0 0 0",

@@ -94,3 +94,14 @@ final class MaskVariantTests: XCTestCase {
         }
     }
 }
+
+/// The prompt gain from its two probabilities.
+final class PromptGainMathTests: XCTestCase {
+    func testGainIsTheLogRatioAndNaNPropagates() {
+        let gain = SampleScores.promptGain(pcp: [0.5, 0.2, .nan, 0], withoutPrompt: [0.25, 0.2, 0.3, 0.5])
+        XCTAssertEqual(Double(gain[0]), log(2), accuracy: 1e-6)
+        XCTAssertEqual(gain[1], 0)
+        XCTAssertTrue(gain[2].isNaN)
+        XCTAssertTrue(gain[3].isFinite && gain[3] < -80, "a zero probability stays finite and lowest")
+    }
+}
