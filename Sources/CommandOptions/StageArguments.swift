@@ -168,7 +168,9 @@ public struct MaskArguments: ParsableArguments {
 
     public func settings() throws -> MaskSettings {
         var o = MaskOptions()
-        o.kIQR = kIQR; o.riFence = riFence; o.tauKN = tauKN; o.otsuClasses = otsuClasses; o.flagClasses = flagClasses
+        o.kIQR = kIQR; o.riFence = riFence; o.tauKN = tauKN; o.otsuClasses = otsuClasses
+        // Under the official class rule the default --flag-classes is not a choice the user made.
+        o.flagClasses = trClassRule == .official && flagClasses == MaskSettings().flagClasses.map({ $0 + 1 }) ? nil : flagClasses
         o.caps = caps; o.attributes = attributes
         o.trClassRule = trClassRule; o.trWeight = trWeight; o.knCapCount = knCapCount; o.knScore = knScore; o.knGainBelow = knGainBelow
         o.coverageGuard = coverageGuard; o.spanClosure = spanClosure

@@ -145,9 +145,17 @@ extension RunPlan {
                           rules: ruleOptions.isEmpty ? nil : try settings(at) { try ruleOptions.settings() }, data: trainOptions.data)
             arm.maskMode = trainOptions.maskMode == .loss ? nil : trainOptions.maskMode  // loss is the default, written as nothing
             if arm.data != nil, arm.mask != .none || arm.rules != nil || arm.maskMode != nil {
-                throw fail(at, "an arm with data trains on every response token of it: mask none, and no rules")
+                throw fail(at, "an arm with data trains on every response token of it: mask none, no rules, no mask-mode")
+            }
+            if arm.maskMode == .delete, ![.xtf, .random, .oracle].contains(arm.mask) {
+                throw fail(at, "mask-mode delete cuts out the tokens of mask xtf, random or oracle; mask \(arm.mask.rawValue) picks none")
             }
             return arm
+        }
+        // Masks by the prompt gain need the second scoring pass: say so before scoring.
+        for (at, rules) in [("score", rules)] + self.arms.compactMap({ arm in arm.rules.map { ("arms.\(arm.name)", $0) } })
+            where rules.knScore == .promptGain && rules.isActive(.kn) && self.score.promptFreePCP != true {
+            throw fail(at, "kn-score prompt-gain needs the score section's prompt-free-pcp: true")
         }
         self.eval = try eval.map { section in
             try settings("eval") { try decode(EvalOptions.self, section, known: EvalOptions.keys, "eval").settings() }

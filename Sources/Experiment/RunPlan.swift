@@ -116,7 +116,7 @@ public struct RunPlan: Codable, Sendable {
     /// `arms.x.settings.learningRate` -> `arms.x.lr`).
     static func optionName(_ path: String) -> String {
         let renamed = ["learningRate": "lr", "globalBatchSize": "global-batch", "slmKeepFraction": "slm-keep", "kIQR": "k-iqr",
-                       "tauKN": "tau-kn", "riVariant": "ri-layers", "timeoutSeconds": "timeout", "path": "data"]
+                       "tauKN": "tau-kn", "riVariant": "ri-layers", "promptFreePCP": "prompt-free-pcp", "timeoutSeconds": "timeout", "path": "data"]
         let all = path.split(separator: ".").map(String.init)
         // Dropped: the groups of the settings types (a dataset's fields are options of their own).
         let parts = all.enumerated().filter { i, part in !(["settings", "rules"].contains(part) || (part == "data" && i < all.count - 1)) }.map(\.element)

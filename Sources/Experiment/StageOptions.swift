@@ -107,6 +107,9 @@ public struct ScoreOptions: Codable, Equatable, Sendable {
 
     public func settings(model: String, tokenizer: String, section: String = "score") throws -> ScoreSettings {
         guard let task else { throw OptionError("\(section).task", "missing: math | code | medicine") }
+        if let words = domainWords, !words.isEmpty, domainWordList != nil {
+            throw OptionError("\(section).domain-word-list", "chooses a built-in list; domain-words gives the words themselves: use one")
+        }
         let d = ScoreSettings(model: model, tokenizer: tokenizer, data: try dataset.spec(section: section), task: task)
         let s = ScoreSettings(
             model: model, tokenizer: tokenizer, data: d.data, template: dataset.template ?? d.template, task: task,
@@ -168,6 +171,9 @@ public struct MaskOptions: Codable, Equatable, Sendable {
                 list.append(a)
             }
             used = Flags(list)
+        }
+        if flagClasses != nil, trClassRule == .official {
+            throw OptionError("flag-classes", "goes with tr-class-rule fixed: the official rule chooses the classes from the data")
         }
         if let flagClasses, let bad = flagClasses.first(where: { !(1...(otsuClasses ?? d.otsuClasses)).contains($0) }) {
             throw OptionError("flag-classes", "classes are numbered 1 (lowest TR) to otsu-classes (\(otsuClasses ?? d.otsuClasses)), got \(bad)")

@@ -13,6 +13,9 @@ public enum ScoreStage {
                            scorer wrap: (BaseModel) -> BaseModel = { $0 }) throws -> RunStats {
         try settings.validate()
         try mask.validate()
+        if mask.knScore == .promptGain, mask.isActive(.kn), settings.promptFreePCP != true {
+            throw PipelineError.invalidSetting(field: "kn-score", reason: "prompt-gain needs the PCP without the prompt: add --prompt-free-pcp")
+        }
         // Every rank loads the model; a bad file stops them all together, the cause printed once.
         let loaded = try world.allSucceed {
             try LoadedModel.load(model: settings.model, tokenizer: settings.tokenizer, template: settings.template)

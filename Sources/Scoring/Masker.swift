@@ -55,7 +55,8 @@ public struct Masker: Sendable {
 
     /// The coverage guard unmasks protected ids; then span closure masks every clause of
     /// which at least `spanClosure` of the maskable tokens is masked, each added token taking
-    /// the union of the clause's flags. Unscored tokens (NaN PCP: template markup) stay unmasked.
+    /// the union of the clause's flags. Unscored tokens (NaN PCP: template markup) and
+    /// protected ids are not maskable.
     func refine(_ mask: SampleMask, in sample: SampleScores) -> SampleMask {
         guard !protectedIds.isEmpty || settings.spanClosure != nil else { return mask }
         var flags = mask.flags
@@ -63,7 +64,7 @@ public struct Masker: Sendable {
         if let share = settings.spanClosure {
             var start = 0
             for end in flags.indices where end == flags.count - 1 || endsClause(sample.tokenIds[end]) {
-                let maskable = (start...end).filter { !sample.pcp[$0].isNaN }
+                let maskable = (start...end).filter { !sample.pcp[$0].isNaN && !protectedIds.contains(sample.tokenIds[$0]) }
                 let masked = maskable.filter { !flags[$0].isEmpty }
                 if !masked.isEmpty, Double(masked.count) >= share * Double(maskable.count) {
                     let union = masked.reduce(Flags()) { $0.union(flags[$1]) }
@@ -80,7 +81,7 @@ public struct Masker: Sendable {
     /// Whether a token's text ends a clause for span closure: it ends a sentence (".", "!",
     /// "?", ";", trailing spaces aside) or holds a line break (raw, or escaped for display).
     public static func endsClause(text: String) -> Bool {
-        if text.contains("\n") || text.contains("\\n") { return true }
+        if text.contains("\n") || text.contains("\\n") || text.contains("<0x0A>") { return true }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         return [".", "!", "?", ";"].contains { trimmed.hasSuffix($0) }
     }
@@ -115,8 +116,9 @@ public struct Masker: Sendable {
             // isActive(.tr) implies init checked the thresholds exist.
             positions = Rules.tr(values, thresholds: trThresholds!, flagClasses: parameters.flagClasses)
         }
+        // The official code counts the response's own tokens: not the end-of-text token xtf appends (unscored).
         let limit = attribute == .kn && settings.knCapCount == .official
-            ? CapSelection.officialUpperTailLimit(fraction: settings.caps[attribute], tokens: sample.count)
+            ? CapSelection.officialUpperTailLimit(fraction: settings.caps[attribute], tokens: sample.pcp.filter { !$0.isNaN }.count)
             : CapSelection.limit(fraction: settings.caps[attribute], tokens: sample.count)
         // Most extreme: lowest RI, highest PCP (lowest prompt gain), lowest TR (log is monotone: the same order).
         let kept = CapSelection.mostExtreme(positions, limit: limit, scores: values, lowestFirst: lowestFirst)

@@ -48,5 +48,12 @@ final class PromptGainTests: XCTestCase {
         let refused = try MPIRunner.run(ranks: 1, ["mask", plain.path, "--kn-score", "prompt-gain"])
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderr.contains("--prompt-free-pcp"), refused.stderr)
+        // And `xtf score` asked for it without the second pass refuses before scoring anything.
+        let early = try TestPaths.scratchDirectory("prompt-gain-early")
+        let before = try MPIRunner.run(ranks: 1, ["score", "--model", model.path, "--data", data.path, "--format", "gsm8k", "--task", "math",
+                                                  "--out", early.path, "--kn-score", "prompt-gain"])
+        XCTAssertNotEqual(before.status, 0)
+        XCTAssertTrue(before.stderr.contains("--prompt-free-pcp"), before.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: early.appendingPathComponent("scores").path), "nothing was scored")
     }
 }

@@ -87,6 +87,15 @@ final class RunPlanTests: XCTestCase {
         XCTAssertEqual(plan.job(plan.arms[1]).maskMode, .delete)
         XCTAssertNil(plan.job(plan.arms[2]).maskMode, "loss, the default, is written as nothing")
         XCTAssertEqual(plan.arms[1].maskName, "xtf (deleted)")
+
+        // Refused while reading the plan, naming the arm: delete with a mask that picks no
+        // token, prompt-gain without the second scoring pass, two ways of naming TR's classes.
+        for (text, key) in [("arms: {a: {mask: none, mask-mode: delete}}", "arms.a"),
+                            ("arms: {a: {kn-score: prompt-gain}}", "arms.a"),
+                            ("arms: {a: {tr-class-rule: official, flag-classes: 2}}", "arms.a")] {
+            let bad = try write("out: o\nmodel: m\nscore: {data: d.jsonl, format: gsm8k, task: math}\n\(text)\n")
+            XCTAssertThrowsError(try RunPlan(file: bad.path)) { XCTAssertTrue("\($0)".contains(key), "\($0)") }
+        }
     }
 
     func testOverridesAndArmSelection() throws {

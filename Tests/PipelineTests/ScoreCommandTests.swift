@@ -82,7 +82,9 @@ final class ScoreCommandTests: XCTestCase {
         let report = variantStats["report"] as! [String: Any], settings = report["settings"] as! [String: Any]
         XCTAssertEqual(settings["spanClosure"] as? Double, 0.5)
         XCTAssertEqual(settings["trClassRule"] as? String, "official")
-        XCTAssertNotNil(report["protectedIds"] as? [Int], "the guard's ids are listed")
+        XCTAssertFalse((report["protectedIds"] as? [Int] ?? []).isEmpty, "the guard protects ids here, and lists them")
+        XCTAssertNotEqual(report["maskedTokens"] as? Int, (stats["report"] as! [String: Any])["maskedTokens"] as? Int,
+                          "the variant masks differently from the paper's rules")
         XCTAssertEqual((settings["flagClasses"] as? [Int])?.first, 0, "the official rule always flags C1")
     }
 }
