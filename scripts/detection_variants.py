@@ -7,6 +7,8 @@ response tokens and the union's precision, recall, span F1 and opening recall.
 
     scripts/detection_variants.py [--xtf BIN] RUN_DIR...    # RUN_DIR: an `xtf run` directory
                                                             # of the families (score/ inside)
+    scripts/detection_variants.py --attributes RUN_DIR...   # each attribute's AUROC, from
+                                                            # the run's detection.json
 
 The labels are read from the run's run.json (groundTruthLabels). Takes about 5 s per run
 and variant on 2 cores.
@@ -27,8 +29,17 @@ VARIANTS = [
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--xtf", default=os.environ.get("XTF_BIN", ".build/release/xtf"))
+    parser.add_argument("--attributes", action="store_true")
     parser.add_argument("runs", nargs="+")
     args = parser.parse_args()
+    if args.attributes:
+        print("| run | RI | KN | TR | union |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for run in args.runs:
+            rows = {r["attribute"]: r for r in json.load(open(os.path.join(run, "detection.json")))["rows"] if r["kind"] == "all"}
+            name = os.path.relpath(run, "runs/families") if run.startswith("runs/families") else run
+            print(f"| {name} | " + " | ".join(f"{rows[a]['auroc']:.3f}" for a in ("ri", "kn", "tr", "union")) + " |")
+        return
     print("| run | variant | masked | precision | recall | span F1 | opening recall | AUROC (union score) |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for run in args.runs:
