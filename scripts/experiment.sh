@@ -1,42 +1,53 @@
 #!/usr/bin/env bash
-# The ground-truth experiment (issue #7): does masking what XTF flags help, on data whose
-# noise is known token by token? For each seed: generate the data, then `xtf run` with the
-# arms normal, xtf, random (as many tokens as XTF masks), slm (RHO-1, against a reference
-# fine-tuned on clean problems) and each attribute alone; every arm is evaluated by exact
-# match on clean held-out problems. Writes docs/RESULTS.md (tables: mean and standard
-# deviation over the seeds; the detection of each attribute; examples).
+# Regenerates every table of docs/RESULTS.md (issue #17). Resumable at every step: each
+# family run's summary is committed under docs/results/ and a finished one is skipped, a
+# scored directory is not scored again, so a new machine continues where the last stopped.
+#   1. choosing (data seeds 1-3, surface 1, training seeds 1-2): every family at its default
+#      noise rate, and wrong-sum, late-fact and near-miss at rate 0.3; arms normal, oracle,
+#      clean, random, xtf (scripts/families.sh)
+#   2. the mask variants on detection, data seeds 1-3 (scripts/families_detection.sh): where
+#      the preset xtf-plus was chosen
+#   3. held out (never looked at while choosing): data seeds 4-6 of surface 1 and seeds 1-2 of
+#      surface 2, training seeds 1-2, arms normal, oracle, clean, xtf, xtf-plus; and the
+#      variants on their detection
+#   4. what the paper's rules flag on GSM8K, embedded model and SmolLM2 (scripts/gsm8k_flagged.sh)
+#   5. the tables pasted into docs/RESULTS.md (scripts/families_readme.py)
+# On 2 cores: about 11 minutes per family run of five arms, so the whole grid (48 choosing
+# runs, 60 held-out runs) is about 20 hours; steps 2, 4 and 5 take under an hour. STAGES
+# picks steps (default "1 2 3 4 5"); FAMILIES, NP, XTF_BIN as in families.sh.
 #
-#   scripts/experiment.sh                 # SEEDS="1 2 3" NP=2 STEPS=400 (62 minutes on 2 cores)
+#   scripts/experiment.sh
+#   STAGES="2 5" scripts/experiment.sh          # only the detection tables and the paste
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seeds=${SEEDS:-"1 2 3"}
-np=${NP:-2}
-steps=${STEPS:-400}
-work=${WORK:-runs/experiment}
-xtf=.build/release/xtf
-[ -x "$xtf" ] || scripts/setup.sh >/dev/null
-mkdir -p "$work"
+stages=${STAGES:-"1 2 3 4 5"}
+harmful="dead-end distractor late-fact near-miss wrong-sum"
+families=${FAMILIES:-"mixed $harmful"}
+[ -n "${XTF_BIN:-}" ] || { [ -x .build/release/xtf ] || scripts/setup.sh >/dev/null; export XTF_BIN=$PWD/.build/release/xtf; }
 start=$(date +%s)
-for seed in $seeds; do
-  data="$work/data-$seed"
-  [ -f "$data/train.jsonl" ] || "$xtf" groundtruth generate --out "$data" --seed "$seed" --train 2000 --test 300 --pretrain 0
-  # The SLM reference: the base model fine-tuned on clean problems (a seed stream of its own).
-  clean="$work/clean-$seed"
-  [ -f "$clean/train.jsonl" ] || "$xtf" groundtruth generate --out "$clean" --seed $((seed + 1000)) --train 1000 --test 0 \
-    --pretrain 0 --noise-rate 0
-  reference="$work/reference-$seed"
-  if [ ! -f "$reference/losses.jsonl" ]; then
-    scripts/xtf-mpirun -np "$np" train --model models/default --data "$clean/train.jsonl" --format gsm8k --mask none \
-      --out "$reference" --max-steps "$steps" --global-batch 16 --lr 1e-3 --warmup-steps 10 --seed "$seed" --resume
-  fi
-  ref_checkpoint=$(ls -d "$reference"/checkpoint-* | sort | tail -1)
-  scripts/xtf-mpirun -np "$np" run --config configs/experiment.yaml --set out="$PWD/$work/seed-$seed" \
-    --set score.data="$PWD/$data/train.jsonl" --set eval.data="$PWD/$data/test.jsonl" \
-    --set groundtruth.labels="$PWD/$data/train.jsonl" --set train.seed="$seed" --set train.max-steps="$steps" \
-    --set arms.slm.reference="$PWD/$ref_checkpoint"
-  python3 scripts/ri_analysis.py "$work/seed-$seed/score" "$data/train.jsonl" > "$work/seed-$seed/ri-analysis.md"
-  python3 scripts/generation_errors.py "$work/seed-$seed" "$data/test.jsonl" > "$work/seed-$seed/generation-errors.md"
-done
-echo "experiment: $(( $(date +%s) - start )) s"
-python3 scripts/experiment_results.py "$work" docs/RESULTS.md $seeds
-echo "wrote docs/RESULTS.md"
+has() { case " $stages " in *" $1 "*) return 0;; *) return 1;; esac; }
+
+if has 1; then
+  FAMILIES="$families" DATA_SEEDS="1 2 3" TRAIN_SEEDS="1 2" scripts/families.sh
+  RATE=0.3 FAMILIES="wrong-sum late-fact near-miss" DATA_SEEDS="1 2 3" TRAIN_SEEDS="1 2" scripts/families.sh
+fi
+has 2 && FAMILIES="$families" DATA_SEEDS="1 2 3" scripts/families_detection.sh
+if has 3; then
+  held_out=normal,oracle,clean,xtf,xtf-plus
+  ARMS=$held_out FAMILIES="$families" DATA_SEEDS="4 5 6" TRAIN_SEEDS="1 2" scripts/families.sh
+  ARMS=$held_out SURFACE=2 FAMILIES="$families" DATA_SEEDS="1 2" TRAIN_SEEDS="1 2" scripts/families.sh
+  FAMILIES="$families" DATA_SEEDS="4 5 6" scripts/families_detection.sh
+  SURFACE=2 FAMILIES="$families" DATA_SEEDS="1 2" scripts/families_detection.sh
+fi
+has 4 && scripts/gsm8k_flagged.sh
+if has 5; then
+  table=$(mktemp); trap 'rm -f "$table"' EXIT
+  python3 scripts/families_results.py > "$table" && python3 scripts/families_readme.py families_results.py "$table"
+  for seeds in d1-2-3 d4-5-6 s2-d1-2; do
+    file=docs/results/detection-$seeds.md
+    [ -f "$file" ] || { echo "experiment: $file missing (stage 2 or 3 not run): its tables are not refreshed" >&2; continue; }
+    python3 scripts/families_readme.py --after "Means over" "detection $seeds means" "$file"
+    python3 scripts/families_readme.py --after "Each attribute" "detection $seeds attributes" "$file"
+  done
+fi
+echo "experiment: stages $stages in $(( $(date +%s) - start )) s" >&2

@@ -27,12 +27,11 @@ work=${WORK:-runs/families}
 # XTF_BIN: a copy of the binary, so that rebuilding the tree during a long run changes nothing.
 [ -n "${XTF_BIN:-}" ] || { [ -x .build/release/xtf ] || scripts/setup.sh >/dev/null; export XTF_BIN=$PWD/.build/release/xtf; }
 xtf=$XTF_BIN
+source scripts/families_data.sh
 for family in $families; do
   for d in $data_seeds; do
     name="s$surface-d$d${rate:+-r$rate}"
-    data="$PWD/$work/$family/$name"
-    [ -f "$data/train-clean.jsonl" ] || "$xtf" groundtruth generate --out "$data" --family "$family" --surface "$surface" \
-      --seed "$((d + 100 * surface))" --train 2000 --test 500 --pretrain 0 ${rate:+--noise-rate "$rate"} >/dev/null
+    data=$(SURFACE=$surface RATE=$rate WORK=$work family_data "$family" "$d")
     for t in $train_seeds; do
       summary="docs/results/$family/$name-t$t.json"
       if [ -f "$summary" ] && python3 -c 'import json, sys

@@ -16,6 +16,7 @@ extension RIFence: ExpressibleByArgument {}
 extension TRClassRule: ExpressibleByArgument {}
 extension CapCount: ExpressibleByArgument {}
 extension KNScore: ExpressibleByArgument {}
+extension MaskPreset: ExpressibleByArgument {}
 extension DomainWordList: ExpressibleByArgument {}
 extension DomainWordForm: ExpressibleByArgument {}
 extension TRDomain: ExpressibleByArgument {}
@@ -120,58 +121,64 @@ public struct ScoringArguments: ParsableArguments {
     public init() {}
 }
 
-/// The masking rules' knobs (docs/METHOD.md).
+/// The masking rules' knobs (docs/METHOD.md). Each is optional: what is not given comes from
+/// --preset (the paper's rules unless another is named).
 public struct MaskArguments: ParsableArguments {
-    @Option(name: .customLong("k-iqr"), help: "RI flags ri < Q1 - k (Q3 - Q1), per sample.")
-    public var kIQR: Double = MaskSettings().kIQR
+    private static let paper = MaskPreset.paper.settings
 
-    @Option(help: "What the RI fence is computed on: iqr (RI, the paper) | log-iqr (log RI, for a right-skewed RI that the paper's fence cannot reach).")
-    public var riFence: RIFence = MaskSettings().riFence
+    @Option(help: "Named rules the other masking options start from: paper (the paper's rules) | xtf-plus (docs/METHOD.md). (default: paper)")
+    public var preset: MaskPreset?
 
-    @Option(name: .customLong("tau-kn"), help: "KN flags PCP > tau.")
-    public var tauKN: Double = MaskSettings().tauKN
+    @Option(name: .customLong("k-iqr"), help: "RI flags ri < Q1 - k (Q3 - Q1), per sample. (default: \(paper.kIQR))")
+    public var kIQR: Double?
 
-    @Option(help: "Multi-Otsu classes K over the dataset-wide TR histogram.")
-    public var otsuClasses = MaskSettings().otsuClasses
+    @Option(help: "What the RI fence is computed on: iqr (RI, the paper) | log-iqr (log RI, for a right-skewed RI that the paper's fence cannot reach). (default: \(paper.riFence.rawValue))")
+    public var riFence: RIFence?
 
-    @Option(parsing: .upToNextOption, help: "Flagged TR classes, 1-based (C1 is the lowest; the paper flags C2).")
-    public var flagClasses: [Int] = MaskSettings().flagClasses.map { $0 + 1 }
+    @Option(name: .customLong("tau-kn"), help: "KN flags PCP > tau. (default: \(paper.tauKN))")
+    public var tauKN: Double?
 
-    @Option(parsing: .upToNextOption, help: "Per-sample caps: ri kn tr (fractions of the response; 0 disables).")
-    public var caps: [Double] = Attribute.allCases.map { MaskSettings().caps[$0] }
+    @Option(help: "Multi-Otsu classes K over the dataset-wide TR histogram. (default: \(paper.otsuClasses))")
+    public var otsuClasses: Int?
 
-    @Option(help: "Attributes in use, comma-separated: ri,kn,tr")
-    public var attributes = "ri,kn,tr"
+    @Option(parsing: .upToNextOption, help: "Flagged TR classes, 1-based (C1 is the lowest; the paper flags C2). (default: \(paper.flagClasses.map { String($0 + 1) }.joined(separator: " ")))")
+    public var flagClasses: [Int] = []
 
-    @Option(help: "How TR's flagged classes are chosen: fixed (--flag-classes) | official (the official code's cumulative-share rule with --tr-weight).")
-    public var trClassRule: TRClassRule = MaskSettings().trClassRule
+    @Option(parsing: .upToNextOption, help: "Per-sample caps: ri kn tr (fractions of the response; 0 disables). (default: \(paper.caps.ri) \(paper.caps.kn) \(paper.caps.tr))")
+    public var caps: [Double] = []
 
-    @Option(help: "TR weight of the official class rule.")
-    public var trWeight: Double = MaskSettings().trWeight
+    @Option(help: "Attributes in use, comma-separated: ri,kn,tr (default: ri,kn,tr)")
+    public var attributes: String?
 
-    @Option(help: "KN's cap count: floor (floor(c n), as RI and TR) | official (n - 1 - int(n (1 - c))).")
-    public var knCapCount: CapCount = MaskSettings().knCapCount
+    @Option(help: "How TR's flagged classes are chosen: fixed (--flag-classes) | official (the official code's cumulative-share rule with --tr-weight). (default: \(paper.trClassRule.rawValue))")
+    public var trClassRule: TRClassRule?
 
-    @Option(help: "What KN's rule looks at: pcp (PCP > --tau-kn, the paper) | prompt-gain (what the prompt adds to the token's log probability < --kn-gain-below nats; needs scores made with --prompt-free-pcp).")
-    public var knScore: KNScore = MaskSettings().knScore
+    @Option(help: "TR weight of the official class rule. (default: \(paper.trWeight))")
+    public var trWeight: Double?
 
-    @Option(help: "With --kn-score prompt-gain: KN flags a prompt gain below this many nats.")
-    public var knGainBelow: Double = MaskSettings().knGainBelow
+    @Option(help: "KN's cap count: floor (floor(c n), as RI and TR) | official (n - 1 - int(n (1 - c))). (default: \(paper.knCapCount.rawValue))")
+    public var knCapCount: CapCount?
 
-    @Option(help: "Never mask a token id that the rules mask in more than this share of its occurrences (dataset-wide). Off by default.")
+    @Option(help: "What KN's rule looks at: pcp (PCP > --tau-kn, the paper) | prompt-gain (what the prompt adds to the token's log probability < --kn-gain-below nats; needs scores made with --prompt-free-pcp). (default: \(paper.knScore.rawValue))")
+    public var knScore: KNScore?
+
+    @Option(help: "With --kn-score prompt-gain: KN flags a prompt gain below this many nats. (default: \(paper.knGainBelow))")
+    public var knGainBelow: Double?
+
+    @Option(help: "Never mask a token id that the rules mask in more than this share of its occurrences (dataset-wide). Off in the paper's rules.")
     public var coverageGuard: Double?
 
-    @Option(help: "Mask a whole clause (up to a '.', '!', '?', ';' or line break) when at least this share of it is masked. Off by default.")
+    @Option(help: "Mask a whole clause (up to a '.', '!', '?', ';' or line break) when at least this share of it is masked. Off in the paper's rules.")
     public var spanClosure: Double?
 
     public init() {}
 
     public func settings() throws -> MaskSettings {
         var o = MaskOptions()
+        o.preset = preset
         o.kIQR = kIQR; o.riFence = riFence; o.tauKN = tauKN; o.otsuClasses = otsuClasses
-        // Under the official class rule the default --flag-classes is not a choice the user made.
-        o.flagClasses = trClassRule == .official && flagClasses == MaskSettings().flagClasses.map({ $0 + 1 }) ? nil : flagClasses
-        o.caps = caps; o.attributes = attributes
+        o.flagClasses = flagClasses.isEmpty ? nil : flagClasses
+        o.caps = caps.isEmpty ? nil : caps; o.attributes = attributes
         o.trClassRule = trClassRule; o.trWeight = trWeight; o.knCapCount = knCapCount; o.knScore = knScore; o.knGainBelow = knGainBelow
         o.coverageGuard = coverageGuard; o.spanClosure = spanClosure
         return try usage { try o.settings() }

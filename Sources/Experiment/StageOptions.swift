@@ -124,6 +124,8 @@ public struct ScoreOptions: Codable, Equatable, Sendable {
 
 /// The masking rules' options (`xtf mask`, and `xtf score`'s masking).
 public struct MaskOptions: Codable, Equatable, Sendable {
+    /// The named rule set the other options start from (default: the paper's rules).
+    public var preset: MaskPreset?
     public var kIQR: Double?
     public var riFence: RIFence?
     public var tauKN: Double?
@@ -145,7 +147,7 @@ public struct MaskOptions: Codable, Equatable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case caps, attributes
+        case preset, caps, attributes
         case kIQR = "k-iqr", riFence = "ri-fence", tauKN = "tau-kn", otsuClasses = "otsu-classes", flagClasses = "flag-classes"
         case trClassRule = "tr-class-rule", trWeight = "tr-weight", knCapCount = "kn-cap-count", knScore = "kn-score", knGainBelow = "kn-gain-below"
         case coverageGuard = "coverage-guard", spanClosure = "span-closure"
@@ -155,7 +157,7 @@ public struct MaskOptions: Codable, Equatable, Sendable {
     public var isEmpty: Bool { self == MaskOptions() }
 
     public func settings() throws -> MaskSettings {
-        let d = MaskSettings()
+        let d = (preset ?? .paper).settings
         var caps = d.caps
         if let given = self.caps {
             guard given.count == 3 else { throw OptionError("caps", "takes three values: ri kn tr, got \(given.count)") }
@@ -172,7 +174,7 @@ public struct MaskOptions: Codable, Equatable, Sendable {
             }
             used = Flags(list)
         }
-        if flagClasses != nil, trClassRule == .official {
+        if flagClasses != nil, (trClassRule ?? d.trClassRule) == .official {
             throw OptionError("flag-classes", "goes with tr-class-rule fixed: the official rule chooses the classes from the data")
         }
         if let flagClasses, let bad = flagClasses.first(where: { !(1...(otsuClasses ?? d.otsuClasses)).contains($0) }) {
@@ -182,7 +184,7 @@ public struct MaskOptions: Codable, Equatable, Sendable {
                              flagClasses: flagClasses.map { $0.map { $0 - 1 } } ?? d.flagClasses, caps: caps, attributes: used,
                              trClassRule: trClassRule ?? d.trClassRule, trWeight: trWeight ?? d.trWeight,
                              knCapCount: knCapCount ?? d.knCapCount, knScore: knScore ?? d.knScore, knGainBelow: knGainBelow ?? d.knGainBelow,
-                             coverageGuard: coverageGuard, spanClosure: spanClosure)
+                             coverageGuard: coverageGuard ?? d.coverageGuard, spanClosure: spanClosure ?? d.spanClosure)
         try s.validate()
         return s
     }

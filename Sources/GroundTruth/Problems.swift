@@ -1,7 +1,7 @@
 import Foundation
 import Randomness
 
-/// The kinds of injected noise, each meant to lack one XTF attribute (docs/RESULTS.md).
+/// The kinds of injected noise, each meant to lack one XTF attribute (docs/results/mixed-benchmark.md).
 public enum NoiseKind: String, Codable, CaseIterable, Sendable {
     /// Stock phrases a base model has seen everywhere and predicts: knowledge novelty (KN).
     case boilerplate

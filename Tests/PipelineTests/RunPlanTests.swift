@@ -98,6 +98,38 @@ final class RunPlanTests: XCTestCase {
         }
     }
 
+    func testAPresetIsWhereAnArmsRulesStart() throws {
+        let plus = MaskPreset.xtfPlus.settings
+        XCTAssertNotEqual(plus, MaskPreset.paper.settings, "xtf-plus names rules other than the paper's")
+        XCTAssertEqual(MaskPreset.paper.settings, MaskSettings(), "the paper's rules are the default")
+        let url = try write("""
+            out: o
+            model: m
+            score: {data: d.jsonl, format: gsm8k, task: math, prompt-free-pcp: true}
+            arms:
+              paper: {mask: xtf}
+              plus: {preset: xtf-plus}
+              plus-closure: {preset: xtf-plus, span-closure: 0.9, tau-kn: 0.5}
+            """)
+        let plan = try RunPlan(file: url.path)
+        XCTAssertNil(plan.arms[0].rules)
+        XCTAssertEqual(plan.arms[1].rules, plus)
+        var overridden = plus
+        overridden.spanClosure = 0.9; overridden.tauKN = 0.5
+        XCTAssertEqual(plan.arms[2].rules, overridden, "an option beside the preset overrides its value, the rest stay")
+        let bad = try write("out: o\nmodel: m\nscore: {data: d.jsonl, format: gsm8k, task: math}\narms: {a: {preset: xtf-best}}\n")
+        XCTAssertThrowsError(try RunPlan(file: bad.path)) { XCTAssertTrue("\($0)".contains("arms.a.preset"), "\($0)") }
+    }
+
+    func testEveryShippedConfigReads() throws {
+        let configs = TestPaths.packageRoot.appendingPathComponent("configs")
+        let names = try FileManager.default.contentsOfDirectory(atPath: configs.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        XCTAssertTrue(names.contains("demo.yaml"), "\(names)")
+        for name in names {
+            XCTAssertNoThrow(try RunPlan(file: configs.appendingPathComponent(name).path), name)
+        }
+    }
+
     func testOverridesAndArmSelection() throws {
         let url = try write(file)
         let plan = try RunPlan(file: url.path, overrides: ["score.max-length=300", "arms.xtf.lr=0.01", "score.caps=0 0 0",
