@@ -48,7 +48,7 @@ VARIANTS = [
      ["--attributes", "kn", "--kn-score", "prompt-gain", "--caps", "0.05", "0.5", "0.05", "--span-closure", "0.5"]),
 ]
 PROMPT_GAIN = "--kn-score"
-# Tried on data seed 1 only (docs/results/README.md): they flag next to nothing (the guards)
+# Tried on data seed 1 only (docs/results/detection-d1-first-pass.md): they flag next to nothing (the guards)
 # or the same as the paper's rules (the fence, the closure alone). Left out unless --all.
 SEED1_ONLY = {"log-IQR RI fence", "coverage guard 0.3", "span closure 0.5", "guard 0.3 + closure 0.5",
               "log-IQR + guard + closure", "KN only, cap 0.3"}
@@ -64,9 +64,12 @@ def describe(directory):
         labels = json.load(open(os.path.join(directory, "run.json")))["groundTruthLabels"]
     else:
         score, labels = os.path.join(directory, "score"), os.path.join(directory, "train.jsonl")
-    marker = "runs/families/"
-    name = directory[directory.index(marker) + len(marker):] if marker in directory else directory
-    return name.removesuffix("/score"), score, labels
+    # FAMILY/DATA (WORK/FAMILY/sS-dD...), from the data directory holding the labels.
+    data = os.path.dirname(os.path.abspath(labels))
+    name = os.path.join(os.path.basename(os.path.dirname(data)), os.path.basename(data))
+    if os.path.basename(score) != "score":
+        name = os.path.join(name, os.path.basename(score))
+    return name, score, labels
 
 def has_prompt_free(score):
     settings = json.load(open(os.path.join(score, "settings.json")))
@@ -84,8 +87,10 @@ COLUMNS = ("noise share", "masked", "precision", "lift", "recall", "span F1", "o
 
 def row_values(masked, union):
     """Lift: precision over the share of noise tokens, what a mask picking tokens at random has."""
-    share = union["positives"] / (union["positives"] + union["negatives"])
-    return [share, masked, union["precision"], union["precision"] / share, union["recall"], union["spanF1"], union["openingRecall"]]
+    total = union["positives"] + union["negatives"]
+    share = union["positives"] / total if total else 0.0
+    lift = union["precision"] / share if share else float("nan")
+    return [share, masked, union["precision"], lift, union["recall"], union["spanF1"], union["openingRecall"]]
 
 def main():
     parser = argparse.ArgumentParser()

@@ -12,8 +12,8 @@
 #      variants on their detection
 #   4. what the paper's rules flag on GSM8K, embedded model and SmolLM2 (scripts/gsm8k_flagged.sh)
 #   5. the tables pasted into docs/RESULTS.md (scripts/families_readme.py)
-# On 2 cores: about 11 minutes per family run of five arms, so the whole grid (48 choosing
-# runs, 60 held-out runs) is about 20 hours; steps 2, 4 and 5 take under an hour. STAGES
+# On 2 cores: about 11 minutes per family run of five arms, so the whole grid (54 choosing
+# runs, 60 held-out runs) is about 21 hours; steps 2, 4 and 5 take under an hour. STAGES
 # picks steps (default "1 2 3 4 5"); FAMILIES, NP, XTF_BIN as in families.sh.
 #
 #   scripts/experiment.sh
@@ -42,12 +42,13 @@ fi
 has 4 && scripts/gsm8k_flagged.sh
 if has 5; then
   table=$(mktemp); trap 'rm -f "$table"' EXIT
-  python3 scripts/families_results.py > "$table" && python3 scripts/families_readme.py families_results.py "$table"
+  python3 scripts/families_results.py > "$table"
+  python3 scripts/families_readme.py families_results.py "$table"
   for seeds in d1-2-3 d4-5-6 s2-d1-2; do
     file=docs/results/detection-$seeds.md
     [ -f "$file" ] || { echo "experiment: $file missing (stage 2 or 3 not run): its tables are not refreshed" >&2; continue; }
     python3 scripts/families_readme.py --after "Means over" "detection $seeds means" "$file"
-    python3 scripts/families_readme.py --after "Each attribute" "detection $seeds attributes" "$file"
   done
+  python3 scripts/families_readme.py --after "Each attribute" "detection d1-2-3 attributes" docs/results/detection-d1-2-3.md
 fi
 echo "experiment: stages $stages in $(( $(date +%s) - start )) s" >&2

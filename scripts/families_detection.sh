@@ -13,7 +13,9 @@
 #
 #   DATA_SEEDS="1 2 3" scripts/families_detection.sh        # about 15 s per family and seed to score,
 #                                                           # 1 minute to try the variants (2 cores)
-#   MODEL=~/.cache/xtf/smollm2-135m-instruct FAMILIES="wrong-sum mixed" DATA_SEEDS=1 scripts/families_detection.sh
+#   MODEL=~/.cache/xtf/smollm2-135m-instruct MAX_LENGTH=512 TEMPLATE=plain FAMILIES="wrong-sum mixed" DATA_SEEDS=1 \
+#     scripts/families_detection.sh      # SmolLM2 (scripts/gsm8k_flagged.sh imports it), the plain
+#                                         # layout the embedded model is scored with
 set -euo pipefail
 cd "$(dirname "$0")/.."
 families=${FAMILIES:-"mixed dead-end distractor late-fact near-miss wrong-sum"}
@@ -39,5 +41,6 @@ for family in $families; do
 done
 seeds=$(echo $data_seeds | tr ' ' '-')
 out="docs/results/detection${name:+-$name}${SURFACE:+-s$SURFACE}${RATE:+-r$RATE}-d$seeds.md"
-python3 scripts/detection_variants.py ${ALL:+--all} "${dirs[@]}" > "$out.tmp" && mv "$out.tmp" "$out"
+python3 scripts/detection_variants.py ${ALL:+--all} "${dirs[@]}" > "$out.tmp"
+mv "$out.tmp" "$out"
 echo "families_detection: wrote $out" >&2

@@ -3,7 +3,8 @@
 written by scripts/families.sh): per family and surface, every arm's exact match (mean over
 the runs, and each run's), its difference to normal (each run's items paired with its own
 normal arm) with a 95% two-level bootstrap interval (runs, then items within them), and the
-share of the oracle gap it recovers, (arm - normal) / (oracle - normal), over the same runs. A comparison script:
+share of the oracle gap it recovers, (arm - normal) / (oracle - normal), over the same runs
+where the oracle's own gain has an interval above 0 (blank elsewhere). A comparison script:
 it reads only the summaries.
 
     scripts/families_results.py [RESULTS_DIR]      # prints Markdown
@@ -63,11 +64,12 @@ for (family, surface, rate), members in sorted(groups.items(), key=lambda kv: (k
         metrics = [next(a for a in r["arms"] if a["arm"] == name)["metric"] or 0 for r in with_arm]
         d, low, high = paired_interval(pairs_of(name))
         share = ""
-        # A share of the oracle's gain, over the same runs, only where the oracle gains.
+        # A share of the oracle's gain, over the same runs, only where the oracle's gain is
+        # clear (its interval above 0): a share of a gain that may be nothing means nothing.
         oracle = pairs_of("oracle") if name not in ("normal", "oracle", "base", "clean") else None
         if oracle:
-            gain = paired_interval(oracle, resamples=1)[0]
-            if gain > 0:
+            gain, gain_low, _ = paired_interval(oracle)
+            if gain_low > 0:
                 share = f"{d / gain:.2f}"
         seeds = ", ".join(f"{r['dataSeed']}-{r['trainSeed']}" for r in with_arm)
         print(f"| {family} | {surface} | {rate if rate is not None else 'default'} | {seeds} | {name} | {statistics.mean(metrics):.3f} | "

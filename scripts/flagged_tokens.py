@@ -44,7 +44,7 @@ def main():
             n = sum(flagged[a].values())
             digits = sum(c for t, c in flagged[a].items() if is_number_piece(t))
             top = ", ".join(f"{shown(t)} {c} ({c / occurrences[t]:.0%})" for t, c in flagged[a].most_common(args.top))
-            print(f"| {a} | {n / total:.3f} | {digits / n if n else 0:.2f} | {top} |")
+            print(f"| {a} | {n / total if total else 0:.3f} | {digits / n if n else 0:.2f} | {top} |")
         print()
 
 main()

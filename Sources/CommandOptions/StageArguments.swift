@@ -126,49 +126,49 @@ public struct ScoringArguments: ParsableArguments {
 public struct MaskArguments: ParsableArguments {
     private static let paper = MaskPreset.paper.settings
 
-    @Option(help: "Named rules the other masking options start from: paper (the paper's rules) | xtf-plus (docs/METHOD.md). (default: paper)")
+    @Option(help: "Named rules the other masking options start from: paper (the paper's rules, the default) | xtf-plus (KN alone, cap 0.3, span closure 0.5; docs/METHOD.md). Each option below given beside it replaces one value; the values in brackets are the paper's.")
     public var preset: MaskPreset?
 
-    @Option(name: .customLong("k-iqr"), help: "RI flags ri < Q1 - k (Q3 - Q1), per sample. (default: \(paper.kIQR))")
+    @Option(name: .customLong("k-iqr"), help: "RI flags ri < Q1 - k (Q3 - Q1), per sample. (paper: \(paper.kIQR))")
     public var kIQR: Double?
 
-    @Option(help: "What the RI fence is computed on: iqr (RI, the paper) | log-iqr (log RI, for a right-skewed RI that the paper's fence cannot reach). (default: \(paper.riFence.rawValue))")
+    @Option(help: "What the RI fence is computed on: iqr (RI, the paper) | log-iqr (log RI, for a right-skewed RI that the paper's fence cannot reach). (paper: \(paper.riFence.rawValue))")
     public var riFence: RIFence?
 
-    @Option(name: .customLong("tau-kn"), help: "KN flags PCP > tau. (default: \(paper.tauKN))")
+    @Option(name: .customLong("tau-kn"), help: "KN flags PCP > tau. (paper: \(paper.tauKN))")
     public var tauKN: Double?
 
-    @Option(help: "Multi-Otsu classes K over the dataset-wide TR histogram. (default: \(paper.otsuClasses))")
+    @Option(help: "Multi-Otsu classes K over the dataset-wide TR histogram. (paper: \(paper.otsuClasses))")
     public var otsuClasses: Int?
 
-    @Option(parsing: .upToNextOption, help: "Flagged TR classes, 1-based (C1 is the lowest; the paper flags C2). (default: \(paper.flagClasses.map { String($0 + 1) }.joined(separator: " ")))")
+    @Option(parsing: .upToNextOption, help: "Flagged TR classes, 1-based (C1 is the lowest; the paper flags C2). (paper: \(paper.flagClasses.map { String($0 + 1) }.joined(separator: " ")))")
     public var flagClasses: [Int] = []
 
-    @Option(parsing: .upToNextOption, help: "Per-sample caps: ri kn tr (fractions of the response; 0 disables). (default: \(paper.caps.ri) \(paper.caps.kn) \(paper.caps.tr))")
+    @Option(parsing: .upToNextOption, help: "Per-sample caps: ri kn tr (fractions of the response; 0 disables). (paper: \(paper.caps.ri) \(paper.caps.kn) \(paper.caps.tr))")
     public var caps: [Double] = []
 
-    @Option(help: "Attributes in use, comma-separated: ri,kn,tr (default: ri,kn,tr)")
+    @Option(help: "Attributes in use, comma-separated: ri,kn,tr (paper: ri,kn,tr)")
     public var attributes: String?
 
-    @Option(help: "How TR's flagged classes are chosen: fixed (--flag-classes) | official (the official code's cumulative-share rule with --tr-weight). (default: \(paper.trClassRule.rawValue))")
+    @Option(help: "How TR's flagged classes are chosen: fixed (--flag-classes) | official (the official code's cumulative-share rule with --tr-weight). (paper: \(paper.trClassRule.rawValue))")
     public var trClassRule: TRClassRule?
 
-    @Option(help: "TR weight of the official class rule. (default: \(paper.trWeight))")
+    @Option(help: "TR weight of the official class rule. (paper: \(paper.trWeight))")
     public var trWeight: Double?
 
-    @Option(help: "KN's cap count: floor (floor(c n), as RI and TR) | official (n - 1 - int(n (1 - c))). (default: \(paper.knCapCount.rawValue))")
+    @Option(help: "KN's cap count: floor (floor(c n), as RI and TR) | official (n - 1 - int(n (1 - c))). (paper: \(paper.knCapCount.rawValue))")
     public var knCapCount: CapCount?
 
-    @Option(help: "What KN's rule looks at: pcp (PCP > --tau-kn, the paper) | prompt-gain (what the prompt adds to the token's log probability < --kn-gain-below nats; needs scores made with --prompt-free-pcp). (default: \(paper.knScore.rawValue))")
+    @Option(help: "What KN's rule looks at: pcp (PCP > --tau-kn, the paper) | prompt-gain (what the prompt adds to the token's log probability < --kn-gain-below nats; needs scores made with --prompt-free-pcp). (paper: \(paper.knScore.rawValue))")
     public var knScore: KNScore?
 
-    @Option(help: "With --kn-score prompt-gain: KN flags a prompt gain below this many nats. (default: \(paper.knGainBelow))")
+    @Option(help: "With --kn-score prompt-gain: KN flags a prompt gain below this many nats. (paper: \(paper.knGainBelow))")
     public var knGainBelow: Double?
 
-    @Option(help: "Never mask a token id that the rules mask in more than this share of its occurrences (dataset-wide). Off in the paper's rules.")
+    @Option(help: "Never mask a token id that the rules mask in more than this share of its occurrences (dataset-wide). Off in the paper's rules; 1 turns it off.")
     public var coverageGuard: Double?
 
-    @Option(help: "Mask a whole clause (up to a '.', '!', '?', ';' or line break) when at least this share of it is masked. Off in the paper's rules.")
+    @Option(help: "Mask a whole clause (up to a '.', '!', '?', ';' or line break) when at least this share of it is masked. Off in the paper's rules; 1 turns it off (xtf-plus: 0.5).")
     public var spanClosure: Double?
 
     public init() {}

@@ -77,14 +77,15 @@ public struct ExperimentJob {
                 let stats = try MaskStage.run(directory: masks, settings: rules, world: world, log: log)
                 say("\(arm.name): " + (stats.summary.split(separator: "\n").first.map(String.init) ?? ""))
             }
+            // Resuming a finished arm trains nothing: its newest checkpoint is the last step.
             let training = layout.armTraining(arm.name)
-            if exists((training as NSString).appendingPathComponent(LossRecord.fileName)) {
-                say("\(arm.name): training done")
+            say("\(arm.name): training")
+            starting("\(arm.name) training")
+            let records = try TrainStage.run(plan.job(arm), out: training, resume: true, timeline: arm.timeline, world: world, log: log)
+            if let last = records.last {
+                say("\(arm.name): trained \(records.count) steps; last loss \(String(format: "%.5f", last.loss))")
             } else {
-                say("\(arm.name): training")
-                starting("\(arm.name) training")
-                let records = try TrainStage.run(plan.job(arm), out: training, resume: true, timeline: arm.timeline, world: world, log: log)
-                if let last = records.last { say("\(arm.name): trained \(records.count) steps; last loss \(String(format: "%.5f", last.loss))") }
+                say("\(arm.name): training done")
             }
             guard let checkpoint = try CheckpointStore(directory: training).newest() else {
                 throw PipelineError.corruptRun(path: training, reason: "arms.\(arm.name): training wrote no checkpoint here")

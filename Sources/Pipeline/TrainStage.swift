@@ -9,7 +9,8 @@ import Tokenizer
 import Training
 
 /// `xtf train` as a function: masked data-parallel fine-tuning of a `TrainJob` into `out`,
-/// with train-settings.json, samples.json (where every record went) and losses.jsonl.
+/// with train-settings.json, samples.json (where every record went) and losses.jsonl (written
+/// as the steps go). Run again with `resume` on a finished run, it trains nothing.
 /// Collective: every rank calls it with the same arguments.
 public enum TrainStage {
     /// What a caller may watch or change while training runs (tests kill a rank after a
@@ -59,11 +60,13 @@ public enum TrainStage {
         }
         let trainer = try Trainer(model: loaded.transformer, settings: settings, world: world, log: log, out: out, reference: referenceModel)
         trainer.gradientObserver = hooks.gradient
-        let records = try trainer.train(train, validation: validation, resume: resume) { hooks.afterStep?($0) }
-        if world.isRoot {
-            try AtomicFile.writeJSONLines(records.map(LossRecord.init), to: (out as NSString).appendingPathComponent(LossRecord.fileName))
-            if timeline { try AtomicFile.writeJSONLines(records, to: (out as NSString).appendingPathComponent("timeline.jsonl")) }
+        var losses = world.isRoot ? LiveLosses(directory: out) : nil
+        let records = try trainer.train(train, validation: validation, resume: resume) { record in
+            losses?.record(record, log: log)
+            hooks.afterStep?(record)
         }
+        if let failure = losses?.failure { throw failure }
+        if world.isRoot, timeline { try AtomicFile.writeJSONLines(records, to: (out as NSString).appendingPathComponent("timeline.jsonl")) }
         return records
     }
 
@@ -107,10 +110,37 @@ public enum TrainStage {
     }
 }
 
+/// losses.jsonl as training goes (rank 0): the first step of this process cuts the file back
+/// to the steps before it (a resumed run's checkpoint; nothing for a new run), then every step
+/// appends its line. A write that fails is reported once and thrown after training, when
+/// every rank has left the collectives.
+struct LiveLosses {
+    let log: AppendLog<LossRecord>
+    private var started = false
+    private(set) var failure: Error?
+
+    init(directory: String) { log = AppendLog(path: (directory as NSString).appendingPathComponent(LossRecord.fileName)) }
+
+    mutating func record(_ step: StepRecord, log logger: Logger) {
+        guard failure == nil else { return }
+        do {
+            if !started {
+                started = true
+                try log.rewrite(log.records().filter { $0.step <= step.step })
+            }
+            try log.append(LossRecord(step, time: Date().timeIntervalSince1970))
+        } catch {
+            failure = error
+            logger.warning("\(error); losses.jsonl stops here, training goes on and fails at its end")
+        }
+    }
+}
+
 extension LossRecord {
     /// Step numbers 1-based, as users count them.
-    init(_ r: StepRecord) {
-        self.init(step: r.step + 1, loss: r.loss, tokens: r.tokens, lr: r.learningRate, validationLoss: r.validationLoss, compute: r.compute,
-                  exposedCommunication: r.exposedCommunication, communication: r.communication, optimizer: r.optimizer)
+    init(_ r: StepRecord, time: Double? = nil) {
+        self.init(step: r.step + 1, loss: r.loss, tokens: r.tokens, lr: r.learningRate, gradNorm: r.gradientNorm, validationLoss: r.validationLoss,
+                  time: time, compute: r.compute, exposedCommunication: r.exposedCommunication, communication: r.communication,
+                  optimizer: r.optimizer)
     }
 }

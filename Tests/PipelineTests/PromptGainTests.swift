@@ -1,5 +1,4 @@
 import Foundation
-import Scoring
 import TestSupport
 import XCTest
 
@@ -40,16 +39,6 @@ final class PromptGainTests: XCTestCase {
         }
         XCTAssertGreaterThan(flagged, 0)
         XCTAssertEqual(flagged, below)
-
-        // A preset on the command line: its rules reach the run's mask settings, and an
-        // option beside it overrides one value.
-        for (extra, expected) in [([String](), MaskPreset.xtfPlus.settings),
-                                  (["--span-closure", "0.9"], { var s = MaskPreset.xtfPlus.settings; s.spanClosure = 0.9; return s }())] {
-            let result = try MPIRunner.run(ranks: 2, ["mask", runs[0].path, "--preset", "xtf-plus"] + extra)
-            XCTAssertEqual(result.status, 0, result.stderr)
-            let written = try JSONDecoder().decode(MaskSettings.self, from: Data(contentsOf: runs[0].appendingPathComponent("mask-settings.json")))
-            XCTAssertEqual(written, expected, "xtf mask --preset xtf-plus \(extra.joined(separator: " "))")
-        }
 
         // A run scored without the second pass cannot mask by the gain.
         let plain = try TestPaths.scratchDirectory("prompt-gain-plain")

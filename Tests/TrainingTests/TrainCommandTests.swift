@@ -28,9 +28,12 @@ final class TrainCommandTests: XCTestCase {
                           binary: observed ? MPIRunner.testbenchBinary : MPIRunner.xtfBinary)
     }
 
-    func losses(_ out: URL) throws -> [Double] {
+    func losses(_ out: URL) throws -> [Double] { try lossLines(out).map { $0["loss"]! } }
+    func steps(_ out: URL) throws -> [Int] { try lossLines(out).map { Int($0["step"]!) } }
+
+    func lossLines(_ out: URL) throws -> [[String: Double]] {
         try String(contentsOf: out.appendingPathComponent("losses.jsonl"), encoding: .utf8).split(separator: "\n").map {
-            (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Double])["loss"]!
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Double]
         }
     }
 
@@ -139,6 +142,8 @@ final class TrainCommandTests: XCTestCase {
         let killed = try train(ranks: 2, out: out, extra: ["--checkpoint-every", "5", "--kill-at-step", "12"], observed: true)
         XCTAssertNotEqual(killed.status, 0, "the run was meant to be killed")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint-00000020").path))
+        // losses.jsonl is written as the steps go: the killed run's holds the steps it did.
+        XCTAssertEqual(try steps(out), Array(1...12), "losses.jsonl of the killed run")
         let elsewhere = try TestPaths.scratchDirectory("train-killed-np4")
         try FileManager.default.removeItem(at: elsewhere)
         try FileManager.default.copyItem(at: out, to: elsewhere)
@@ -148,12 +153,15 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(resumed.stderr.contains("at step 10 of 20"), resumed.stderr)
         XCTAssertEqual(try tensors(out, "model.safetensors"), try tensors(reference, "model.safetensors"))
         XCTAssertEqual(try tensors(out, "optimizer.safetensors"), try tensors(reference, "optimizer.safetensors"))
+        // Cut back to the checkpoint's 10 steps, then steps 11-20 again: the uninterrupted run's file.
+        XCTAssertEqual(try steps(out), Array(1...20))
+        XCTAssertEqual(try losses(out), try losses(reference), "losses.jsonl after the resume")
 
         // The same checkpoint resumed on 4 ranks: the same run up to float rounding.
         let resumed4 = try train(ranks: 4, out: elsewhere, extra: ["--checkpoint-every", "5", "--resume"])
         XCTAssertEqual(resumed4.status, 0, resumed4.stderr)
         XCTAssertTrue(resumed4.stderr.contains("at step 10 of 20"), resumed4.stderr)
-        assertClose(try losses(elsewhere), Array(try losses(reference).suffix(10)), "losses resumed at np=4")
+        assertClose(try losses(elsewhere), try losses(reference), "losses resumed at np=4")
         assertClose(try tensors(elsewhere, "model.safetensors"), try tensors(reference, "model.safetensors"), "parameters resumed at np=4")
     }
 
