@@ -27,6 +27,24 @@ public struct Architecture: Sendable {
         case rope
     }
 
+    /// Where a block normalises around each sublayer (attention, MLP).
+    public enum SublayerNorm: Sendable {
+        /// x + f(norm(x)): the sublayer reads the normalised residual (GPT-2, Llama family).
+        case input
+        /// x + norm(f(x)): the sublayer reads the residual itself and its output is
+        /// normalised before the add (OLMo 2).
+        case output
+    }
+
+    /// RMSNorm of the projected queries and keys, before RoPE.
+    public enum QKNorm: Sendable {
+        case none
+        /// Over each head's head_dim values, one weight [head_dim] shared by the heads (Qwen3).
+        case perHead
+        /// Over the whole q (and the whole k) projection, weights [q width] and [k width] (OLMo 2).
+        case wholeProjection
+    }
+
     /// config.json's model_type: the registry key.
     public let modelType: String
     /// The transformers class written to config.json's "architectures".
@@ -34,6 +52,8 @@ public struct Architecture: Sendable {
     public let norm: Norm
     public let mlp: MLP
     public let positions: Positions
+    public let sublayerNorm: SublayerNorm
+    public let qkNorm: QKNorm
     /// Weights stored [in, out] (HF Conv1D, GPT-2) instead of nn.Linear's [out, in]; the gemm
     /// orientation absorbs it, so checkpoints load and save without transposes.
     public let conv1D: Bool
@@ -55,10 +75,15 @@ struct TensorNames {
     var positionEmbedding: String? = nil
     /// Block l's tensors are named blockPrefix + "\(l)." + module.
     var blockPrefix: String
+    /// The attention sublayer's norm (its input or output, by `SublayerNorm`).
     var attentionNorm: String
     /// One fused module (width q + k + v) or q, k, v.
     var qkv: [String]
     var attentionOutput: String
+    /// q and k norms (`QKNorm` other than none), block-relative like qkv.
+    var qNorm: String? = nil
+    var kNorm: String? = nil
+    /// The MLP sublayer's norm (its input or output, by `SublayerNorm`).
     var mlpNorm: String
     /// One module (width of the MLP's up site) or gate, up.
     var up: [String]
@@ -72,7 +97,7 @@ struct TensorNames {
 
 extension Architecture: Equatable, Codable {
     /// Every supported architecture: adding one is its file in Architectures/ plus a line here.
-    public static let registered: [Architecture] = [.gpt2, .llama, .mistral, .qwen2]
+    public static let registered: [Architecture] = [.gpt2, .llama, .mistral, .qwen2, .qwen3]
 
     /// The architecture of a config.json model_type.
     public static func named(_ modelType: String) throws -> Architecture {

@@ -14,6 +14,8 @@ struct LinearSpec {
 struct BlockSpec {
     var norm1Weight: Int, norm1Bias: Int?
     var qkv: LinearSpec
+    /// RMSNorm weights of q and k (`Architecture.QKNorm`), nil without one.
+    var qNormWeight: Int?, kNormWeight: Int?
     var out: LinearSpec
     var norm2Weight: Int, norm2Bias: Int?
     var up: LinearSpec      // GPT-2 c_fc; Llama gate|up (width 2 * intermediate)
@@ -62,13 +64,15 @@ struct ArchitectureLayout {
             let norm1 = addNorm(p + names.attentionNorm, a.norm, width: C)
             let qkv = addLinear(layer: l, names.qkv, site: .qkv, widths: names.qkv.count == 1 ? [c.qkvDim] : [c.qDim, c.kvDim, c.kvDim],
                                 inFeatures: C, bias: a.biasedLinears || c.qkvBias, conv1D: a.conv1D)
+            let (qNorm, kNorm) = addQKNorms(prefix: p, c)
             let out = addLinear(layer: l, [names.attentionOutput], site: .out, widths: [C], inFeatures: c.qDim,
                                 bias: a.biasedLinears, conv1D: a.conv1D)
             let norm2 = addNorm(p + names.mlpNorm, a.norm, width: C)
             let up = addLinear(layer: l, names.up, site: .up, widths: names.up.count == 1 ? [c.upDim] : [I, I],
                                inFeatures: C, bias: a.biasedLinears, conv1D: a.conv1D)
             let down = addLinear(layer: l, [names.down], site: .down, widths: [C], inFeatures: I, bias: a.biasedLinears, conv1D: a.conv1D)
-            blocks.append(BlockSpec(norm1Weight: norm1.weight, norm1Bias: norm1.bias, qkv: qkv, out: out,
+            blocks.append(BlockSpec(norm1Weight: norm1.weight, norm1Bias: norm1.bias, qkv: qkv,
+                                    qNormWeight: qNorm, kNormWeight: kNorm, out: out,
                                     norm2Weight: norm2.weight, norm2Bias: norm2.bias, up: up, down: down))
         }
         (finalNormWeight, finalNormBias) = addNorm(names.finalNorm, a.norm, width: C)
@@ -80,6 +84,16 @@ struct ArchitectureLayout {
         let weight = layout.add(name + ".weight", [width])
         normWeights.insert(weight)
         return (weight, kind == .layerNorm ? layout.add(name + ".bias", [width]) : nil)
+    }
+
+    /// The q and k norm weights: [head_dim] each (per head) or [q width] and [k width].
+    private mutating func addQKNorms(prefix: String, _ c: ModelConfig) -> (q: Int?, k: Int?) {
+        let kind = c.architecture.qkNorm
+        guard kind != .none else { return (nil, nil) }
+        guard let q = names.qNorm, let k = names.kNorm else { preconditionFailure("\(c.modelType): q/k norms need tensor names") }
+        let perHead = kind == .perHead
+        return (addNorm(prefix + q, .rmsNorm, width: perHead ? c.headDim : c.qDim).weight,
+                addNorm(prefix + k, .rmsNorm, width: perHead ? c.headDim : c.kvDim).weight)
     }
 
     /// One fused linear of `modules` (output widths side by side): all weights, then all

@@ -54,6 +54,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Each query sees at most this many keys (itself included; Mistral, Qwen2's
     /// use_sliding_window); nil = unlimited.
     public var slidingWindow: Int?
+    /// Layers whose attention uses no RoPE at all (SmolLM3's no_rope_layers); sorted.
+    public var layersWithoutRope: [Int] = []
     public var eosTokenId: Int?
 
     /// config.json's model_type.
@@ -64,6 +66,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var qkvDim: Int { qDim + 2 * kvDim }
     /// Width of the MLP's up projection output (gate|up for a gated MLP).
     public var upDim: Int { architecture.mlp.gated ? 2 * intermediateSize : intermediateSize }
+    /// Whether layer l rotates its queries and keys.
+    public func usesRope(layer l: Int) -> Bool { architecture.positions == .rope && !layersWithoutRope.contains(l) }
 
     public init(architecture: Architecture, vocabSize: Int, hiddenSize: Int, layers: Int,
                 heads: Int, kvHeads: Int, headDim: Int? = nil, intermediateSize: Int, maxPositions: Int,

@@ -8,23 +8,31 @@ public enum RopeScaling: Codable, Sendable, Equatable {
 }
 
 extension ConfigKeys {
-    /// theta and scaling from `rope_theta` + `rope_scaling`, or from the newer `rope_parameters`.
-    func rope() throws -> (theta: Double, scaling: RopeScaling) {
+    /// theta and scaling from `rope_theta` + `rope_scaling`, or from the newer `rope_parameters`;
+    /// `defaultTheta` is the family's when neither names one (transformers' default_theta).
+    /// RoPE over part of each head (partial_rotary_factor below 1) is refused.
+    func rope(defaultTheta: Double = 10000) throws -> (theta: Double, scaling: RopeScaling) {
         var theta = try optionalDouble("rope_theta")
         var scaling = object["rope_scaling"] as? [String: Any]
+        var partial = try optionalDouble("partial_rotary_factor")
         if let params = object["rope_parameters"] as? [String: Any] {
             let p = ConfigKeys(object: params, modelType: modelType, prefix: "rope_parameters.")
             theta = try p.optionalDouble("rope_theta") ?? theta
+            partial = try p.optionalDouble("partial_rotary_factor") ?? partial
             scaling = params
         }
-        guard let scaling else { return (theta ?? 10000, .none) }
+        if let partial, partial != 1 {
+            throw ModelError.invalidValue(key: "partial_rotary_factor", detail: "\(partial): RoPE over part of each head is not supported")
+        }
+        let resolvedTheta = theta ?? defaultTheta
+        guard let scaling else { return (resolvedTheta, .none) }
         let s = ConfigKeys(object: scaling, modelType: modelType, prefix: "rope_scaling.")
         let type = (scaling["rope_type"] as? String) ?? (scaling["type"] as? String) ?? "default"
         switch type {
-        case "default": return (theta ?? 10000, .none)
-        case "linear": return (theta ?? 10000, .linear(factor: try s.double("factor")))
+        case "default": return (resolvedTheta, .none)
+        case "linear": return (resolvedTheta, .linear(factor: try s.double("factor")))
         case "llama3":
-            return (theta ?? 10000, .llama3(factor: try s.double("factor"), lowFreqFactor: try s.double("low_freq_factor"),
+            return (resolvedTheta, .llama3(factor: try s.double("factor"), lowFreqFactor: try s.double("low_freq_factor"),
                                             highFreqFactor: try s.double("high_freq_factor"),
                                             originalMaxPositions: try s.int("original_max_position_embeddings")))
         default: throw ModelError.unsupportedRopeScaling(type)

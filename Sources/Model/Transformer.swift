@@ -222,6 +222,9 @@ public final class Transformer {
         let ln1: Slot, ln1Stats: Slot, qkv: Slot, att: Slot, attOut: Slot
         let ln2: Slot, ln2Stats: Slot, fcPre: Slot, fcAct: Slot
         let loraU: Slot
+        /// q|k before their norm and its stats (`QKNorm`); a sublayer's output before its norm
+        /// (`SublayerNorm.output`, whose norm writes ln1 / ln2 with stats ln1Stats / ln2Stats).
+        let qkRaw: Slot, qkStats: Slot, attnRaw: Slot, mlpRaw: Slot
         let lnf: UnsafeMutablePointer<Float>, lnfStats: UnsafeMutablePointer<Float>
     }
 
@@ -238,6 +241,11 @@ public final class Transformer {
             sizes.append((per, slots))
         }
         sizes.append((N * C, 1)); sizes.append((2 * N, 1))                  // lnf, lnfStats
+        let qk = c.architecture.qkNorm == .none ? 0 : c.qDim + c.kvDim
+        let outputNorms = c.architecture.sublayerNorm == .output ? C : 0
+        for per in [N * qk, N * qkNormGroups.total, N * outputNorms, N * outputNorms] {
+            sizes.append((per, slots))
+        }
         let total = sizes.reduce(0) { $0 + $1.0 * $1.1 + 16 }
         let base = activations.ensure(total)
         var cursor = 0
@@ -251,6 +259,7 @@ public final class Transformer {
         return Activations(res: res, resMid: resMid, ln1: slotsOut[2], ln1Stats: slotsOut[3], qkv: slotsOut[4],
                            att: slotsOut[5], attOut: slotsOut[6], ln2: slotsOut[7], ln2Stats: slotsOut[8],
                            fcPre: slotsOut[9], fcAct: slotsOut[10], loraU: slotsOut[11],
+                           qkRaw: slotsOut[14], qkStats: slotsOut[15], attnRaw: slotsOut[16], mlpRaw: slotsOut[17],
                            lnf: slotsOut[12].base, lnfStats: slotsOut[13].base)
     }
 
@@ -311,9 +320,10 @@ public final class Transformer {
         for l in 0..<L {
             let blk = arch.blocks[l]
             let xin = a.res(l), xmid = a.resMid(l), xout = a.res(l + 1)
-            norm(a.ln1(l), a.ln1Stats(l), xin, blk.norm1Weight, blk.norm1Bias, rows: N)
-            linearForward(blk.qkv, x: a.ln1(l), rows: N, out: a.qkv(l), accumulate: false, layer: l, site: .qkv, u: a.loraU(l))
-            applyRope(a.qkv(l), plan: plan, inverse: false)
+            let attentionInput = sublayerInput(xin, normed: a.ln1(l), stats: a.ln1Stats(l), blk.norm1Weight, blk.norm1Bias, rows: N)
+            linearForward(blk.qkv, x: attentionInput, rows: N, out: a.qkv(l), accumulate: false, layer: l, site: .qkv, u: a.loraU(l))
+            normQK(a.qkv(l), raw: a.qkRaw(l), stats: a.qkStats(l), blk, rows: N)
+            applyRope(a.qkv(l), plan: plan, layer: l, inverse: false)
             let wantRI = received.map { $0.layers == .all || l == L - 1 } ?? false
             attentionForward(plan: plan, qkv: a.qkv(l), att: a.att(l), out: a.attOut(l), layer: l, cache: cache)
             if wantRI { accumulateReceived(&riAcc, plan: plan, att: a.att(l), uniformRelative: received!.uniformRelative) }
@@ -326,12 +336,14 @@ public final class Transformer {
                 })
             }
             if xmid != xin { xmid.update(from: xin, count: N * C) }
-            linearForward(blk.out, x: a.attOut(l), rows: N, out: xmid, accumulate: true, layer: l, site: .out, u: a.loraU(l))
-            norm(a.ln2(l), a.ln2Stats(l), xmid, blk.norm2Weight, blk.norm2Bias, rows: N)
-            linearForward(blk.up, x: a.ln2(l), rows: N, out: a.fcPre(l), accumulate: false, layer: l, site: .up, u: a.loraU(l))
+            addSublayerOutput(blk.out, x: a.attOut(l), residual: xmid, raw: a.attnRaw(l), normed: a.ln1(l), stats: a.ln1Stats(l),
+                              blk.norm1Weight, blk.norm1Bias, rows: N, layer: l, site: .out, u: a.loraU(l))
+            let mlpInput = sublayerInput(xmid, normed: a.ln2(l), stats: a.ln2Stats(l), blk.norm2Weight, blk.norm2Bias, rows: N)
+            linearForward(blk.up, x: mlpInput, rows: N, out: a.fcPre(l), accumulate: false, layer: l, site: .up, u: a.loraU(l))
             activationForward(a.fcAct(l), a.fcPre(l), rows: N)
             if xout != xmid { xout.update(from: xmid, count: N * C) }
-            linearForward(blk.down, x: a.fcAct(l), rows: N, out: xout, accumulate: true, layer: l, site: .down, u: a.loraU(l))
+            addSublayerOutput(blk.down, x: a.fcAct(l), residual: xout, raw: a.mlpRaw(l), normed: a.ln2(l), stats: a.ln2Stats(l),
+                              blk.norm2Weight, blk.norm2Bias, rows: N, layer: l, site: .down, u: a.loraU(l))
         }
         norm(a.lnf, a.lnfStats, a.res(L), arch.finalNormWeight, arch.finalNormBias, rows: N)
         // Mean over heads, layers and later queries; NaN where no later query exists.
@@ -383,9 +395,10 @@ public final class Transformer {
         }
     }
 
-    /// Rotates q and k heads of every row by its position (inverse: the backward on gradients).
-    func applyRope(_ qkv: UnsafeMutablePointer<Float>, plan: Plan, inverse: Bool) {
-        guard config.architecture.positions == .rope else { return }
+    /// Rotates q and k heads of every row by its position (inverse: the backward on gradients);
+    /// nothing in a layer without RoPE.
+    func applyRope(_ qkv: UnsafeMutablePointer<Float>, plan: Plan, layer: Int, inverse: Bool) {
+        guard config.usesRope(layer: layer) else { return }
         let c = config, W = c.qkvDim, half = c.headDim / 2
         ropeCos.withUnsafeBufferPointer { cosB in
             ropeSin.withUnsafeBufferPointer { sinB in

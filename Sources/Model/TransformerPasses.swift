@@ -163,16 +163,21 @@ extension Transformer {
         normBackward(dx: dres, dy: dlnf, x: a.res(c.layers), stats: a.lnfStats, arch.finalNormWeight, arch.finalNormBias, rows: N, grads: g)
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let blk = arch.blocks[l], u = a.loraU(l)
-            linearBackward(blk.down, x: a.fcAct(l), dy: dres, dx: dfcAct, accumulate: false, rows: N, grads: g, layer: l, site: .down, u: u)
+            let dDown = sublayerOutputBackward(dres: dres, raw: a.mlpRaw(l), stats: a.ln2Stats(l), blk.norm2Weight, blk.norm2Bias,
+                                               scratch: dln, rows: N, grads: g)
+            linearBackward(blk.down, x: a.fcAct(l), dy: dDown, dx: dfcAct, accumulate: false, rows: N, grads: g, layer: l, site: .down, u: u)
             activationBackward(dx: dfcPre, dy: dfcAct, x: a.fcPre(l), rows: N)
-            linearBackward(blk.up, x: a.ln2(l), dy: dfcPre, dx: dln, accumulate: false, rows: N, grads: g, layer: l, site: .up, u: u)
-            normBackward(dx: dres, dy: dln, x: a.resMid(l), stats: a.ln2Stats(l), blk.norm2Weight, blk.norm2Bias, rows: N, grads: g)
-            linearBackward(blk.out, x: a.attOut(l), dy: dres, dx: dattOut, accumulate: false, rows: N, grads: g, layer: l, site: .out, u: u)
+            sublayerInputBackward(blk.up, residual: a.resMid(l), normed: a.ln2(l), stats: a.ln2Stats(l), blk.norm2Weight, blk.norm2Bias,
+                                  dy: dfcPre, dres: dres, scratch: dln, rows: N, grads: g, layer: l, site: .up, u: u)
+            let dOut = sublayerOutputBackward(dres: dres, raw: a.attnRaw(l), stats: a.ln1Stats(l), blk.norm1Weight, blk.norm1Bias,
+                                              scratch: dln, rows: N, grads: g)
+            linearBackward(blk.out, x: a.attOut(l), dy: dOut, dx: dattOut, accumulate: false, rows: N, grads: g, layer: l, site: .out, u: u)
             dqkv.update(repeating: 0, count: N * W)
             attentionBackward(plan: plan, qkv: a.qkv(l), att: a.att(l), dOut: dattOut, dqkv: dqkv, dP: dP)
-            applyRope(dqkv, plan: plan, inverse: true)
-            linearBackward(blk.qkv, x: a.ln1(l), dy: dqkv, dx: dln, accumulate: false, rows: N, grads: g, layer: l, site: .qkv, u: u)
-            normBackward(dx: dres, dy: dln, x: a.res(l), stats: a.ln1Stats(l), blk.norm1Weight, blk.norm1Bias, rows: N, grads: g)
+            applyRope(dqkv, plan: plan, layer: l, inverse: true)
+            normQKBackward(dqkv, raw: a.qkRaw(l), stats: a.qkStats(l), blk, rows: N, grads: g)
+            sublayerInputBackward(blk.qkv, residual: a.res(l), normed: a.ln1(l), stats: a.ln1Stats(l), blk.norm1Weight, blk.norm1Bias,
+                                  dy: dqkv, dres: dres, scratch: dln, rows: N, grads: g, layer: l, site: .qkv, u: u)
             layerBackwardDone?(l)
         }
         if let g {

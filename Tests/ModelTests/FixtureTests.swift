@@ -1,12 +1,14 @@
+import Artifacts
 import Foundation
 import Model
 import TestSupport
 import XCTest
 
-/// Every fixture of shared/fixtures/hf, fp32 and bf16, against what HF transformers computed.
+/// Every fixture, fp32 and bf16, against what HF transformers computed: shared/fixtures/hf's
+/// and the later architectures' in Tests/ModelTests/Fixtures (scripts/make_hf_fixture.py).
 final class FixtureTests: XCTestCase {
     func check(_ relative: String, minimumTensors: Int) throws {
-        let dir = try TestPaths.sharedFile("fixtures/hf/\(relative)")
+        let dir = try TestPaths.hfFixture(relative)
         let rows = try ReferenceCheck.run(directory: dir, expectedPath: dir.appendingPathComponent("expected.safetensors").path)
         XCTAssertGreaterThanOrEqual(rows.count, minimumTensors, "\(relative): too few tensors compared")
         for r in rows where !r.passed {
@@ -21,7 +23,13 @@ final class FixtureTests: XCTestCase {
             for required in ["ri_last_layer", "ri_all_layers", "single_token_final_hidden", "loss_sum", "adamw_losses", "greedy_output"] {
                 XCTAssertTrue(names.contains(required), "\(relative): \(required) not compared")
             }
-            XCTAssertTrue(names.contains { $0.hasPrefix("grad.") })
+            // Every parameter HF has a gradient for is one of ours and was compared (a tensor
+            // the layout lacked would otherwise be skipped, and ignored when loading).
+            let expectedGradients = try SafetensorsFile(path: dir.appendingPathComponent("expected.safetensors").path)
+                .names.filter { $0.hasPrefix("grad.") }
+            XCTAssertFalse(expectedGradients.isEmpty)
+            XCTAssertEqual(Set(expectedGradients), names.filter { $0.hasPrefix("grad.") }, "\(relative): gradients not compared")
+            XCTAssertTrue(names.contains("attention.0"), "\(relative): attention not compared")
         }
     }
 
@@ -33,4 +41,7 @@ final class FixtureTests: XCTestCase {
     func testLlama3BF16() throws { try check("llama3-tiny/bf16", minimumTensors: 3) }
     func testMistralBF16() throws { try check("mistral-tiny/bf16", minimumTensors: 3) }
     func testQwen2BF16() throws { try check("qwen2-tiny/bf16", minimumTensors: 3) }
+    /// 25 gradients (11 tensors a layer with the q/k norms, final norm, embeddings, head) + 12 others.
+    func testQwen3() throws { try check("qwen3-tiny", minimumTensors: 37) }
+    func testQwen3BF16() throws { try check("qwen3-tiny/bf16", minimumTensors: 3) }
 }

@@ -25,6 +25,10 @@ final class GradientCheckTests: XCTestCase {
             return ModelConfig(architecture: .mistral, vocabSize: 41, hiddenSize: 16, layers: 2, heads: 2, kvHeads: 1,
                                intermediateSize: 24, maxPositions: 64, normEps: 1e-5, ropeScaling: .linear(factor: 2),
                                tiedEmbeddings: false, slidingWindow: 3)
+        case "qwen3":
+            // head_dim 6 != 16 / 4: per-head q/k norms over an explicit head_dim, GQA.
+            return ModelConfig(architecture: .qwen3, vocabSize: 41, hiddenSize: 16, layers: 2, heads: 4, kvHeads: 2,
+                               headDim: 6, intermediateSize: 24, maxPositions: 64, normEps: 1e-6, ropeTheta: 1e6, tiedEmbeddings: false)
         default:
             return ModelConfig(architecture: .qwen2, vocabSize: 41, hiddenSize: 16, layers: 1, heads: 4, kvHeads: 4,
                                intermediateSize: 24, maxPositions: 64, normEps: 1e-6, ropeTheta: 1e6, tiedEmbeddings: true, qkvBias: true)
@@ -90,6 +94,7 @@ final class GradientCheckTests: XCTestCase {
     func testLlamaGQA() throws { try fullCheck("llama") }
     func testMistralSlidingWindow() throws { try fullCheck("mistral") }
     func testQwen2Biases() throws { try fullCheck("qwen2") }
+    func testQwen3QKNorms() throws { try fullCheck("qwen3") }
 
     func loraCheck(_ kind: String, targets: [String]) throws {
         let m = Self.model(kind, seed: 5)
@@ -109,6 +114,8 @@ final class GradientCheckTests: XCTestCase {
     func testLoRALlamaAllModules() throws {
         try loraCheck("llama", targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
     }
+
+    func testLoRAQwen3() throws { try loraCheck("qwen3", targets: ["q_proj", "k_proj", "v_proj", "o_proj", "down_proj"]) }
 
     func testLoRAGPT2() throws { try loraCheck("gpt2", targets: ["c_attn", "c_proj", "c_fc"]) }
 

@@ -1,0 +1,62 @@
+import Artifacts
+import Foundation
+import Model
+import TestSupport
+import XCTest
+
+/// The architectures after the first four (Tests/ModelTests/Fixtures): their config.json read
+/// and written back, checkpoints saved and reloaded with every tensor HF wrote, and the config
+/// fields they cannot honour refused by name. FixtureTests and GradientCheckTests check the math.
+final class LaterArchitectureTests: XCTestCase {
+    static let fixtures = ["qwen3-tiny"]
+
+    func config(_ json: String) throws -> ModelConfig { try ModelConfig(huggingFaceJSON: Data(json.utf8)) }
+
+    /// Loads, saves as `xtf train` does, reloads: same config, same weights, and exactly the
+    /// tensors of the HF checkpoint (none ignored on load, none invented on save).
+    func testSaveReloadKeepsEveryTensor() throws {
+        for name in Self.fixtures {
+            let source = try TestPaths.hfFixture(name)
+            let model = try Transformer.load(directory: source)
+            XCTAssertEqual(try ModelConfig(huggingFaceJSON: try model.config.huggingFaceJSON()), model.config, name)
+            let saved = try TestPaths.scratchDirectory("save-\(name)")
+            defer { try? FileManager.default.removeItem(at: saved) }
+            try model.save(directory: saved)
+            let back = try Transformer.load(directory: saved)
+            XCTAssertEqual(back.config, model.config, name)
+            XCTAssertEqual(Array(back.parameters.buffer), Array(model.parameters.buffer), name)
+            let original = try SafetensorsFile(path: source.appendingPathComponent("model.safetensors").path)
+            XCTAssertEqual(Set(model.parameterNames), Set(original.names), name)
+        }
+    }
+
+    /// A config.json of `modelType` with the tiny shapes plus `extra` keys.
+    func tiny(_ modelType: String, _ extra: String = "") -> String {
+        """
+        {"model_type": "\(modelType)", "vocab_size": 100, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+         "num_key_value_heads": 2, "intermediate_size": 64\(extra.isEmpty ? "" : ", " + extra)}
+        """
+    }
+
+    func assertRefused(_ json: String, key: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try config(json), file: file, line: line) { error in
+            guard case let .invalidValue(k, _)? = error as? ModelError else { return XCTFail("\(error)", file: file, line: line) }
+            XCTAssertEqual(k, key, file: file, line: line)
+        }
+    }
+
+    func testQwen3Config() throws {
+        let fixture = try ModelConfig(directory: try TestPaths.hfFixture("qwen3-tiny"))
+        XCTAssertEqual(fixture.architecture, .qwen3)
+        XCTAssertEqual(fixture.headDim, 12); XCTAssertEqual(fixture.qDim, 48); XCTAssertFalse(fixture.qkvBias)
+        // transformers' Qwen3Config defaults head_dim to 128, not hidden_size / heads.
+        XCTAssertEqual(try config(tiny("qwen3")).headDim, 128)
+        assertRefused(tiny("qwen3", "\"attention_bias\": true"), key: "attention_bias")
+        assertRefused(tiny("qwen3", "\"use_sliding_window\": true, \"sliding_window\": 8"), key: "use_sliding_window")
+        assertRefused(tiny("qwen3", "\"rope_parameters\": {\"rope_type\": \"default\", \"partial_rotary_factor\": 0.5}"),
+                      key: "partial_rotary_factor")
+        XCTAssertThrowsError(try config(tiny("qwen3", "\"rope_parameters\": {\"rope_type\": \"yarn\", \"factor\": 4}"))) {
+            XCTAssertEqual($0 as? ModelError, .unsupportedRopeScaling("yarn"))
+        }
+    }
+}
