@@ -93,11 +93,18 @@ struct TensorNames {
     var head = "lm_head.weight"
     /// A prefix some checkpoints omit (original GPT-2 files lack "transformer.").
     var optionalPrefix: String? = nil
+
+    /// These names with some changed (a family that renames a few of its parent's).
+    func changing(_ change: (inout TensorNames) -> Void) -> TensorNames {
+        var names = self
+        change(&names)
+        return names
+    }
 }
 
 extension Architecture: Equatable, Codable {
     /// Every supported architecture: adding one is its file in Architectures/ plus a line here.
-    public static let registered: [Architecture] = [.gpt2, .llama, .mistral, .qwen2, .qwen3]
+    public static let registered: [Architecture] = [.gpt2, .llama, .mistral, .qwen2, .qwen3, .olmo2]
 
     /// The architecture of a config.json model_type.
     public static func named(_ modelType: String) throws -> Architecture {

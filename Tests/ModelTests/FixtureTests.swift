@@ -44,4 +44,7 @@ final class FixtureTests: XCTestCase {
     /// 25 gradients (11 tensors a layer with the q/k norms, final norm, embeddings, head) + 12 others.
     func testQwen3() throws { try check("qwen3-tiny", minimumTensors: 37) }
     func testQwen3BF16() throws { try check("qwen3-tiny/bf16", minimumTensors: 3) }
+    /// 25 gradients (11 tensors a layer: 2 output norms, q/k norms, 7 linears) + 12 others.
+    func testOLMo2() throws { try check("olmo2-tiny", minimumTensors: 37) }
+    func testOLMo2BF16() throws { try check("olmo2-tiny/bf16", minimumTensors: 3) }
 }

@@ -8,7 +8,7 @@ import XCTest
 /// and written back, checkpoints saved and reloaded with every tensor HF wrote, and the config
 /// fields they cannot honour refused by name. FixtureTests and GradientCheckTests check the math.
 final class LaterArchitectureTests: XCTestCase {
-    static let fixtures = ["qwen3-tiny"]
+    static let fixtures = ["qwen3-tiny", "olmo2-tiny"]
 
     func config(_ json: String) throws -> ModelConfig { try ModelConfig(huggingFaceJSON: Data(json.utf8)) }
 
@@ -58,5 +58,11 @@ final class LaterArchitectureTests: XCTestCase {
         XCTAssertThrowsError(try config(tiny("qwen3", "\"rope_parameters\": {\"rope_type\": \"yarn\", \"factor\": 4}"))) {
             XCTAssertEqual($0 as? ModelError, .unsupportedRopeScaling("yarn"))
         }
+    }
+
+    func testOLMo2Config() throws {
+        let fixture = try ModelConfig(directory: try TestPaths.hfFixture("olmo2-tiny"))
+        XCTAssertEqual(fixture.architecture, .olmo2); XCTAssertEqual(fixture.headDim, 8)
+        assertRefused(tiny("olmo2", "\"attention_bias\": true"), key: "attention_bias")
     }
 }

@@ -78,4 +78,5 @@ final class CheckpointCheckTests: XCTestCase {
     func testMistral() throws { try check("mistral-tiny") }
     func testQwen2() throws { try check("qwen2-tiny") }
     func testQwen3() throws { try check("qwen3-tiny") }
+    func testOLMo2() throws { try check("olmo2-tiny") }
 }

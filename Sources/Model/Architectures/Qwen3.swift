@@ -16,10 +16,5 @@ extension Architecture {
 
 extension TensorNames {
     /// Llama's names plus self_attn.q_norm and self_attn.k_norm.
-    static let withQKNorms: TensorNames = {
-        var names = TensorNames.llama
-        names.qNorm = "self_attn.q_norm"
-        names.kNorm = "self_attn.k_norm"
-        return names
-    }()
+    static let withQKNorms = TensorNames.llama.changing { $0.qNorm = "self_attn.q_norm"; $0.kNorm = "self_attn.k_norm" }
 }
