@@ -18,6 +18,18 @@ struct ConfigKeys {
         return Int(d)
     }
 
+    /// A list of non-negative integers; nil when absent or null.
+    func optionalIntList(_ key: String) throws -> [Int]? {
+        guard let v = object[key], !(v is NSNull) else { return nil }
+        guard let list = v as? [Any] else { throw ModelError.invalidValue(key: prefix + key, detail: "not a list") }
+        return try list.indices.map { i in
+            guard let n = list[i] as? NSNumber, n.doubleValue == n.doubleValue.rounded(), n.doubleValue >= 0 else {
+                throw ModelError.invalidValue(key: "\(prefix)\(key)[\(i)]", detail: "not a non-negative integer")
+            }
+            return n.intValue
+        }
+    }
+
     /// An integer or the first of a list (Llama 3 lists several eos ids); nil when absent.
     func firstInt(_ key: String) -> Int? {
         if let n = object[key] as? NSNumber { return n.intValue }

@@ -47,4 +47,7 @@ final class FixtureTests: XCTestCase {
     /// 25 gradients (11 tensors a layer: 2 output norms, q/k norms, 7 linears) + 12 others.
     func testOLMo2() throws { try check("olmo2-tiny", minimumTensors: 37) }
     func testOLMo2BF16() throws { try check("olmo2-tiny/bf16", minimumTensors: 3) }
+    /// Layer 1 without RoPE; 20 gradients (9 a layer, final norm, tied embeddings) + 12 others.
+    func testSmolLM3() throws { try check("smollm3-tiny", minimumTensors: 32) }
+    func testSmolLM3BF16() throws { try check("smollm3-tiny/bf16", minimumTensors: 3) }
 }

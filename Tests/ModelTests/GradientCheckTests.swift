@@ -36,6 +36,12 @@ final class GradientCheckTests: XCTestCase {
             // backward's value as h shrinks; HF's gradients match in FixtureTests), with 32 it is not.
             return ModelConfig(architecture: .olmo2, vocabSize: 41, hiddenSize: 16, layers: 2, heads: 4, kvHeads: 2,
                                intermediateSize: 32, maxPositions: 64, normEps: 1e-6, ropeTheta: 5e5, tiedEmbeddings: false)
+        case "smollm3":
+            // The first layer without RoPE, the second with it.
+            var c = ModelConfig(architecture: .smollm3, vocabSize: 41, hiddenSize: 16, layers: 2, heads: 4, kvHeads: 2,
+                                intermediateSize: 24, maxPositions: 64, normEps: 1e-6, ropeTheta: 2e6, tiedEmbeddings: true)
+            c.layersWithoutRope = [0]
+            return c
         default:
             return ModelConfig(architecture: .qwen2, vocabSize: 41, hiddenSize: 16, layers: 1, heads: 4, kvHeads: 4,
                                intermediateSize: 24, maxPositions: 64, normEps: 1e-6, ropeTheta: 1e6, tiedEmbeddings: true, qkvBias: true)
@@ -103,6 +109,7 @@ final class GradientCheckTests: XCTestCase {
     func testQwen2Biases() throws { try fullCheck("qwen2") }
     func testQwen3QKNorms() throws { try fullCheck("qwen3") }
     func testOLMo2OutputNorms() throws { try fullCheck("olmo2") }
+    func testSmolLM3NoRopeLayer() throws { try fullCheck("smollm3") }
 
     func loraCheck(_ kind: String, targets: [String]) throws {
         let m = Self.model(kind, seed: 5)

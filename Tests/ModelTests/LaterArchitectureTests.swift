@@ -8,7 +8,7 @@ import XCTest
 /// and written back, checkpoints saved and reloaded with every tensor HF wrote, and the config
 /// fields they cannot honour refused by name. FixtureTests and GradientCheckTests check the math.
 final class LaterArchitectureTests: XCTestCase {
-    static let fixtures = ["qwen3-tiny", "olmo2-tiny"]
+    static let fixtures = ["qwen3-tiny", "olmo2-tiny", "smollm3-tiny"]
 
     func config(_ json: String) throws -> ModelConfig { try ModelConfig(huggingFaceJSON: Data(json.utf8)) }
 
@@ -31,9 +31,9 @@ final class LaterArchitectureTests: XCTestCase {
     }
 
     /// A config.json of `modelType` with the tiny shapes plus `extra` keys.
-    func tiny(_ modelType: String, _ extra: String = "") -> String {
+    func tiny(_ modelType: String, layers: Int = 2, _ extra: String = "") -> String {
         """
-        {"model_type": "\(modelType)", "vocab_size": 100, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+        {"model_type": "\(modelType)", "vocab_size": 100, "hidden_size": 32, "num_hidden_layers": \(layers), "num_attention_heads": 4,
          "num_key_value_heads": 2, "intermediate_size": 64\(extra.isEmpty ? "" : ", " + extra)}
         """
     }
@@ -64,5 +64,20 @@ final class LaterArchitectureTests: XCTestCase {
         let fixture = try ModelConfig(directory: try TestPaths.hfFixture("olmo2-tiny"))
         XCTAssertEqual(fixture.architecture, .olmo2); XCTAssertEqual(fixture.headDim, 8)
         assertRefused(tiny("olmo2", "\"attention_bias\": true"), key: "attention_bias")
+    }
+
+    func testSmolLM3Config() throws {
+        let fixture = try ModelConfig(directory: try TestPaths.hfFixture("smollm3-tiny"))
+        XCTAssertEqual(fixture.architecture, .smollm3); XCTAssertEqual(fixture.layersWithoutRope, [1])
+        XCTAssertTrue(fixture.usesRope(layer: 0)); XCTAssertFalse(fixture.usesRope(layer: 1))
+        // As transformers: every no_rope_layer_interval-th layer (default 4), tied, theta 2e6.
+        let derived = try config(tiny("smollm3", layers: 8))
+        XCTAssertEqual(derived.layersWithoutRope, [3, 7]); XCTAssertTrue(derived.tiedEmbeddings); XCTAssertEqual(derived.ropeTheta, 2e6)
+        XCTAssertEqual(try config(tiny("smollm3", "\"no_rope_layer_interval\": 2")).layersWithoutRope, [1])
+        assertRefused(tiny("smollm3", "\"no_rope_layers\": [1, 1, 0]"), key: "no_rope_layers")
+        assertRefused(tiny("smollm3", "\"no_rope_layers\": [1, 2]"), key: "no_rope_layers")
+        assertRefused(tiny("smollm3", "\"use_sliding_window\": true, \"sliding_window\": 8"), key: "use_sliding_window")
+        assertRefused(tiny("smollm3", "\"attention_bias\": true"), key: "attention_bias")
+        assertRefused(tiny("smollm3", "\"mlp_bias\": true"), key: "mlp_bias")
     }
 }

@@ -79,4 +79,5 @@ final class CheckpointCheckTests: XCTestCase {
     func testQwen2() throws { try check("qwen2-tiny") }
     func testQwen3() throws { try check("qwen3-tiny") }
     func testOLMo2() throws { try check("olmo2-tiny") }
+    func testSmolLM3() throws { try check("smollm3-tiny") }
 }
