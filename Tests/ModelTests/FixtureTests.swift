@@ -50,4 +50,8 @@ final class FixtureTests: XCTestCase {
     /// Layer 1 without RoPE; 20 gradients (9 a layer, final norm, tied embeddings) + 12 others.
     func testSmolLM3() throws { try check("smollm3-tiny", minimumTensors: 32) }
     func testSmolLM3BF16() throws { try check("smollm3-tiny/bf16", minimumTensors: 3) }
+    /// Fused qkv_proj and gate_up_proj, window 5 < 24 tokens; 15 gradients (6 a layer, final
+    /// norm, embeddings, head) + 12 others.
+    func testPhi3() throws { try check("phi3-tiny", minimumTensors: 27) }
+    func testPhi3BF16() throws { try check("phi3-tiny/bf16", minimumTensors: 3) }
 }

@@ -42,6 +42,10 @@ final class GradientCheckTests: XCTestCase {
                                 intermediateSize: 24, maxPositions: 64, normEps: 1e-6, ropeTheta: 2e6, tiedEmbeddings: true)
             c.layersWithoutRope = [0]
             return c
+        case "phi3":
+            // Fused q|k|v and gate|up weights, a window of 3 < sequence length.
+            return ModelConfig(architecture: .phi3, vocabSize: 41, hiddenSize: 16, layers: 2, heads: 4, kvHeads: 2,
+                               intermediateSize: 24, maxPositions: 64, normEps: 1e-5, tiedEmbeddings: false, slidingWindow: 3)
         default:
             return ModelConfig(architecture: .qwen2, vocabSize: 41, hiddenSize: 16, layers: 1, heads: 4, kvHeads: 4,
                                intermediateSize: 24, maxPositions: 64, normEps: 1e-6, ropeTheta: 1e6, tiedEmbeddings: true, qkvBias: true)
@@ -110,6 +114,7 @@ final class GradientCheckTests: XCTestCase {
     func testQwen3QKNorms() throws { try fullCheck("qwen3") }
     func testOLMo2OutputNorms() throws { try fullCheck("olmo2") }
     func testSmolLM3NoRopeLayer() throws { try fullCheck("smollm3") }
+    func testPhi3FusedProjections() throws { try fullCheck("phi3") }
 
     func loraCheck(_ kind: String, targets: [String]) throws {
         let m = Self.model(kind, seed: 5)
@@ -133,6 +138,9 @@ final class GradientCheckTests: XCTestCase {
     func testLoRAQwen3() throws { try loraCheck("qwen3", targets: ["q_proj", "k_proj", "v_proj", "o_proj", "down_proj"]) }
 
     func testLoRAOLMo2() throws { try loraCheck("olmo2", targets: ["q_proj", "k_proj", "o_proj", "up_proj", "down_proj"]) }
+
+    /// One adapter per fused weight (PEFT's target_modules for Phi-3).
+    func testLoRAPhi3FusedModules() throws { try loraCheck("phi3", targets: ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"]) }
 
     func testLoRAGPT2() throws { try loraCheck("gpt2", targets: ["c_attn", "c_proj", "c_fc"]) }
 

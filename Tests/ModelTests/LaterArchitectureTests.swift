@@ -8,7 +8,7 @@ import XCTest
 /// and written back, checkpoints saved and reloaded with every tensor HF wrote, and the config
 /// fields they cannot honour refused by name. FixtureTests and GradientCheckTests check the math.
 final class LaterArchitectureTests: XCTestCase {
-    static let fixtures = ["qwen3-tiny", "olmo2-tiny", "smollm3-tiny"]
+    static let fixtures = ["qwen3-tiny", "olmo2-tiny", "smollm3-tiny", "phi3-tiny"]
 
     func config(_ json: String) throws -> ModelConfig { try ModelConfig(huggingFaceJSON: Data(json.utf8)) }
 
@@ -79,5 +79,29 @@ final class LaterArchitectureTests: XCTestCase {
         assertRefused(tiny("smollm3", "\"use_sliding_window\": true, \"sliding_window\": 8"), key: "use_sliding_window")
         assertRefused(tiny("smollm3", "\"attention_bias\": true"), key: "attention_bias")
         assertRefused(tiny("smollm3", "\"mlp_bias\": true"), key: "mlp_bias")
+    }
+
+    func testPhi3Config() throws {
+        let fixture = try ModelConfig(directory: try TestPaths.hfFixture("phi3-tiny"))
+        XCTAssertEqual(fixture.architecture, .phi3); XCTAssertEqual(fixture.slidingWindow, 5); XCTAssertEqual(fixture.normEps, 1e-5)
+        XCTAssertEqual(try config(tiny("phi3")).normEps, 1e-5)
+        XCTAssertThrowsError(try config(tiny("phi3", "\"rope_parameters\": {\"rope_type\": \"longrope\", \"short_factor\": [1], \"long_factor\": [1]}"))) {
+            XCTAssertEqual($0 as? ModelError, .unsupportedRopeScaling("longrope"))
+        }
+        assertRefused(tiny("phi3", "\"partial_rotary_factor\": 0.75"), key: "partial_rotary_factor")
+    }
+
+    /// LoRA on Phi-3's fused weights: one adapter per fused module, over its whole width.
+    func testPhi3LoRAAdaptsFusedWeights() throws {
+        let model = try Transformer.load(directory: try TestPaths.hfFixture("phi3-tiny"))
+        try model.enableLoRA(LoRAConfig(rank: 2, alpha: 4, targetModules: ["qkv_proj", "gate_up_proj"]))
+        let names = model.lora!.parameters.layout.entries.map(\.name)
+        let c = model.config
+        XCTAssertEqual(names.count, 2 * 2 * c.layers)
+        let b = model.lora!.parameters.layout.entries.first { $0.name == "base_model.model.model.layers.0.self_attn.qkv_proj.lora_B.weight" }
+        XCTAssertEqual(b?.shape, [c.qkvDim, 2])
+        let up = model.lora!.parameters.layout.entries.first { $0.name == "base_model.model.model.layers.1.mlp.gate_up_proj.lora_B.weight" }
+        XCTAssertEqual(up?.shape, [2 * c.intermediateSize, 2])
+        XCTAssertThrowsError(try model.enableLoRA(LoRAConfig(rank: 2, alpha: 4, targetModules: ["q_proj"])))
     }
 }

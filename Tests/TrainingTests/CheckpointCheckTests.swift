@@ -80,4 +80,5 @@ final class CheckpointCheckTests: XCTestCase {
     func testQwen3() throws { try check("qwen3-tiny") }
     func testOLMo2() throws { try check("olmo2-tiny") }
     func testSmolLM3() throws { try check("smollm3-tiny") }
+    func testPhi3() throws { try check("phi3-tiny") }
 }

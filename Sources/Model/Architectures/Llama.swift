@@ -31,7 +31,10 @@ extension TensorNames {
 
 extension ModelConfig {
     /// The config.json keys the Llama family shares (q/k/v biases from attention_bias, no window).
-    static func llamaFamily(_ keys: ConfigKeys, _ architecture: Architecture, defaultTheta: Double = 10000) throws -> ModelConfig {
+    /// `defaultTheta` and `defaultNormEps` are the family's transformers defaults, used when
+    /// config.json omits rope_theta or rms_norm_eps.
+    static func llamaFamily(_ keys: ConfigKeys, _ architecture: Architecture, defaultTheta: Double = 10000,
+                            defaultNormEps: Double = 1e-6) throws -> ModelConfig {
         let act = keys.string("hidden_act") ?? "silu"
         guard act == "silu" else { throw ModelError.invalidValue(key: "hidden_act", detail: "\(act) is not supported (silu)") }
         let c = try keys.int("hidden_size"), heads = try keys.int("num_attention_heads")
@@ -44,7 +47,7 @@ extension ModelConfig {
                            kvHeads: try keys.optionalInt("num_key_value_heads") ?? heads,
                            headDim: try keys.optionalInt("head_dim"), intermediateSize: try keys.int("intermediate_size"),
                            maxPositions: try keys.optionalInt("max_position_embeddings") ?? 4096,
-                           normEps: Float(try keys.optionalDouble("rms_norm_eps") ?? 1e-6), ropeTheta: theta, ropeScaling: scaling,
+                           normEps: Float(try keys.optionalDouble("rms_norm_eps") ?? defaultNormEps), ropeTheta: theta, ropeScaling: scaling,
                            tiedEmbeddings: keys.bool("tie_word_embeddings") ?? false, qkvBias: keys.bool("attention_bias") ?? false,
                            eosTokenId: keys.firstInt("eos_token_id"))
     }

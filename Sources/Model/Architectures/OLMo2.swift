@@ -7,7 +7,7 @@ extension Architecture {
         names: .olmo2,
         readConfig: { keys in
             try keys.refuseBiasedAttention()
-            return try .llamaFamily(keys, .olmo2)
+            return try .llamaFamily(keys, .olmo2, defaultNormEps: 1e-5)
         },
         writeConfig: { c in c.llamaFamilyJSON.merging(["attention_bias": false]) { $1 } })
 }
