@@ -48,6 +48,13 @@ ARCHITECTURES = {
     # Layer 1 of 2 without RoPE (no_rope_layers [1, 0]), tied head.
     "smollm3": ("SmolLM3Config", dict(no_rope_layers=[1, 0], tie_word_embeddings=True, rms_norm_eps=1e-6,
                                       rope_parameters={"rope_type": "default", "rope_theta": 2000000.0})),
+    # (1 + w) norms before and after each sublayer, GeGLU, scaled embeddings, head_dim 16 != 8,
+    # query_pre_attn_scalar 12, attention and final soft-capping low enough to bend, layer 0
+    # sliding (window 5 < T) and layer 1 full, tied head.
+    "gemma2": ("Gemma2Config", dict(head_dim=16, query_pre_attn_scalar=12, attn_logit_softcapping=1.0,
+                                    final_logit_softcapping=1.0, sliding_window=5, rms_norm_eps=1e-6,
+                                    hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True,
+                                    rope_parameters={"rope_type": "default", "rope_theta": 10000.0})),
     # Fused qkv_proj and gate_up_proj, untied head, sliding window 5 < T.
     "phi3": ("Phi3Config", dict(tie_word_embeddings=False, rms_norm_eps=1e-5, sliding_window=5,
                                 original_max_position_embeddings=256,
@@ -55,14 +62,19 @@ ARCHITECTURES = {
 }
 
 
+# Norm weights stored as offsets from 1: (1 + w).
+PLUS_ONE_NORMS = {"gemma2", "gemma3_text"}
+
+
 def init_weights(model, seed):
     """Random but non-trivial: matrices and biases N(0, 0.08), norm scales 1 + N(0, 0.1)."""
     g = torch.Generator().manual_seed(seed)
+    unit = 0.0 if model.config.model_type in PLUS_ONE_NORMS else 1.0
     with torch.no_grad():
         for name, p in model.named_parameters():
             noise = torch.randn(p.shape, generator=g)
             if "norm" in name:
-                p.copy_(1 + 0.1 * noise)
+                p.copy_(unit + 0.1 * noise)
             else:
                 p.copy_(0.08 * noise)
 

@@ -1,55 +1,54 @@
 import Kernels
 
-/// Where a block's norms sit (`Architecture.SublayerNorm`) and the q/k norms
+/// The norms around each sublayer (on its input, its output, or both) and the q/k norms
 /// (`Architecture.QKNorm`), each forward beside its backward.
 extension Transformer {
     // MARK: Sublayer norms
 
-    /// The input of a sublayer's first linear: norm(x) written to `normed` (.input), or x itself
-    /// (.output, whose norm acts on the sublayer's output instead).
-    func sublayerInput(_ x: UnsafeMutablePointer<Float>, normed: UnsafeMutablePointer<Float>, stats: UnsafeMutablePointer<Float>,
-                       _ w: Int, _ b: Int?, rows: Int) -> UnsafeMutablePointer<Float> {
-        guard config.architecture.sublayerNorm == .input else { return x }
-        norm(normed, stats, x, w, b, rows: rows)
+    /// The input of a sublayer's first linear: norm(x) written to `normed` when the sublayer
+    /// has an input norm, otherwise x itself.
+    func sublayerInput(_ x: UnsafeMutablePointer<Float>, norm n: NormSpec?, normed: UnsafeMutablePointer<Float>,
+                       stats: UnsafeMutablePointer<Float>, rows: Int) -> UnsafeMutablePointer<Float> {
+        guard let n else { return x }
+        norm(normed, stats, x, n, rows: rows)
         return normed
     }
 
     /// Backward of `sublayerInput` after the first linear: its dx (+ the norm's) added to dres.
-    func sublayerInputBackward(_ s: LinearSpec, residual x: UnsafePointer<Float>, normed: UnsafePointer<Float>,
-                               stats: UnsafePointer<Float>, _ w: Int, _ b: Int?, dy: UnsafePointer<Float>,
-                               dres: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, rows: Int,
-                               grads g: UnsafeMutablePointer<Float>?, layer: Int, site: LinearSite, u: UnsafeMutablePointer<Float>) {
-        guard config.architecture.sublayerNorm == .input else {
+    func sublayerInputBackward(_ s: LinearSpec, residual x: UnsafePointer<Float>, norm n: NormSpec?, normed: UnsafePointer<Float>,
+                               stats: UnsafePointer<Float>, dy: UnsafePointer<Float>, dres: UnsafeMutablePointer<Float>,
+                               scratch: UnsafeMutablePointer<Float>, rows: Int, grads g: UnsafeMutablePointer<Float>?,
+                               layer: Int, site: LinearSite, u: UnsafeMutablePointer<Float>) {
+        guard let n else {
             linearBackward(s, x: x, dy: dy, dx: dres, accumulate: true, rows: rows, grads: g, layer: layer, site: site, u: u)
             return
         }
         linearBackward(s, x: normed, dy: dy, dx: scratch, accumulate: false, rows: rows, grads: g, layer: layer, site: site, u: u)
-        normBackward(dx: dres, dy: scratch, x: x, stats: stats, w, b, rows: rows, grads: g)
+        normBackward(dx: dres, dy: scratch, x: x, stats: stats, n, rows: rows, grads: g)
     }
 
-    /// residual += the sublayer's last linear of x (.input), or += norm(that linear) (.output:
-    /// the linear's output kept in `raw`, the norm's in `normed`).
-    func addSublayerOutput(_ s: LinearSpec, x: UnsafePointer<Float>, residual: UnsafeMutablePointer<Float>,
+    /// residual += the sublayer's last linear of x, or += norm(that linear) when the sublayer
+    /// has an output norm (the linear's output kept in `raw`, the norm's in `normed`).
+    func addSublayerOutput(_ s: LinearSpec, x: UnsafePointer<Float>, residual: UnsafeMutablePointer<Float>, norm n: NormSpec?,
                            raw: UnsafeMutablePointer<Float>, normed: UnsafeMutablePointer<Float>, stats: UnsafeMutablePointer<Float>,
-                           _ w: Int, _ b: Int?, rows: Int, layer: Int, site: LinearSite, u: UnsafeMutablePointer<Float>) {
-        guard config.architecture.sublayerNorm == .output else {
+                           rows: Int, layer: Int, site: LinearSite, u: UnsafeMutablePointer<Float>) {
+        guard let n else {
             linearForward(s, x: x, rows: rows, out: residual, accumulate: true, layer: layer, site: site, u: u)
             return
         }
         linearForward(s, x: x, rows: rows, out: raw, accumulate: false, layer: layer, site: site, u: u)
-        norm(normed, stats, raw, w, b, rows: rows)
-        let n = rows * config.hiddenSize
-        for i in 0..<n { residual[i] += normed[i] }
+        norm(normed, stats, raw, n, rows: rows)
+        for i in 0..<(rows * config.hiddenSize) { residual[i] += normed[i] }
     }
 
-    /// Backward of `addSublayerOutput` down to the last linear's output: dres itself (.input),
-    /// or the output norm's dx written to `scratch` (.output, with the norm's weight gradient).
-    func sublayerOutputBackward(dres: UnsafeMutablePointer<Float>, raw: UnsafePointer<Float>, stats: UnsafePointer<Float>,
-                                _ w: Int, _ b: Int?, scratch: UnsafeMutablePointer<Float>, rows: Int,
+    /// Backward of `addSublayerOutput` down to the last linear's output: dres itself, or the
+    /// output norm's dx written to `scratch` (with the norm's weight gradient).
+    func sublayerOutputBackward(dres: UnsafeMutablePointer<Float>, norm n: NormSpec?, raw: UnsafePointer<Float>,
+                                stats: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, rows: Int,
                                 grads g: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
-        guard config.architecture.sublayerNorm == .output else { return UnsafePointer(dres) }
+        guard let n else { return UnsafePointer(dres) }
         scratch.update(repeating: 0, count: rows * config.hiddenSize)
-        normBackward(dx: scratch, dy: dres, x: raw, stats: stats, w, b, rows: rows, grads: g)
+        normBackward(dx: scratch, dy: dres, x: raw, stats: stats, n, rows: rows, grads: g)
         return UnsafePointer(scratch)
     }
 
@@ -70,13 +69,13 @@ extension Transformer {
     func normQK(_ qkv: UnsafeMutablePointer<Float>, raw: UnsafeMutablePointer<Float>, stats: UnsafeMutablePointer<Float>,
                 _ blk: BlockSpec, rows: Int) {
         guard let qw = blk.qNormWeight, let kw = blk.kNormWeight else { return }
-        let c = config, W = c.qkvDim, qk = c.qDim + c.kvDim, g = qkNormGroups
+        let c = config, W = c.qkvDim, qk = c.qDim + c.kvDim, g = qkNormGroups, offset = c.architecture.norm.weightOffset
         parallelChunks(rows, minimumPerWorker: 64) { range in
             for r in range {
                 let row = qkv + r * W, x = raw + r * qk, st = stats + r * g.total
                 x.update(from: row, count: qk)
-                rmsNormForward(row, st, x, p + qw, rows: g.q, c: g.qWidth, eps: c.normEps)
-                rmsNormForward(row + c.qDim, st + g.q, x + c.qDim, p + kw, rows: g.k, c: g.kWidth, eps: c.normEps)
+                rmsNormForward(row, st, x, p + qw, rows: g.q, c: g.qWidth, eps: c.normEps, weightOffset: offset)
+                rmsNormForward(row + c.qDim, st + g.q, x + c.qDim, p + kw, rows: g.k, c: g.kWidth, eps: c.normEps, weightOffset: offset)
             }
         }
     }
@@ -86,16 +85,17 @@ extension Transformer {
     func normQKBackward(_ dqkv: UnsafeMutablePointer<Float>, raw: UnsafePointer<Float>, stats: UnsafePointer<Float>,
                         _ blk: BlockSpec, rows: Int, grads g: UnsafeMutablePointer<Float>?) {
         guard let qw = blk.qNormWeight, let kw = blk.kNormWeight else { return }
-        let c = config, W = c.qkvDim, qk = c.qDim + c.kvDim, groups = qkNormGroups
+        let c = config, W = c.qkvDim, qk = c.qDim + c.kvDim, groups = qkNormGroups, offset = c.architecture.norm.weightOffset
         var dx = [Float](repeating: 0, count: qk)
         dx.withUnsafeMutableBufferPointer { dxb in
             let d = dxb.baseAddress!
             for r in 0..<rows {
                 let dy = dqkv + r * W, x = raw + r * qk, st = stats + r * groups.total
                 d.update(repeating: 0, count: qk)
-                rmsNormBackward(dx: d, dw: g.map { $0 + qw }, dy: dy, x: x, w: p + qw, stats: st, rows: groups.q, c: groups.qWidth)
+                rmsNormBackward(dx: d, dw: g.map { $0 + qw }, dy: dy, x: x, w: p + qw, stats: st, rows: groups.q, c: groups.qWidth,
+                                weightOffset: offset)
                 rmsNormBackward(dx: d + c.qDim, dw: g.map { $0 + kw }, dy: dy + c.qDim, x: x + c.qDim, w: p + kw,
-                                stats: st + groups.q, rows: groups.k, c: groups.kWidth)
+                                stats: st + groups.q, rows: groups.k, c: groups.kWidth, weightOffset: offset)
                 dy.update(from: d, count: qk)
             }
         }

@@ -54,4 +54,7 @@ final class FixtureTests: XCTestCase {
     /// norm, embeddings, head) + 12 others.
     func testPhi3() throws { try check("phi3-tiny", minimumTensors: 27) }
     func testPhi3BF16() throws { try check("phi3-tiny/bf16", minimumTensors: 3) }
+    /// 4 norms and 7 linears a layer, final norm, tied embeddings: 24 gradients + 12 others.
+    func testGemma2() throws { try check("gemma2-tiny", minimumTensors: 36) }
+    func testGemma2BF16() throws { try check("gemma2-tiny/bf16", minimumTensors: 3) }
 }

@@ -46,6 +46,19 @@ final class GradientCheckTests: XCTestCase {
             // Fused q|k|v and gate|up weights, a window of 3 < sequence length.
             return ModelConfig(architecture: .phi3, vocabSize: 41, hiddenSize: 16, layers: 2, heads: 4, kvHeads: 2,
                                intermediateSize: 24, maxPositions: 64, normEps: 1e-5, tiedEmbeddings: false, slidingWindow: 3)
+        case "gemma2":
+            // Both norms around each sublayer, (1 + w), GeGLU, scaled embeddings, both soft-caps,
+            // query_pre_attn_scalar; layer 0 slides (window 3), layer 1 attends to all. Caps of 1
+            // and 2 bend so hard that the central difference at h = 3e-3 is off by its h^2 term
+            // (probed: it converges to the backward's value as h shrinks; the fixture's caps of 1
+            // match HF's gradients in FixtureTests); 2 and 5 keep it inside the tolerance.
+            var c = ModelConfig(architecture: .gemma2, vocabSize: 41, hiddenSize: 16, layers: 2, heads: 4, kvHeads: 2,
+                                headDim: 6, intermediateSize: 24, maxPositions: 64, normEps: 1e-6, tiedEmbeddings: true, slidingWindow: 3)
+            c.fullAttentionLayers = [1]
+            c.queryPreAttentionScalar = 10
+            c.attentionSoftcap = 2
+            c.finalLogitSoftcap = 5
+            return c
         default:
             return ModelConfig(architecture: .qwen2, vocabSize: 41, hiddenSize: 16, layers: 1, heads: 4, kvHeads: 4,
                                intermediateSize: 24, maxPositions: 64, normEps: 1e-6, ropeTheta: 1e6, tiedEmbeddings: true, qkvBias: true)
@@ -115,6 +128,7 @@ final class GradientCheckTests: XCTestCase {
     func testOLMo2OutputNorms() throws { try fullCheck("olmo2") }
     func testSmolLM3NoRopeLayer() throws { try fullCheck("smollm3") }
     func testPhi3FusedProjections() throws { try fullCheck("phi3") }
+    func testGemma2() throws { try fullCheck("gemma2") }
 
     func loraCheck(_ kind: String, targets: [String]) throws {
         let m = Self.model(kind, seed: 5)
@@ -141,6 +155,8 @@ final class GradientCheckTests: XCTestCase {
 
     /// One adapter per fused weight (PEFT's target_modules for Phi-3).
     func testLoRAPhi3FusedModules() throws { try loraCheck("phi3", targets: ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"]) }
+
+    func testLoRAGemma2() throws { try loraCheck("gemma2", targets: ["q_proj", "v_proj", "o_proj", "gate_proj", "down_proj"]) }
 
     func testLoRAGPT2() throws { try loraCheck("gpt2", targets: ["c_attn", "c_proj", "c_fc"]) }
 

@@ -8,7 +8,7 @@ import XCTest
 /// and written back, checkpoints saved and reloaded with every tensor HF wrote, and the config
 /// fields they cannot honour refused by name. FixtureTests and GradientCheckTests check the math.
 final class LaterArchitectureTests: XCTestCase {
-    static let fixtures = ["qwen3-tiny", "olmo2-tiny", "smollm3-tiny", "phi3-tiny"]
+    static let fixtures = ["qwen3-tiny", "olmo2-tiny", "smollm3-tiny", "phi3-tiny", "gemma2-tiny"]
 
     func config(_ json: String) throws -> ModelConfig { try ModelConfig(huggingFaceJSON: Data(json.utf8)) }
 
@@ -103,5 +103,24 @@ final class LaterArchitectureTests: XCTestCase {
         let up = model.lora!.parameters.layout.entries.first { $0.name == "base_model.model.model.layers.1.mlp.gate_up_proj.lora_B.weight" }
         XCTAssertEqual(up?.shape, [2 * c.intermediateSize, 2])
         XCTAssertThrowsError(try model.enableLoRA(LoRAConfig(rank: 2, alpha: 4, targetModules: ["q_proj"])))
+    }
+
+    func testGemma2Config() throws {
+        let fixture = try ModelConfig(directory: try TestPaths.hfFixture("gemma2-tiny"))
+        XCTAssertEqual(fixture.architecture, .gemma2); XCTAssertEqual(fixture.headDim, 16)
+        XCTAssertEqual(fixture.fullAttentionLayers, [1]); XCTAssertEqual(fixture.window(layer: 0), 5); XCTAssertNil(fixture.window(layer: 1))
+        XCTAssertEqual(fixture.attentionSoftcap, 1); XCTAssertEqual(fixture.finalLogitSoftcap, 1)
+        XCTAssertEqual(fixture.attentionScale, Float(1 / 12.0.squareRoot()))
+        // transformers' defaults when keys are missing; null switches a soft-cap or the window off.
+        let defaults = try config(tiny("gemma2", layers: 4))
+        XCTAssertEqual(defaults.attentionSoftcap, 50); XCTAssertEqual(defaults.finalLogitSoftcap, 30)
+        XCTAssertEqual(defaults.slidingWindow, 4096); XCTAssertEqual(defaults.fullAttentionLayers, [1, 3])
+        XCTAssertEqual(defaults.headDim, 256); XCTAssertEqual(defaults.queryPreAttentionScalar, 256); XCTAssertTrue(defaults.tiedEmbeddings)
+        let off = try config(tiny("gemma2", "\"attn_logit_softcapping\": null, \"final_logit_softcapping\": null, \"sliding_window\": null"))
+        XCTAssertNil(off.attentionSoftcap); XCTAssertNil(off.finalLogitSoftcap); XCTAssertNil(off.window(layer: 0))
+        assertRefused(tiny("gemma2", "\"layer_types\": [\"full_attention\", \"chunked_attention\"]"), key: "layer_types[1]")
+        assertRefused(tiny("gemma2", "\"hidden_activation\": \"gelu\""), key: "hidden_activation")
+        assertRefused(tiny("gemma2", "\"use_bidirectional_attention\": true"), key: "use_bidirectional_attention")
+        assertRefused(tiny("gemma2", "\"attention_bias\": true"), key: "attention_bias")
     }
 }

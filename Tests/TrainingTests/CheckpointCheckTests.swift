@@ -81,4 +81,5 @@ final class CheckpointCheckTests: XCTestCase {
     func testOLMo2() throws { try check("olmo2-tiny") }
     func testSmolLM3() throws { try check("smollm3-tiny") }
     func testPhi3() throws { try check("phi3-tiny") }
+    func testGemma2() throws { try check("gemma2-tiny") }
 }

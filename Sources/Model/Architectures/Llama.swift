@@ -7,15 +7,15 @@ extension Architecture {
         writeConfig: { c in c.llamaFamilyJSON.merging(["attention_bias": c.qkvBias, "mlp_bias": false]) { $1 } })
 
     /// Llama's structure and tensor names; Mistral and Qwen2 differ only in config keys, the
-    /// later families in a q/k norm, where the norms sit, or tensor names (`names`).
+    /// later families in a q/k norm or tensor names (`names`: also where the norms sit).
     static func llamaFamily(modelType: String, huggingFaceClass: String,
-                            sublayerNorm: SublayerNorm = .input, qkNorm: QKNorm = .none,
+                            qkNorm: QKNorm = .none,
                             names: TensorNames = .llama,
                             readConfig: @escaping @Sendable (ConfigKeys) throws -> ModelConfig,
                             writeConfig: @escaping @Sendable (ModelConfig) -> [String: Any]) -> Architecture {
         Architecture(
             modelType: modelType, huggingFaceClass: huggingFaceClass,
-            norm: .rmsNorm, mlp: .swiGLU, positions: .rope, sublayerNorm: sublayerNorm, qkNorm: qkNorm,
+            norm: .rmsNorm, mlp: .swiGLU, positions: .rope, qkNorm: qkNorm, scaledEmbeddings: false,
             conv1D: false, biasedLinears: false, names: names, readConfig: readConfig, writeConfig: writeConfig)
     }
 }
