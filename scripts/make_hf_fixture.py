@@ -55,6 +55,14 @@ ARCHITECTURES = {
                                     final_logit_softcapping=1.0, sliding_window=5, rms_norm_eps=1e-6,
                                     hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True,
                                     rope_parameters={"rope_type": "default", "rope_theta": 10000.0})),
+    # Gemma 2 plus per-head (1 + w) q/k norms; layer 0 sliding with RoPE base 10000, layer 1
+    # full with base 1e6 and linear scaling 4 (sliding_window_pattern 2), no soft-caps.
+    "gemma3_text": ("Gemma3TextConfig", dict(head_dim=16, query_pre_attn_scalar=12, sliding_window=5,
+                                             sliding_window_pattern=2, rms_norm_eps=1e-6, tie_word_embeddings=True,
+                                             hidden_activation="gelu_pytorch_tanh",
+                                             rope_parameters={
+                                                 "full_attention": {"rope_type": "linear", "factor": 4.0, "rope_theta": 1000000.0},
+                                                 "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}})),
     # Fused qkv_proj and gate_up_proj, untied head, sliding window 5 < T.
     "phi3": ("Phi3Config", dict(tie_word_embeddings=False, rms_norm_eps=1e-5, sliding_window=5,
                                 original_max_position_embeddings=256,

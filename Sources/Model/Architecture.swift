@@ -105,7 +105,7 @@ struct TensorNames {
 
 extension Architecture: Equatable, Codable {
     /// Every supported architecture: adding one is its file in Architectures/ plus a line here.
-    public static let registered: [Architecture] = [.gpt2, .llama, .mistral, .qwen2, .qwen3, .olmo2, .smollm3, .phi3, .gemma2]
+    public static let registered: [Architecture] = [.gpt2, .llama, .mistral, .qwen2, .qwen3, .olmo2, .smollm3, .phi3, .gemma2, .gemma3Text]
 
     /// The architecture of a config.json model_type.
     public static func named(_ modelType: String) throws -> Architecture {

@@ -32,7 +32,7 @@ struct ConfigKeys {
 
     /// A number that may be switched off with null: `absent` when the key is missing (the
     /// family's default), nil when it is null.
-    func optionalDouble(_ key: String, absent: Double) throws -> Double? {
+    func optionalDouble(_ key: String, absent: Double?) throws -> Double? {
         object[key] == nil ? absent : try optionalDouble(key)
     }
 

@@ -58,6 +58,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var layersWithoutRope: [Int] = []
     /// Layers that ignore `slidingWindow` (Gemma's full_attention layer_types); sorted.
     public var fullAttentionLayers: [Int] = []
+    /// The RoPE of the other (sliding_attention) layers when it is not rope_theta's (Gemma 3's
+    /// local base); nil: every layer uses rope_theta and ropeScaling.
+    public var slidingLayerRope: RopeSettings?
     /// Attention scores are scaled by 1/sqrt(this) instead of 1/sqrt(head_dim) (Gemma's query_pre_attn_scalar).
     public var queryPreAttentionScalar: Double?
     /// Scores s become cap * tanh(s / cap) before the softmax (Gemma 2's attn_logit_softcapping).
@@ -82,6 +85,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         guard let s = queryPreAttentionScalar else { return 1 / Float(headDim).squareRoot() }
         return Float(1 / s.squareRoot())
     }
+
+    /// Which RoPE table layer l uses: 0 (rope_theta, ropeScaling) or 1 (`slidingLayerRope`).
+    public func ropeTable(layer l: Int) -> Int { slidingLayerRope != nil && !fullAttentionLayers.contains(l) ? 1 : 0 }
 
     /// Whether layer l rotates its queries and keys.
     public func usesRope(layer l: Int) -> Bool { architecture.positions == .rope && !layersWithoutRope.contains(l) }

@@ -73,8 +73,9 @@ public final class Transformer {
     let activations = Scratch()
     let backwardScratch = Scratch()
     let headScratch = Scratch()
-    var ropeCos: [Float] = [], ropeSin: [Float] = [], ropePositions = 0
-    let ropeInverse: [Float]
+    /// Per RoPE table (`ModelConfig.ropeTable(layer:)`): cos and sin by position, inverse frequencies.
+    var ropeCos: [[Float]] = [], ropeSin: [[Float]] = [], ropePositions = 0
+    let ropeInverse: [[Float]]
     /// Rows per chunk of the LM head (logits chunk = rows x vocab floats, <= 128 MiB). Large
     /// chunks matter for training: the head-gradient gemm has k = rows.
     public var headChunkRows: Int
@@ -90,7 +91,8 @@ public final class Transformer {
         self.config = config
         arch = ArchitectureLayout(config)
         parameters = ParameterStore(layout: arch.layout)
-        ropeInverse = config.architecture.positions == .rope ? config.ropeInverseFrequencies() : []
+        ropeInverse = config.architecture.positions != .rope ? []
+            : [config.ropeInverseFrequencies()] + (config.slidingLayerRope.map { [config.ropeInverseFrequencies($0)] } ?? [])
         headChunkRows = max(64, min(512, (1 << 25) / max(1, config.vocabSize)))
     }
 
@@ -273,13 +275,15 @@ public final class Transformer {
         guard config.architecture.positions == .rope, positions > ropePositions else { return }
         let half = config.headDim / 2
         let n = max(positions, 2 * ropePositions)
-        ropeCos = [Float](repeating: 0, count: n * half)
+        ropeCos = ropeInverse.map { _ in [Float](repeating: 0, count: n * half) }
         ropeSin = ropeCos
-        for t in 0..<n {
-            for i in 0..<half {
-                let angle = Float(t) * ropeInverse[i]  // float32 product, as HF
-                ropeCos[t * half + i] = Float(Foundation.cos(Double(angle)))
-                ropeSin[t * half + i] = Float(Foundation.sin(Double(angle)))
+        for (table, inverse) in ropeInverse.enumerated() {
+            for t in 0..<n {
+                for i in 0..<half {
+                    let angle = Float(t) * inverse[i]  // float32 product, as HF
+                    ropeCos[table][t * half + i] = Float(Foundation.cos(Double(angle)))
+                    ropeSin[table][t * half + i] = Float(Foundation.sin(Double(angle)))
+                }
             }
         }
         ropePositions = n
@@ -410,9 +414,9 @@ public final class Transformer {
     /// nothing in a layer without RoPE.
     func applyRope(_ qkv: UnsafeMutablePointer<Float>, plan: Plan, layer: Int, inverse: Bool) {
         guard config.usesRope(layer: layer) else { return }
-        let c = config, W = c.qkvDim, half = c.headDim / 2
-        ropeCos.withUnsafeBufferPointer { cosB in
-            ropeSin.withUnsafeBufferPointer { sinB in
+        let c = config, W = c.qkvDim, half = c.headDim / 2, table = c.ropeTable(layer: layer)
+        ropeCos[table].withUnsafeBufferPointer { cosB in
+            ropeSin[table].withUnsafeBufferPointer { sinB in
                 let cs = cosB.baseAddress!, sn = sinB.baseAddress!
                 parallelChunks(plan.rows, minimumPerWorker: 64) { range in
                     for r in range {

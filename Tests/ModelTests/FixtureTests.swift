@@ -57,4 +57,8 @@ final class FixtureTests: XCTestCase {
     /// 4 norms and 7 linears a layer, final norm, tied embeddings: 24 gradients + 12 others.
     func testGemma2() throws { try check("gemma2-tiny", minimumTensors: 36) }
     func testGemma2BF16() throws { try check("gemma2-tiny/bf16", minimumTensors: 3) }
+    /// Gemma 2's 24 gradients + q/k norms (28) + 12 others; layer 0 slides on RoPE base 1e4,
+    /// layer 1 attends to all on base 1e6 with linear scaling.
+    func testGemma3Text() throws { try check("gemma3-text-tiny", minimumTensors: 40) }
+    func testGemma3TextBF16() throws { try check("gemma3-text-tiny/bf16", minimumTensors: 3) }
 }

@@ -8,7 +8,7 @@ import XCTest
 /// and written back, checkpoints saved and reloaded with every tensor HF wrote, and the config
 /// fields they cannot honour refused by name. FixtureTests and GradientCheckTests check the math.
 final class LaterArchitectureTests: XCTestCase {
-    static let fixtures = ["qwen3-tiny", "olmo2-tiny", "smollm3-tiny", "phi3-tiny", "gemma2-tiny"]
+    static let fixtures = ["qwen3-tiny", "olmo2-tiny", "smollm3-tiny", "phi3-tiny", "gemma2-tiny", "gemma3-text-tiny"]
 
     func config(_ json: String) throws -> ModelConfig { try ModelConfig(huggingFaceJSON: Data(json.utf8)) }
 
@@ -122,5 +122,28 @@ final class LaterArchitectureTests: XCTestCase {
         assertRefused(tiny("gemma2", "\"hidden_activation\": \"gelu\""), key: "hidden_activation")
         assertRefused(tiny("gemma2", "\"use_bidirectional_attention\": true"), key: "use_bidirectional_attention")
         assertRefused(tiny("gemma2", "\"attention_bias\": true"), key: "attention_bias")
+    }
+
+    func testGemma3TextConfig() throws {
+        let fixture = try ModelConfig(directory: try TestPaths.hfFixture("gemma3-text-tiny"))
+        XCTAssertEqual(fixture.architecture, .gemma3Text); XCTAssertEqual(fixture.fullAttentionLayers, [1])
+        XCTAssertEqual(fixture.ropeTheta, 1e6); XCTAssertEqual(fixture.ropeScaling, .linear(factor: 4))
+        XCTAssertEqual(fixture.slidingLayerRope, RopeSettings(theta: 10000))
+        XCTAssertEqual(fixture.ropeTable(layer: 0), 1); XCTAssertEqual(fixture.ropeTable(layer: 1), 0)
+        XCTAssertNil(fixture.attentionSoftcap); XCTAssertNil(fixture.finalLogitSoftcap)
+        // Older files: rope_theta + rope_scaling for full layers, rope_local_base_freq for sliding ones;
+        // one layer in sliding_window_pattern (6) full.
+        let legacy = try config(tiny("gemma3_text", layers: 12, "\"rope_theta\": 500000, \"rope_local_base_freq\": 20000, \"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": 8}"))
+        XCTAssertEqual(legacy.ropeTheta, 500000); XCTAssertEqual(legacy.ropeScaling, .linear(factor: 8))
+        XCTAssertEqual(legacy.slidingLayerRope, RopeSettings(theta: 20000)); XCTAssertEqual(legacy.fullAttentionLayers, [5, 11])
+        let defaults = try config(tiny("gemma3_text"))
+        XCTAssertEqual(defaults.ropeTheta, 1e6); XCTAssertEqual(defaults.slidingLayerRope, RopeSettings(theta: 10000))
+        XCTAssertThrowsError(try config(tiny("gemma3_text", "\"rope_parameters\": {\"full_attention\": {\"rope_type\": \"yarn\", \"factor\": 8}}"))) {
+            XCTAssertEqual($0 as? ModelError, .unsupportedRopeScaling("yarn"))
+        }
+        XCTAssertThrowsError(try config(tiny("gemma3_text", "\"rope_parameters\": {\"sliding_attention\": {\"rope_type\": \"linear\"}}"))) {
+            XCTAssertTrue("\($0)".contains("rope_parameters.sliding_attention.factor"), "\($0)")
+        }
+        assertRefused(tiny("gemma3_text", "\"use_bidirectional_attention\": true"), key: "use_bidirectional_attention")
     }
 }

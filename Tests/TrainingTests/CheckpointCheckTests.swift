@@ -82,4 +82,5 @@ final class CheckpointCheckTests: XCTestCase {
     func testSmolLM3() throws { try check("smollm3-tiny") }
     func testPhi3() throws { try check("phi3-tiny") }
     func testGemma2() throws { try check("gemma2-tiny") }
+    func testGemma3Text() throws { try check("gemma3-text-tiny") }
 }
