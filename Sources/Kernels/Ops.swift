@@ -82,34 +82,36 @@ public func layerNormBackward(dx: UnsafeMutablePointer<Float>, dw: UnsafeMutable
 
 // MARK: RMSNorm (Llama family)
 
-/// y = x * rstd * w, rstd = 1/sqrt(mean(x^2) + eps); stores rstd per row.
+/// y = x * rstd * (w + weightOffset), rstd = 1/sqrt(mean(x^2) + eps); stores rstd per row.
+/// weightOffset 1 is Gemma's (1 + w) norm.
 @inlinable
 public func rmsNormForward(_ y: UnsafeMutablePointer<Float>, _ stats: UnsafeMutablePointer<Float>?,
-                           _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, rows: Int, c: Int, eps: Float) {
+                           _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, rows: Int, c: Int, eps: Float,
+                           weightOffset: Float = 0) {
     for r in 0..<rows {
         let xr = x + r * c, yr = y + r * c
         var ss: Float = 0
         for i in 0..<c { ss += xr[i] * xr[i] }
         let rstd = 1 / (ss / Float(c) + eps).squareRoot()
-        for i in 0..<c { yr[i] = w[i] * (xr[i] * rstd) }
+        for i in 0..<c { yr[i] = (w[i] + weightOffset) * (xr[i] * rstd) }
         if let stats { stats[r] = rstd }
     }
 }
 
-/// dx += rstd*g - x*rstd^3*mean(g*x) with g = dy*w; dw += dy*x*rstd.
+/// dx += rstd*g - x*rstd^3*mean(g*x) with g = dy*(w + weightOffset); dw += dy*x*rstd.
 @inlinable
 public func rmsNormBackward(dx: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>?,
                             dy: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                            stats: UnsafePointer<Float>, rows: Int, c: Int) {
+                            stats: UnsafePointer<Float>, rows: Int, c: Int, weightOffset: Float = 0) {
     for r in 0..<rows {
         let xr = x + r * c, dyr = dy + r * c, dxr = dx + r * c
         let rstd = stats[r]
         var dot: Float = 0
-        for i in 0..<c { dot += dyr[i] * w[i] * xr[i] }
+        for i in 0..<c { dot += dyr[i] * (w[i] + weightOffset) * xr[i] }
         let k = dot * rstd * rstd * rstd / Float(c)
         for i in 0..<c {
             if let dw { dw[i] += dyr[i] * xr[i] * rstd }
-            dxr[i] += rstd * dyr[i] * w[i] - xr[i] * k
+            dxr[i] += rstd * dyr[i] * (w[i] + weightOffset) - xr[i] * k
         }
     }
 }

@@ -8,6 +8,11 @@ public struct Architecture: Sendable {
         case layerNorm
         /// x / rms(x) * w: a weight only (Llama family).
         case rmsNorm
+        /// x / rms(x) * (1 + w): the weight stored as an offset from 1 (Gemma).
+        case rmsNormPlusOne
+
+        /// What the stored weight is added to (1 for Gemma's (1 + w)).
+        var weightOffset: Float { self == .rmsNormPlusOne ? 1 : 0 }
     }
 
     public enum MLP: Sendable {
@@ -15,9 +20,11 @@ public struct Architecture: Sendable {
         case geluTanh
         /// down(silu(gate x) * up x), gate|up one fused projection (Llama family).
         case swiGLU
+        /// down(gelu_tanh(gate x) * up x), gate|up as SwiGLU's (Gemma).
+        case geGLU
 
         /// Two projections side by side in the up site (gate|up).
-        var gated: Bool { self == .swiGLU }
+        var gated: Bool { self != .geluTanh }
     }
 
     public enum Positions: Sendable {
@@ -27,6 +34,15 @@ public struct Architecture: Sendable {
         case rope
     }
 
+    /// RMSNorm of the projected queries and keys, before RoPE.
+    public enum QKNorm: Sendable {
+        case none
+        /// Over each head's head_dim values, one weight [head_dim] shared by the heads (Qwen3).
+        case perHead
+        /// Over the whole q (and the whole k) projection, weights [q width] and [k width] (OLMo 2).
+        case wholeProjection
+    }
+
     /// config.json's model_type: the registry key.
     public let modelType: String
     /// The transformers class written to config.json's "architectures".
@@ -34,6 +50,9 @@ public struct Architecture: Sendable {
     public let norm: Norm
     public let mlp: MLP
     public let positions: Positions
+    public let qkNorm: QKNorm
+    /// Token embeddings times sqrt(hidden_size) on the way in (Gemma); a tied head reads them unscaled.
+    public let scaledEmbeddings: Bool
     /// Weights stored [in, out] (HF Conv1D, GPT-2) instead of nn.Linear's [out, in]; the gemm
     /// orientation absorbs it, so checkpoints load and save without transposes.
     public let conv1D: Bool
@@ -55,11 +74,18 @@ struct TensorNames {
     var positionEmbedding: String? = nil
     /// Block l's tensors are named blockPrefix + "\(l)." + module.
     var blockPrefix: String
-    var attentionNorm: String
+    /// Norms around each sublayer: on its input (x + f(norm(x)), GPT-2 and Llama), on its output
+    /// (x + norm(f(x)), OLMo 2) or both (Gemma); nil where a block has none.
+    var attentionNorm: String?
+    var attentionOutputNorm: String? = nil
     /// One fused module (width q + k + v) or q, k, v.
     var qkv: [String]
     var attentionOutput: String
-    var mlpNorm: String
+    /// q and k norms (`QKNorm` other than none), block-relative like qkv.
+    var qNorm: String? = nil
+    var kNorm: String? = nil
+    var mlpNorm: String?
+    var mlpOutputNorm: String? = nil
     /// One module (width of the MLP's up site) or gate, up.
     var up: [String]
     var down: String
@@ -68,11 +94,18 @@ struct TensorNames {
     var head = "lm_head.weight"
     /// A prefix some checkpoints omit (original GPT-2 files lack "transformer.").
     var optionalPrefix: String? = nil
+
+    /// These names with some changed (a family that renames a few of its parent's).
+    func changing(_ change: (inout TensorNames) -> Void) -> TensorNames {
+        var names = self
+        change(&names)
+        return names
+    }
 }
 
 extension Architecture: Equatable, Codable {
     /// Every supported architecture: adding one is its file in Architectures/ plus a line here.
-    public static let registered: [Architecture] = [.gpt2, .llama, .mistral, .qwen2]
+    public static let registered: [Architecture] = [.gpt2, .llama, .mistral, .qwen2, .qwen3, .olmo2, .smollm3, .phi3, .gemma2, .gemma3Text]
 
     /// The architecture of a config.json model_type.
     public static func named(_ modelType: String) throws -> Architecture {

@@ -9,13 +9,22 @@ struct LinearSpec {
     var conv1D: Bool
 }
 
+/// A norm's weight and (LayerNorm) bias.
+struct NormSpec {
+    var weight: Int
+    var bias: Int?
+}
+
 /// Offsets of one block's tensors. q|k|v and gate|up are adjacent in the buffer, so each
 /// pair/triple is one fused linear (one gemm over all rows).
 struct BlockSpec {
-    var norm1Weight: Int, norm1Bias: Int?
+    /// Norms of the attention's input and output, then of the MLP's (nil: none there).
+    var attentionNorm: NormSpec?, attentionOutputNorm: NormSpec?
+    var mlpNorm: NormSpec?, mlpOutputNorm: NormSpec?
     var qkv: LinearSpec
+    /// RMSNorm weights of q and k (`Architecture.QKNorm`), nil without one.
+    var qNormWeight: Int?, kNormWeight: Int?
     var out: LinearSpec
-    var norm2Weight: Int, norm2Bias: Int?
     var up: LinearSpec      // GPT-2 c_fc; Llama gate|up (width 2 * intermediate)
     var down: LinearSpec
 }
@@ -40,11 +49,11 @@ struct ArchitectureLayout {
     var tokenEmbedding = 0
     var positionEmbedding: Int?
     var blocks: [BlockSpec] = []
-    var finalNormWeight = 0, finalNormBias: Int?
+    var finalNorm = NormSpec(weight: 0)
     var head = 0
     var blockPrefixes: [String] = []
     var targetModules: [TargetModule] = []
-    /// Offsets of the norm scales (a fresh model sets them to 1).
+    /// Offsets of the norm scales (a fresh model sets them to 1, or 0 for (1 + w) norms).
     var normWeights: Set<Int> = []
     private let names: TensorNames
 
@@ -59,27 +68,43 @@ struct ArchitectureLayout {
         for l in 0..<c.layers {
             let p = names.blockPrefix + "\(l)."
             blockPrefixes.append(p)
-            let norm1 = addNorm(p + names.attentionNorm, a.norm, width: C)
+            let attentionNorm = names.attentionNorm.map { addNorm(p + $0, a.norm, width: C) }
             let qkv = addLinear(layer: l, names.qkv, site: .qkv, widths: names.qkv.count == 1 ? [c.qkvDim] : [c.qDim, c.kvDim, c.kvDim],
                                 inFeatures: C, bias: a.biasedLinears || c.qkvBias, conv1D: a.conv1D)
+            let (qNorm, kNorm) = addQKNorms(prefix: p, c)
             let out = addLinear(layer: l, [names.attentionOutput], site: .out, widths: [C], inFeatures: c.qDim,
                                 bias: a.biasedLinears, conv1D: a.conv1D)
-            let norm2 = addNorm(p + names.mlpNorm, a.norm, width: C)
+            let attentionOutputNorm = names.attentionOutputNorm.map { addNorm(p + $0, a.norm, width: C) }
+            let mlpNorm = names.mlpNorm.map { addNorm(p + $0, a.norm, width: C) }
             let up = addLinear(layer: l, names.up, site: .up, widths: names.up.count == 1 ? [c.upDim] : [I, I],
                                inFeatures: C, bias: a.biasedLinears, conv1D: a.conv1D)
             let down = addLinear(layer: l, [names.down], site: .down, widths: [C], inFeatures: I, bias: a.biasedLinears, conv1D: a.conv1D)
-            blocks.append(BlockSpec(norm1Weight: norm1.weight, norm1Bias: norm1.bias, qkv: qkv, out: out,
-                                    norm2Weight: norm2.weight, norm2Bias: norm2.bias, up: up, down: down))
+            let mlpOutputNorm = names.mlpOutputNorm.map { addNorm(p + $0, a.norm, width: C) }
+            blocks.append(BlockSpec(attentionNorm: attentionNorm, attentionOutputNorm: attentionOutputNorm, mlpNorm: mlpNorm,
+                                    mlpOutputNorm: mlpOutputNorm, qkv: qkv, qNormWeight: qNorm, kNormWeight: kNorm,
+                                    out: out, up: up, down: down))
         }
-        (finalNormWeight, finalNormBias) = addNorm(names.finalNorm, a.norm, width: C)
+        finalNorm = addNorm(names.finalNorm, a.norm, width: C)
         head = c.tiedEmbeddings ? tokenEmbedding : layout.add(names.head, [c.vocabSize, C])
     }
 
     /// A norm's weight, then its bias (LayerNorm).
-    private mutating func addNorm(_ name: String, _ kind: Architecture.Norm, width: Int) -> (weight: Int, bias: Int?) {
+    private mutating func addNorm(_ name: String, _ kind: Architecture.Norm, width: Int) -> NormSpec {
         let weight = layout.add(name + ".weight", [width])
         normWeights.insert(weight)
-        return (weight, kind == .layerNorm ? layout.add(name + ".bias", [width]) : nil)
+        return NormSpec(weight: weight, bias: kind == .layerNorm ? layout.add(name + ".bias", [width]) : nil)
+    }
+
+    /// The q and k norm weights: [head_dim] each (per head) or [q width] and [k width].
+    private mutating func addQKNorms(prefix: String, _ c: ModelConfig) -> (q: Int?, k: Int?) {
+        let kind = c.architecture.qkNorm
+        guard kind != .none else { return (nil, nil) }
+        guard let q = names.qNorm, let k = names.kNorm else { preconditionFailure("\(c.modelType): q/k norms need tensor names") }
+        let perHead = kind == .perHead
+        // The family's RMSNorm kind (Gemma 3's q/k norms are (1 + w) norms too).
+        let norm = c.architecture.norm
+        return (addNorm(prefix + q, norm, width: perHead ? c.headDim : c.qDim).weight,
+                addNorm(prefix + k, norm, width: perHead ? c.headDim : c.kvDim).weight)
     }
 
     /// One fused linear of `modules` (output widths side by side): all weights, then all

@@ -18,6 +18,37 @@ struct ConfigKeys {
         return Int(d)
     }
 
+    /// A list of non-negative integers; nil when absent or null.
+    func optionalIntList(_ key: String) throws -> [Int]? {
+        guard let v = object[key], !(v is NSNull) else { return nil }
+        guard let list = v as? [Any] else { throw ModelError.invalidValue(key: prefix + key, detail: "not a list") }
+        return try list.indices.map { i in
+            guard let n = list[i] as? NSNumber, n.doubleValue == n.doubleValue.rounded(), n.doubleValue >= 0 else {
+                throw ModelError.invalidValue(key: "\(prefix)\(key)[\(i)]", detail: "not a non-negative integer")
+            }
+            return n.intValue
+        }
+    }
+
+    /// A number that may be switched off with null: `absent` when the key is missing (the
+    /// family's default), nil when it is null.
+    func optionalDouble(_ key: String, absent: Double?) throws -> Double? {
+        object[key] == nil ? absent : try optionalDouble(key)
+    }
+
+    /// The layers layer_types marks "full_attention" (the rest must be "sliding_attention");
+    /// nil when absent.
+    func fullAttentionLayers(layers: Int) throws -> [Int]? {
+        guard let v = object["layer_types"], !(v is NSNull) else { return nil }
+        guard let types = v as? [String], types.count == layers else {
+            throw ModelError.invalidValue(key: prefix + "layer_types", detail: "needs one string per layer (\(layers) layers)")
+        }
+        for (i, t) in types.enumerated() where t != "full_attention" && t != "sliding_attention" {
+            throw ModelError.invalidValue(key: "\(prefix)layer_types[\(i)]", detail: "\(t) is not supported (full_attention, sliding_attention)")
+        }
+        return types.indices.filter { types[$0] == "full_attention" }
+    }
+
     /// An integer or the first of a list (Llama 3 lists several eos ids); nil when absent.
     func firstInt(_ key: String) -> Int? {
         if let n = object[key] as? NSNumber { return n.intValue }

@@ -54,6 +54,19 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Each query sees at most this many keys (itself included; Mistral, Qwen2's
     /// use_sliding_window); nil = unlimited.
     public var slidingWindow: Int?
+    /// Layers whose attention uses no RoPE at all (SmolLM3's no_rope_layers); sorted.
+    public var layersWithoutRope: [Int] = []
+    /// Layers that ignore `slidingWindow` (Gemma's full_attention layer_types); sorted.
+    public var fullAttentionLayers: [Int] = []
+    /// The RoPE of the other (sliding_attention) layers when it is not rope_theta's (Gemma 3's
+    /// local base); nil: every layer uses rope_theta and ropeScaling.
+    public var slidingLayerRope: RopeSettings?
+    /// Attention scores are scaled by 1/sqrt(this) instead of 1/sqrt(head_dim) (Gemma's query_pre_attn_scalar).
+    public var queryPreAttentionScalar: Double?
+    /// Scores s become cap * tanh(s / cap) before the softmax (Gemma 2's attn_logit_softcapping).
+    public var attentionSoftcap: Float?
+    /// Logits z become cap * tanh(z / cap) (Gemma 2's final_logit_softcapping).
+    public var finalLogitSoftcap: Float?
     public var eosTokenId: Int?
 
     /// config.json's model_type.
@@ -64,6 +77,20 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var qkvDim: Int { qDim + 2 * kvDim }
     /// Width of the MLP's up projection output (gate|up for a gated MLP).
     public var upDim: Int { architecture.mlp.gated ? 2 * intermediateSize : intermediateSize }
+    /// The sliding window of layer l's attention (nil: unlimited).
+    public func window(layer l: Int) -> Int? { fullAttentionLayers.contains(l) ? nil : slidingWindow }
+
+    /// The factor of q . k: 1/sqrt(query_pre_attn_scalar) or 1/sqrt(head_dim).
+    public var attentionScale: Float {
+        guard let s = queryPreAttentionScalar else { return 1 / Float(headDim).squareRoot() }
+        return Float(1 / s.squareRoot())
+    }
+
+    /// Which RoPE table layer l uses: 0 (rope_theta, ropeScaling) or 1 (`slidingLayerRope`).
+    public func ropeTable(layer l: Int) -> Int { slidingLayerRope != nil && !fullAttentionLayers.contains(l) ? 1 : 0 }
+
+    /// Whether layer l rotates its queries and keys.
+    public func usesRope(layer l: Int) -> Bool { architecture.positions == .rope && !layersWithoutRope.contains(l) }
 
     public init(architecture: Architecture, vocabSize: Int, hiddenSize: Int, layers: Int,
                 heads: Int, kvHeads: Int, headDim: Int? = nil, intermediateSize: Int, maxPositions: Int,

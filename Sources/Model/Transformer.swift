@@ -73,8 +73,9 @@ public final class Transformer {
     let activations = Scratch()
     let backwardScratch = Scratch()
     let headScratch = Scratch()
-    var ropeCos: [Float] = [], ropeSin: [Float] = [], ropePositions = 0
-    let ropeInverse: [Float]
+    /// Per RoPE table (`ModelConfig.ropeTable(layer:)`): cos and sin by position, inverse frequencies.
+    var ropeCos: [[Float]] = [], ropeSin: [[Float]] = [], ropePositions = 0
+    let ropeInverse: [[Float]]
     /// Rows per chunk of the LM head (logits chunk = rows x vocab floats, <= 128 MiB). Large
     /// chunks matter for training: the head-gradient gemm has k = rows.
     public var headChunkRows: Int
@@ -82,12 +83,16 @@ public final class Transformer {
     /// finish last to first), so a trainer can start reducing them while earlier layers run.
     public var layerBackwardDone: ((Int) -> Void)?
 
+    /// What token embeddings are multiplied by on the way in (Gemma: sqrt(hidden_size) in float32).
+    var embeddingScale: Float? { config.architecture.scaledEmbeddings ? Float(Double(config.hiddenSize).squareRoot()) : nil }
+
     /// Parameters allocated but not set: for `load`, which reads every one from the file.
     init(shapeOf config: ModelConfig) {
         self.config = config
         arch = ArchitectureLayout(config)
         parameters = ParameterStore(layout: arch.layout)
-        ropeInverse = config.architecture.positions == .rope ? config.ropeInverseFrequencies() : []
+        ropeInverse = config.architecture.positions != .rope ? []
+            : [config.ropeInverseFrequencies()] + (config.slidingLayerRope.map { [config.ropeInverseFrequencies($0)] } ?? [])
         headChunkRows = max(64, min(512, (1 << 25) / max(1, config.vocabSize)))
     }
 
@@ -97,9 +102,9 @@ public final class Transformer {
         var rng = SeededRandom(seed: seed)
         for e in arch.layout.entries {
             let v = parameters.view(e.name)!
-            // Norm scales start at 1; other vectors (biases) at 0.
+            // Norm scales start at 1 (stored as 0 for (1 + w) norms); other vectors (biases) at 0.
             if arch.normWeights.contains(e.offset) {
-                v.update(repeating: 1)
+                v.update(repeating: 1 - config.architecture.norm.weightOffset)
             } else if e.shape.count == 1 {
                 v.update(repeating: 0)
             } else {
@@ -222,6 +227,10 @@ public final class Transformer {
         let ln1: Slot, ln1Stats: Slot, qkv: Slot, att: Slot, attOut: Slot
         let ln2: Slot, ln2Stats: Slot, fcPre: Slot, fcAct: Slot
         let loraU: Slot
+        /// q|k before their norm and its stats (`QKNorm`); a sublayer's output before its output
+        /// norm, after it, and the norm's stats (blocks with output norms).
+        let qkRaw: Slot, qkStats: Slot
+        let attnRaw: Slot, attnNormed: Slot, attnStats: Slot, mlpRaw: Slot, mlpNormed: Slot, mlpStats: Slot
         let lnf: UnsafeMutablePointer<Float>, lnfStats: UnsafeMutablePointer<Float>
     }
 
@@ -238,6 +247,12 @@ public final class Transformer {
             sizes.append((per, slots))
         }
         sizes.append((N * C, 1)); sizes.append((2 * N, 1))                  // lnf, lnfStats
+        let qk = c.architecture.qkNorm == .none ? 0 : c.qDim + c.kvDim
+        let attnOut = arch.blocks.first?.attentionOutputNorm == nil ? 0 : 1, mlpOut = arch.blocks.first?.mlpOutputNorm == nil ? 0 : 1
+        for per in [N * qk, N * qkNormGroups.total, attnOut * N * C, attnOut * N * C, attnOut * 2 * N,
+                    mlpOut * N * C, mlpOut * N * C, mlpOut * 2 * N] {
+            sizes.append((per, slots))
+        }
         let total = sizes.reduce(0) { $0 + $1.0 * $1.1 + 16 }
         let base = activations.ensure(total)
         var cursor = 0
@@ -251,6 +266,8 @@ public final class Transformer {
         return Activations(res: res, resMid: resMid, ln1: slotsOut[2], ln1Stats: slotsOut[3], qkv: slotsOut[4],
                            att: slotsOut[5], attOut: slotsOut[6], ln2: slotsOut[7], ln2Stats: slotsOut[8],
                            fcPre: slotsOut[9], fcAct: slotsOut[10], loraU: slotsOut[11],
+                           qkRaw: slotsOut[14], qkStats: slotsOut[15], attnRaw: slotsOut[16], attnNormed: slotsOut[17],
+                           attnStats: slotsOut[18], mlpRaw: slotsOut[19], mlpNormed: slotsOut[20], mlpStats: slotsOut[21],
                            lnf: slotsOut[12].base, lnfStats: slotsOut[13].base)
     }
 
@@ -258,13 +275,15 @@ public final class Transformer {
         guard config.architecture.positions == .rope, positions > ropePositions else { return }
         let half = config.headDim / 2
         let n = max(positions, 2 * ropePositions)
-        ropeCos = [Float](repeating: 0, count: n * half)
+        ropeCos = ropeInverse.map { _ in [Float](repeating: 0, count: n * half) }
         ropeSin = ropeCos
-        for t in 0..<n {
-            for i in 0..<half {
-                let angle = Float(t) * ropeInverse[i]  // float32 product, as HF
-                ropeCos[t * half + i] = Float(Foundation.cos(Double(angle)))
-                ropeSin[t * half + i] = Float(Foundation.sin(Double(angle)))
+        for (table, inverse) in ropeInverse.enumerated() {
+            for t in 0..<n {
+                for i in 0..<half {
+                    let angle = Float(t) * inverse[i]  // float32 product, as HF
+                    ropeCos[table][t * half + i] = Float(Foundation.cos(Double(angle)))
+                    ropeSin[table][t * half + i] = Float(Foundation.sin(Double(angle)))
+                }
             }
         }
         ropePositions = n
@@ -299,6 +318,8 @@ public final class Transformer {
                 if let pe = arch.positionEmbedding {
                     let pp = p + pe + plan.positions[row] * C
                     for i in 0..<C { dst[i] = e[i] + pp[i] }
+                } else if let scale = embeddingScale {
+                    for i in 0..<C { dst[i] = e[i] * scale }
                 } else {
                     dst.update(from: e, count: C)
                 }
@@ -311,9 +332,10 @@ public final class Transformer {
         for l in 0..<L {
             let blk = arch.blocks[l]
             let xin = a.res(l), xmid = a.resMid(l), xout = a.res(l + 1)
-            norm(a.ln1(l), a.ln1Stats(l), xin, blk.norm1Weight, blk.norm1Bias, rows: N)
-            linearForward(blk.qkv, x: a.ln1(l), rows: N, out: a.qkv(l), accumulate: false, layer: l, site: .qkv, u: a.loraU(l))
-            applyRope(a.qkv(l), plan: plan, inverse: false)
+            let attentionInput = sublayerInput(xin, norm: blk.attentionNorm, normed: a.ln1(l), stats: a.ln1Stats(l), rows: N)
+            linearForward(blk.qkv, x: attentionInput, rows: N, out: a.qkv(l), accumulate: false, layer: l, site: .qkv, u: a.loraU(l))
+            normQK(a.qkv(l), raw: a.qkRaw(l), stats: a.qkStats(l), blk, rows: N)
+            applyRope(a.qkv(l), plan: plan, layer: l, inverse: false)
             let wantRI = received.map { $0.layers == .all || l == L - 1 } ?? false
             attentionForward(plan: plan, qkv: a.qkv(l), att: a.att(l), out: a.attOut(l), layer: l, cache: cache)
             if wantRI { accumulateReceived(&riAcc, plan: plan, att: a.att(l), uniformRelative: received!.uniformRelative) }
@@ -326,14 +348,16 @@ public final class Transformer {
                 })
             }
             if xmid != xin { xmid.update(from: xin, count: N * C) }
-            linearForward(blk.out, x: a.attOut(l), rows: N, out: xmid, accumulate: true, layer: l, site: .out, u: a.loraU(l))
-            norm(a.ln2(l), a.ln2Stats(l), xmid, blk.norm2Weight, blk.norm2Bias, rows: N)
-            linearForward(blk.up, x: a.ln2(l), rows: N, out: a.fcPre(l), accumulate: false, layer: l, site: .up, u: a.loraU(l))
+            addSublayerOutput(blk.out, x: a.attOut(l), residual: xmid, norm: blk.attentionOutputNorm, raw: a.attnRaw(l),
+                              normed: a.attnNormed(l), stats: a.attnStats(l), rows: N, layer: l, site: .out, u: a.loraU(l))
+            let mlpInput = sublayerInput(xmid, norm: blk.mlpNorm, normed: a.ln2(l), stats: a.ln2Stats(l), rows: N)
+            linearForward(blk.up, x: mlpInput, rows: N, out: a.fcPre(l), accumulate: false, layer: l, site: .up, u: a.loraU(l))
             activationForward(a.fcAct(l), a.fcPre(l), rows: N)
             if xout != xmid { xout.update(from: xmid, count: N * C) }
-            linearForward(blk.down, x: a.fcAct(l), rows: N, out: xout, accumulate: true, layer: l, site: .down, u: a.loraU(l))
+            addSublayerOutput(blk.down, x: a.fcAct(l), residual: xout, norm: blk.mlpOutputNorm, raw: a.mlpRaw(l),
+                              normed: a.mlpNormed(l), stats: a.mlpStats(l), rows: N, layer: l, site: .down, u: a.loraU(l))
         }
-        norm(a.lnf, a.lnfStats, a.res(L), arch.finalNormWeight, arch.finalNormBias, rows: N)
+        norm(a.lnf, a.lnfStats, a.res(L), arch.finalNorm, rows: N)
         // Mean over heads, layers and later queries; NaN where no later query exists.
         var ri: [[Float]] = []
         if let received {
@@ -347,25 +371,26 @@ public final class Transformer {
     }
 
     func norm(_ y: UnsafeMutablePointer<Float>, _ stats: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
-              _ w: Int, _ b: Int?, rows: Int) {
-        let C = config.hiddenSize
+              _ n: NormSpec, rows: Int) {
+        let C = config.hiddenSize, w = n.weight, offset = config.architecture.norm.weightOffset
         parallelChunks(rows, minimumPerWorker: 64) { r in
             let o = r.lowerBound
-            if let b {
+            if let b = n.bias {
                 layerNormForward(y + o * C, stats + 2 * o, x + o * C, p + w, p + b, rows: r.count, c: C, eps: config.normEps)
             } else {
-                rmsNormForward(y + o * C, stats + o, x + o * C, p + w, rows: r.count, c: C, eps: config.normEps)
+                rmsNormForward(y + o * C, stats + o, x + o * C, p + w, rows: r.count, c: C, eps: config.normEps, weightOffset: offset)
             }
         }
     }
 
     func normBackward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
-                      stats: UnsafePointer<Float>, _ w: Int, _ b: Int?, rows: Int, grads g: UnsafeMutablePointer<Float>?) {
-        let C = config.hiddenSize
-        if let b {
+                      stats: UnsafePointer<Float>, _ n: NormSpec, rows: Int, grads g: UnsafeMutablePointer<Float>?) {
+        let C = config.hiddenSize, w = n.weight
+        if let b = n.bias {
             layerNormBackward(dx: dx, dw: g.map { $0 + w }, db: g.map { $0 + b }, dy: dy, x: x, w: p + w, stats: stats, rows: rows, c: C)
         } else {
-            rmsNormBackward(dx: dx, dw: g.map { $0 + w }, dy: dy, x: x, w: p + w, stats: stats, rows: rows, c: C)
+            rmsNormBackward(dx: dx, dw: g.map { $0 + w }, dy: dy, x: x, w: p + w, stats: stats, rows: rows, c: C,
+                            weightOffset: config.architecture.norm.weightOffset)
         }
     }
 
@@ -373,6 +398,7 @@ public final class Transformer {
         switch config.architecture.mlp {
         case .geluTanh: geluForward(y, x, count: rows * config.intermediateSize)
         case .swiGLU: swigluForward(y, x, rows: rows, inner: config.intermediateSize)
+        case .geGLU: gegluForward(y, x, rows: rows, inner: config.intermediateSize)
         }
     }
 
@@ -380,15 +406,17 @@ public final class Transformer {
         switch config.architecture.mlp {
         case .geluTanh: geluBackward(dx: dx, dy: dy, x: x, count: rows * config.intermediateSize)
         case .swiGLU: swigluBackward(dgu: dx, dy: dy, gu: x, rows: rows, inner: config.intermediateSize)
+        case .geGLU: gegluBackward(dgu: dx, dy: dy, gu: x, rows: rows, inner: config.intermediateSize)
         }
     }
 
-    /// Rotates q and k heads of every row by its position (inverse: the backward on gradients).
-    func applyRope(_ qkv: UnsafeMutablePointer<Float>, plan: Plan, inverse: Bool) {
-        guard config.architecture.positions == .rope else { return }
-        let c = config, W = c.qkvDim, half = c.headDim / 2
-        ropeCos.withUnsafeBufferPointer { cosB in
-            ropeSin.withUnsafeBufferPointer { sinB in
+    /// Rotates q and k heads of every row by its position (inverse: the backward on gradients);
+    /// nothing in a layer without RoPE.
+    func applyRope(_ qkv: UnsafeMutablePointer<Float>, plan: Plan, layer: Int, inverse: Bool) {
+        guard config.usesRope(layer: layer) else { return }
+        let c = config, W = c.qkvDim, half = c.headDim / 2, table = c.ropeTable(layer: layer)
+        ropeCos[table].withUnsafeBufferPointer { cosB in
+            ropeSin[table].withUnsafeBufferPointer { sinB in
                 let cs = cosB.baseAddress!, sn = sinB.baseAddress!
                 parallelChunks(plan.rows, minimumPerWorker: 64) { range in
                     for r in range {
@@ -406,7 +434,7 @@ public final class Transformer {
     func attentionForward(plan: Plan, qkv: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
                           out: UnsafeMutablePointer<Float>, layer: Int, cache: KVCache?) {
         let c = config, W = c.qkvDim, hd = c.headDim, group = c.heads / c.kvHeads
-        let scale = 1 / Float(hd).squareRoot()
+        let scale = c.attentionScale
         for b in 0..<plan.lengths.count {
             let len = plan.lengths[b], r0 = plan.offsets[b], start = plan.starts[b]
             if let cache {
@@ -427,7 +455,7 @@ public final class Transformer {
                 if let cache { k = cache.keys(layer, b, kvh, position: 0); v = cache.values(layer, b, kvh, position: 0); ldKV = hd }
                 let pm = att + h * plan.attentionPerLayer + plan.attentionOffsets[b]
                 attentionCore(q: q, k: k, v: v, ld: W, ldKV: ldKV, queries: len, keys: start + len, keyOffset: start,
-                              probs: pm, out: out + r0 * c.qDim + h * hd, ldOut: c.qDim, scale: scale)
+                              probs: pm, out: out + r0 * c.qDim + h * hd, ldOut: c.qDim, scale: scale, window: c.window(layer: layer))
             }
         }
     }
@@ -435,10 +463,11 @@ public final class Transformer {
     /// One head: queries i (at key position i + keyOffset) over keys 0..<keys.
     func attentionCore(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int, ldKV: Int,
                        queries: Int, keys: Int, keyOffset: Int, probs: UnsafeMutablePointer<Float>,
-                       out: UnsafeMutablePointer<Float>, ldOut: Int, scale: Float) {
+                       out: UnsafeMutablePointer<Float>, ldOut: Int, scale: Float, window: Int?) {
         let hd = config.headDim
         gemm(.none, .transposed, m: queries, n: keys, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ldKV, c: probs, ldc: keys)
-        causalSoftmaxRows(probs, rows: queries, ld: keys, keyOffset: keyOffset, window: config.slidingWindow)
+        if let cap = config.attentionSoftcap { softcapInPlace(probs, count: queries * keys, cap: cap) }
+        causalSoftmaxRows(probs, rows: queries, ld: keys, keyOffset: keyOffset, window: window)
         gemm(.none, .none, m: queries, n: hd, k: keys, a: probs, lda: keys, b: v, ldb: ldKV, c: out, ldc: ldOut)
     }
 

@@ -86,6 +86,7 @@ extension Transformer {
                 let n = min(chunk, M - start)
                 for i in 0..<n { (h + i * C).update(from: lnf + rows[start + i] * C, count: C) }
                 gemm(.none, .transposed, m: n, n: V, k: C, a: h, lda: C, b: w, ldb: C, c: logits, ldc: V)
+                if let cap = config.finalLogitSoftcap { softcapInPlace(logits, count: n * V, cap: cap) }
                 if let logitsSink {
                     for i in 0..<n { logitsSink(start + i, UnsafeBufferPointer(start: logits + i * V, count: V)) }
                 }
@@ -98,6 +99,14 @@ extension Transformer {
                         if let weights {
                             // d(-w log p_t)/dlogit_j = w (softmax_j - [j == t]).
                             let wt = weights[start + i]
+                            if let cap = config.finalLogitSoftcap {
+                                // Through the cap: times 1 - tanh^2 = 1 - (capped / cap)^2.
+                                for j in 0..<V {
+                                    let z = row[j], ratio = z / cap
+                                    row[j] = (wt * expf(z - lse) - (j == Int(t) ? wt : 0)) * (1 - ratio * ratio)
+                                }
+                                continue
+                            }
                             scaledExpInPlace(row, count: V, shift: lse, scale: wt)
                             if t >= 0 { row[Int(t)] -= wt }
                         }
@@ -140,11 +149,13 @@ extension Transformer {
         let c = config, N = plan.rows, C = c.hiddenSize, W = c.qkvDim
         let F = c.upDim
         let maxLen = plan.lengths.max() ?? 0
-        let sizes = [N * C, N * C, N * C, N * W, N * c.qDim, N * F, N * c.intermediateSize, maxLen * maxLen]
+        let sizes = [N * C, N * C, N * C, N * W, N * c.qDim, N * F, N * c.intermediateSize, maxLen * maxLen,
+                     c.attentionSoftcap == nil ? 0 : maxLen * maxLen]
         let base = backwardScratch.ensure(sizes.reduce(0, +))
         var cursor = 0
         let ptrs = sizes.map { s -> UnsafeMutablePointer<Float> in defer { cursor += s }; return base + cursor }
         let (dres, dlnf, dln, dqkv, dattOut, dfcPre, dfcAct, dP) = (ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6], ptrs[7])
+        let rawScores = ptrs[8]
 
         var rows: [Int] = [], tg: [Int32] = [], wt: [Float] = []
         for b in 0..<sequences.count {
@@ -160,19 +171,24 @@ extension Transformer {
         for i in 0..<lp.count { loss -= wt[i] * lp[i] }
 
         dres.update(repeating: 0, count: N * C)
-        normBackward(dx: dres, dy: dlnf, x: a.res(c.layers), stats: a.lnfStats, arch.finalNormWeight, arch.finalNormBias, rows: N, grads: g)
+        normBackward(dx: dres, dy: dlnf, x: a.res(c.layers), stats: a.lnfStats, arch.finalNorm, rows: N, grads: g)
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let blk = arch.blocks[l], u = a.loraU(l)
-            linearBackward(blk.down, x: a.fcAct(l), dy: dres, dx: dfcAct, accumulate: false, rows: N, grads: g, layer: l, site: .down, u: u)
+            let dDown = sublayerOutputBackward(dres: dres, norm: blk.mlpOutputNorm, raw: a.mlpRaw(l), stats: a.mlpStats(l),
+                                               scratch: dln, rows: N, grads: g)
+            linearBackward(blk.down, x: a.fcAct(l), dy: dDown, dx: dfcAct, accumulate: false, rows: N, grads: g, layer: l, site: .down, u: u)
             activationBackward(dx: dfcPre, dy: dfcAct, x: a.fcPre(l), rows: N)
-            linearBackward(blk.up, x: a.ln2(l), dy: dfcPre, dx: dln, accumulate: false, rows: N, grads: g, layer: l, site: .up, u: u)
-            normBackward(dx: dres, dy: dln, x: a.resMid(l), stats: a.ln2Stats(l), blk.norm2Weight, blk.norm2Bias, rows: N, grads: g)
-            linearBackward(blk.out, x: a.attOut(l), dy: dres, dx: dattOut, accumulate: false, rows: N, grads: g, layer: l, site: .out, u: u)
+            sublayerInputBackward(blk.up, residual: a.resMid(l), norm: blk.mlpNorm, normed: a.ln2(l), stats: a.ln2Stats(l),
+                                  dy: dfcPre, dres: dres, scratch: dln, rows: N, grads: g, layer: l, site: .up, u: u)
+            let dOut = sublayerOutputBackward(dres: dres, norm: blk.attentionOutputNorm, raw: a.attnRaw(l), stats: a.attnStats(l),
+                                              scratch: dln, rows: N, grads: g)
+            linearBackward(blk.out, x: a.attOut(l), dy: dOut, dx: dattOut, accumulate: false, rows: N, grads: g, layer: l, site: .out, u: u)
             dqkv.update(repeating: 0, count: N * W)
-            attentionBackward(plan: plan, qkv: a.qkv(l), att: a.att(l), dOut: dattOut, dqkv: dqkv, dP: dP)
-            applyRope(dqkv, plan: plan, inverse: true)
-            linearBackward(blk.qkv, x: a.ln1(l), dy: dqkv, dx: dln, accumulate: false, rows: N, grads: g, layer: l, site: .qkv, u: u)
-            normBackward(dx: dres, dy: dln, x: a.res(l), stats: a.ln1Stats(l), blk.norm1Weight, blk.norm1Bias, rows: N, grads: g)
+            attentionBackward(plan: plan, qkv: a.qkv(l), att: a.att(l), dOut: dattOut, dqkv: dqkv, dP: dP, rawScores: rawScores)
+            applyRope(dqkv, plan: plan, layer: l, inverse: true)
+            normQKBackward(dqkv, raw: a.qkRaw(l), stats: a.qkStats(l), blk, rows: N, grads: g)
+            sublayerInputBackward(blk.qkv, residual: a.res(l), norm: blk.attentionNorm, normed: a.ln1(l), stats: a.ln1Stats(l),
+                                  dy: dqkv, dres: dres, scratch: dln, rows: N, grads: g, layer: l, site: .qkv, u: u)
             layerBackwardDone?(l)
         }
         if let g {
@@ -180,7 +196,11 @@ extension Transformer {
             for s in sequences {
                 for id in s {
                     let src = dres + row * C, e = g + arch.tokenEmbedding + Int(id) * C
-                    for i in 0..<C { e[i] += src[i] }
+                    if let scale = embeddingScale {
+                        for i in 0..<C { e[i] += scale * src[i] }
+                    } else {
+                        for i in 0..<C { e[i] += src[i] }
+                    }
                     if let pe = arch.positionEmbedding {
                         let pp = g + pe + plan.positions[row] * C
                         for i in 0..<C { pp[i] += src[i] }
@@ -193,11 +213,13 @@ extension Transformer {
     }
 
     /// Backward of attentionForward per (sequence, head); dqkv must be zeroed (k/v heads shared
-    /// by a GQA group accumulate).
+    /// by a GQA group accumulate). With soft-capped scores, `rawScores` ([len, len]) holds each
+    /// head's scores recomputed before the cap.
     func attentionBackward(plan: Plan, qkv: UnsafePointer<Float>, att: UnsafePointer<Float>,
-                           dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>, dP: UnsafeMutablePointer<Float>) {
+                           dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>, dP: UnsafeMutablePointer<Float>,
+                           rawScores: UnsafeMutablePointer<Float>) {
         let c = config, W = c.qkvDim, hd = c.headDim, group = c.heads / c.kvHeads
-        let scale = 1 / Float(hd).squareRoot()
+        let scale = c.attentionScale
         for b in 0..<plan.lengths.count {
             let len = plan.lengths[b], r0 = plan.offsets[b]
             for h in 0..<c.heads {
@@ -209,6 +231,11 @@ extension Transformer {
                 gemm(.transposed, .none, m: len, n: hd, k: len, a: pm, lda: len, b: dO, ldb: c.qDim, beta: 1, c: dqkv + vOff, ldc: W)
                 gemm(.none, .transposed, m: len, n: len, k: hd, a: dO, lda: c.qDim, b: qkv + vOff, ldb: W, c: dP, ldc: len)
                 softmaxBackwardRows(dP, pm, rows: len, cols: len, ld: len)
+                if let cap = c.attentionSoftcap {
+                    gemm(.none, .transposed, m: len, n: len, k: hd, alpha: scale, a: qkv + qOff, lda: W, b: qkv + kOff, ldb: W,
+                         c: rawScores, ldc: len)
+                    softcapBackward(dP, raw: rawScores, count: len * len, cap: cap)
+                }
                 gemm(.none, .none, m: len, n: hd, k: len, alpha: scale, a: dP, lda: len, b: qkv + kOff, ldb: W, beta: 1, c: dqkv + qOff, ldc: W)
                 gemm(.transposed, .none, m: len, n: hd, k: len, alpha: scale, a: dP, lda: len, b: qkv + qOff, ldb: W, beta: 1, c: dqkv + kOff, ldc: W)
             }

@@ -89,6 +89,6 @@ final class CheckpointFaultTests: XCTestCase {
         let eos = load(complete + #", "eos_token_id": 100}"#)
         XCTAssertEqual(eos.map { "\($0)" }, "\(path): eos_token_id: 100 is past the vocabulary (vocab_size 100)")
         let unknown = load(#"{"model_type": "bert"}"#)
-        XCTAssertEqual(unknown.map { "\($0)" }, "\(path): unsupported model_type \"bert\" (supported: gpt2, llama, mistral, qwen2)")
+        XCTAssertEqual(unknown.map { "\($0)" }, "\(path): unsupported model_type \"bert\" (supported: gpt2, llama, mistral, qwen2, qwen3, olmo2, smollm3, phi3, gemma2, gemma3_text)")
     }
 }

@@ -26,6 +26,18 @@ public enum TestPaths {
         return url
     }
 
+    /// Tiny checkpoints of the later architectures, committed in this repository (made by
+    /// scripts/make_hf_fixture.py); gpt2/llama3/mistral/qwen2 are in ../shared/fixtures/hf.
+    public static let modelFixtures = packageRoot.appendingPathComponent("Tests/ModelTests/Fixtures")
+
+    /// A tiny Hugging Face checkpoint with its expected.safetensors ("qwen3-tiny", "gpt2-tiny/bf16"):
+    /// the repository's own when it has one, otherwise ../shared/fixtures/hf's.
+    public static func hfFixture(_ relative: String, file: StaticString = #filePath, line: UInt = #line) throws -> URL {
+        let own = modelFixtures.appendingPathComponent(relative)
+        if FileManager.default.fileExists(atPath: own.path) { return own }
+        return try sharedFile("fixtures/hf/\(relative)", file: file, line: line)
+    }
+
     /// A new empty directory under the system's temporary directory.
     public static func scratchDirectory(_ label: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-\(label)-\(UUID().uuidString)")

@@ -10,7 +10,7 @@ import XCTest
 /// attention received, loss, every gradient and greedy output. One fixture per architecture.
 final class CheckpointCheckTests: XCTestCase {
     func check(_ fixture: String) throws {
-        let directory = try TestPaths.sharedFile("fixtures/hf/\(fixture)")
+        let directory = try TestPaths.hfFixture(fixture)
         let inputs = try SafetensorsFile(path: directory.appendingPathComponent("expected.safetensors").path)
         let shape = try inputs.info("input_ids").shape
         let (B, T) = (shape[0], shape[1])
@@ -77,4 +77,10 @@ final class CheckpointCheckTests: XCTestCase {
     func testLlama3() throws { try check("llama3-tiny") }
     func testMistral() throws { try check("mistral-tiny") }
     func testQwen2() throws { try check("qwen2-tiny") }
+    func testQwen3() throws { try check("qwen3-tiny") }
+    func testOLMo2() throws { try check("olmo2-tiny") }
+    func testSmolLM3() throws { try check("smollm3-tiny") }
+    func testPhi3() throws { try check("phi3-tiny") }
+    func testGemma2() throws { try check("gemma2-tiny") }
+    func testGemma3Text() throws { try check("gemma3-text-tiny") }
 }

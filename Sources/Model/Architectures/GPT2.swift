@@ -3,7 +3,7 @@ extension Architecture {
     /// bias on every linear; one fused c_attn for q|k|v.
     public static let gpt2: Architecture = Architecture(
         modelType: "gpt2", huggingFaceClass: "GPT2LMHeadModel",
-        norm: .layerNorm, mlp: .geluTanh, positions: .learned, conv1D: true, biasedLinears: true,
+        norm: .layerNorm, mlp: .geluTanh, positions: .learned, qkNorm: .none, scaledEmbeddings: false, conv1D: true, biasedLinears: true,
         names: TensorNames(
             tokenEmbedding: "transformer.wte.weight", positionEmbedding: "transformer.wpe.weight",
             blockPrefix: "transformer.h.", attentionNorm: "ln_1", qkv: ["attn.c_attn"], attentionOutput: "attn.c_proj",
