@@ -3,8 +3,7 @@
 # mpirun -np 2 on the embedded default base model (models/default) and data with known,
 # harmful noise: generate the wrong-sum family's problems (labelled off-by-one asides, and
 # their clean twins), score and mask them, fine-tune normally, on what the paper's rules keep,
-# on what the xtf-plus preset keeps, with exactly the noise masked (oracle) and on the clean
-# twins, evaluate every arm and the base model on clean held-out problems, and print the
+# on what the xtf-plus preset keeps and with exactly the noise masked (oracle), evaluate every arm and the base model on clean held-out problems, and print the
 # comparison table (differences to normal with paired intervals) and how well each attribute
 # found the noise. Outputs: runs/demo (report.md, report.html, manifest.json, ...).
 #
@@ -23,5 +22,5 @@ echo "== generating the ground-truth data (runs/demo-data)"
 echo "== xtf run --config configs/demo.yaml on $np ranks"
 scripts/xtf-mpirun -np "$np" run --config configs/demo.yaml "$@"
 echo "== demo done in $(( $(date +%s) - start )) s"
-echo "(200 training steps and 200 test problems, fewer than docs/RESULTS.md's 400 and 500, and one"
-echo " training seed: the training seed alone moves exact match by up to 0.3 here; see docs/RESULTS.md)"
+echo "(200 test problems, not docs/RESULTS.md's 500, no clean arm, one data and one training seed: the"
+echo " training seed alone moves exact match by up to 0.3 here; docs/RESULTS.md has the runs and intervals)"
