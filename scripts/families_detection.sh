@@ -11,8 +11,8 @@
 # and writes detection-NAME-....md; TEMPLATE=plain|qwen2|... its prompt template. ALL=1 adds
 # the variants tried on data seed 1 only; MAX_LENGTH (default 256) the longest sequence scored.
 #
-#   DATA_SEEDS="1 2 3" scripts/families_detection.sh        # about 15 s per family and seed to score,
-#                                                           # 1 minute to try the variants (2 cores)
+#   DATA_SEEDS="1 2 3" scripts/families_detection.sh        # 18 runs: 22 minutes of variants after the
+#                                                           # scoring, on 2 cores shared with a training run
 #   MODEL=~/.cache/xtf/smollm2-135m-instruct MAX_LENGTH=512 TEMPLATE=plain FAMILIES="wrong-sum mixed" DATA_SEEDS=1 \
 #     scripts/families_detection.sh      # SmolLM2 (scripts/gsm8k_flagged.sh imports it), the plain
 #                                         # layout the embedded model is scored with

@@ -8,7 +8,7 @@
 #   smollm2    SmolLM2, ChatML (--template qwen2), the same response
 #   smollm2-official  SmolLM2, ChatML, the official code's response (no "#### N") and domain words
 # and writes the flagged-token tables to docs/results/gsm8k-flagged.md. Resumable (a scored
-# directory is reused). About 10 minutes on 2 cores, most of it SmolLM2.
+# directory is reused). Took 20 minutes on 2 cores shared with a training run (2026-12-04), most of it SmolLM2.
 #
 #   N=300 scripts/gsm8k_flagged.sh
 set -euo pipefail
