@@ -26,6 +26,9 @@ import transformers
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
+# The reference computations, shared with `xtf model check --reference transformers`.
+from transformers_reference import attention_received, forward_outputs, shifted_loss_sum
+
 B, T = 2, 24
 ADAMW_STEPS = 5
 GREEDY_PROMPT, GREEDY_NEW = 6, 10
@@ -96,36 +99,6 @@ def make_inputs(vocab, seed):
     labels[1, 10:13] = -100
     single = np.arange(0, vocab, vocab // SINGLE_TOKENS)[:SINGLE_TOKENS].astype(np.int64)
     return ids, labels, single, ids[:1, :GREEDY_PROMPT].copy()
-
-
-def attention_received(attentions):
-    """[B, T] per layer: mean over heads of A[q, p] over later queries q > p; NaN at the end."""
-    out = []
-    for a in attentions:                      # [B, H, T, T]
-        a = a.double()
-        mean_heads = a.mean(dim=1)            # [B, T, T]
-        ri = torch.full((a.shape[0], T), float("nan"), dtype=torch.float64)
-        for p in range(T - 1):
-            ri[:, p] = mean_heads[:, p + 1:, p].mean(dim=1)
-        out.append(ri)
-    return out
-
-
-def forward_outputs(model, ids):
-    with torch.no_grad():
-        out = model(torch.tensor(ids), output_attentions=True, output_hidden_states=True)
-        hidden = model.model(torch.tensor(ids)).last_hidden_state
-    logits = out.logits.float()
-    logprobs = torch.log_softmax(logits, dim=-1)
-    nxt = torch.gather(logprobs[:, :-1], 2, torch.tensor(ids)[:, 1:, None])[..., 0]
-    return logits, nxt, hidden, out.attentions
-
-
-def shifted_loss_sum(model, ids, labels):
-    logits = model(torch.tensor(ids)).logits.float()
-    tgt = torch.tensor(labels)[:, 1:]
-    return torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tgt.reshape(-1),
-                                             ignore_index=-100, reduction="sum")
 
 
 def expected_tensors(model, ids, labels, single, prompt):

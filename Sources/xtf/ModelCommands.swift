@@ -47,23 +47,65 @@ struct ModelCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Run a checkpoint on the inputs of an expected.safetensors and compare every tensor in it.",
-        discussion: "Prints max abs and relative error per tensor; exits non-zero when a tolerance is exceeded.")
+        discussion: """
+            Prints max abs and relative error per tensor; exits non-zero when a tolerance is exceeded. \
+            With --reference transformers, the reference outputs are first computed for the checkpoint by \
+            Hugging Face transformers (scripts/transformers_reference.py: python3 with torch and \
+            transformers) and written to --expected when given; the comparison then passes on error \
+            relative to each tensor's largest value (--relative-tolerance).
+            """)
+
+    enum Reference: String, ExpressibleByArgument { case transformers }
 
     @Option(help: "Hugging Face checkpoint directory (config.json, model.safetensors or an index).")
     var model: String
 
-    @Option(help: "Reference outputs (layout of shared/fixtures/hf/README.md).")
-    var expected: String
+    @Option(help: "Reference outputs (layout of shared/fixtures/hf/README.md); with --reference, where to keep them.")
+    var expected: String?
+
+    @Option(help: "Compute the reference outputs first: transformers.")
+    var reference: Reference?
+
+    @Option(help: "The reference script (default: scripts/transformers_reference.py of the checkout).")
+    var referenceScript: String?
+
+    @Option(help: "Regex of the parameters whose gradients the reference computes (with --reference; default: the norms).")
+    var gradients = "norm"
 
     @Option(help: "Max abs error for logits, log-probs, hidden states, attention, losses.")
     var tolerance: Float = 1e-4
 
+    @Option(help: "Pass those on max abs error relative to each tensor's max |value| instead (default 1e-4 with --reference).")
+    var relativeTolerance: Float?
+
     @Option(help: "Max gradient error relative to each tensor's max |value|.")
     var gradientTolerance: Float = 1e-3
 
+    func validate() throws {
+        if reference == nil && expected == nil { throw ValidationError("give --expected FILE, or --reference transformers") }
+    }
+
     func run() throws {
-        let rows = try ReferenceCheck.run(directory: URL(fileURLWithPath: model), expectedPath: expected,
-                                          tolerances: .init(absolute: tolerance, gradientRelative: gradientTolerance))
+        let directory = URL(fileURLWithPath: model)
+        var expectedPath = expected
+        var scratch: URL?
+        defer { if let scratch { try? FileManager.default.removeItem(at: scratch) } }
+        if reference == .transformers {
+            let script = try referenceScript.map { URL(fileURLWithPath: $0) } ?? TransformersReference.locateScript(
+                executable: URL(fileURLWithPath: CommandLine.arguments[0]),
+                workingDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+            if expectedPath == nil {
+                scratch = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-reference-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: scratch!, withIntermediateDirectories: true)
+                expectedPath = scratch!.appendingPathComponent("expected.safetensors").path
+            }
+            print("computing the reference outputs with transformers (\(script.path))")
+            try TransformersReference.make(model: directory, out: URL(fileURLWithPath: expectedPath!), script: script,
+                                           arguments: ["--gradients", gradients])
+        }
+        let relative = relativeTolerance ?? (reference == nil ? nil : 1e-4)
+        let rows = try ReferenceCheck.run(directory: directory, expectedPath: expectedPath!,
+                                          tolerances: .init(absolute: tolerance, gradientRelative: gradientTolerance, relative: relative))
         let width = max(6, rows.map(\.name.count).max() ?? 0)
         print("tensor".padding(toLength: width, withPad: " ", startingAt: 0) + "      max abs      max rel  ok")
         for r in rows {

@@ -102,6 +102,68 @@ final class SmolLM2Tests: XCTestCase {
         XCTAssertTrue(continuation.contains("Paris"), "continuation: \(continuation.debugDescription)")
     }
 
+    /// The import computes what transformers computes from the same GGUF (its own GGUF loader,
+    /// eager fp32): logits at 64+ vocabulary columns, log-probs, hidden states, attention maps of
+    /// the first and last layers, attention received, the loss and the gradients of five norms,
+    /// within 1e-4 of each tensor's largest value (gradients 1e-3), and the same greedy tokens.
+    /// The reference is committed (scripts/transformers_reference.py; command in Fixtures/README.md).
+    func testOutputsEqualTransformers() throws {
+        let m = try model()
+        let expected = TestPaths.packageRoot.appendingPathComponent("Tests/GGUFTests/Fixtures/smollm2-transformers.safetensors")
+        let rows = try ReferenceCheck.run(directory: m.directory, expectedPath: expected.path,
+                                          tolerances: .init(gradientRelative: 1e-3, relative: 1e-4))
+        let names = Set(rows.map(\.name))
+        for name in ["logits_at_columns", "next_token_logprob", "final_hidden", "attention.0", "attention.29", "ri_last_layer",
+                     "ri_all_layers", "loss_sum", "grad.model.norm.weight", "grad.model.layers.0.input_layernorm.weight", "greedy_output"] {
+            XCTAssertTrue(names.contains(name), "\(name) was not compared (compared: \(names.sorted()))")
+        }
+        for row in rows { XCTAssertTrue(row.passed, "\(row.name): max abs \(row.maxAbs), max rel \(row.maxRel)") }
+    }
+
+    /// `xtf score` and a short LoRA `xtf train` run on the imported model at -np 2, with the
+    /// model's ChatML markup (the qwen2 template): every record scored, finite attributes, two
+    /// steps whose loss is finite, and an adapter on SmolLM2's attention projections.
+    func testScoreAndLoRATrainAtTwoRanks() throws {
+        let m = try model()
+        let scratch = m.directory.deletingLastPathComponent()
+        let data = scratch.appendingPathComponent("gsm8k-12.jsonl"), run = scratch.appendingPathComponent("score"),
+            trained = scratch.appendingPathComponent("train")
+        let lines = try String(contentsOf: try TestPaths.sharedFile("data/gsm8k/train.jsonl"), encoding: .utf8).split(separator: "\n").prefix(12)
+        try (lines.joined(separator: "\n") + "\n").write(to: data, atomically: true, encoding: .utf8)
+
+        let score = try MPIRunner.run(ranks: 2, ["score", "--model", m.directory.path, "--data", data.path, "--format", "gsm8k",
+                                                 "--template", "qwen2", "--task", "math", "--out", run.path, "--max-length", "256"],
+                                      timeout: 900)
+        XCTAssertEqual(score.status, 0, score.stderr)
+        let tokens = try String(contentsOf: run.appendingPathComponent("tokens.jsonl"), encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(tokens.count, 12, "every record scored")
+        for record in tokens {
+            // The last response token predicts nothing: null there, numbers before it.
+            for attribute in ["pcp", "ri", "tr"] {
+                let values = try XCTUnwrap(record[attribute] as? [Any], "\(record["id"] ?? "?") \(attribute)").dropLast().map { $0 as? Double }
+                XCTAssertTrue(values.count > 10 && values.allSatisfy { $0?.isFinite == true }, "\(record["id"] ?? "?") \(attribute): \(values.prefix(8))")
+                if attribute == "pcp" { XCTAssertTrue(values.allSatisfy { (0...1).contains($0 ?? -1) }, "\(record["id"] ?? "?"): \(values.prefix(8))") }
+            }
+        }
+
+        let train = try MPIRunner.run(ranks: 2, ["train", "--model", m.directory.path, "--scores", run.path, "--out", trained.path,
+                                                 "--max-steps", "2", "--global-batch", "4", "--lr", "2e-4", "--micro-batch-tokens", "600",
+                                                 "--lora", "8,32,q_proj+v_proj"], timeout: 900)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let losses = try String(contentsOf: trained.appendingPathComponent("losses.jsonl"), encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(losses.count, 2)
+        for record in losses {
+            let loss = try XCTUnwrap(record["loss"] as? Double)
+            // A pretrained model on GSM8K answers: far below uniform guessing (ln 49152 = 10.8).
+            XCTAssertTrue(loss.isFinite && loss > 0 && loss < 5, "\(record)")
+        }
+        let adapters = try FileManager.default.subpathsOfDirectory(atPath: trained.path).filter { $0.hasSuffix("adapter_model.safetensors") }
+        let adapter = try SafetensorsFile(path: trained.appendingPathComponent(try XCTUnwrap(adapters.first, "no adapter written")).path)
+        XCTAssertNotNil(adapter.tensors["base_model.model.model.layers.29.self_attn.v_proj.lora_B.weight"], "\(adapter.names.sorted().prefix(4))")
+    }
+
     /// tokenizer.json built from the GGUF metadata gives the reference's ids on GSM8K text, the
     /// parity torture set and chat markup (Tests/GGUFTests/Fixtures, scripts/make_gguf_tokenizer_fixture.py);
     /// tokenizer_config.json carries the chat template and special tokens.
