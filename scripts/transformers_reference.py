@@ -158,8 +158,9 @@ def main():
 
     prompt = ids[:1, :GREEDY_PROMPT]
     with torch.no_grad():
-        out = model.generate(torch.tensor(prompt), max_new_tokens=GREEDY_NEW, min_new_tokens=GREEDY_NEW,
-                             do_sample=False, eos_token_id=None, pad_token_id=0)
+        # An explicit mask: otherwise generate masks every prompt token equal to pad_token_id.
+        out = model.generate(torch.tensor(prompt), attention_mask=torch.ones(prompt.shape, dtype=torch.long),
+                             max_new_tokens=GREEDY_NEW, min_new_tokens=GREEDY_NEW, do_sample=False, eos_token_id=None, pad_token_id=0)
     e["greedy_prompt"] = prompt.astype(np.int32)
     e["greedy_output"] = out.numpy().astype(np.int32)
 

@@ -246,6 +246,19 @@ public final class GGUFFile: @unchecked Sendable {
         }
     }
 
+    /// The value of `key`, nil when absent (for keys that may hold one of several types).
+    public func value(_ key: String) -> GGUFValue? { values[key] }
+
+    /// An array of bools (a per-layer switch); nil when absent.
+    public func optionalBools(_ key: String) throws -> [Bool]? {
+        guard let v = values[key] else { return nil }
+        guard let a = v.array else { throw typeError(key, v, "an array of bools") }
+        return try a.enumerated().map { i, e in
+            guard let b = e.bool else { throw typeError("\(key)[\(i)]", e, "a bool") }
+            return b
+        }
+    }
+
     /// An array of numbers (`tokenizer.ggml.scores`); nil when absent.
     public func optionalDoubles(_ key: String) throws -> [Double]? {
         guard let v = values[key] else { return nil }

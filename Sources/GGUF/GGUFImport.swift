@@ -17,28 +17,50 @@ public enum GGUFImport {
     }
 
     /// general.architecture values this importer maps to a registered architecture.
-    public static let supportedArchitectures = ["llama"]
+    public static let supportedArchitectures = GGUFArchitecture.all.map(\.name)
 
     public static func run(gguf path: String, out: URL, bf16: Bool = false) throws -> Summary {
         let file = try GGUFFile(path: path)
-        let architecture = try file.string("general.architecture")
-        guard supportedArchitectures.contains(architecture) else {
-            throw GGUFError.unsupportedArchitecture(path: path, architecture: architecture, supported: supportedArchitectures)
+        let name = try file.string("general.architecture")
+        guard let architecture = GGUFArchitecture.named(name) else {
+            throw GGUFError.unsupportedArchitecture(path: path, architecture: name, supported: supportedArchitectures)
         }
-        let config = try llamaConfig(file)
+        var metadataConfig = try configObject(file, architecture)
         let tokenizer = try GGUFTokenizer(file: file)
+        metadataConfig["eos_token_id"] = try tokenizer.token("tokenizer.ggml.eos_token_id")?.id
+        // Read by the same code as any config.json xtf loads (heads divisible by kv heads, ids in
+        // range, the architecture's own keys), then written back in full by it.
+        let config: ModelConfig
+        do { config = try ModelConfig(huggingFaceJSON: try JSONSerialization.data(withJSONObject: metadataConfig)) } catch let error as ModelError {
+            throw GGUFError.invalidField(path: file.path, field: "\(name).* metadata", detail: error.description)
+        }
         guard tokenizer.tokens.count <= config.vocabSize else {
             throw GGUFError.invalidField(path: path, field: "tokenizer.ggml.tokens",
                                          detail: "\(tokenizer.tokens.count) tokens for an embedding of \(config.vocabSize) rows")
         }
 
+        // Everything that can fail on the file's contents, before anything is written.
+        let tensors = try mappedTensors(file, architecture, config)
+        let bos = try tokenizer.token("tokenizer.ggml.bos_token_id")?.id
+        let pad = try tokenizer.token("tokenizer.ggml.padding_token_id")?.id
+        let configJSON = try config.huggingFaceJSON(bf16: bf16, extra: ["bos_token_id": bos ?? NSNull(), "pad_token_id": pad ?? NSNull()])
+        let tokenizerJSON = try tokenizer.tokenizerJSON()
+        let tokenizerConfig = try tokenizer.tokenizerConfig(contextLength: config.maxPositions)
+        var generation: [String: Any] = [:]
+        generation["bos_token_id"] = bos
+        generation["eos_token_id"] = config.eosTokenId
+        generation["pad_token_id"] = pad
+
         var writer = SafetensorsWriter(metadata: ["format": "pt"])
         var types: [String: Int] = [:]
         var parameters = 0
-        for (info, name, heads) in try llamaTensors(file, config) {
+        for (info, hfName, heads) in tensors {
             var values = try file.floats(info)
             if let heads { values = unpermuteRotaryRows(values, heads: heads, rowLength: info.dims[0]) }
-            if bf16 { writer.addBF16(name, shape: info.shape, floats: values) } else { writer.add(name, shape: info.shape, floats: values) }
+            if architecture.normWeightShift != 0 && hfName.hasSuffix("norm.weight") {
+                for i in values.indices { values[i] -= architecture.normWeightShift }
+            }
+            if bf16 { writer.addBF16(hfName, shape: info.shape, floats: values) } else { writer.add(hfName, shape: info.shape, floats: values) }
             types[info.type.name, default: 0] += 1
             parameters += values.count
         }
@@ -49,27 +71,19 @@ public enum GGUFImport {
             try AtomicFile.write(Array(data), to: out.appendingPathComponent(name).path)
         }
         try writer.write(to: out.appendingPathComponent("model.safetensors").path)
-        let bos = try tokenizer.token("tokenizer.ggml.bos_token_id")?.id
-        let pad = try tokenizer.token("tokenizer.ggml.padding_token_id")?.id
-        var configJSON = try JSONSerialization.jsonObject(with: try config.huggingFaceJSON(bf16: bf16)) as! [String: Any]
-        configJSON["bos_token_id"] = bos
-        try write("config.json", configJSON)
-        try write("tokenizer.json", try tokenizer.tokenizerJSON())
-        try write("tokenizer_config.json", try tokenizer.tokenizerConfig(contextLength: config.maxPositions))
-        var generation: [String: Any] = [:]
-        generation["bos_token_id"] = bos
-        generation["eos_token_id"] = config.eosTokenId
-        generation["pad_token_id"] = pad
+        try AtomicFile.write(Array(configJSON), to: out.appendingPathComponent("config.json").path)
+        try write("tokenizer.json", tokenizerJSON)
+        try write("tokenizer_config.json", tokenizerConfig)
         try write("generation_config.json", generation)
-        return Summary(architecture: architecture, config: config, tensorTypes: types, parameters: parameters,
+        return Summary(architecture: name, config: config, tensorTypes: types, parameters: parameters,
                        files: ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json"])
     }
 
-    // MARK: Llama
+    // MARK: config.json
 
-    /// config.json's values from `llama.*` metadata; checked by parsing the config.json they make.
-    static func llamaConfig(_ file: GGUFFile) throws -> ModelConfig {
-        let p = "llama."
+    /// config.json from `ARCH.*` metadata: the keys every architecture shares, then its own.
+    static func configObject(_ file: GGUFFile, _ architecture: GGUFArchitecture) throws -> [String: Any] {
+        let p = architecture.name + "."
         let hidden = try file.int(p + "embedding_length"), heads = try file.int(p + "attention.head_count")
         guard heads > 0 else { throw GGUFError.invalidField(path: file.path, field: p + "attention.head_count", detail: "0 heads") }
         let headDim = try file.optionalInt(p + "attention.key_length") ?? hidden / heads
@@ -79,14 +93,14 @@ public enum GGUFImport {
         if let rotary = try file.optionalInt(p + "rope.dimension_count"), rotary != headDim {
             throw GGUFError.unsupported(path: file.path, field: p + "rope.dimension_count", detail: "partial rotary embedding (\(rotary) of \(headDim))")
         }
-        var scaling = RopeScaling.none
+        var c: [String: Any] = ["model_type": architecture.modelType]
         switch try file.optionalString(p + "rope.scaling.type") ?? "none" {
         case "none": break
         case "linear":
             guard let factor = try file.optionalDouble(p + "rope.scaling.factor") else {
                 throw GGUFError.missingField(path: file.path, field: p + "rope.scaling.factor")
             }
-            scaling = .linear(factor: factor)
+            c["rope_scaling"] = ["rope_type": "linear", "factor": factor]
         case let other: throw GGUFError.unsupported(path: file.path, field: p + "rope.scaling.type", detail: "rope scaling \"\(other)\" (supported: none, linear)")
         }
         if file.tensor("rope_freqs.weight") != nil {
@@ -100,56 +114,70 @@ public enum GGUFImport {
         guard let eps = try file.optionalDouble(p + "attention.layer_norm_rms_epsilon") else {
             throw GGUFError.missingField(path: file.path, field: p + "attention.layer_norm_rms_epsilon")
         }
-        let config = ModelConfig(
-            architecture: .llama, vocabSize: vocab, hiddenSize: hidden, layers: try file.int(p + "block_count"), heads: heads,
-            kvHeads: try file.optionalInt(p + "attention.head_count_kv") ?? heads, headDim: headDim,
-            intermediateSize: try file.int(p + "feed_forward_length"), maxPositions: try file.int(p + "context_length"),
-            normEps: Float(eps), ropeTheta: try file.optionalDouble(p + "rope.freq_base") ?? 10000, ropeScaling: scaling,
-            tiedEmbeddings: file.tensor("output.weight") == nil, eosTokenId: try file.optionalInt("tokenizer.ggml.eos_token_id"))
-        // The same checks as any config.json xtf loads (heads divisible by kv heads, ids in range).
-        do { _ = try ModelConfig(huggingFaceJSON: try config.huggingFaceJSON()) } catch let error as ModelError {
-            throw GGUFError.invalidField(path: file.path, field: "llama.* metadata", detail: error.description)
-        }
-        return config
+        c["vocab_size"] = vocab
+        c["hidden_size"] = hidden
+        c["num_hidden_layers"] = try file.int(p + "block_count")
+        c["num_attention_heads"] = heads
+        c["num_key_value_heads"] = try file.optionalInt(p + "attention.head_count_kv") ?? heads
+        c["head_dim"] = headDim
+        c["intermediate_size"] = try file.int(p + "feed_forward_length")
+        c["max_position_embeddings"] = try file.int(p + "context_length")
+        c["rms_norm_eps"] = Double(Float(eps))
+        c["rope_theta"] = try file.optionalDouble(p + "rope.freq_base") ?? 10000
+        c["tie_word_embeddings"] = file.tensor("output.weight") == nil
+        c.merge(try architecture.extraConfig(file, c)) { $1 }
+        if c["rope_parameters"] != nil { c["rope_theta"] = nil; c["rope_scaling"] = nil }
+        return c
     }
 
-    /// Every tensor of the file with its Hugging Face name and, for q and k, the head count
-    /// whose rotary row order to undo. Each must have the shape the config implies; a tensor
-    /// with no Hugging Face name, or one missing, is an error.
-    static func llamaTensors(_ file: GGUFFile, _ c: ModelConfig) throws -> [(GGUFTensorInfo, String, Int?)] {
-        var expected: [String: (name: String, shape: [Int], heads: Int?)] = [
-            "token_embd.weight": ("model.embed_tokens.weight", [c.vocabSize, c.hiddenSize], nil),
-            "output_norm.weight": ("model.norm.weight", [c.hiddenSize], nil),
-        ]
-        if !c.tiedEmbeddings { expected["output.weight"] = ("lm_head.weight", [c.vocabSize, c.hiddenSize], nil) }
-        for l in 0..<c.layers {
-            let hf = "model.layers.\(l)."
-            let block: [String: (String, [Int], Int?)] = [
-                "attn_norm": ("input_layernorm", [c.hiddenSize], nil),
-                "attn_q": ("self_attn.q_proj", [c.qDim, c.hiddenSize], c.heads),
-                "attn_k": ("self_attn.k_proj", [c.kvDim, c.hiddenSize], c.kvHeads),
-                "attn_v": ("self_attn.v_proj", [c.kvDim, c.hiddenSize], nil),
-                "attn_output": ("self_attn.o_proj", [c.hiddenSize, c.qDim], nil),
-                "ffn_norm": ("post_attention_layernorm", [c.hiddenSize], nil),
-                "ffn_gate": ("mlp.gate_proj", [c.intermediateSize, c.hiddenSize], nil),
-                "ffn_up": ("mlp.up_proj", [c.intermediateSize, c.hiddenSize], nil),
-                "ffn_down": ("mlp.down_proj", [c.hiddenSize, c.intermediateSize], nil),
-            ]
-            for (gguf, (name, shape, heads)) in block { expected["blk.\(l).\(gguf).weight"] = (hf + name + ".weight", shape, heads) }
-        }
+    // MARK: Tensors
+
+    /// Every tensor of the file with its Hugging Face name and, for rotary-permuted q and k, the
+    /// head count whose row order to undo. Each must have the shape the config implies; a tensor
+    /// with no Hugging Face name, or one the model needs and the file lacks, is an error.
+    static func mappedTensors(_ file: GGUFFile, _ architecture: GGUFArchitecture, _ c: ModelConfig) throws -> [(GGUFTensorInfo, String, Int?)] {
+        let shapes = Dictionary(uniqueKeysWithValues: c.parameterLayout.entries.map { ($0.name, $0.shape) })
         let mapped = try file.tensors.map { info -> (GGUFTensorInfo, String, Int?) in
-            guard let e = expected[info.name] else {
-                throw GGUFError.unsupported(path: file.path, field: "tensor \(info.name)", detail: "tensor: no Hugging Face name in a llama model")
+            let hf: String?
+            var heads: Int?
+            switch info.name {
+            case "token_embd.weight": hf = "model.embed_tokens.weight"
+            case "output_norm.weight": hf = "model.norm.weight"
+            case "output.weight": hf = "lm_head.weight"
+            default:
+                let parts = info.name.split(separator: ".", maxSplits: 2)
+                if parts.count == 3, parts[0] == "blk", let l = Int(parts[1]), let block = architecture.blockTensors[String(parts[2])] {
+                    hf = "model.layers.\(l).\(block)"
+                    if architecture.permutesRotaryRows {
+                        if parts[2] == "attn_q.weight" { heads = c.heads } else if parts[2] == "attn_k.weight" { heads = c.kvHeads }
+                    }
+                } else {
+                    hf = nil
+                }
             }
-            guard info.shape == e.shape else {
-                throw GGUFError.invalidField(path: file.path, field: "tensor \(info.name)", detail: "shape \(info.shape), the metadata implies \(e.shape)")
+            guard let hf, let shape = shapes[hf] else {
+                throw GGUFError.unsupported(path: file.path, field: "tensor \(info.name)", detail: "tensor: no Hugging Face name in a \(architecture.name) model")
             }
-            return (info, e.name, e.heads)
+            guard info.shape == shape else {
+                throw GGUFError.invalidField(path: file.path, field: "tensor \(info.name)", detail: "shape \(info.shape), the metadata implies \(shape)")
+            }
+            return (info, hf, heads)
         }
-        if let missing = expected.keys.sorted().first(where: { file.tensor($0) == nil }) {
-            throw GGUFError.missingTensor(path: file.path, tensor: missing)
+        let present = Set(mapped.map(\.1))
+        if let missing = c.parameterLayout.entries.first(where: { !present.contains($0.name) }) {
+            let gguf = ggufName(of: missing.name, architecture) ?? missing.name
+            throw GGUFError.missingTensor(path: file.path, tensor: gguf)
         }
         return mapped
+    }
+
+    /// The GGUF name of a Hugging Face tensor, for error messages.
+    static func ggufName(of hf: String, _ architecture: GGUFArchitecture) -> String? {
+        let globals = ["model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight"]
+        if let g = globals[hf] { return g }
+        let parts = hf.split(separator: ".", maxSplits: 3)
+        guard parts.count == 4, parts[0] == "model", parts[1] == "layers" else { return nil }
+        return architecture.blockTensors.first { $0.value == String(parts[3]) }.map { "blk.\(parts[2]).\($0.key)" }
     }
 
     /// convert_hf_to_gguf reorders the rows of each head of llama's q_proj and k_proj from

@@ -191,9 +191,13 @@ public struct GGUFTokenizer {
         return ["type": "TemplateProcessing", "single": single, "pair": single + (try sequence("B", 1)), "special_tokens": specials]
     }
 
-    /// The token a `tokenizer.ggml.*_token_id` key names; nil when the key is absent.
+    /// The token a `tokenizer.ggml.*_token_id` key names; nil when the key is absent, except
+    /// that a SentencePiece vocabulary (tokenizer.ggml.model "llama") has llama.cpp's defaults:
+    /// unknown 0, BOS 1, EOS 2.
     func token(_ key: String) throws -> (id: Int, text: String)? {
-        guard let id = try file.optionalInt(key) else { return nil }
+        let sentencePieceDefaults = ["tokenizer.ggml.unknown_token_id": 0, "tokenizer.ggml.bos_token_id": 1, "tokenizer.ggml.eos_token_id": 2]
+        let fallback = try file.optionalString("tokenizer.ggml.model") == "llama" ? sentencePieceDefaults[key] : nil
+        guard let id = try file.optionalInt(key) ?? fallback.flatMap({ $0 < tokens.count ? $0 : nil }) else { return nil }
         guard id < tokens.count else {
             throw GGUFError.invalidField(path: file.path, field: key, detail: "\(id) is past the \(tokens.count) tokens")
         }

@@ -133,3 +133,8 @@ struct ArchitectureLayout {
         return [String(name.dropFirst(prefix.count))]
     }
 }
+
+public extension ModelConfig {
+    /// Every tensor this config's model holds, with its shape, in checkpoint order.
+    var parameterLayout: ParameterLayout { ArchitectureLayout(self).layout }
+}

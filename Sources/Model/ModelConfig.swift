@@ -160,12 +160,28 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 }
 
 extension ModelConfig {
-    /// A config.json that Hugging Face transformers loads for this model.
-    public func huggingFaceJSON(bf16: Bool = false) throws -> Data {
-        var o = architecture.writeConfig(self)
+    /// A config.json that Hugging Face transformers loads for this model; `extra` keys (e.g.
+    /// bos_token_id) are added.
+    public func huggingFaceJSON(bf16: Bool = false, extra: [String: Any] = [:]) throws -> Data {
+        var o = architecture.writeConfig(self).merging(extra) { $1 }
         o["model_type"] = modelType; o["architectures"] = [architecture.huggingFaceClass]
         o["vocab_size"] = vocabSize; o["tie_word_embeddings"] = tiedEmbeddings; o["torch_dtype"] = bf16 ? "bfloat16" : "float32"
         if let eosTokenId { o["eos_token_id"] = eosTokenId }
-        return try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
+        // Absent, transformers takes the class default (Phi-3's is 32000, past a small vocabulary).
+        if o["pad_token_id"] == nil { o["pad_token_id"] = NSNull() }
+        let data = try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
+        return Data(Self.floatsWithDecimalPoint(String(decoding: data, as: UTF8.self)).utf8)
+    }
+
+    /// Keys transformers' config classes type as float, which its strict validation refuses as
+    /// an integer; JSONSerialization writes 30.0 as 30.
+    public static let floatKeys = ["rms_norm_eps", "layer_norm_epsilon", "rope_theta", "factor", "low_freq_factor", "high_freq_factor",
+                            "final_logit_softcapping", "attn_logit_softcapping", "partial_rotary_factor"]
+
+    /// `"key" : 30` becomes `"key" : 30.0` for the `floatKeys`.
+    public static func floatsWithDecimalPoint(_ json: String) -> String {
+        let pattern = "(\"(?:" + floatKeys.joined(separator: "|") + ")\"\\s*:\\s*-?[0-9]+)(?=\\s*[,}\\n])"
+        let regex = try! NSRegularExpression(pattern: pattern)
+        return regex.stringByReplacingMatches(in: json, range: NSRange(json.startIndex..., in: json), withTemplate: "$1.0")
     }
 }

@@ -21,14 +21,22 @@ public enum TransformersReference {
 
     public static let scriptName = "scripts/transformers_reference.py"
 
-    /// The script beside a source checkout the binary was built in (.build/<config>/xtf), or
+    /// The script of the source checkout the binary was built in (found by walking up from
+    /// the executable: .build/release/xtf, .build/x86_64-unknown-linux-gnu/release/xtf), or
     /// under the working directory.
     public static func locateScript(executable: URL, workingDirectory: URL) throws -> URL {
-        let checkout = executable.resolvingSymlinksInPath().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        let candidates = [checkout, workingDirectory].map { $0.appendingPathComponent(scriptName) }
+        var roots: [URL] = []
+        for start in [executable, executable.resolvingSymlinksInPath()] {
+            var directory = start.deletingLastPathComponent()
+            for _ in 0..<4 {
+                roots.append(directory)
+                directory = directory.deletingLastPathComponent()
+            }
+        }
+        roots.append(workingDirectory)
+        let candidates = roots.map { $0.appendingPathComponent(scriptName).standardizedFileURL }
         guard let found = candidates.first(where: { FileManager.default.isReadableFile(atPath: $0.path) }) else {
-            throw Failure.scriptNotFound(searched: candidates.map(\.path))
+            throw Failure.scriptNotFound(searched: Array(Set(candidates.map { $0.deletingLastPathComponent().deletingLastPathComponent().path })).sorted())
         }
         return found
     }

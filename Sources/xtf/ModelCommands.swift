@@ -14,7 +14,7 @@ struct ModelCommand: ParsableCommand {
 struct ModelImport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Turn a llama.cpp GGUF file into a Hugging Face checkpoint directory.",
+        abstract: "Turn a llama.cpp GGUF file (llama, qwen2, qwen3, olmo2, smollm3, phi3, gemma2, gemma3) into a Hugging Face checkpoint directory.",
         discussion: """
             Writes config.json, model.safetensors (weights dequantized to fp32, or bf16), tokenizer.json, \
             tokenizer_config.json (special tokens, chat template) and generation_config.json. \

@@ -56,4 +56,19 @@ final class ConfigTests: XCTestCase {
             XCTAssertEqual(try ModelConfig(huggingFaceJSON: try c.huggingFaceJSON()), c)
         }
     }
+
+    /// transformers 5 validates float-typed keys strictly: a Gemma 2 config written with caps of
+    /// 30 and 50 must say 30.0 and 50.0 (JSONSerialization alone writes 30); integer keys stay
+    /// integers; pad_token_id is written (null), so no class default past the vocabulary applies.
+    func testWrittenFloatsKeepTheirDecimalPoint() throws {
+        var c = try ModelConfig(directory: TestPaths.packageRoot.appendingPathComponent("Tests/ModelTests/Fixtures/gemma2-tiny"))
+        c.attentionSoftcap = 50; c.finalLogitSoftcap = 30; c.ropeTheta = 10000
+        let text = String(decoding: try c.huggingFaceJSON(), as: UTF8.self)
+        for expected in ["\"attn_logit_softcapping\" : 50.0,", "\"final_logit_softcapping\" : 30.0,", "\"pad_token_id\" : null",
+                         "\"num_hidden_layers\" : 2,", "\"query_pre_attn_scalar\" : 12"] {
+            XCTAssertTrue(text.contains(expected), "\(expected) in\n\(text)")
+        }
+        XCTAssertEqual(try ModelConfig(huggingFaceJSON: try c.huggingFaceJSON()), c)
+        XCTAssertEqual(ModelConfig.floatsWithDecimalPoint("{\"factor\" : 4,\n\"rope_theta\": 10000}"), "{\"factor\" : 4.0,\n\"rope_theta\": 10000.0}")
+    }
 }
