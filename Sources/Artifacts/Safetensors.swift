@@ -269,37 +269,83 @@ public struct SafetensorsWriter {
 
     /// Floats rounded to bfloat16 (round to nearest even), as HF writes bf16 checkpoints.
     public mutating func addBF16(_ name: String, shape: [Int], floats: some Collection<Float>) {
-        let halves = floats.map { f -> UInt16 in
+        add(name, dtype: .bf16, shape: shape, values: Self.bfloat16(floats))
+    }
+
+    /// Each float's bfloat16 bits, rounded to nearest even (NaN stays NaN).
+    public static func bfloat16(_ floats: some Collection<Float>) -> [UInt16] {
+        floats.map { f -> UInt16 in
             let bits = f.bitPattern
             if f.isNaN { return 0x7FC0 }
             return UInt16((bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
         }
-        add(name, dtype: .bf16, shape: shape, values: halves)
     }
 
     /// The header (padded with spaces to a multiple of 8, as the reference writer does) and data.
     public func serialized() throws -> [UInt8] {
+        let header = try Self.header(metadata: metadata, entries.map { ($0.name, $0.dtype, $0.shape) })
+        var out: [UInt8] = []
+        out.reserveCapacity(header.count + entries.reduce(0) { $0 + $1.bytes.count })
+        out.append(contentsOf: header)
+        for e in entries { out.append(contentsOf: e.bytes) }
+        return out
+    }
+
+    /// The length prefix and JSON header of a file holding `tensors` in this order.
+    static func header(metadata: [String: String], _ tensors: [(name: String, dtype: SafetensorsDType, shape: [Int])]) throws -> [UInt8] {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
-        for e in entries {
-            header[e.name] = ["dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [offset, offset + e.bytes.count]] as [String: Any]
-            offset += e.bytes.count
+        for t in tensors {
+            let count = t.shape.reduce(1, *) * t.dtype.byteCount
+            header[t.name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + count]] as [String: Any]
+            offset += count
         }
         var json = Array(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
         while json.count % 8 != 0 { json.append(0x20) }
         var out: [UInt8] = []
-        out.reserveCapacity(8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(contentsOf: json)
-        for e in entries { out.append(contentsOf: e.bytes) }
-        return out
+        return out + json
     }
 
     /// Writes the file atomically: a reader sees the old file or the complete new one.
     public func write(to path: String) throws {
         let file = try AtomicFile(path: path)
         try file.write(try serialized())
+        try file.commit()
+    }
+}
+
+/// A safetensors file written tensor by tensor, for checkpoints too large to hold twice: the
+/// tensors are declared up front (the header needs every offset), then their bytes are
+/// appended in that order; the file appears at `path` complete on `commit`, or not at all.
+public final class SafetensorsStreamWriter {
+    private let file: AtomicFile
+    private let tensors: [(name: String, dtype: SafetensorsDType, shape: [Int])]
+    private var next = 0
+
+    public init(path: String, metadata: [String: String] = [:], tensors: [(name: String, dtype: SafetensorsDType, shape: [Int])]) throws {
+        precondition(Set(tensors.map(\.name)).count == tensors.count, "safetensors: duplicate tensor names")
+        self.tensors = tensors
+        file = try AtomicFile(path: path)
+        try file.write(try SafetensorsWriter.header(metadata: metadata, tensors))
+    }
+
+    /// The next declared tensor's little-endian bytes.
+    public func append(_ name: String, bytes: some Collection<UInt8>) throws {
+        precondition(next < tensors.count && tensors[next].name == name, "safetensors: \(name) is not the next declared tensor")
+        let t = tensors[next]
+        precondition(bytes.count == t.shape.reduce(1, *) * t.dtype.byteCount, "safetensors: \(name) has \(bytes.count) bytes for shape \(t.shape)")
+        try file.write(bytes)
+        next += 1
+    }
+
+    public func append(_ name: String, floats: [Float]) throws {
+        try floats.withUnsafeBytes { try append(name, bytes: $0) }
+    }
+
+    public func commit() throws {
+        precondition(next == tensors.count, "safetensors: \(tensors.count - next) declared tensors were not written")
         try file.commit()
     }
 }

@@ -51,7 +51,14 @@ public enum GGUFImport {
         generation["eos_token_id"] = config.eosTokenId
         generation["pad_token_id"] = pad
 
-        var writer = SafetensorsWriter(metadata: ["format": "pt"])
+        // Streamed tensor by tensor: the import holds one dequantized tensor, not the model.
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        func write(_ name: String, _ object: [String: Any]) throws {
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            try AtomicFile.write(Array(data), to: out.appendingPathComponent(name).path)
+        }
+        let weights = try SafetensorsStreamWriter(path: out.appendingPathComponent("model.safetensors").path, metadata: ["format": "pt"],
+                                                  tensors: tensors.map { ($0.1, bf16 ? .bf16 : .f32, $0.0.shape) })
         var types: [String: Int] = [:]
         var parameters = 0
         for (info, hfName, heads) in tensors {
@@ -60,17 +67,11 @@ public enum GGUFImport {
             if architecture.normWeightShift != 0 && hfName.hasSuffix("norm.weight") {
                 for i in values.indices { values[i] -= architecture.normWeightShift }
             }
-            if bf16 { writer.addBF16(hfName, shape: info.shape, floats: values) } else { writer.add(hfName, shape: info.shape, floats: values) }
+            if bf16 { try SafetensorsWriter.bfloat16(values).withUnsafeBytes { try weights.append(hfName, bytes: $0) } } else { try weights.append(hfName, floats: values) }
             types[info.type.name, default: 0] += 1
             parameters += values.count
         }
-
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        func write(_ name: String, _ object: [String: Any]) throws {
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            try AtomicFile.write(Array(data), to: out.appendingPathComponent(name).path)
-        }
-        try writer.write(to: out.appendingPathComponent("model.safetensors").path)
+        try weights.commit()
         try AtomicFile.write(Array(configJSON), to: out.appendingPathComponent("config.json").path)
         try write("tokenizer.json", tokenizerJSON)
         try write("tokenizer_config.json", tokenizerConfig)

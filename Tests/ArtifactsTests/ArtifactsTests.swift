@@ -75,4 +75,30 @@ final class ArtifactsTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: target))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
     }
+
+    /// A streamed safetensors file is byte for byte what SafetensorsWriter writes for the same
+    /// tensors; one never committed leaves no file (nor a temporary one).
+    func testStreamedSafetensorsEqualsTheWholeFileWriter() throws {
+        let dir = try TestPaths.scratchDirectory("safetensors-stream")
+        let a = (0..<30).map { Float($0) / 7 }, b: [Float] = [1, -2, .pi, 1e-8]
+        var whole = SafetensorsWriter(metadata: ["format": "pt"])
+        whole.add("layer.a", shape: [5, 6], floats: a)
+        whole.addBF16("b", shape: [4], floats: b)
+        let streamed = dir.appendingPathComponent("streamed.safetensors").path
+        let writer = try SafetensorsStreamWriter(path: streamed, metadata: ["format": "pt"],
+                                                 tensors: [("layer.a", .f32, [5, 6]), ("b", .bf16, [4])])
+        try writer.append("layer.a", floats: a)
+        try SafetensorsWriter.bfloat16(b).withUnsafeBytes { try writer.append("b", bytes: $0) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: streamed), "nothing at the path before commit")
+        try writer.commit()
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: streamed))), try whole.serialized())
+        XCTAssertEqual(try SafetensorsFile(path: streamed).floats("layer.a"), a)
+
+        let abandoned = dir.appendingPathComponent("abandoned.safetensors").path
+        do {
+            let partial = try SafetensorsStreamWriter(path: abandoned, tensors: [("x", .f32, [2])])
+            try partial.append("x", floats: [1, 2])
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["streamed.safetensors"])
+    }
 }
