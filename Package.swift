@@ -78,7 +78,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"]),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
+        // Fixtures: tokenizer.json files written by transformers' converters (scripts/make_converted_tokenizers.py).
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"], exclude: ["Fixtures"]),
         // Fixtures: tiny checkpoints of the later architectures made by scripts/make_hf_fixture.py.
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Artifacts", "Randomness", "TestSupport"],
                     exclude: ["Fixtures"]),

@@ -189,3 +189,26 @@ final class APITests: XCTestCase {
         }
     }
 }
+
+/// tokenizer.json files as transformers writes them after its converters (GGUF conversion of a
+/// Llama-3-style and a SentencePiece-style vocabulary, and the slow -> fast conversion of a
+/// GPT-2 vocab.json + merges.txt and of a SentencePiece tokenizer.model): each loads and gives
+/// transformers' ids on the torture set, GSM8K questions and chat markup
+/// (Fixtures/converted, made by scripts/make_converted_tokenizers.py).
+final class ConvertedTokenizerTests: XCTestCase {
+    func check(_ name: String) throws {
+        let directory = TestPaths.packageRoot.appendingPathComponent("Tests/TokenizerTests/Fixtures/converted/\(name)")
+        let tokenizer = try Tokenizer(tokenizerJSON: directory.appendingPathComponent("tokenizer.json").path)
+        let fixture = try JSONSerialization.jsonObject(with: try Data(contentsOf: directory.appendingPathComponent("ids.json"))) as! [String: Any]
+        let texts = fixture["texts"] as! [String], expected = fixture["ids"] as! [[Int]]
+        XCTAssertGreaterThan(texts.count, 50)
+        for (text, ids) in zip(texts, expected) {
+            XCTAssertEqual(tokenizer.encode(text, addSpecialTokens: false).ids, ids, "\(name): \(text.prefix(50).debugDescription)")
+        }
+    }
+
+    func testGGUFConvertedLlama3Style() throws { try check("gguf-llama3") }
+    func testGGUFConvertedSentencePieceStyle() throws { try check("gguf-spm") }
+    func testSlowToFastGPT2() throws { try check("slow-gpt2") }
+    func testSlowToFastSentencePiece() throws { try check("slow-spm") }
+}
