@@ -1,7 +1,7 @@
 /// config.json settings some later families accept and xtf does not compute: refused by name,
 /// never ignored, since each changes the model's output.
 extension ConfigKeys {
-    /// attention_bias in Qwen3, OLMo 2 and SmolLM3 biases o_proj as well as q/k/v, which the
+    /// attention_bias in Llama, Qwen3, OLMo 2 and SmolLM3 biases o_proj as well as q/k/v, which the
     /// shared layout has no place for.
     func refuseBiasedAttention() throws {
         if bool("attention_bias") == true {

@@ -146,4 +146,26 @@ final class LaterArchitectureTests: XCTestCase {
         }
         assertRefused(tiny("gemma3_text", "\"use_bidirectional_attention\": true"), key: "use_bidirectional_attention")
     }
+
+    /// Qwen2's windows apply to the layers layer_types marks sliding, or from max_window_layers
+    /// on (transformers' derivation for older configs), only with use_sliding_window; a save
+    /// writes them back as layer_types.
+    func testQwen2PerLayerSlidingWindow() throws {
+        let derived = try config(tiny("qwen2", layers: 3, "\"use_sliding_window\": true, \"sliding_window\": 5, \"max_window_layers\": 1"))
+        XCTAssertEqual(derived.slidingWindow, 5); XCTAssertEqual(derived.fullAttentionLayers, [0])
+        XCTAssertEqual((0..<3).map { derived.window(layer: $0) }, [nil, 5, 5])
+        let listed = try config(tiny("qwen2", layers: 3, """
+            "use_sliding_window": true, "sliding_window": 5, "layer_types": ["sliding_attention", "full_attention", "sliding_attention"]
+            """))
+        XCTAssertEqual(listed.fullAttentionLayers, [1])
+        XCTAssertEqual(try ModelConfig(huggingFaceJSON: try listed.huggingFaceJSON()), listed)
+        let off = try config(tiny("qwen2", layers: 3, "\"use_sliding_window\": false, \"sliding_window\": 5"))
+        XCTAssertNil(off.slidingWindow)
+        XCTAssertEqual(try ModelConfig(huggingFaceJSON: try off.huggingFaceJSON()), off)
+    }
+
+    /// Llama's attention_bias biases o_proj too, which xtf does not compute: refused, never ignored.
+    func testLlamaAttentionBiasRefused() {
+        assertRefused(tiny("llama", "\"attention_bias\": true"), key: "attention_bias")
+    }
 }

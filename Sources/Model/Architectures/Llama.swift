@@ -1,10 +1,13 @@
 extension Architecture {
     /// Llama: RMSNorm, RoPE (llama3 / linear scaling), SwiGLU, nn.Linear weights, GQA, no
-    /// biases unless config.json sets attention_bias (q/k/v only).
+    /// biases (attention_bias, which biases o_proj too, is refused).
     public static let llama: Architecture = llamaFamily(
         modelType: "llama", huggingFaceClass: "LlamaForCausalLM",
-        readConfig: { keys in try .llamaFamily(keys, .llama) },
-        writeConfig: { c in c.llamaFamilyJSON.merging(["attention_bias": c.qkvBias, "mlp_bias": false]) { $1 } })
+        readConfig: { keys in
+            try keys.refuseBiasedAttention()
+            return try .llamaFamily(keys, .llama)
+        },
+        writeConfig: { c in c.llamaFamilyJSON.merging(["attention_bias": false, "mlp_bias": false]) { $1 } })
 
     /// Llama's structure and tensor names; Mistral and Qwen2 differ only in config keys, the
     /// later families in a q/k norm or tensor names (`names`: also where the norms sit).
@@ -30,7 +33,7 @@ extension TensorNames {
 }
 
 extension ModelConfig {
-    /// The config.json keys the Llama family shares (q/k/v biases from attention_bias, no window).
+    /// The config.json keys the Llama family shares (no biases, no window).
     /// `defaultTheta` and `defaultNormEps` are the family's transformers defaults, used when
     /// config.json omits rope_theta or rms_norm_eps.
     static func llamaFamily(_ keys: ConfigKeys, _ architecture: Architecture, defaultTheta: Double = 10000,
@@ -48,7 +51,7 @@ extension ModelConfig {
                            headDim: try keys.optionalInt("head_dim"), intermediateSize: try keys.int("intermediate_size"),
                            maxPositions: try keys.optionalInt("max_position_embeddings") ?? 4096,
                            normEps: Float(try keys.optionalDouble("rms_norm_eps") ?? defaultNormEps), ropeTheta: theta, ropeScaling: scaling,
-                           tiedEmbeddings: keys.bool("tie_word_embeddings") ?? false, qkvBias: keys.bool("attention_bias") ?? false,
+                           tiedEmbeddings: keys.bool("tie_word_embeddings") ?? false, qkvBias: false,
                            eosTokenId: keys.firstInt("eos_token_id"))
     }
 
