@@ -6,7 +6,7 @@
   python3 scripts/transformers_reference.py --gguf FILE.gguf --out expected.safetensors
 
 DIR is a Hugging Face checkpoint directory; FILE a GGUF file that transformers' GGUF loader
-dequantizes (gguf-py). Eager attention, fp32, CPU. Inputs: two texts tokenized by the model's
+dequantizes (gguf-py). --adapter ADAPTER_DIR merges a PEFT LoRA adapter into the model first. Eager attention, fp32, CPU. Inputs: two texts tokenized by the model's
 own tokenizer and cut to the shorter one's length (or seeded random ids when the checkpoint
 has no tokenizer). Writes input_ids, labels (the first 4 positions of each row ignored),
 logits (or, with --logit-columns K, the logits of K vocabulary columns: logits_columns and
@@ -56,7 +56,7 @@ def attention_received(attentions):
 def forward_outputs(model, ids):
     with torch.no_grad():
         out = model(torch.tensor(ids), output_attentions=True, output_hidden_states=True)
-        hidden = model.model(torch.tensor(ids)).last_hidden_state
+        hidden = model.base_model(torch.tensor(ids)).last_hidden_state  # after the final norm
     logits = out.logits.float()
     logprobs = torch.log_softmax(logits, dim=-1)
     nxt = torch.gather(logprobs[:, :-1], 2, torch.tensor(ids)[:, 1:, None])[..., 0]
@@ -110,6 +110,7 @@ def main():
     source = ap.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="Hugging Face checkpoint directory")
     source.add_argument("--gguf", help="a GGUF file (transformers' GGUF loader)")
+    ap.add_argument("--adapter", help="a PEFT LoRA adapter directory, merged into the model (needs peft)")
     ap.add_argument("--out", required=True, help="the expected.safetensors to write")
     ap.add_argument("--logit-columns", type=int, default=0,
                     help="keep the logits of this many vocabulary columns only (0: all); keeps a committed file small")
@@ -120,6 +121,9 @@ def main():
     torch.manual_seed(args.seed)
 
     model, tokenizer = load(args)
+    if args.adapter:
+        import peft
+        model = peft.PeftModel.from_pretrained(model, args.adapter).merge_and_unload().eval()
     vocab = model.get_output_embeddings().weight.shape[0]
     ids, origin = inputs(tokenizer, vocab, args.seed)
     labels = ids.copy()

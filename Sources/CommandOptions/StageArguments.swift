@@ -14,6 +14,7 @@ import Training
 extension DatasetFormat: ExpressibleByArgument {}
 extension RIFence: ExpressibleByArgument {}
 extension TRClassRule: ExpressibleByArgument {}
+extension TrainSettings.SaveDType: ExpressibleByArgument {}
 extension CapCount: ExpressibleByArgument {}
 extension KNScore: ExpressibleByArgument {}
 extension MaskPreset: ExpressibleByArgument {}

@@ -45,6 +45,7 @@ public struct ScheduleArguments: ParsableArguments {
     @Option(help: "Validate every N steps (0: never).") public var evaluateEvery = TrainSettings().evaluateEvery
     @Option(help: "Stop after N validations without improvement (0: never).") public var earlyStoppingPatience = TrainSettings().earlyStoppingPatience
     @Option(help: "Gradient all-reduce bucket size in bytes.") public var bucketBytes = TrainSettings().bucketBytes
+    @Option(help: "Dtype of the saved weights: fp32 | bf16 (the optimiser moments stay fp32).") public var saveDtype: TrainSettings.SaveDType?
 
     public init() {}
 }
@@ -80,7 +81,7 @@ public struct TrainArguments: ParsableArguments {
         o.globalBatch = schedule.globalBatch; o.microBatchTokens = schedule.microBatchTokens; o.epochs = schedule.epochs
         o.maxSteps = schedule.maxSteps; o.seed = schedule.seed; o.checkpointEvery = schedule.checkpointEvery
         o.validationFraction = schedule.validationFraction; o.evaluateEvery = schedule.evaluateEvery
-        o.earlyStoppingPatience = schedule.earlyStoppingPatience; o.bucketBytes = schedule.bucketBytes
+        o.earlyStoppingPatience = schedule.earlyStoppingPatience; o.bucketBytes = schedule.bucketBytes; o.saveDtype = schedule.saveDtype
         let settings = try usage { try o.settings() }
         guard let path = data.data else {
             guard let scores else { throw ValidationError("give --scores RUN_DIR, or --data FILE with --format") }

@@ -218,6 +218,7 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     public var evaluateEvery: Int?
     public var earlyStoppingPatience: Int?
     public var bucketBytes: Int?
+    public var saveDtype: TrainSettings.SaveDType?
 
     public init() {}
 
@@ -227,7 +228,7 @@ public struct TrainOptions: Codable, Equatable, Sendable {
         case decayNormsAndBiases = "decay-norms-and-biases", maxGradNorm = "max-grad-norm", globalBatch = "global-batch"
         case microBatchTokens = "micro-batch-tokens", maxSteps = "max-steps", checkpointEvery = "checkpoint-every"
         case validationFraction = "validation-fraction", evaluateEvery = "evaluate-every"
-        case earlyStoppingPatience = "early-stopping-patience", bucketBytes = "bucket-bytes"
+        case earlyStoppingPatience = "early-stopping-patience", bucketBytes = "bucket-bytes", saveDtype = "save-dtype"
     }
 
     public static let keys = CodingKeys.allCases.map(\.rawValue)
@@ -256,6 +257,7 @@ public struct TrainOptions: Codable, Equatable, Sendable {
         if let evaluateEvery { s.evaluateEvery = evaluateEvery }
         if let earlyStoppingPatience { s.earlyStoppingPatience = earlyStoppingPatience }
         if let bucketBytes { s.bucketBytes = bucketBytes }
+        s.saveDType = saveDtype
         if let lora {
             let parts = lora.split(separator: ",")
             guard parts.count == 3, let r = Int(parts[0]), let alpha = Float(parts[1]) else {

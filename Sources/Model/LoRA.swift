@@ -121,19 +121,22 @@ extension Transformer {
     /// Zeroes the gradients that `accumulateGradients` adds to.
     public func zeroGradients() { trainableGradients.zero() }
 
-    /// Writes adapter_model.safetensors and adapter_config.json as PEFT does (atomically).
-    public func saveLoRA(directory: URL) throws {
+    /// Writes adapter_model.safetensors and adapter_config.json as PEFT does (atomically);
+    /// `baseModel` becomes base_model_name_or_path, which AutoPeftModelForCausalLM loads.
+    public func saveLoRA(directory: URL, baseModel: String? = nil, bf16: Bool = false) throws {
         guard let lora else { throw ModelError.invalidRequest("no LoRA adapters to save") }
         var writer = SafetensorsWriter(metadata: ["format": "pt"])
         for e in lora.parameters.layout.entries {
-            writer.add(e.name, shape: e.shape, floats: lora.parameters.view(e.name)!)
+            let values = lora.parameters.view(e.name)!
+            if bf16 { writer.addBF16(e.name, shape: e.shape, floats: values) } else { writer.add(e.name, shape: e.shape, floats: values) }
         }
         try writer.write(to: directory.appendingPathComponent("adapter_model.safetensors").path)
-        let peft: [String: Any] = [
+        var peft: [String: Any] = [
             "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": lora.config.rank, "lora_alpha": Double(lora.config.alpha),
             "target_modules": lora.config.targetModules, "lora_dropout": 0.0, "bias": "none",
             "fan_in_fan_out": config.architecture.conv1D,
         ]
+        if let baseModel { peft["base_model_name_or_path"] = baseModel }
         let file = try AtomicFile(path: directory.appendingPathComponent("adapter_config.json").path)
         try file.write(Array(try JSONSerialization.data(withJSONObject: peft, options: [.prettyPrinted, .sortedKeys])))
         try file.commit()

@@ -30,9 +30,11 @@ public enum ReferenceCheck {
 
     /// Runs every comparison the expected file supports. Loads fresh copies of the model from
     /// `directory` where a computation changes weights (AdamW).
-    public static func run(directory: URL, expectedPath: String, tolerances: Tolerances = Tolerances()) throws -> [Row] {
+    /// `adapter`: LoRA adapters (PEFT's layout) attached to the model first.
+    public static func run(directory: URL, adapter: URL? = nil, expectedPath: String, tolerances: Tolerances = Tolerances()) throws -> [Row] {
         let e = try SafetensorsFile(path: expectedPath)
         let model = try Transformer.load(directory: directory)
+        if let adapter { try model.loadLoRA(directory: adapter) }
         var rows: [Row] = []
         func has(_ n: String) -> Bool { e.tensors[n] != nil }
         func compare(_ name: String, _ actual: [Float], gradient: Bool = false) throws {

@@ -10,9 +10,13 @@ import Model
 /// while saving) is never loaded.
 public struct CheckpointStore: Sendable {
     public let directory: String
+    public let companions: CheckpointCompanions?
     public static let marker = "COMPLETE"
 
-    public init(directory: String) { self.directory = directory }
+    public init(directory: String, companions: CheckpointCompanions? = nil) {
+        self.directory = directory
+        self.companions = companions
+    }
 
     func path(step: Int) -> String {
         (directory as NSString).appendingPathComponent(String(format: "checkpoint-%08d", step))
@@ -50,7 +54,7 @@ public struct CheckpointStore: Sendable {
                 }
             }
             do {
-                try write(to: URL(fileURLWithPath: target), model: model, optimizer: optimizer,
+                try write(to: URL(fileURLWithPath: target), model: model, optimizer: optimizer, bf16: settings.saveDType == .bf16,
                           saved: Saved(state: state, settings: settings, optimizerSteps: optimizer.stepCount))
             } catch {
                 throw TrainingError.checkpoint(path: target, reason: "not saved at step \(state.step) (\(error)); it has no \(Self.marker) marker, so it is never loaded")
@@ -59,13 +63,16 @@ public struct CheckpointStore: Sendable {
         }
     }
 
-    private func write(to url: URL, model: Transformer, optimizer: AdamW, saved: Saved) throws {
+    private func write(to url: URL, model: Transformer, optimizer: AdamW, bf16: Bool, saved: Saved) throws {
         try? FileManager.default.removeItem(at: url.appendingPathComponent(Self.marker))
         if model.lora != nil {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            try model.saveLoRA(directory: url)
+            try model.saveLoRA(directory: url, baseModel: companions?.baseModel, bf16: bf16)
         } else {
-            try model.save(directory: url)
+            try model.save(directory: url, bf16: bf16)
+        }
+        for (name, source) in companions?.files ?? [:] {
+            try AtomicFile.write(try Data(contentsOf: URL(fileURLWithPath: source)), to: url.appendingPathComponent(name).path)
         }
         var moments = SafetensorsWriter(metadata: ["format": "xtf-adamw-1"])
         moments.add("exp_avg", shape: [optimizer.m.count], floats: optimizer.m)
@@ -95,5 +102,30 @@ public struct CheckpointStore: Sendable {
         try moments.readFiniteFloats("exp_avg_sq", expectedShape: [optimizer.v.count], into: optimizer.v)
         optimizer.stepCount = saved.optimizerSteps
         return saved.state
+    }
+}
+
+/// What a checkpoint carries besides the weights so that transformers and PEFT load it on its
+/// own: the base model's tokenizer files, generation_config.json and chat template, and (for
+/// adapters) the base model's path.
+public struct CheckpointCompanions: Sendable, Equatable {
+    public let baseModel: String
+    /// File name in the checkpoint -> the file it copies.
+    public let files: [String: String]
+
+    public static let names = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json",
+                               "chat_template.jinja", "tokenizer.model", "vocab.json", "merges.txt", "added_tokens.json"]
+
+    /// The files of `names` in the tokenizer's directory (when it has its own), else the model's.
+    public init(baseModel: String, tokenizerDirectory: String? = nil) {
+        self.baseModel = baseModel
+        var files: [String: String] = [:]
+        for name in Self.names {
+            for directory in [tokenizerDirectory, baseModel].compactMap({ $0 }) {
+                let path = (directory as NSString).appendingPathComponent(name)
+                if files[name] == nil, FileManager.default.fileExists(atPath: path) { files[name] = path }
+            }
+        }
+        self.files = files
     }
 }

@@ -38,6 +38,10 @@ public struct TrainSettings: Codable, Equatable, Sendable {
     public var evaluateEvery = 0
     /// Stop when the validation loss has not improved for this many validations (0: never).
     public var earlyStoppingPatience = 0
+    /// The dtype of saved model weights (nil: fp32); the optimiser moments stay fp32.
+    public var saveDType: SaveDType?
+
+    public enum SaveDType: String, Codable, Sendable, CaseIterable { case fp32, bf16 }
 
     public init() {}
 
@@ -54,11 +58,11 @@ public struct TrainSettings: Codable, Equatable, Sendable {
         guard bucketBytes >= 4 else { throw fail("bucket-bytes", "must be >= 4") }
     }
 
-    /// These settings without those a resumed run may change: how long it runs and how
-    /// often it saves. Everything else must match the run's checkpoints.
+    /// These settings without those a resumed run may change: how long it runs, how often and
+    /// in which dtype it saves. Everything else must match the run's checkpoints.
     public var ignoringRunLength: TrainSettings {
         var s = self
-        s.maxSteps = nil; s.epochs = 1; s.checkpointEvery = 0
+        s.maxSteps = nil; s.epochs = 1; s.checkpointEvery = 0; s.saveDType = nil
         return s
     }
 

@@ -64,7 +64,7 @@ public final class Trainer {
     public var gradientObserver: ((Int, UnsafeBufferPointer<Float>) throws -> Void)?
 
     public init(model: Transformer, settings: TrainSettings, world: Communicator, log: Logger, out: String,
-                reference: Transformer? = nil) throws {
+                reference: Transformer? = nil, companions: CheckpointCompanions? = nil) throws {
         try settings.validate()
         guard (reference == nil) == (settings.slmKeepFraction == nil) else {
             throw TrainingError.invalidSetting(field: "slm", reason: "SLM needs both a reference model and a keep fraction")
@@ -80,7 +80,7 @@ public final class Trainer {
             for i in e.offset..<(e.offset + e.count) { decay[i] = 1 }
         }
         self.decay = decay
-        checkpoints = CheckpointStore(directory: out)
+        checkpoints = CheckpointStore(directory: out, companions: companions)
     }
 
     /// Trains on `samples` (validating on `validation`), resuming from the newest complete

@@ -60,6 +60,9 @@ struct ModelCheck: ParsableCommand {
     @Option(help: "Hugging Face checkpoint directory (config.json, model.safetensors or an index).")
     var model: String
 
+    @Option(help: "LoRA adapters (PEFT's adapter_config.json + adapter_model.safetensors) to attach to the model.")
+    var adapter: String?
+
     @Option(help: "Reference outputs (layout of shared/fixtures/hf/README.md); with --reference, where to keep them.")
     var expected: String?
 
@@ -100,11 +103,12 @@ struct ModelCheck: ParsableCommand {
                 expectedPath = scratch!.appendingPathComponent("expected.safetensors").path
             }
             print("computing the reference outputs with transformers (\(script.path))")
+            // With an adapter, transformers merges it into the weights: no base-weight gradients to compare.
             try TransformersReference.make(model: directory, out: URL(fileURLWithPath: expectedPath!), script: script,
-                                           arguments: ["--gradients", gradients])
+                                           arguments: adapter.map { ["--adapter", $0] } ?? ["--gradients", gradients])
         }
         let relative = relativeTolerance ?? (reference == nil ? nil : 1e-4)
-        let rows = try ReferenceCheck.run(directory: directory, expectedPath: expectedPath!,
+        let rows = try ReferenceCheck.run(directory: directory, adapter: adapter.map { URL(fileURLWithPath: $0) }, expectedPath: expectedPath!,
                                           tolerances: .init(absolute: tolerance, gradientRelative: gradientTolerance, relative: relative))
         let width = max(6, rows.map(\.name.count).max() ?? 0)
         print("tensor".padding(toLength: width, withPad: " ", startingAt: 0) + "      max abs      max rel  ok")
