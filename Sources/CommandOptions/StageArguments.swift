@@ -15,6 +15,7 @@ extension DatasetFormat: ExpressibleByArgument {}
 extension RIFence: ExpressibleByArgument {}
 extension TRClassRule: ExpressibleByArgument {}
 extension TrainSettings.SaveDType: ExpressibleByArgument {}
+extension ReportTarget: ExpressibleByArgument {}
 extension CapCount: ExpressibleByArgument {}
 extension KNScore: ExpressibleByArgument {}
 extension MaskPreset: ExpressibleByArgument {}

@@ -67,6 +67,8 @@ public struct TrainArguments: ParsableArguments {
     @Option(help: "Output directory (checkpoints, losses.jsonl).") public var out: String
     @Flag(help: "Continue from the newest complete checkpoint in --out.") public var resume = false
     @Flag(help: "Write timeline.jsonl: per step compute, exposed communication, optimiser seconds.") public var timeline = false
+    @Option(help: "none | tensorboard: also write each step's loss, learning rate, grad norm and tokens to OUT/tensorboard/ as it trains.")
+    public var reportTo: ReportTarget = .none
     @OptionGroup(title: "Optimiser") public var optimizer: OptimizerArguments
     @OptionGroup(title: "Run") public var schedule: ScheduleArguments
 

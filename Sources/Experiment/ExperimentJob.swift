@@ -81,7 +81,8 @@ public struct ExperimentJob {
             let training = layout.armTraining(arm.name)
             say("\(arm.name): training")
             starting("\(arm.name) training")
-            let records = try TrainStage.run(plan.job(arm), out: training, resume: true, timeline: arm.timeline, world: world, log: log)
+            let records = try TrainStage.run(plan.job(arm), out: training, resume: true, timeline: arm.timeline, reportTo: arm.reportTo ?? .none,
+                                             world: world, log: log)
             if let last = records.last {
                 say("\(arm.name): trained \(records.count) steps; last loss \(String(format: "%.5f", last.loss))")
             } else {

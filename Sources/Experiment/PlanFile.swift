@@ -144,6 +144,7 @@ extension RunPlan {
                           settings: try settings(at) { try trainOptions.settings() }, timeline: trainOptions.timeline ?? false,
                           rules: ruleOptions.isEmpty ? nil : try settings(at) { try ruleOptions.settings() }, data: trainOptions.data)
             arm.maskMode = trainOptions.maskMode == .loss ? nil : trainOptions.maskMode  // loss is the default, written as nothing
+            arm.reportTo = trainOptions.reportTo == ReportTarget.none ? nil : trainOptions.reportTo  // none: written as nothing
             if arm.data != nil, arm.mask != .none || arm.rules != nil || arm.maskMode != nil {
                 throw fail(at, "an arm with data trains on every response token of it: mask none, no rules, no mask-mode")
             }

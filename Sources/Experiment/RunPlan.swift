@@ -19,6 +19,8 @@ public struct RunPlan: Codable, Sendable {
         public var settings: TrainSettings
         /// Also write timeline.jsonl.
         public var timeline: Bool
+        /// Also write TensorBoard events (nil: none).
+        public var reportTo: ReportTarget?
         /// nil: the arm trains on the masks of the scoring stage; else on masks of its own.
         public var rules: MaskSettings?
         /// A dataset the arm trains on directly instead (every response token).
@@ -103,7 +105,8 @@ public struct RunPlan: Codable, Sendable {
         for arm in trained {
             guard let old = saved.arms.first(where: { $0.name == arm.name }) else { continue }
             var comparable = arm
-            comparable.timeline = old.timeline  // a timeline is an extra output, not another run
+            comparable.timeline = old.timeline  // a timeline or event file is an extra output, not another run
+            comparable.reportTo = old.reportTo
             found += settingsDifferences(old, comparable, prefix: "arms.\(arm.name)")
         }
         if hasOutputs("base-eval.json") || saved.arms.contains(where: { hasOutputs("\(layout.arm($0.name))/eval.json") }) {

@@ -202,6 +202,7 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     /// rank,alpha,module[+module...]
     public var lora: String?
     public var timeline: Bool?
+    public var reportTo: ReportTarget?
     public var lr: Double?
     public var schedule: LearningRateSchedule?
     public var warmupSteps: Int?
@@ -229,6 +230,7 @@ public struct TrainOptions: Codable, Equatable, Sendable {
         case microBatchTokens = "micro-batch-tokens", maxSteps = "max-steps", checkpointEvery = "checkpoint-every"
         case validationFraction = "validation-fraction", evaluateEvery = "evaluate-every"
         case earlyStoppingPatience = "early-stopping-patience", bucketBytes = "bucket-bytes", saveDtype = "save-dtype"
+        case reportTo = "report-to"
     }
 
     public static let keys = CodingKeys.allCases.map(\.rawValue)

@@ -26,10 +26,11 @@ public enum TrainStage {
         }
     }
 
-    /// `onBadRecord` applies to a dataset read directly; `timeline` also writes timeline.jsonl.
+    /// `onBadRecord` applies to a dataset read directly; `timeline` also writes timeline.jsonl;
+    /// `reportTo` .tensorboard also writes each step's scalars to OUT/tensorboard/.
     /// Returns every step's record (on every rank).
     public static func run(_ job: TrainJob, out: String, resume: Bool, onBadRecord: BadRecordPolicy = .fail, timeline: Bool = false,
-                           world: Communicator, log: Logger, hooks: Hooks = Hooks()) throws -> [StepRecord] {
+                           reportTo: ReportTarget = .none, world: Communicator, log: Logger, hooks: Hooks = Hooks()) throws -> [StepRecord] {
         try job.validate()
         let directory = OutputDirectory(out, kind: .training, settingsFile: TrainJob.fileName)
         // Before any work: an --out holding another run is refused (rank 0 looks, every rank stops).
@@ -66,7 +67,7 @@ public enum TrainStage {
         let trainer = try Trainer(model: loaded.transformer, settings: settings, world: world, log: log, out: out, reference: referenceModel,
                                   companions: CheckpointCompanions(baseModel: job.model, tokenizerDirectory: tokenizerDirectory))
         trainer.gradientObserver = hooks.gradient
-        var losses = world.isRoot ? LiveLosses(directory: out) : nil
+        var losses = world.isRoot ? try LiveLosses(directory: out, tensorboard: reportTo == .tensorboard) : nil
         let records = try trainer.train(train, validation: validation, resume: resume) { record in
             losses?.record(record, log: log)
             hooks.afterStep?(record)
@@ -122,10 +123,15 @@ public enum TrainStage {
 /// every rank has left the collectives.
 struct LiveLosses {
     let log: AppendLog<LossRecord>
+    /// A new event file per process: TensorBoard joins a resumed run's files by step.
+    let events: TensorBoardEvents?
     private var started = false
     private(set) var failure: Error?
 
-    init(directory: String) { log = AppendLog(path: (directory as NSString).appendingPathComponent(LossRecord.fileName)) }
+    init(directory: String, tensorboard: Bool = false) throws {
+        log = AppendLog(path: (directory as NSString).appendingPathComponent(LossRecord.fileName))
+        events = tensorboard ? try TensorBoardEvents(directory: (directory as NSString).appendingPathComponent("tensorboard")) : nil
+    }
 
     mutating func record(_ step: StepRecord, log logger: Logger) {
         guard failure == nil else { return }
@@ -134,7 +140,12 @@ struct LiveLosses {
                 started = true
                 try log.rewrite(log.records().filter { $0.step <= step.step })
             }
-            try log.append(LossRecord(step, time: Date().timeIntervalSince1970))
+            let record = LossRecord(step, time: Date().timeIntervalSince1970)
+            try log.append(record)
+            try events?.add(step: record.step, scalars: [
+                ("train/loss", record.loss), ("train/learning_rate", record.lr ?? .nan), ("train/grad_norm", record.gradNorm ?? .nan),
+                ("train/tokens", record.tokens.map(Double.init) ?? .nan), ("eval/loss", record.validationLoss ?? .nan),
+            ], wallTime: record.time ?? Date().timeIntervalSince1970)
         } catch {
             failure = error
             logger.warning("\(error); losses.jsonl stops here, training goes on and fails at its end")
@@ -150,3 +161,6 @@ extension LossRecord {
                   optimizer: r.optimizer)
     }
 }
+
+/// Where training reports its scalars besides losses.jsonl.
+public enum ReportTarget: String, Codable, Sendable, CaseIterable { case none, tensorboard }

@@ -20,7 +20,7 @@ struct Train: ParsableCommand {
         let job = try arguments.job()
         let context = try ClusterContext(global, label: "xtf.train")
         let records = try TrainStage.run(job, out: arguments.out, resume: arguments.resume, onBadRecord: arguments.data.onBadRecord,
-                                         timeline: arguments.timeline, world: context.world, log: context.log)
+                                         timeline: arguments.timeline, reportTo: arguments.reportTo, world: context.world, log: context.log)
         if context.world.isRoot, let last = records.last {
             print("trained \(records.count) steps; last loss \(String(format: "%.5f", last.loss))")
         }

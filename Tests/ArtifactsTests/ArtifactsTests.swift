@@ -101,4 +101,10 @@ final class ArtifactsTests: XCTestCase {
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["streamed.safetensors"])
     }
+
+    /// TFRecord's checksum is CRC-32C: the standard check value of "123456789" (RFC 3720).
+    func testCRC32CCheckValue() {
+        XCTAssertEqual(TensorBoardEvents.crc32c(Array("123456789".utf8)), 0xE306_9283)
+        XCTAssertEqual(TensorBoardEvents.crc32c([]), 0)
+    }
 }

@@ -84,6 +84,35 @@ final class TrainCommandTests: XCTestCase {
         try checkRankIndependence(extra: [], file: "model.safetensors")
     }
 
+    /// `--report-to tensorboard` writes every step's scalars as it trains; TensorBoard's own reader
+    /// finds losses.jsonl's losses, learning rates and grad norms at the same steps.
+    func testTensorBoardEventsMatchLosses() throws {
+        let out = try TestPaths.scratchDirectory("train-tensorboard")
+        XCTAssertEqual(try train(ranks: 2, out: out, extra: ["--max-steps", "3", "--report-to", "tensorboard"]).status, 0)
+        let probe = try Process.outcome(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import tensorboard"], withStandardError: true)
+        guard probe.status == 0 else {
+            let message = "SKIP: python3 has no tensorboard (pip install -r scripts/requirements-test.txt): the event file was not read back"
+            print("*** \(message) ***")
+            if ProcessInfo.processInfo.environment["CI"] != nil { return XCTFail(message) }
+            throw XCTSkip(message)
+        }
+        let read = try Process.outcome(URL(fileURLWithPath: "/usr/bin/env"),
+                                       ["python3", TestPaths.packageRoot.appendingPathComponent("scripts/read_tensorboard.py").path,
+                                        out.appendingPathComponent("tensorboard").path], withStandardError: false)
+        XCTAssertEqual(read.status, 0, read.output)
+        let scalars = try JSONSerialization.jsonObject(with: Data(read.output.utf8)) as! [String: [[Double]]]
+        let losses = try lossLines(out)
+        XCTAssertEqual(losses.count, 3)
+        for (tag, key) in [("train/loss", "loss"), ("train/learning_rate", "lr"), ("train/grad_norm", "grad_norm")] {
+            let series = try XCTUnwrap(scalars[tag], "\(tag) missing: \(scalars.keys.sorted())")
+            XCTAssertEqual(series.map { Int($0[0]) }, [1, 2, 3], tag)
+            for (point, line) in zip(series, losses) {
+                let expected = try XCTUnwrap(line[key], key)
+                XCTAssertEqual(point[1], Double(Float(expected)), accuracy: abs(expected) * 1e-6, tag)
+            }
+        }
+    }
+
     /// A checkpoint stands on its own: the base model's tokenizer and generation files beside
     /// the weights (in bf16 with --save-dtype bf16), and an adapter_config.json naming the base
     /// model. Where Python has torch, transformers and peft, both load there and compute what xtf
