@@ -44,6 +44,12 @@ public enum DatasetFormat: String, Codable, Sendable, CaseIterable {
     case promptResponse = "prompt-response"
     /// JSONL with `messages`: [{role, content}]; the last assistant turn is the response.
     case chat
+    /// Alpaca JSONL: `instruction` and `input` (joined by a newline, as LLaMA-Factory does) ->
+    /// `output`; optional `system` and `history` ([[user, assistant], ...]).
+    case alpaca
+    /// ShareGPT JSONL: `conversations` [{from, value}] with from human / gpt / system (or
+    /// user / assistant); optional top-level `system`. The last gpt turn is the response.
+    case sharegpt
 }
 
 /// Which dataset to read and how.
@@ -243,6 +249,41 @@ public struct Dataset: Sendable {
                 throw FieldError.problem("messages has no assistant turn")
             }
             // Turns after the last assistant turn carry nothing to train on.
+            return (Array(messages[..<last]), messages[last].content)
+        case .alpaca:
+            var context: [Message] = []
+            if o["system"] != nil { context.append(Message(.system, try string(o, "system"))) }
+            if let raw = o["history"], !(raw is NSNull) {
+                guard let turns = raw as? [[Any]] else { throw FieldError.problem("field \"history\" is not a list of [user, assistant] pairs") }
+                for (i, turn) in turns.enumerated() {
+                    guard turn.count == 2, let user = turn[0] as? String, let assistant = turn[1] as? String else {
+                        throw FieldError.problem("history[\(i)] is not a [user, assistant] pair of strings")
+                    }
+                    context += [Message(.user, user), Message(.assistant, assistant)]
+                }
+            }
+            // A missing or null input is no input; anything else must be a string.
+            let input = o["input"] == nil || o["input"] is NSNull ? "" : try string(o, "input")
+            let instruction = try string(o, "instruction")
+            context.append(Message(.user, input.isEmpty ? instruction : instruction + "\n" + input))
+            return (context, try string(o, "output"))
+        case .sharegpt:
+            guard let raw = o["conversations"] else { throw FieldError.problem("missing field \"conversations\"") }
+            guard let list = raw as? [[String: Any]] else { throw FieldError.problem("field \"conversations\" is not a list of objects") }
+            var messages: [Message] = []
+            if o["system"] != nil { messages.append(Message(.system, try string(o, "system"))) }
+            let roles: [String: Message.Role] = ["human": .user, "user": .user, "gpt": .assistant, "assistant": .assistant, "system": .system]
+            for (i, m) in list.enumerated() {
+                let from = try string(m, "from"), value = try string(m, "value")
+                guard let role = roles[from] else {
+                    let tools = ["function_call", "observation", "tool"].contains(from)
+                    throw FieldError.problem("conversations[\(i)].from \"\(from)\" \(tools ? "(a tool turn) is not supported yet" : "is not human, gpt or system")")
+                }
+                messages.append(Message(role, value))
+            }
+            guard let last = messages.lastIndex(where: { $0.role == .assistant }) else {
+                throw FieldError.problem("conversations has no gpt turn")
+            }
             return (Array(messages[..<last]), messages[last].content)
         }
     }

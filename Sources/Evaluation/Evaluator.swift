@@ -8,7 +8,7 @@ import Tokenizer
 public struct EvalSettings: Codable, Sendable {
     public var task: EvalTask
     public var data: String
-    /// Dataset layout for perplexity (gsm8k, pubmedqa, prompt-response, chat).
+    /// Dataset layout for perplexity (any DatasetFormat).
     public var format: DatasetFormat = .gsm8k
     public var template: PromptTemplate = .plain
     public var maxNewTokens = 256

@@ -41,7 +41,7 @@ public struct DataOptions: Codable, Equatable, Sendable {
     /// The dataset, or an error naming what is missing.
     public func spec(section: String) throws -> DatasetSpec {
         guard let data else { throw OptionError("\(section).data", "missing: the dataset file") }
-        guard let format else { throw OptionError("\(section).format", "missing: gsm8k | pubmedqa | prompt-response | chat") }
+        guard let format else { throw OptionError("\(section).format", "missing: gsm8k | gsm8k-solution | pubmedqa | prompt-response | chat | alpaca | sharegpt") }
         var spec = DatasetSpec(path: data, format: format)
         if let promptField { spec.promptField = promptField }
         if let responseField { spec.responseField = responseField }

@@ -113,6 +113,36 @@ final class DatasetTests: XCTestCase {
                                                         "messages[0].role \"robot\" is not system, user or assistant"])
     }
 
+    /// Alpaca keeps `input` (after the instruction, as LLaMA-Factory joins them), `system` and
+    /// `history`; ShareGPT maps human/gpt/system; tool turns and odd fields are rejected by name.
+    func testAlpacaAndShareGPTFormats() throws {
+        let alpaca = try Dataset(DatasetSpec(path: write("alpaca.jsonl", """
+            {"instruction": "Translate to French.", "input": "Good morning", "output": "Bonjour"}
+            {"instruction": "Say hi.", "input": "", "output": "hi"}
+            {"instruction": "Go on.", "output": "4", "system": "Count.", "history": [["1", "2"], ["3", "?"]]}
+            {"instruction": "x", "input": 5, "output": "y"}
+            {"instruction": "x", "output": "y", "history": [["only one"]]}
+            """), format: .alpaca)).records(in: nil)
+        let a = conversations(alpaca)
+        XCTAssertEqual(a.map(\.context), [[Message(.user, "Translate to French.\nGood morning")], [Message(.user, "Say hi.")],
+                                         [Message(.system, "Count."), Message(.user, "1"), Message(.assistant, "2"),
+                                          Message(.user, "3"), Message(.assistant, "?"), Message(.user, "Go on.")]])
+        XCTAssertEqual(a.map(\.response), ["Bonjour", "hi", "4"])
+        XCTAssertEqual(rejections(alpaca).map(\.reason), ["field \"input\" is not a string", "history[0] is not a [user, assistant] pair of strings"])
+
+        let sharegpt = try Dataset(DatasetSpec(path: write("sharegpt.jsonl", """
+            {"system": "S", "conversations": [{"from": "human", "value": "U1"}, {"from": "gpt", "value": "A1"}, {"from": "human", "value": "U2"}, {"from": "gpt", "value": "A2"}]}
+            {"conversations": [{"from": "human", "value": "call it"}, {"from": "function_call", "value": "{}"}, {"from": "gpt", "value": "done"}]}
+            {"conversations": [{"from": "human", "value": "no answer"}]}
+            """), format: .sharegpt)).records(in: nil)
+        let g = conversations(sharegpt)
+        XCTAssertEqual(g.count, 1)
+        XCTAssertEqual(g[0].context, [Message(.system, "S"), Message(.user, "U1"), Message(.assistant, "A1"), Message(.user, "U2")])
+        XCTAssertEqual(g[0].response, "A2")
+        XCTAssertEqual(rejections(sharegpt).map(\.reason), ["conversations[1].from \"function_call\" (a tool turn) is not supported yet",
+                                                            "conversations has no gpt turn"])
+    }
+
     // MARK: Bad input
 
     func testBadRecordsAreRejectedWithTheirReasonAndLine() throws {
