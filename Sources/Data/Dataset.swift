@@ -78,6 +78,8 @@ public struct Chunk: Codable, Equatable, Sendable {
     public let byteEnd: Int
     public let firstLine: Int
     public let recordCount: Int
+    /// A JSON array's chunk: the index of its first record (nil for other layouts).
+    public var firstIndex: Int?
     /// Lines of this chunk whose record id appeared earlier in the file, with the line of the
     /// first appearance: those records are rejected, the first one is kept.
     public var repeatedIds: [Int: Int] = [:]
@@ -92,6 +94,8 @@ public enum RecordOutcome: Equatable, Sendable {
 /// Reads a dataset as a stream of records, by chunk. Never loads the file whole.
 public struct Dataset: Sendable {
     public let spec: DatasetSpec
+    /// The file is one JSON array of records (its first non-blank byte is "["), not JSONL.
+    public let isJSONArray: Bool
 
     public init(_ spec: DatasetSpec) throws {
         self.spec = spec
@@ -99,6 +103,15 @@ public struct Dataset: Sendable {
             throw DataError.cannotOpen(file: spec.path, reason: FileManager.default.fileExists(atPath: spec.path)
                                        ? "permission denied" : "no such file")
         }
+        var reader = try BlockReader(file: spec.path)
+        defer { reader.close() }
+        var first: UInt8?
+        while let b = try reader.next() {
+            if b == 32 || b == 9 || b == 10 || b == 13 { continue }
+            first = b
+            break
+        }
+        isJSONArray = !spec.isKeyed && first == UInt8(ascii: "[")
     }
 
     /// Scans the whole file once (no parsing) and cuts it into chunks of `recordsPerChunk`
@@ -116,7 +129,7 @@ public struct Dataset: Sendable {
         func close() {
             guard let f = first, let l = last else { return }
             chunks.append(Chunk(index: chunks.count, byteStart: f.start, byteEnd: l.end,
-                                firstLine: f.line, recordCount: count, repeatedIds: repeated))
+                                firstLine: f.line, recordCount: count, firstIndex: f.index, repeatedIds: repeated))
             first = nil
             count = 0
             repeated = [:]
@@ -156,9 +169,9 @@ public struct Dataset: Sendable {
 
     private func forEachRecord(in chunk: Chunk?, _ body: (RecordSpan, [UInt8]) throws -> Void) throws {
         let start = chunk?.byteStart ?? 0, end = chunk?.byteEnd, line = chunk?.firstLine ?? 1
-        if spec.isKeyed {
-            var members = try JSONObjectMembers(file: spec.path, start: start, end: end, firstLine: line,
-                                                maxRecordBytes: spec.maxRecordBytes)
+        if spec.isKeyed || isJSONArray {
+            var members = try JSONContainerRecords(file: spec.path, keyed: spec.isKeyed, start: start, end: end, firstLine: line,
+                                                   firstIndex: chunk?.firstIndex ?? 0, maxRecordBytes: spec.maxRecordBytes)
             defer { members.reader.close() }
             while let (span, bytes) = try members.next() { try body(span, bytes) }
         } else {
@@ -171,6 +184,7 @@ public struct Dataset: Sendable {
 
     func id(of span: RecordSpan) -> String {
         if let key = span.key { return "\(spec.fileName)#\(key)" }
+        if let index = span.index { return "\(spec.fileName)[\(index)]" }
         return "\(spec.fileName):\(span.line)"
     }
 

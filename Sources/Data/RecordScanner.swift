@@ -9,6 +9,8 @@ public struct RecordSpan: Sendable, Equatable {
     public var key: String?
     /// Set when the record is longer than the reader's limit: its bytes are never buffered.
     public var oversized = false
+    /// The record's position in a top-level JSON array (0-based; nil for other layouts).
+    public var index: Int?
 }
 
 /// Reads a file sequentially in fixed blocks, so memory does not grow with the file (or with
@@ -88,19 +90,25 @@ struct JSONLines {
     }
 }
 
-/// Streams the members of a top-level JSON object (`{"key": {...}, ...}`, the layout of
-/// PubMedQA's ori_pqal.json) one at a time, without parsing or holding the whole file.
-struct JSONObjectMembers {
+/// Streams the records of a top-level JSON container one at a time, without parsing or
+/// holding the whole file: the members of an object (`{"key": {...}, ...}`, the layout of
+/// PubMedQA's ori_pqal.json) or the elements of an array (`[{...}, {...}]`, a JSON dataset).
+struct JSONContainerRecords {
     var reader: BlockReader
     var line: Int
     let maxRecordBytes: Int
+    /// true: an object of keyed records; false: an array.
+    let keyed: Bool
     private var openedTopLevel: Bool
+    private var nextIndex: Int
 
-    init(file: String, start: Int = 0, end: Int? = nil, firstLine: Int = 1, maxRecordBytes: Int) throws {
+    init(file: String, keyed: Bool, start: Int = 0, end: Int? = nil, firstLine: Int = 1, firstIndex: Int = 0, maxRecordBytes: Int) throws {
         reader = try BlockReader(file: file, from: start, to: end)
         line = firstLine
+        self.keyed = keyed
         self.maxRecordBytes = maxRecordBytes
-        openedTopLevel = start > 0  // a chunk starts inside the object, at a member
+        openedTopLevel = start > 0  // a chunk starts inside the container, at a record
+        nextIndex = firstIndex
     }
 
     private mutating func byte() throws -> UInt8? {
@@ -124,18 +132,24 @@ struct JSONObjectMembers {
             return nil
         }
         if !openedTopLevel {
-            guard b == UInt8(ascii: "{") else {
-                throw DataError.malformed(file: reader.file, line: line, reason: "expected a JSON object of records")
+            guard b == UInt8(ascii: keyed ? "{" : "[") else {
+                throw DataError.malformed(file: reader.file, line: line, reason: keyed ? "expected a JSON object of records" : "expected a JSON array of records")
             }
             openedTopLevel = true
             guard let c = try skipSpaceAndCommas() else {
-                throw DataError.malformed(file: reader.file, line: line, reason: "unterminated JSON object")
+                throw DataError.malformed(file: reader.file, line: line, reason: keyed ? "unterminated JSON object" : "unterminated JSON array")
             }
             b = c
         }
-        if b == UInt8(ascii: "}") { return nil }
+        if b == UInt8(ascii: keyed ? "}" : "]") { return nil }
         let start = reader.position - 1
         let memberLine = line
+        if !keyed {
+            guard b == UInt8(ascii: "{") || b == UInt8(ascii: "[") else {
+                throw DataError.malformed(file: reader.file, line: memberLine, reason: "record \(nextIndex) of the array is not a JSON object")
+            }
+            return try value(opening: b, start: start, line: memberLine, key: nil)
+        }
         guard b == UInt8(ascii: "\"") else {
             throw DataError.malformed(file: reader.file, line: line, reason: "expected a quoted record key")
         }
@@ -152,6 +166,11 @@ struct JSONObjectMembers {
             throw DataError.malformed(file: reader.file, line: memberLine,
                                       reason: "record \"\(String(decoding: key, as: UTF8.self))\" is not a JSON object")
         }
+        return try value(opening: open, start: start, line: memberLine, key: String(decoding: key, as: UTF8.self))
+    }
+
+    /// The rest of a record whose opening bracket was just read.
+    private mutating func value(opening open: UInt8, start: Int, line memberLine: Int, key: String?) throws -> (span: RecordSpan, bytes: [UInt8]) {
         // Copy the value, tracking nesting outside strings.
         var value: [UInt8] = [open]
         var depth = 1, inString = false, escape = false, length = 1
@@ -171,8 +190,8 @@ struct JSONObjectMembers {
         guard depth == 0 else {
             throw DataError.malformed(file: reader.file, line: memberLine, reason: "the file ends inside a record")
         }
-        let span = RecordSpan(start: start, end: reader.position, line: memberLine,
-                              key: String(decoding: key, as: UTF8.self), oversized: length > maxRecordBytes)
+        var span = RecordSpan(start: start, end: reader.position, line: memberLine, key: key, oversized: length > maxRecordBytes)
+        if !keyed { span.index = nextIndex; nextIndex += 1 }
         return (span, span.oversized ? [] : value)
     }
 }

@@ -143,6 +143,35 @@ final class DatasetTests: XCTestCase {
                                                             "conversations has no gpt turn"])
     }
 
+    /// A JSON array file reads like JSONL: records known by their index (`file[i]`, stable
+    /// whatever the chunking, even several on one line), bad records rejected by index, a
+    /// non-object element an error naming the line.
+    func testJSONArrayFiles() throws {
+        let path = write("alpaca.json", """
+              [
+              {"instruction": "a", "output": "1"}, {"instruction": "b", "output": "2"},
+              {"instruction": "c [x]", "output": "{3}"},
+              {"instruction": "d"},
+              {"instruction": "e", "output": "5"}
+            ]
+            """)
+        let dataset = try Dataset(DatasetSpec(path: path, format: .alpaca))
+        XCTAssertTrue(dataset.isJSONArray)
+        let whole = try dataset.records(in: nil)
+        XCTAssertEqual(conversations(whole).map(\.id), ["alpaca.json[0]", "alpaca.json[1]", "alpaca.json[2]", "alpaca.json[4]"])
+        XCTAssertEqual(conversations(whole).map(\.response), ["1", "2", "{3}", "5"])
+        XCTAssertEqual(rejections(whole).map(\.id), ["alpaca.json[3]"])
+        XCTAssertEqual(rejections(whole).map(\.line), [4])
+        for size in 1...3 {
+            let chunked = try dataset.chunks(recordsPerChunk: size).flatMap { try dataset.records(in: $0) }
+            XCTAssertEqual(chunked, whole, "\(size) records per chunk")
+        }
+        let bad = try Dataset(DatasetSpec(path: write("bad.json", "[{\"instruction\": \"a\", \"output\": \"1\"},\n 7]"), format: .alpaca))
+        XCTAssertThrowsError(try bad.records(in: nil)) { error in
+            XCTAssertEqual("\(error)", "\(self.scratch.appendingPathComponent("bad.json").path):2: record 1 of the array is not a JSON object")
+        }
+    }
+
     // MARK: Bad input
 
     func testBadRecordsAreRejectedWithTheirReasonAndLine() throws {
