@@ -176,6 +176,7 @@ public struct ExperimentJob {
     /// (a run of some arms keeps the others' settings for the next comparison).
     func checkDirectory() throws -> RunPlan {
         let directory = OutputDirectory(plan.out, kind: .job, settingsFile: "run.json")
+        try directory.lock()
         try directory.refuseOtherKinds()
         guard exists(directory.settingsFile) else { return plan }
         let saved: RunPlan

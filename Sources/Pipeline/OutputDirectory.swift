@@ -38,6 +38,14 @@ public struct OutputDirectory: Sendable {
         ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter(kind.marks).sorted()
     }
 
+    /// Takes the directory's lock for the rest of this process: a second writer, in this
+    /// directory at the same time, is refused naming the one that has it.
+    public func lock() throws {
+        do { try DirectoryLock.acquire(path, purpose: "writing \(kind.rawValue)") } catch let held as DirectoryLock.Held {
+            throw PipelineError.runMismatch(path: path, reason: "in use by another xtf process (\(held.holder)); one writer at a time: wait for it, or choose another --out")
+        }
+    }
+
     /// Refuses a directory holding the outputs of another kind of run.
     public func refuseOtherKinds() throws {
         for other in RunKind.allCases where other != kind {
@@ -52,6 +60,7 @@ public struct OutputDirectory: Sendable {
     /// a directory without outputs is new; one with this kind's outputs needs `resume`, and
     /// its saved settings must equal these once `comparable` drops what a resume may change.
     public func check<S: Codable & Equatable>(settings: S, resume: Bool, comparable: (S) -> S = { $0 }) throws -> Bool {
+        try lock()
         try refuseOtherKinds()
         let own = entries(of: kind)
         if own.isEmpty { return false }

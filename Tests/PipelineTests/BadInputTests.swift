@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import TestSupport
 import XCTest
@@ -38,8 +39,9 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(lines.count, 1, "no line, or more than one, with \"\(message)\" in\n\(result.stderr)", file: file, line: line)
     }
 
+    /// What a command left in `directory`, besides the lock file every writer takes first.
     func files(_ directory: URL) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0 != DirectoryLock.fileName }.sorted()
     }
 
     // MARK: Tokenizer and model
@@ -140,6 +142,42 @@ final class BadInputTests: XCTestCase {
         let longer = try train(ranks: 2, out: trained, nil, ["--resume", "--max-steps", "2"])
         XCTAssertEqual(longer.status, 0, longer.stderr)
         XCTAssertTrue(longer.stderr.contains("resuming from \(trained.path)/checkpoint-00000001 at step 1 of 2"), longer.stderr)
+    }
+
+    /// One writer per run directory: while another process holds OUT (here the test itself),
+    /// score, train and xtf run refuse it, naming the holder; two scorings started together
+    /// into one new OUT leave one run, never a mix.
+    func testARunDirectoryInUseIsRefusedNamingItsHolder() throws {
+        let busy = try TestPaths.scratchDirectory("bad-input-locked")
+        defer { try? FileManager.default.removeItem(at: busy) }
+        try DirectoryLock.acquire(busy.path, purpose: "a test holding it")
+        let holder = "in use by another xtf process (pid \(getpid()) on "
+        assertRefused(try score(out: busy), holder)
+        assertRefused(try train(out: busy), holder)
+        XCTAssertTrue(try score(out: busy).stderr.contains("a test holding it"))
+        XCTAssertEqual(files(busy), [], "nothing written while another process holds it")
+
+        let contested = try TestPaths.scratchDirectory("bad-input-contested")
+        defer { try? FileManager.default.removeItem(at: contested) }
+        // Two jobs launched together (not through MPIRunner, which waits for each).
+        let jobs = (0..<2).map { _ -> Process in
+            let p = Process()
+            p.executableURL = TestPaths.packageRoot.appendingPathComponent("scripts/xtf-mpirun")
+            p.arguments = ["-np", "1", "score", "--model", Self.model.path, "--data", Self.shared.data.path, "--format", "gsm8k",
+                           "--task", "math", "--out", contested.path, "--max-length", "512", "--records-per-chunk", "1"]
+            var environment = MPIRunner.cleanEnvironment
+            environment["XTF_BIN"] = MPIRunner.xtfBinary.path
+            p.environment = environment
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            return p
+        }
+        for job in jobs { try job.run() }
+        for job in jobs { job.waitUntilExit() }
+        let statuses = jobs.map(\.terminationStatus)
+        XCTAssertEqual(statuses.filter { $0 == 0 }.count, 1, "exactly one of two simultaneous writers succeeds: \(statuses)")
+        let resumed = try score(out: contested, ["--resume"])
+        XCTAssertTrue(resumed.stderr.contains("resuming: 3 of 3 chunks already scored"), "the one run is complete and consistent\n\(resumed.stderr)")
     }
 
     func testAnXtfRunDirectoryOfAnotherRunIsRefused() throws {

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import TestSupport
 import XCTest
@@ -21,12 +22,13 @@ final class FaultTests: XCTestCase {
          "--global-batch", "8", "--lr", "3e-3", "--micro-batch-tokens", "300", "--warmup-steps", "2", "--checkpoint-every", "4"]
     }
 
-    /// Every regular file under `directory`, by relative path.
+    /// Every regular file under `directory`, by relative path, but the lock files (they name the
+    /// process that wrote).
     func files(_ directory: URL) throws -> [String: Data] {
         var result: [String: Data] = [:]
         let base = directory.standardizedFileURL.path + "/"
         for case let url as URL in FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.isRegularFileKey])! {
-            guard try url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile == true else { continue }
+            guard try url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile == true, url.lastPathComponent != DirectoryLock.fileName else { continue }
             result[String(url.standardizedFileURL.path.dropFirst(base.count))] = try Data(contentsOf: url)
         }
         return result

@@ -1,0 +1,51 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One writer per run directory: an exclusive `flock` on `DIR/.xtf-lock`, held until the
+/// process exits (the kernel releases it when the process dies, however it dies). The file
+/// says who holds it, so a second writer's refusal names the holder. A process takes each
+/// directory's lock once and keeps it; asking again is a no-op.
+public enum DirectoryLock {
+    public static let fileName = ".xtf-lock"
+
+    public struct Held: Error, CustomStringConvertible, Equatable {
+        public let directory: String
+        public let holder: String
+        public var description: String {
+            "\(directory): in use by another xtf process (\(holder)); one writer at a time: wait for it, or choose another --out"
+        }
+    }
+
+    nonisolated(unsafe) private static var held: [String: Int32] = [:]
+    private static let guardLock = NSLock()
+
+    /// Takes the lock of `directory` (created if missing) for the rest of the process, or
+    /// throws `Held` naming the process that has it. `purpose` goes into the lock file.
+    public static func acquire(_ directory: String, purpose: String) throws {
+        let key = URL(fileURLWithPath: directory).standardizedFileURL.path
+        guardLock.lock()
+        defer { guardLock.unlock() }
+        if held[key] != nil { return }
+        try FileManager.default.createDirectory(atPath: key, withIntermediateDirectories: true)
+        let path = (key as NSString).appendingPathComponent(fileName)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ArtifactError.io(path: path, operation: "open", errno: errno) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            var bytes = [UInt8](repeating: 0, count: 512)
+            let n = pread(fd, &bytes, bytes.count, 0)
+            close(fd)
+            guard code == EWOULDBLOCK else { throw ArtifactError.io(path: path, operation: "lock", errno: code) }
+            let text = n > 0 ? String(decoding: bytes[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+            throw Held(directory: key, holder: text.isEmpty ? "holder unknown" : text)
+        }
+        let host = ProcessInfo.processInfo.hostName
+        let started = ISO8601DateFormatter().string(from: Date())
+        let text = Array("pid \(getpid()) on \(host), \(purpose), since \(started)\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pwrite(fd, text, text.count, 0)
+        held[key] = fd
+    }
+}
