@@ -63,7 +63,14 @@ public struct OutputDirectory: Sendable {
         try lock()
         try refuseOtherKinds()
         let own = entries(of: kind)
-        if own.isEmpty { return false }
+        if own.isEmpty {
+            // A new run writes only into a new or empty folder: never over the user's files.
+            let other = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0 != DirectoryLock.fileName }.sorted()
+            guard other.isEmpty else {
+                throw PipelineError.runMismatch(path: path, reason: "holds files that are not an xtf run (\(Self.list(other))): choose a new or empty --out")
+            }
+            return false
+        }
         guard resume else {
             throw PipelineError.runMismatch(path: path, reason: "already holds \(kind.rawValue) (\(Self.list(own))); pass --resume to continue it, or choose another --out")
         }

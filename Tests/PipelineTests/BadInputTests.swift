@@ -157,6 +157,14 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue(try score(out: busy).stderr.contains("a test holding it"))
         XCTAssertEqual(files(busy), [], "nothing written while another process holds it")
 
+        // A folder of the user's own files is never written over.
+        let users = try TestPaths.scratchDirectory("bad-input-users-folder")
+        defer { try? FileManager.default.removeItem(at: users) }
+        try "mine\n".write(to: users.appendingPathComponent("masked.jsonl"), atomically: true, encoding: .utf8)
+        assertRefused(try score(out: users), "\(users.path): holds files that are not an xtf run (masked.jsonl): choose a new or empty --out")
+        assertRefused(try train(out: users), "\(users.path): holds files that are not an xtf run (masked.jsonl): choose a new or empty --out")
+        XCTAssertEqual(try String(contentsOf: users.appendingPathComponent("masked.jsonl"), encoding: .utf8), "mine\n")
+
         let contested = try TestPaths.scratchDirectory("bad-input-contested")
         defer { try? FileManager.default.removeItem(at: contested) }
         // Two jobs launched together (not through MPIRunner, which waits for each).
