@@ -114,6 +114,10 @@ public struct MaskJob {
     /// Rank 0: the scored chunks (all of them must be), the scoring settings, the mask settings saved.
     func prepare() throws -> Plan {
         try settings.validate()
+        // The masks go into the scoring run: one writer at a time there too.
+        let directory = OutputDirectory(layout.root, kind: .scoring, settingsFile: "settings.json")
+        try directory.lock()
+        try directory.removeOrphanedTemporaryFiles()
         let scoreSettings = try ScoreSettings.read(layout)
         let expected = try Dataset(scoreSettings.data).chunks(recordsPerChunk: scoreSettings.recordsPerChunk).count
         let finished = ProgressLog(layout: layout).finishedChunks()

@@ -46,6 +46,16 @@ public struct OutputDirectory: Sendable {
         }
     }
 
+    /// Deletes the temporary files (AtomicFile's `NAME.tmp-PID-N`) a killed writer left anywhere
+    /// under the directory. Only with the lock held: then no writer is making any of them.
+    public func removeOrphanedTemporaryFiles() throws {
+        let fm = FileManager.default
+        guard let names = fm.enumerator(atPath: path) else { return }
+        var orphans: [String] = []
+        for case let name as String in names where (name as NSString).lastPathComponent.contains(".tmp-") { orphans.append(name) }
+        for name in orphans { try fm.removeItem(atPath: (path as NSString).appendingPathComponent(name)) }
+    }
+
     /// Refuses a directory holding the outputs of another kind of run.
     public func refuseOtherKinds() throws {
         for other in RunKind.allCases where other != kind {
@@ -74,6 +84,7 @@ public struct OutputDirectory: Sendable {
         guard resume else {
             throw PipelineError.runMismatch(path: path, reason: "already holds \(kind.rawValue) (\(Self.list(own))); pass --resume to continue it, or choose another --out")
         }
+        try removeOrphanedTemporaryFiles()
         // Without the settings file (outputs of an older xtf) there is nothing to compare.
         guard FileManager.default.fileExists(atPath: settingsFile) else { return true }
         let saved: S

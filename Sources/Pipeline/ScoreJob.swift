@@ -92,12 +92,6 @@ public struct ScoreJob {
         let progress = ProgressLog(layout: layout)
         let finished = progress.finishedChunks().filter { $0.key < chunks.count }
         try progress.rewrite(Array(finished.values))
-        // Temporary files a killed run left behind (never taken for outputs) go now, before
-        // any rank writes.
-        let scores = layout.path("scores")
-        for name in try fm.contentsOfDirectory(atPath: scores) where name.contains(".tmp-") {
-            try fm.removeItem(atPath: (scores as NSString).appendingPathComponent(name))
-        }
         return Plan(chunks: chunks, pending: chunks.indices.filter { finished[$0] == nil })
     }
 

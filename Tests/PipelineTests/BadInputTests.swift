@@ -138,9 +138,13 @@ final class BadInputTests: XCTestCase {
         let other = try Fixtures.gsm8k(records: 4)
         assertRefused(try train(ranks: 2, out: trained, ["--data", other.path, "--format", "gsm8k", "--mask", "none", "--max-length", "512"], ["--resume"]),
                       "\(trained.path)/train-settings.json: was written by another run (data.path: was \"\(Self.shared.data.path)\", now \"\(other.path)\"); --resume continues only the same run")
-        // The same run continued for more steps is not another run.
+        // The same run continued for more steps is not another run; what a killed writer left
+        // half-written (a temporary file) is gone after the resume.
+        let orphan = trained.appendingPathComponent("checkpoint-00000001/optimizer.safetensors.tmp-4242-7")
+        try Data().write(to: orphan)
         let longer = try train(ranks: 2, out: trained, nil, ["--resume", "--max-steps", "2"])
         XCTAssertEqual(longer.status, 0, longer.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: orphan.path), "a killed writer's temporary file survived --resume")
         XCTAssertTrue(longer.stderr.contains("resuming from \(trained.path)/checkpoint-00000001 at step 1 of 2"), longer.stderr)
     }
 
