@@ -127,6 +127,8 @@ public struct EvalArguments: ParsableArguments {
     @Option(help: "HumanEval: seconds a program may run.") public var timeout = EvalSettings.defaults.timeoutSeconds
     @Option(help: "Evaluate only the first N items.") public var limit: Int?
     @Option(help: "Prompts generated together.") public var batchSize = EvalSettings.defaults.batchSize
+    @Option(help: "fail | skip: a record that cannot be read stops the evaluation naming it, or is skipped and listed in the result.")
+    public var onBadRecord: BadRecordPolicy = .fail
     @Option(help: "Write the result as JSON here.") public var out: String?
     @Option(help: "GSM8K, PubMedQA: write every prompt, generation and grade here (JSONL, in data order).")
     public var generations: String?
@@ -143,6 +145,7 @@ public struct EvalArguments: ParsableArguments {
         var o = EvalOptions()
         o.task = task; o.data = data; o.format = format; o.template = template; o.maxNewTokens = maxNewTokens; o.samples = samples
         o.k = k; o.temperature = temperature; o.seed = seed; o.timeout = timeout; o.limit = limit; o.batchSize = batchSize
-        return try usage { try o.settings() }
+        o.onBadRecord = onBadRecord == .fail ? nil : onBadRecord
+        return try usage { try o.settings(section: "") }
     }
 }

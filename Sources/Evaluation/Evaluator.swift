@@ -22,8 +22,24 @@ public struct EvalSettings: Codable, Sendable {
     /// Evaluate only the first N items.
     public var limit: Int?
     public var batchSize = 8
+    /// A record that cannot be read: stop naming it (nil, `fail`), or `skip` it, listed in the result.
+    public var onBadRecord: BadRecordPolicy?
 
     public init(task: EvalTask, data: String) { self.task = task; self.data = data }
+
+    /// Refuses settings no evaluation can honour, naming the option.
+    public func validate() throws {
+        func fail(_ field: String, _ reason: String) -> EvaluationError { .invalidSetting(field: field, reason: reason) }
+        guard samples >= 1 else { throw fail("samples", "must be >= 1, got \(samples)") }
+        guard !k.isEmpty, k.allSatisfy({ (1...samples).contains($0) }) else {
+            throw fail("k", "each k must lie in 1...\(samples) (the samples per problem), got \(k.map(String.init).joined(separator: " "))")
+        }
+        guard timeoutSeconds > 0, timeoutSeconds.isFinite else { throw fail("timeout", "must be > 0 seconds, got \(timeoutSeconds)") }
+        guard maxNewTokens >= 1 else { throw fail("max-new-tokens", "must be >= 1, got \(maxNewTokens)") }
+        guard batchSize >= 1 else { throw fail("batch-size", "must be >= 1, got \(batchSize)") }
+        if let limit, limit < 1 { throw fail("limit", "must be >= 1, got \(limit)") }
+        guard temperature >= 0, temperature.isFinite else { throw fail("temperature", "must be >= 0, got \(temperature)") }
+    }
 }
 
 /// Evaluates a model; item i goes to rank i mod size, and rank-local counts are summed.
@@ -34,6 +50,8 @@ public final class Evaluator {
     let settings: EvalSettings
     /// GSM8K and PubMedQA: every item's generation after `run()`, in data order, on rank 0.
     public private(set) var generations: [Generation] = []
+    /// Records skipped under `onBadRecord` skip: "id: reason".
+    private var skipped: [String] = []
 
     public init(model: Transformer, tokenizer: Tokenizer, world: Communicator, settings: EvalSettings) {
         self.model = model; self.tokenizer = tokenizer; self.world = world; self.settings = settings
@@ -41,17 +59,31 @@ public final class Evaluator {
 
     /// Collective.
     public func run() throws -> EvalResult {
+        try settings.validate()
+        var result: EvalResult
         switch settings.task {
-        case .gsm8k, .pubmedqa: return try accuracy()
-        case .perplexity: return try perplexity()
-        case .humaneval: return try humanEval()
+        case .gsm8k, .pubmedqa: result = try accuracy()
+        case .perplexity: result = try perplexity()
+        case .humaneval: result = try humanEval()
         }
+        if !skipped.isEmpty { result.skipped = skipped }
+        return result
     }
 
+    /// Every record of the data, or an error naming the first bad one (all of them listed,
+    /// under skip); no records at all is an error too.
     func conversations(_ format: DatasetFormat) throws -> [Conversation] {
-        let all = try Dataset(DatasetSpec(path: settings.data, format: format)).records(in: nil).compactMap { r -> Conversation? in
-            if case let .conversation(c) = r { return c } else { return nil }
+        let dataset = try Dataset(DatasetSpec(path: settings.data, format: format))
+        var all: [Conversation] = []
+        for outcome in try dataset.records(in: nil) {
+            switch outcome {
+            case let .conversation(c): all.append(c)
+            case let .rejected(r):
+                guard settings.onBadRecord == .skip else { throw dataset.error(for: r) }
+                skipped.append("\(r.id): \(r.reason)")
+            }
         }
+        guard !all.isEmpty else { throw EvaluationError.noItems(path: settings.data) }
         return Array(all.prefix(settings.limit ?? all.count))
     }
 
@@ -133,7 +165,16 @@ public final class Evaluator {
 
     func humanEval() throws -> EvalResult {
         let text = try Self.readMaybeGzip(settings.data)
-        var problems = try text.split(separator: "\n").map { try JSONDecoder().decode(Problem.self, from: Data($0.utf8)) }
+        var problems: [Problem] = []
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            do { problems.append(try JSONDecoder().decode(Problem.self, from: Data(line.utf8))) } catch {
+                let reason = Self.decodingReason(error)
+                guard settings.onBadRecord == .skip else { throw EvaluationError.cannotRead(path: settings.data, reason: "line \(i + 1): \(reason)") }
+                skipped.append("line \(i + 1): \(reason)")
+            }
+        }
+        guard !problems.isEmpty else { throw EvaluationError.noItems(path: settings.data) }
         problems = Array(problems.prefix(settings.limit ?? problems.count))
         let sandbox = Self.canUnshareNetwork ? "unshare-net" : "none"
         var passCounts: [Double] = Array(repeating: 0, count: settings.k.count)
@@ -193,9 +234,28 @@ public final class Evaluator {
     }
 }
 
-public enum EvaluationError: Error, CustomStringConvertible {
+public enum EvaluationError: Error, CustomStringConvertible, Equatable {
     case cannotRead(path: String, reason: String)
+    case noItems(path: String)
+    case invalidSetting(field: String, reason: String)
     public var description: String {
-        switch self { case let .cannotRead(path, reason): return "\(path): \(reason)" }
+        switch self {
+        case let .cannotRead(path, reason): return "\(path): \(reason)"
+        case let .noItems(path): return "\(path): no records to evaluate"
+        case let .invalidSetting(field, reason): return "\(field): \(reason)"
+        }
+    }
+}
+
+extension Evaluator {
+    /// A HumanEval line's decoding error in words: the field, not Foundation's type dump.
+    static func decodingReason(_ error: Error) -> String {
+        switch error {
+        case let DecodingError.keyNotFound(key, _): return "missing field \"\(key.stringValue)\""
+        case let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context):
+            return "field \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type"
+        case DecodingError.dataCorrupted: return "malformed JSON"
+        default: return "\(error)"
+        }
     }
 }

@@ -292,12 +292,13 @@ public struct EvalOptions: Codable, Equatable, Sendable {
     public var timeout: Double?
     public var limit: Int?
     public var batchSize: Int?
+    public var onBadRecord: BadRecordPolicy?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case task, data, format, template, samples, k, temperature, seed, timeout, limit
-        case maxNewTokens = "max-new-tokens", batchSize = "batch-size"
+        case maxNewTokens = "max-new-tokens", batchSize = "batch-size", onBadRecord = "on-bad-record"
     }
 
     public static let keys = CodingKeys.allCases.map(\.rawValue)
@@ -316,6 +317,10 @@ public struct EvalOptions: Codable, Equatable, Sendable {
         if let timeout { s.timeoutSeconds = timeout }
         s.limit = limit
         if let batchSize { s.batchSize = batchSize }
+        s.onBadRecord = onBadRecord
+        do { try s.validate() } catch let EvaluationError.invalidSetting(field, reason) {
+            throw OptionError(section.isEmpty ? field : "\(section).\(field)", reason)
+        }
         return s
     }
 }

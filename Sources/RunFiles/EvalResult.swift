@@ -16,6 +16,8 @@ public struct EvalResult: Codable, Sendable {
     public var tokens: Int?
     /// How HumanEval programs were isolated: "unshare-net" (no network) or "none".
     public var sandbox: String?
+    /// Records skipped under `--on-bad-record skip`, each "id: reason" (nil: none).
+    public var skipped: [String]?
 
     public init(task: EvalTask, items: Int, correct: Int? = nil, accuracy: Double? = nil, passAtK: [String: Double]? = nil,
                 perplexity: Double? = nil, tokens: Int? = nil, sandbox: String? = nil) {

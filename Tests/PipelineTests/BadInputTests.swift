@@ -192,6 +192,42 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue(resumed.stderr.contains("resuming: 3 of 3 chunks already scored"), "the one run is complete and consistent\n\(resumed.stderr)")
     }
 
+    /// `xtf eval` refuses what it cannot evaluate honestly: a bad record (named by file and
+    /// line; skipped and listed under --on-bad-record skip), an empty file, a malformed HumanEval
+    /// line, and k, samples, timeout or limit no run can honour.
+    func testEvalRefusesBadDataAndSettings() throws {
+        let dir = try TestPaths.scratchDirectory("bad-input-eval")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = try String(contentsOf: Self.shared.data, encoding: .utf8).split(separator: "\n")[0]
+        let bad = dir.appendingPathComponent("bad.jsonl"), empty = dir.appendingPathComponent("empty.jsonl")
+        try "\(good)\n{\"question\": \"no answer\"}\n".write(to: bad, atomically: true, encoding: .utf8)
+        try "\n".write(to: empty, atomically: true, encoding: .utf8)
+        func eval(_ data: URL, _ extra: [String] = []) throws -> MPIRunner.Result {
+            try MPIRunner.run(ranks: 1, ["eval", "--model", Self.model.path, "--task", "gsm8k", "--data", data.path, "--max-new-tokens", "4"] + extra)
+        }
+        assertRefused(try eval(bad), "\(bad.path):2: record bad.jsonl:2: missing field \"answer\"")
+        let result = dir.appendingPathComponent("eval.json")
+        let skipped = try eval(bad, ["--on-bad-record", "skip", "--out", result.path])
+        XCTAssertEqual(skipped.status, 0, skipped.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: result)) as! [String: Any]
+        XCTAssertEqual(json["items"] as? Int, 1)
+        XCTAssertEqual(json["skipped"] as? [String], ["bad.jsonl:2: missing field \"answer\""])
+        assertRefused(try eval(empty), "\(empty.path): no records to evaluate")
+
+        let humaneval = dir.appendingPathComponent("he.jsonl")
+        try "{\"task_id\": \"x\"}\n".write(to: humaneval, atomically: true, encoding: .utf8)
+        let he = try MPIRunner.run(ranks: 1, ["eval", "--model", Self.model.path, "--task", "humaneval", "--data", humaneval.path])
+        assertRefused(he, "\(humaneval.path): line 1: missing field")
+        for (extra, message) in [(["--samples", "1", "--k", "5"], "--k: each k must lie in 1...1 (the samples per problem), got 5"),
+                                 (["--samples", "0"], "--samples: must be >= 1, got 0"),
+                                 (["--timeout=-1"], "--timeout: must be > 0 seconds, got -1.0"),
+                                 (["--limit", "0"], "--limit: must be >= 1, got 0")] {
+            let r = try MPIRunner.run(ranks: 1, ["eval", "--model", Self.model.path, "--task", "humaneval", "--data", humaneval.path] + extra)
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertTrue(r.stderr.contains(message), "\(extra): \(r.stderr)")
+        }
+    }
+
     func testAnXtfRunDirectoryOfAnotherRunIsRefused() throws {
         let directory = try TestPaths.scratchDirectory("bad-input-run")
         defer { try? FileManager.default.removeItem(at: directory) }
