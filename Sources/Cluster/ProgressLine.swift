@@ -56,8 +56,10 @@ public final class ProgressLine: Sendable {
         RankStatus.record(rank: rank, stage: stage, done: alreadyDone, total: total, unit: unit)
     }
 
-    /// `done` units finished so far, `tokens` processed so far; `detail` is appended (the loss).
-    public func update(done: Int, tokens: Int, detail: String? = nil) {
+    /// `done` units finished so far, `tokens` processed so far; `detail` is appended to a text
+    /// line; `metrics` (loss, lr, ...) are numbers in a JSON line and "name value" in text.
+    public func update(done: Int, tokens: Int, detail: String? = nil, metrics: KeyValuePairs<String, Double> = [:]) {
+        let detail = detail ?? (metrics.isEmpty ? nil : metrics.map { "\($0.key) \(String(format: "%.4g", $0.value))" }.joined(separator: ", "))
         RankStatus.record(rank: rank, stage: stage, done: done, total: total, unit: unit)
         guard enabled else { return }
         let now = Communicator.wallTime()
@@ -77,7 +79,7 @@ public final class ProgressLine: Sendable {
             case let .json(interval):
                 guard final || now - s.lastPrint >= interval else { return nil }
                 s.lastPrint = now
-                return json(done: done, tokens: tokens, elapsed: now - started, detail: detail) + "\n"
+                return json(done: done, tokens: tokens, elapsed: now - started, detail: metrics.isEmpty ? detail : nil, metrics: metrics) + "\n"
             }
         }
         if let text { writeToStandardError(text) }
@@ -107,13 +109,14 @@ public final class ProgressLine: Sendable {
         return text
     }
 
-    func json(done: Int, tokens: Int, elapsed: Double, detail: String?) -> String {
+    func json(done: Int, tokens: Int, elapsed: Double, detail: String?, metrics: KeyValuePairs<String, Double> = [:]) -> String {
         let (perSecond, left) = rates(done: done, tokens: tokens, elapsed: elapsed)
         var fields = ["\"event\":\"progress\"", "\"stage\":\"\(stage)\"", "\"unit\":\"\(unit)\"", "\"done\":\(done)", "\"total\":\(total)",
                       "\"tokens\":\(tokens)", "\"tokens_per_s\":\(String(format: "%.1f", perSecond))",
                       "\"elapsed_s\":\(String(format: "%.1f", elapsed))"]
         if let left { fields.append("\"left_s\":\(String(format: "%.1f", left))") }
         if let detail, let quoted = try? JSONEncoder().encode(detail) { fields.append("\"detail\":" + String(decoding: quoted, as: UTF8.self)) }
+        for (name, value) in metrics { fields.append("\"\(name)\":" + (value.isFinite ? "\(value)" : "null")) }
         return "{" + fields.joined(separator: ",") + "}"
     }
 

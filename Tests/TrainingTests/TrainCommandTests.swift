@@ -89,6 +89,17 @@ final class TrainCommandTests: XCTestCase {
     func testTensorBoardEventsMatchLosses() throws {
         let out = try TestPaths.scratchDirectory("train-tensorboard")
         XCTAssertEqual(try train(ranks: 2, out: out, extra: ["--max-steps", "3", "--report-to", "tensorboard"]).status, 0)
+        // The same numbers in the JSON progress events, as numbers.
+        let json = try train(ranks: 2, out: try TestPaths.scratchDirectory("train-json-progress"), extra: ["--max-steps", "3", "--log-format", "json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let events = json.stderr.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["event"] as? String == "progress" && $0["stage"] as? String == "train" }
+        let last = try XCTUnwrap(events.last, "no train progress event in\n\(json.stderr)")
+        XCTAssertEqual(last["done"] as? Int, 3)
+        for key in ["loss", "lr", "grad_norm", "tokens_per_s"] {
+            XCTAssertTrue((last[key] as? Double)?.isFinite == true, "\(key) is not a number: \(last)")
+        }
+
         let probe = try Process.outcome(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import tensorboard"], withStandardError: true)
         guard probe.status == 0 else {
             let message = "SKIP: python3 has no tensorboard (pip install -r scripts/requirements-test.txt): the event file was not read back"
