@@ -1,3 +1,5 @@
+import Foundation
+
 /// A linear map inside the parameter buffer: y = x W^T + b, W stored [out, in] (Linear) or
 /// [in, out] (GPT-2 Conv1D, which HF stores transposed). The gemm orientation absorbs the
 /// difference, so the buffer keeps the checkpoint's layout and saving needs no transposes.
@@ -137,4 +139,22 @@ struct ArchitectureLayout {
 public extension ModelConfig {
     /// Every tensor this config's model holds, with its shape, in checkpoint order.
     var parameterLayout: ParameterLayout { ArchitectureLayout(self).layout }
+}
+
+public extension ModelConfig {
+    /// Refuses, before any allocation, a config.json whose model is larger than its weight
+    /// files could hold: every parameter takes at least 2 bytes (bf16/f16) on disk.
+    func checkFitsWeightFiles(in directory: URL) throws {
+        let fm = FileManager.default
+        let names = ((try? fm.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".safetensors") && $0 != "expected.safetensors" }
+        let bytes = names.reduce(0) { total, name in
+            total + (((try? fm.attributesOfItem(atPath: directory.appendingPathComponent(name).path))?[.size] as? NSNumber)?.intValue ?? 0)
+        }
+        guard bytes > 0 else { return }  // no weight files: loading names the missing file
+        let parameters = parameterLayout.count
+        guard parameters.multipliedReportingOverflow(by: 2).partialValue <= bytes, parameters < Int.max / 2 else {
+            throw ModelError.io(path: directory.appendingPathComponent("config.json").path,
+                                detail: "its sizes make \(parameters) parameters (at least \(parameters * 2 >> 20) MiB), but the weight files hold \(bytes >> 20) MiB: a size in config.json is wrong")
+        }
+    }
 }

@@ -15,8 +15,23 @@ struct ConfigKeys {
     func optionalInt(_ key: String) throws -> Int? {
         guard let d = try optionalDouble(key) else { return nil }
         guard d == d.rounded(), d >= 0 else { throw ModelError.invalidValue(key: prefix + key, detail: "not a non-negative integer") }
-        return Int(d)
+        guard d <= 9_007_199_254_740_992 else { throw ModelError.invalidValue(key: prefix + key, detail: "\(d) is too large") }
+        let n = Int(d)
+        if let range = Self.sizeBounds[key], !range.contains(n) {
+            throw ModelError.invalidValue(key: prefix + key, detail: "\(n) is outside \(range.lowerBound)...\(range.upperBound), the sizes xtf holds")
+        }
+        return n
     }
+
+    /// Model dimensions beyond any real model's are refused before anything is sized by them
+    /// (a typo, or a hostile file, must not become a huge allocation or a division by zero).
+    static let sizeBounds: [String: ClosedRange<Int>] = [
+        "vocab_size": 1...(1 << 24), "hidden_size": 1...(1 << 16), "n_embd": 1...(1 << 16),
+        "intermediate_size": 1...(1 << 20), "n_inner": 1...(1 << 20),
+        "num_hidden_layers": 1...1024, "n_layer": 1...1024,
+        "num_attention_heads": 1...1024, "n_head": 1...1024, "num_key_value_heads": 1...1024,
+        "head_dim": 1...4096, "max_position_embeddings": 1...(1 << 27), "n_positions": 1...(1 << 27),
+    ]
 
     /// A list of non-negative integers; nil when absent or null.
     func optionalIntList(_ key: String) throws -> [Int]? {

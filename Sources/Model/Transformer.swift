@@ -116,6 +116,7 @@ public final class Transformer {
     /// Loads config.json and model.safetensors (or a sharded model.safetensors.index.json).
     public static func load(directory: URL) throws -> Transformer {
         let config = try ModelConfig(directory: directory)
+        try config.checkFitsWeightFiles(in: directory)
         // No random weights first: loadWeights sets every parameter or throws.
         let model = Transformer(shapeOf: config)
         try model.loadWeights(directory: directory)

@@ -91,4 +91,25 @@ final class CheckpointFaultTests: XCTestCase {
         let unknown = load(#"{"model_type": "bert"}"#)
         XCTAssertEqual(unknown.map { "\($0)" }, "\(path): unsupported model_type \"bert\" (supported: gpt2, llama, mistral, qwen2, qwen3, olmo2, smollm3, phi3, gemma2, gemma3_text)")
     }
+
+    /// Sizes no real model has, and sizes the weight files cannot hold, are refused by name
+    /// before anything is allocated (they used to trap, divide by zero or allocate gigabytes).
+    func testImpossibleSizesAreRefusedBeforeAllocation() throws {
+        let directory = try fixture { writer, name, shape, values in writer.add(name, shape: shape, floats: values) }
+        let path = directory.appendingPathComponent("config.json").path
+        let original = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        func load(_ key: String, _ value: Any) -> String {
+            var config = original
+            config[key] = value
+            _ = FileManager.default.createFile(atPath: path, contents: try! JSONSerialization.data(withJSONObject: config))
+            do { _ = try Transformer.load(directory: directory); return "loaded" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(load("vocab_size", 1e12), "\(path): vocab_size: 1000000000000 is outside 1...16777216, the sizes xtf holds")
+        XCTAssertEqual(load("vocab_size", 9.3e18), "\(path): vocab_size: 9.3e+18 is too large")
+        XCTAssertEqual(load("n_layer", 1 << 40), "\(path): n_layer: 1099511627776 is outside 1...1024, the sizes xtf holds")
+        XCTAssertEqual(load("n_head", 0), "\(path): n_head: 0 is outside 1...1024, the sizes xtf holds")
+        let tooBig = load("vocab_size", 2_000_000)
+        XCTAssertTrue(tooBig.hasPrefix("\(path): its sizes make ") && tooBig.hasSuffix("a size in config.json is wrong"), tooBig)
+        XCTAssertEqual(load("vocab_size", original["vocab_size"]!), "loaded")
+    }
 }
