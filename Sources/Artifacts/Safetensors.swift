@@ -112,6 +112,22 @@ public final class SafetensorsFile: @unchecked Sendable {
                 }
                 infos[name] = try Self.parseEntry(name: name, value: value, dataSize: dataSize, path: path)
             }
+            // As the reference reader demands: the tensors tile the data section, no byte read
+            // by two tensors (one write would change both) and none left over.
+            var cursor = 0, previous: String?
+            for info in infos.values.sorted(by: { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }) {
+                guard info.begin >= cursor else {
+                    throw SafetensorsError.invalidHeader(path: path, detail: "tensor \(info.name) (bytes \(info.begin)..<\(info.end)) overlaps tensor \(previous ?? "?") (which ends at \(cursor))")
+                }
+                guard info.begin == cursor else {
+                    throw SafetensorsError.invalidHeader(path: path, detail: "bytes \(cursor)..<\(info.begin) of the data section, before tensor \(info.name), belong to no tensor")
+                }
+                cursor = info.end
+                previous = info.name
+            }
+            guard cursor == dataSize else {
+                throw SafetensorsError.invalidHeader(path: path, detail: "bytes \(cursor)..<\(dataSize) at the end of the data section belong to no tensor")
+            }
             tensors = infos
             metadata = meta
         } catch {

@@ -75,6 +75,18 @@ final class SafetensorsTests: XCTestCase {
         let overflowing = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header + [UInt8](repeating: 0, count: 64)
         guard case .invalidTensor(_, "weight", let shape)? = attempt(overflowing, "overflow") as? SafetensorsError else { return XCTFail() }
         XCTAssertTrue(shape.contains("[4294967296, 4294967296]"), shape)
+        // Tensors sharing bytes, bytes no tensor owns: refused as the reference reader refuses them.
+        func file(_ json: String, data: Int) -> [UInt8] {
+            let header = Array(json.utf8)
+            return withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header + [UInt8](repeating: 0, count: data)
+        }
+        let overlap = file(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#, data: 16)
+        XCTAssertEqual((attempt(overlap, "overlap") as? SafetensorsError).map { "\($0)" },
+                       "\(dir.path)/overlap: invalid safetensors header: tensor b (bytes 8..<16) overlaps tensor a (which ends at 16)")
+        let gap = file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}}"#, data: 20)
+        XCTAssertTrue(((attempt(gap, "gap") as? SafetensorsError).map { "\($0)" } ?? "").hasSuffix("bytes 8..<12 of the data section, before tensor b, belong to no tensor"))
+        let tail = file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: 12)
+        XCTAssertTrue(((attempt(tail, "tail") as? SafetensorsError).map { "\($0)" } ?? "").hasSuffix("bytes 8..<12 at the end of the data section belong to no tensor"))
     }
 
     func testCheckpointShapeMismatchNamesTensor() throws {
