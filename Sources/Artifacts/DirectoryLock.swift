@@ -37,6 +37,13 @@ public enum DirectoryLock {
             var bytes = [UInt8](repeating: 0, count: 512)
             let n = pread(fd, &bytes, bytes.count, 0)
             close(fd)
+            if code == ENOSYS || code == EOPNOTSUPP || code == ENOLCK {
+                // A filesystem without file locks (Lustre without -o flock, NFS without lockd):
+                // say so, and go on without the guarantee rather than refuse to run at all.
+                FileHandle.standardError.write(Data("warning: \(path): this filesystem has no file locks (\(String(cString: strerror(code)))); one writer at a time is not enforced here\n".utf8))
+                held[key] = -1
+                return
+            }
             guard code == EWOULDBLOCK else { throw ArtifactError.io(path: path, operation: "lock", errno: code) }
             let text = n > 0 ? String(decoding: bytes[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
             throw Held(directory: key, holder: text.isEmpty ? "holder unknown" : text)

@@ -129,6 +129,10 @@ struct JSONContainerRecords {
     mutating func next() throws -> (span: RecordSpan, bytes: [UInt8])? {
         guard var b = try skipSpaceAndCommas() else {
             if !openedTopLevel { throw DataError.emptyFile(file: reader.file) }
+            // A chunk ends at its last record; the whole file must reach the closing bracket.
+            if reader.end == Int.max {
+                throw DataError.malformed(file: reader.file, line: line, reason: keyed ? "unterminated JSON object: the file ends before its closing }" : "unterminated JSON array: the file ends before its closing ]")
+            }
             return nil
         }
         if !openedTopLevel {

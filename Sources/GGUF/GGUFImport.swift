@@ -117,7 +117,12 @@ public enum GGUFImport {
         }
         c["vocab_size"] = vocab
         c["hidden_size"] = hidden
-        c["num_hidden_layers"] = try file.int(p + "block_count")
+        let layers = try file.int(p + "block_count")
+        // Bounded before anything (an architecture's per-layer lists) is sized by it.
+        guard (1...1024).contains(layers) else {
+            throw GGUFError.invalidField(path: file.path, field: p + "block_count", detail: "\(layers) layers (1...1024 are read)")
+        }
+        c["num_hidden_layers"] = layers
         c["num_attention_heads"] = heads
         c["num_key_value_heads"] = try file.optionalInt(p + "attention.head_count_kv") ?? heads
         c["head_dim"] = headDim
@@ -147,7 +152,7 @@ public enum GGUFImport {
             case "output.weight": hf = "lm_head.weight"
             default:
                 let parts = info.name.split(separator: ".", maxSplits: 2)
-                if parts.count == 3, parts[0] == "blk", let l = Int(parts[1]), let block = architecture.blockTensors[String(parts[2])] {
+                if parts.count == 3, parts[0] == "blk", let l = Int(parts[1]), String(l) == parts[1], let block = architecture.blockTensors[String(parts[2])] {
                     hf = "model.layers.\(l).\(block)"
                     if architecture.permutesRotaryRows {
                         if parts[2] == "attn_q.weight" { heads = c.heads } else if parts[2] == "attn_k.weight" { heads = c.kvHeads }
@@ -161,6 +166,10 @@ public enum GGUFImport {
             }
             guard info.shape == shape else {
                 throw GGUFError.invalidField(path: file.path, field: "tensor \(info.name)", detail: "shape \(info.shape), the metadata implies \(shape)")
+            }
+            // Before anything is written: a type found only while streaming would leave a half import.
+            guard GGMLType.dequantizable.contains(info.type) else {
+                throw GGUFError.unsupportedTensorType(path: file.path, tensor: info.name, type: info.type.name)
             }
             return (info, hf, heads)
         }

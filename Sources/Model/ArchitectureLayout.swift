@@ -148,7 +148,8 @@ public extension ModelConfig {
         let fm = FileManager.default
         let names = ((try? fm.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".safetensors") && $0 != "expected.safetensors" }
         let bytes = names.reduce(0) { total, name in
-            total + (((try? fm.attributesOfItem(atPath: directory.appendingPathComponent(name).path))?[.size] as? NSNumber)?.intValue ?? 0)
+            // The target's size: a Hugging Face cache links its snapshots' files to blobs.
+            total + (((try? fm.attributesOfItem(atPath: directory.appendingPathComponent(name).resolvingSymlinksInPath().path))?[.size] as? NSNumber)?.intValue ?? 0)
         }
         guard bytes > 0 else { return }  // no weight files: loading names the missing file
         let parameters = parameterLayout.count

@@ -114,11 +114,11 @@ public struct MaskJob {
     /// Rank 0: the scored chunks (all of them must be), the scoring settings, the mask settings saved.
     func prepare() throws -> Plan {
         try settings.validate()
+        let scoreSettings = try ScoreSettings.read(layout)  // first: a mistyped run path is not created by the lock
         // The masks go into the scoring run: one writer at a time there too.
         let directory = OutputDirectory(layout.root, kind: .scoring, settingsFile: "settings.json")
         try directory.lock()
         try directory.removeOrphanedTemporaryFiles()
-        let scoreSettings = try ScoreSettings.read(layout)
         let expected = try Dataset(scoreSettings.data).chunks(recordsPerChunk: scoreSettings.recordsPerChunk).count
         let finished = ProgressLog(layout: layout).finishedChunks()
         if let missing = (0..<expected).first(where: { finished[$0] == nil }) {

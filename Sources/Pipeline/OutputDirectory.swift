@@ -71,6 +71,8 @@ public struct OutputDirectory: Sendable {
     /// its saved settings must equal these once `comparable` drops what a resume may change.
     public func check<S: Codable & Equatable>(settings: S, resume: Bool, comparable: (S) -> S = { $0 }) throws -> Bool {
         try lock()
+        // A writer killed before its first file was complete left only temporary files.
+        try removeOrphanedTemporaryFiles()
         try refuseOtherKinds()
         let own = entries(of: kind)
         if own.isEmpty {
@@ -84,7 +86,6 @@ public struct OutputDirectory: Sendable {
         guard resume else {
             throw PipelineError.runMismatch(path: path, reason: "already holds \(kind.rawValue) (\(Self.list(own))); pass --resume to continue it, or choose another --out")
         }
-        try removeOrphanedTemporaryFiles()
         // Without the settings file (outputs of an older xtf) there is nothing to compare.
         guard FileManager.default.fileExists(atPath: settingsFile) else { return true }
         let saved: S

@@ -59,13 +59,8 @@ public enum TrainStage {
             try AtomicFile.writeJSON(account, to: (out as NSString).appendingPathComponent(TrainingAccount.fileName))
             return true
         }
-        let tokenizerDirectory = job.tokenizer.map { path -> String in
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
-                ? path : (path as NSString).deletingLastPathComponent
-        }
         let trainer = try Trainer(model: loaded.transformer, settings: settings, world: world, log: log, out: out, reference: referenceModel,
-                                  companions: CheckpointCompanions(baseModel: job.model, tokenizerDirectory: tokenizerDirectory))
+                                  companions: CheckpointCompanions(baseModel: job.model, tokenizer: job.tokenizer))
         trainer.gradientObserver = hooks.gradient
         var losses = world.isRoot ? try LiveLosses(directory: out, tensorboard: reportTo == .tensorboard) : nil
         let records = try trainer.train(train, validation: validation, resume: resume) { record in

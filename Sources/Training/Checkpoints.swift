@@ -113,18 +113,25 @@ public struct CheckpointCompanions: Sendable, Equatable {
     /// File name in the checkpoint -> the file it copies.
     public let files: [String: String]
 
-    public static let names = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json",
-                               "chat_template.jinja", "tokenizer.model", "vocab.json", "merges.txt", "added_tokens.json"]
+    public static let tokenizerNames = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
+                                        "tokenizer.model", "vocab.json", "merges.txt", "added_tokens.json"]
 
-    /// The files of `names` in the tokenizer's directory (when it has its own), else the model's.
-    public init(baseModel: String, tokenizerDirectory: String? = nil) {
-        self.baseModel = baseModel
+    /// generation_config.json from the model; the tokenizer's files all from one place: the
+    /// tokenizer the run used (`tokenizer`: a tokenizer.json, or a directory), else the model's.
+    public init(baseModel: String, tokenizer: String? = nil) {
+        self.baseModel = URL(fileURLWithPath: baseModel).standardizedFileURL.path
+        let fm = FileManager.default
         var files: [String: String] = [:]
-        for name in Self.names {
-            for directory in [tokenizerDirectory, baseModel].compactMap({ $0 }) {
-                let path = (directory as NSString).appendingPathComponent(name)
-                if files[name] == nil, FileManager.default.fileExists(atPath: path) { files[name] = path }
-            }
+        func take(_ name: String, from directory: String) {
+            let path = (directory as NSString).appendingPathComponent(name)
+            if fm.fileExists(atPath: path) { files[name] = path }
+        }
+        take("generation_config.json", from: self.baseModel)
+        var isDirectory: ObjCBool = false
+        if let tokenizer, fm.fileExists(atPath: tokenizer, isDirectory: &isDirectory), !isDirectory.boolValue {
+            files["tokenizer.json"] = tokenizer  // a file given on its own: only it
+        } else {
+            for name in Self.tokenizerNames { take(name, from: tokenizer ?? self.baseModel) }
         }
         self.files = files
     }

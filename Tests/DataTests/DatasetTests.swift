@@ -166,6 +166,10 @@ final class DatasetTests: XCTestCase {
             let chunked = try dataset.chunks(recordsPerChunk: size).flatMap { try dataset.records(in: $0) }
             XCTAssertEqual(chunked, whole, "\(size) records per chunk")
         }
+        let cut = try Dataset(DatasetSpec(path: write("cut.json", "[{\"instruction\": \"a\", \"output\": \"1\"},\n"), format: .alpaca))
+        XCTAssertThrowsError(try cut.chunks(recordsPerChunk: 1)) { error in
+            XCTAssertTrue("\(error)".contains("unterminated JSON array: the file ends before its closing ]"), "\(error)")
+        }
         let bad = try Dataset(DatasetSpec(path: write("bad.json", "[{\"instruction\": \"a\", \"output\": \"1\"},\n 7]"), format: .alpaca))
         XCTAssertThrowsError(try bad.records(in: nil)) { error in
             XCTAssertEqual("\(error)", "\(self.scratch.appendingPathComponent("bad.json").path):2: record 1 of the array is not a JSON object")

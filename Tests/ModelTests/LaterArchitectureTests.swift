@@ -168,4 +168,9 @@ final class LaterArchitectureTests: XCTestCase {
     func testLlamaAttentionBiasRefused() {
         assertRefused(tiny("llama", "\"attention_bias\": true"), key: "attention_bias")
     }
+
+    /// Every N-th layer full needs N >= 1: a pattern of 0 is refused, not a division by zero.
+    func testGemmaSlidingPatternZeroRefused() {
+        assertRefused(tiny("gemma3_text", "\"sliding_window_pattern\": 0"), key: "sliding_window_pattern")
+    }
 }

@@ -100,6 +100,9 @@ final class TrainCommandTests: XCTestCase {
             XCTAssertTrue((last[key] as? Double)?.isFinite == true, "\(key) is not a number: \(last)")
         }
 
+        let eventFiles = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("tensorboard").path)
+        XCTAssertEqual(eventFiles.filter { $0.hasPrefix("events.out.tfevents.") }.count, 1, "\(eventFiles)")
+
         let probe = try Process.outcome(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import tensorboard"], withStandardError: true)
         guard probe.status == 0 else {
             let message = "SKIP: python3 has no tensorboard (pip install -r scripts/requirements-test.txt): the event file was not read back"

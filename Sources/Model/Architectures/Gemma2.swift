@@ -35,6 +35,9 @@ extension ModelConfig {
     /// absent, and every `fullLayerEvery`-th layer full when layer_types is absent.
     static func gemmaFamily(_ keys: ConfigKeys, _ architecture: Architecture, rope: RopeSettings, softcaps: (Double?, Double?),
                             fullLayerEvery: Int, maxPositions: Int) throws -> ModelConfig {
+        guard fullLayerEvery >= 1 else {
+            throw ModelError.invalidValue(key: "sliding_window_pattern", detail: "\(fullLayerEvery): every N-th layer is full, N >= 1")
+        }
         let act = keys.string("hidden_activation") ?? "gelu_pytorch_tanh"
         guard act == "gelu_pytorch_tanh" else {
             throw ModelError.invalidValue(key: "hidden_activation", detail: "\(act) is not supported (gelu_pytorch_tanh)")
