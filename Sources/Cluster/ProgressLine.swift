@@ -59,7 +59,6 @@ public final class ProgressLine: Sendable {
     /// `done` units finished so far, `tokens` processed so far; `detail` is appended to a text
     /// line; `metrics` (loss, lr, ...) are numbers in a JSON line and "name value" in text.
     public func update(done: Int, tokens: Int, detail: String? = nil, metrics: KeyValuePairs<String, Double> = [:]) {
-        let detail = detail ?? (metrics.isEmpty ? nil : metrics.map { "\($0.key) \(String(format: "%.4g", $0.value))" }.joined(separator: ", "))
         RankStatus.record(rank: rank, stage: stage, done: done, total: total, unit: unit)
         guard enabled else { return }
         let now = Communicator.wallTime()
@@ -71,18 +70,23 @@ public final class ProgressLine: Sendable {
             case .redraw:
                 guard final || now - s.lastPrint >= 0.1 else { return nil }
                 s.lastPrint = now; s.printedRedraw = true
-                return "\r\u{1B}[2K" + line(done: done, tokens: tokens, elapsed: now - started, detail: detail) + (final ? "\n" : "")
+                return "\r\u{1B}[2K" + line(done: done, tokens: tokens, elapsed: now - started, detail: Self.text(detail, metrics)) + (final ? "\n" : "")
             case let .lines(interval):
                 guard final || now - s.lastPrint >= interval else { return nil }
                 s.lastPrint = now
-                return line(done: done, tokens: tokens, elapsed: now - started, detail: detail) + "\n"
+                return line(done: done, tokens: tokens, elapsed: now - started, detail: Self.text(detail, metrics)) + "\n"
             case let .json(interval):
                 guard final || now - s.lastPrint >= interval else { return nil }
                 s.lastPrint = now
-                return json(done: done, tokens: tokens, elapsed: now - started, detail: metrics.isEmpty ? detail : nil, metrics: metrics) + "\n"
+                return json(done: done, tokens: tokens, elapsed: now - started, detail: detail, metrics: metrics) + "\n"
             }
         }
         if let text { writeToStandardError(text) }
+    }
+
+    /// `detail`, or the metrics as "name value" (formatted only when a line is printed).
+    static func text(_ detail: String?, _ metrics: KeyValuePairs<String, Double>) -> String? {
+        detail ?? (metrics.isEmpty ? nil : metrics.map { "\($0.key) \(String(format: "%.4g", $0.value))" }.joined(separator: ", "))
     }
 
     /// Ends a redrawn line that did not reach its total (a stage stopped early).

@@ -227,45 +227,27 @@ public final class GGUFFile: @unchecked Sendable {
     }
 
     /// An array of strings (`tokenizer.ggml.tokens`, `merges`); nil when absent.
-    public func optionalStrings(_ key: String) throws -> [String]? {
-        guard let v = values[key] else { return nil }
-        guard let a = v.array else { throw typeError(key, v, "an array of strings") }
-        return try a.enumerated().map { i, e in
-            guard let s = e.string else { throw typeError("\(key)[\(i)]", e, "a string") }
-            return s
-        }
-    }
+    public func optionalStrings(_ key: String) throws -> [String]? { try optionalArray(key, "strings", "a string") { $0.string } }
 
     /// An array of integers (`tokenizer.ggml.token_type`); nil when absent.
-    public func optionalInts(_ key: String) throws -> [Int]? {
-        guard let v = values[key] else { return nil }
-        guard let a = v.array else { throw typeError(key, v, "an array of integers") }
-        return try a.enumerated().map { i, e in
-            guard let n = e.int else { throw typeError("\(key)[\(i)]", e, "an integer") }
-            return n
-        }
-    }
+    public func optionalInts(_ key: String) throws -> [Int]? { try optionalArray(key, "integers", "an integer") { $0.int } }
+
+    /// An array of bools (a per-layer switch); nil when absent.
+    public func optionalBools(_ key: String) throws -> [Bool]? { try optionalArray(key, "bools", "a bool") { $0.bool } }
+
+    /// An array of numbers (`tokenizer.ggml.scores`); nil when absent.
+    public func optionalDoubles(_ key: String) throws -> [Double]? { try optionalArray(key, "numbers", "a number") { $0.double } }
 
     /// The value of `key`, nil when absent (for keys that may hold one of several types).
     public func value(_ key: String) -> GGUFValue? { values[key] }
 
-    /// An array of bools (a per-layer switch); nil when absent.
-    public func optionalBools(_ key: String) throws -> [Bool]? {
+    /// An array whose every element `element` reads; errors name the key and the element.
+    private func optionalArray<T>(_ key: String, _ plural: String, _ expected: String, _ element: (GGUFValue) -> T?) throws -> [T]? {
         guard let v = values[key] else { return nil }
-        guard let a = v.array else { throw typeError(key, v, "an array of bools") }
+        guard let a = v.array else { throw typeError(key, v, "an array of \(plural)") }
         return try a.enumerated().map { i, e in
-            guard let b = e.bool else { throw typeError("\(key)[\(i)]", e, "a bool") }
-            return b
-        }
-    }
-
-    /// An array of numbers (`tokenizer.ggml.scores`); nil when absent.
-    public func optionalDoubles(_ key: String) throws -> [Double]? {
-        guard let v = values[key] else { return nil }
-        guard let a = v.array else { throw typeError(key, v, "an array of numbers") }
-        return try a.enumerated().map { i, e in
-            guard let d = e.double else { throw typeError("\(key)[\(i)]", e, "a number") }
-            return d
+            guard let x = element(e) else { throw typeError("\(key)[\(i)]", e, expected) }
+            return x
         }
     }
 

@@ -49,35 +49,35 @@ final class ConvertedArchitectureTests: XCTestCase {
         for row in rows { XCTAssertTrue(row.passed, "\(row.name): max abs \(row.maxAbs)", file: file, line: line) }
     }
 
+    /// Imported, with the fixture's weights and transformers' outputs for it.
+    private func roundTrip(_ name: String, fixture: URL, file: StaticString = #filePath, line: UInt = #line) throws -> Imported {
+        let m = try imported(name, fixture: fixture)
+        try assertSameWeights(m, file: file, line: line)
+        try assertSameOutputs(m, file: file, line: line)
+        return m
+    }
+
     private func later(_ name: String) -> URL { TestPaths.packageRoot.appendingPathComponent("Tests/ModelTests/Fixtures/\(name)") }
 
     func testQwen2() throws {
-        let m = try imported("qwen2-tiny", fixture: try TestPaths.hfFixture("qwen2-tiny"))
+        let m = try roundTrip("qwen2-tiny", fixture: try TestPaths.hfFixture("qwen2-tiny"))
         XCTAssertEqual(m.config.architecture, .qwen2); XCTAssertTrue(m.config.qkvBias); XCTAssertTrue(m.config.tiedEmbeddings)
-        try assertSameWeights(m)
-        try assertSameOutputs(m)
     }
 
     func testQwen3() throws {
-        let m = try imported("qwen3-tiny", fixture: later("qwen3-tiny"))
+        let m = try roundTrip("qwen3-tiny", fixture: later("qwen3-tiny"))
         XCTAssertEqual(m.config.architecture, .qwen3); XCTAssertEqual(m.config.headDim, 12)
-        try assertSameWeights(m)
-        try assertSameOutputs(m)
     }
 
     func testOLMo2() throws {
-        let m = try imported("olmo2-tiny", fixture: later("olmo2-tiny"))
+        let m = try roundTrip("olmo2-tiny", fixture: later("olmo2-tiny"))
         XCTAssertEqual(m.config.architecture, .olmo2)
-        try assertSameWeights(m)
-        try assertSameOutputs(m)
     }
 
     /// Fused qkv_proj and gate_up_proj; the Hugging Face sliding window (5 < 24 tokens) kept.
     func testPhi3() throws {
-        let m = try imported("phi3-tiny", fixture: later("phi3-tiny"))
+        let m = try roundTrip("phi3-tiny", fixture: later("phi3-tiny"))
         XCTAssertEqual(m.config.architecture, .phi3); XCTAssertEqual(m.config.slidingWindow, 5)
-        try assertSameWeights(m)
-        try assertSameOutputs(m)
     }
 
     /// q/k rows back from llama.cpp's rotary order; RoPE-free layers by llama.cpp's fixed rule

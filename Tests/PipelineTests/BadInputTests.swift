@@ -149,8 +149,9 @@ final class BadInputTests: XCTestCase {
     }
 
     /// One writer per run directory: while another process holds OUT (here the test itself),
-    /// score, train and xtf run refuse it, naming the holder; two scorings started together
-    /// into one new OUT leave one run, never a mix.
+    /// score and train refuse it, naming the holder (this half proves the lock). Two scorings
+    /// started together into one new OUT leave one complete run, never a mix (the later one is
+    /// refused by the lock or, if the first already finished, as "already holds" a run).
     func testARunDirectoryInUseIsRefusedNamingItsHolder() throws {
         let busy = try TestPaths.scratchDirectory("bad-input-locked")
         defer { try? FileManager.default.removeItem(at: busy) }
