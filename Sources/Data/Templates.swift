@@ -1,15 +1,23 @@
 /// How a conversation becomes model text: the prompt (everything up to where the response
 /// starts, never trained on) and the response (scored by XTF and trained on), each as text.
 /// Special tokens appear as their literal strings (`<|eot_id|>`, `</s>`), which the
-/// tokenizer matches as added tokens.
+/// tokenizer matches as added tokens. `model` and `auto` are resolved by `ChatFormat`; the
+/// built-in layouts are for models that ship no template, each exactly one model version's.
 public enum PromptTemplate: String, Codable, Sendable, CaseIterable {
+    /// The model's own chat template if its tokenizer folder has one, else `plain` (the default).
+    case auto
+    /// The model's own Jinja chat template (chat_template.jinja or tokenizer_config.json).
+    case model
     /// No chat markup: turns separated by blank lines, the response after "\n".
     case plain
-    /// Llama 3 / 3.1 / 3.2 instruct.
+    /// Meta-Llama-3-8B-Instruct (3.0): no system header unless the conversation has a system
+    /// turn (Llama 3.1 and later always write one, with dates: use `model`).
     case llama3
-    /// Qwen2 / Qwen2.5 and DeepSeek-R1-Distill-Qwen's ChatML-style markup.
+    /// Qwen2-Instruct's ChatML with its default system turn "You are a helpful assistant."
+    /// (Qwen2.5 has another default system prompt: use `model`).
     case qwen2
-    /// Mistral v0.1 instruct (`[INST] ... [/INST]`; a system turn is prepended to the first user turn).
+    /// Mistral-7B-Instruct v0.1 (`[INST] ... [/INST]`; a system turn is prepended to the first
+    /// user turn; later versions differ in spaces and tool markup: use `model`).
     case mistral
 
     public struct Rendered: Equatable, Sendable {
@@ -22,12 +30,11 @@ public enum PromptTemplate: String, Codable, Sendable, CaseIterable {
         }
     }
 
-    public func render(_ conversation: Conversation) -> Rendered {
-        render(context: conversation.context, response: conversation.response)
-    }
-
-    public func render(context: [Message], response: String) -> Rendered {
+    /// A built-in layout's rendering (`ChatFormat` renders `model`).
+    func render(context: [Message], response: String) -> Rendered {
         switch self {
+        case .auto, .model:
+            preconditionFailure("the model's template is rendered by ChatFormat")
         case .plain:
             let prompt = context.map(\.content).joined(separator: "\n\n")
             return Rendered(prompt: prompt + "\n", response: response)

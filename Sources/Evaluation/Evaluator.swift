@@ -10,7 +10,7 @@ public struct EvalSettings: Codable, Sendable {
     public var data: String
     /// Dataset layout for perplexity (any DatasetFormat).
     public var format: DatasetFormat = .gsm8k
-    public var template: PromptTemplate = .plain
+    public var template: PromptTemplate = .auto
     public var maxNewTokens = 256
     /// Generations per HumanEval problem, and the k of pass@k reported.
     public var samples = 1
@@ -46,6 +46,8 @@ public struct EvalSettings: Codable, Sendable {
 public final class Evaluator {
     let model: Transformer
     let tokenizer: Tokenizer
+    /// `settings.template` resolved for the tokenizer.
+    let chat: ChatFormat
     let world: Communicator
     let settings: EvalSettings
     /// GSM8K and PubMedQA: every item's generation after `run()`, in data order, on rank 0.
@@ -53,8 +55,8 @@ public final class Evaluator {
     /// Records skipped under `onBadRecord` skip: "id: reason".
     private var skipped: [String] = []
 
-    public init(model: Transformer, tokenizer: Tokenizer, world: Communicator, settings: EvalSettings) {
-        self.model = model; self.tokenizer = tokenizer; self.world = world; self.settings = settings
+    public init(model: Transformer, tokenizer: Tokenizer, chat: ChatFormat, world: Communicator, settings: EvalSettings) {
+        self.model = model; self.tokenizer = tokenizer; self.chat = chat; self.world = world; self.settings = settings
     }
 
     /// Collective.
@@ -103,7 +105,7 @@ public final class Evaluator {
         while start < prompts.count {
             let batch = prompts[start..<min(prompts.count, start + settings.batchSize)]
             let ids = batch.map { p -> [Int32] in
-                let encoded = tokenizer.encode(p, addSpecialTokens: settings.template == .plain).ids.map { Int32($0) }
+                let encoded = tokenizer.encode(p, addSpecialTokens: chat.tokenizerAddsSpecialTokens).ids.map { Int32($0) }
                 return Array(encoded.suffix(max(1, model.config.maxPositions - settings.maxNewTokens)))
             }
             let sampling: Sampling = settings.temperature > 0
@@ -123,7 +125,7 @@ public final class Evaluator {
         let format: DatasetFormat = settings.task == .gsm8k ? .gsm8k : .pubmedqa
         let items = try conversations(format)
         let local = mine(items)
-        let prompts = local.map { settings.template.render(context: $0.context, response: "").prompt }
+        let prompts = try local.map { try chat.prompt(context: $0.context) }
         let outputs = try generate(prompts)
         var graded: [Generation] = []
         for (position, (item, output)) in zip(local, outputs).enumerated() {
@@ -145,8 +147,8 @@ public final class Evaluator {
         let items = try conversations(settings.format)
         var sums: [Double] = [0, 0]
         for c in mine(items) {
-            let rendered = settings.template.render(c)
-            let prompt = tokenizer.encode(rendered.prompt, addSpecialTokens: settings.template == .plain).ids.map { Int32($0) }
+            let rendered = try chat.render(c)
+            let prompt = tokenizer.encode(rendered.prompt, addSpecialTokens: chat.tokenizerAddsSpecialTokens).ids.map { Int32($0) }
             let response = tokenizer.encode(rendered.response, addSpecialTokens: false).ids.map { Int32($0) }
             let ids = Array((prompt + response).prefix(model.config.maxPositions))
             guard ids.count > prompt.count else { continue }

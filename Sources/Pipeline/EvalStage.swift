@@ -16,7 +16,7 @@ public enum EvalStage {
         let loaded = try world.allSucceed {
             try LoadedModel.load(model: model, tokenizer: tokenizer ?? model, template: settings.template, adapter: adapter)
         }
-        let evaluator = Evaluator(model: loaded.transformer, tokenizer: loaded.tokenizer!, world: world, settings: settings)
+        let evaluator = Evaluator(model: loaded.transformer, tokenizer: loaded.tokenizer!, chat: loaded.format!, world: world, settings: settings)
         let result = try evaluator.run()
         if world.isRoot {
             if let generations { try AtomicFile.writeJSONLines(evaluator.generations, to: generations) }

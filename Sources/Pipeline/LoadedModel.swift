@@ -12,6 +12,8 @@ public struct LoadedModel {
     /// nil when the stage works on token ids it already has (training from a scored run).
     public let tokenizer: Tokenizer?
     public let encoder: TokenizerEncoder?
+    /// The chat template resolved for the tokenizer (nil without one).
+    public let format: ChatFormat?
     public let transformer: Transformer
 
     /// `tokenizer`: tokenizer.json or its directory, nil for none. `beforeWeights` runs after
@@ -20,16 +22,17 @@ public struct LoadedModel {
                             beforeWeights: (ModelConfig, TokenizerEncoder?) throws -> Void = { _, _ in }) throws -> LoadedModel {
         let directory = URL(fileURLWithPath: model)
         let config = try ModelConfig(directory: directory)
-        var loadedTokenizer: Tokenizer?, encoder: TokenizerEncoder?
+        var loadedTokenizer: Tokenizer?, encoder: TokenizerEncoder?, format: ChatFormat?
         if let tokenizer {
             let tok = try Tokenizer.load(path: tokenizer)
             let wrapped = TokenizerEncoder(tokenizer: tok)
-            try VocabularyFit.check(tokenizer: wrapped, at: tokenizer, template: template, model: config, at: model)
+            format = try ChatFormat.resolve(template, tokenizerPath: tokenizer)
+            try VocabularyFit.check(tokenizer: wrapped, at: tokenizer, format: format!, model: config, at: model)
             loadedTokenizer = tok; encoder = wrapped
         }
         try beforeWeights(config, encoder)
         let transformer = try Transformer.load(directory: directory)
         if let adapter { try transformer.loadLoRA(directory: URL(fileURLWithPath: adapter)) }
-        return LoadedModel(config: config, tokenizer: loadedTokenizer, encoder: encoder, transformer: transformer)
+        return LoadedModel(config: config, tokenizer: loadedTokenizer, encoder: encoder, format: format, transformer: transformer)
     }
 }

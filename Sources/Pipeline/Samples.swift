@@ -51,30 +51,34 @@ public enum SampleOutcome: Sendable, Equatable {
 /// so the boundary between them is exact (a token never straddles it).
 public struct SampleBuilder {
     public let encoder: any TextEncoder
-    public let template: PromptTemplate
+    public let format: ChatFormat
     public let contextLength: Int
     /// The model's end-of-text id, appended to a plain-template response so that a model
     /// fine-tuned on it learns to stop (chat templates end the turn with their own token).
     public let endOfText: Int32?
 
-    public init(encoder: any TextEncoder, template: PromptTemplate, contextLength: Int, endOfText: Int32?) {
+    public init(encoder: any TextEncoder, format: ChatFormat, contextLength: Int, endOfText: Int32?) {
         self.encoder = encoder
-        self.template = template
+        self.format = format
         self.contextLength = contextLength
         self.endOfText = endOfText
     }
 
     /// The sample, or the reason it cannot be used.
     public func build(_ conversation: Conversation) throws -> SampleOutcome {
-        let rendered = template.render(conversation)
-        // Chat templates write their own BOS (`<|begin_of_text|>`, `<s>`) as text; only the
-        // plain template asks the tokenizer's post-processor for one.
-        let prompt = try encoder.encode(rendered.prompt, addSpecialTokens: template == .plain)
-        var response = try encoder.encode(rendered.response, addSpecialTokens: false)
-        if template == .plain, let endOfText, !response.isEmpty { response.append(endOfText) }
         func reject(_ reason: String) -> SampleOutcome {
             .rejected(RejectedRecord(id: conversation.id, line: conversation.line, reason: reason))
         }
+        let rendered: PromptTemplate.Rendered
+        do { rendered = try format.render(conversation) } catch let error as ChatTemplateFileError {
+            return reject(error.description)
+        }
+        // Chat templates write their own BOS (`<|begin_of_text|>`, `<s>`) as text; only the
+        // plain template asks the tokenizer's post-processor for one.
+        let plain = format.tokenizerAddsSpecialTokens
+        let prompt = try encoder.encode(rendered.prompt, addSpecialTokens: plain)
+        var response = try encoder.encode(rendered.response, addSpecialTokens: false)
+        if plain, let endOfText, !response.isEmpty { response.append(endOfText) }
         if response.isEmpty { return reject("empty response") }
         // The first response token is predicted from the last prompt token: a prompt of at
         // least one token, and room for at least one response token.

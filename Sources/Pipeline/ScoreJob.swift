@@ -41,7 +41,9 @@ public struct ScoreJob {
             log.info("scoring \(plan.chunks.count) chunks on \(world.size) rank(s)")
         }
         let dataset = try Dataset(settings.data)
-        let builder = SampleBuilder(encoder: encoder, template: settings.template,
+        let format = try ChatFormat.resolve(settings.template, tokenizerPath: settings.tokenizer)
+        if let model = format.modelTemplate { log.info("chat template: the model's own, from \(model.file)") }
+        let builder = SampleBuilder(encoder: encoder, format: format,
                                     contextLength: min(settings.maxLength, model.contextLength), endOfText: model.endOfText)
         let progress = ProgressLog(layout: layout)
         let started = Communicator.wallTime()

@@ -102,7 +102,8 @@ public enum TrainStage {
             return Samples(samples: samples, rejected: [], records: scored)
         }
         guard let spec = job.data, let encoder else { throw PipelineError.invalidSetting(field: "data", reason: "give a scored run or a dataset") }
-        let loaded = try TrainingData.load(dataset: spec, template: job.template ?? .plain, encoder: encoder, maxLength: job.maxLength ?? 1024,
+        let format = try ChatFormat.resolve(job.template ?? .plain, tokenizerPath: job.tokenizer)
+        let loaded = try TrainingData.load(dataset: spec, format: format, encoder: encoder, maxLength: job.maxLength ?? 1024,
                                            endOfText: config.eosTokenId.map { Int32($0) }, policy: onBadRecord)
         if !loaded.rejected.isEmpty {
             log.info("\(loaded.rejected.count) records rejected (listed in \(TrainingAccount.fileName)), first: \(loaded.rejected[0].id): \(loaded.rejected[0].reason)")

@@ -84,10 +84,10 @@ public enum TrainingData {
 
     /// Training samples straight from a dataset, every response token with a loss (normal
     /// fine-tuning, no scores needed). Rejected records are returned with their reasons.
-    public static func load(dataset spec: DatasetSpec, template: PromptTemplate, encoder: any TextEncoder,
+    public static func load(dataset spec: DatasetSpec, format: ChatFormat, encoder: any TextEncoder,
                             maxLength: Int, endOfText: Int32?, policy: BadRecordPolicy) throws -> (samples: [TrainingSample], rejected: [RejectedRecord]) {
         let dataset = try Dataset(spec)
-        let builder = SampleBuilder(encoder: encoder, template: template, contextLength: maxLength, endOfText: endOfText)
+        let builder = SampleBuilder(encoder: encoder, format: format, contextLength: maxLength, endOfText: endOfText)
         var samples: [TrainingSample] = [], rejected: [RejectedRecord] = []
         for record in try dataset.records(in: nil) {
             let outcome: SampleOutcome

@@ -8,7 +8,7 @@ import Training
 /// naming both files and both sizes rather than an out-of-range id inside a forward pass.
 /// A tokenizer smaller than the model's vocabulary is fine (models often pad it).
 public enum VocabularyFit {
-    public static func check(tokenizer encoder: any TextEncoder, at tokenizerPath: String, template: PromptTemplate,
+    public static func check(tokenizer encoder: any TextEncoder, at tokenizerPath: String, format: ChatFormat,
                              model: ModelConfig, at modelPath: String) throws {
         func mismatch(_ reason: String) -> PipelineError {
             .tokenizerMismatch(tokenizer: tokenizerPath, model: modelPath, reason: reason)
@@ -18,10 +18,10 @@ public enum VocabularyFit {
         }
         // A post-processor's BOS/EOS ids need not be in the vocabulary at all: encode the
         // template's markup with special tokens to check the ids a run will use.
-        let markup = template.render(context: [Message(.user, "?")], response: "!")
+        let markup = try format.render(context: [Message(.user, "?")], response: "!")
         for text in [markup.prompt, markup.response] {
             if let bad = try encoder.encode(text, addSpecialTokens: true).first(where: { Int($0) >= model.vocabSize }) {
-                throw mismatch("the \(template.rawValue) template's token \"\(encoder.tokenText(bad))\" has id \(bad), past the model's vocab_size \(model.vocabSize)")
+                throw mismatch("the \(format.template.rawValue) template's token \"\(encoder.tokenText(bad))\" has id \(bad), past the model's vocab_size \(model.vocabSize)")
             }
         }
     }

@@ -92,7 +92,7 @@ public struct ScoreSettings: Codable, Equatable, Sendable {
     public var maxLength: Int
     public var onBadRecord: BadRecordPolicy
 
-    public init(model: String, tokenizer: String, data: DatasetSpec, template: PromptTemplate = .plain,
+    public init(model: String, tokenizer: String, data: DatasetSpec, template: PromptTemplate = .auto,
                 task: Task, domainWords: [String]? = nil, domainWordForm: DomainWordForm = .inText, trDomain: TRDomain = .mean, riVariant: RIVariant = .lastLayer,
                 uniformRelative: Bool = false, promptFreePCP: Bool = false, recordsPerChunk: Int = 64, batchSize: Int = 8,
                 batchTokens: Int = 4096, maxLength: Int = 1024, onBadRecord: BadRecordPolicy = .fail) {

@@ -271,17 +271,17 @@ final class DatasetTests: XCTestCase {
 
     // MARK: Templates
 
-    func testTemplatesRenderTheModelsChatFormats() {
+    func testTemplatesRenderTheModelsChatFormats() throws {
         let context = [Message(.system, "S"), Message(.user, "Q")]
-        XCTAssertEqual(PromptTemplate.plain.render(context: context, response: "R"),
+        XCTAssertEqual(try ChatFormat(builtIn: .plain).render(context: context, response: "R"),
                        .init(prompt: "S\n\nQ\n", response: "R"))
-        XCTAssertEqual(PromptTemplate.llama3.render(context: context, response: "R"), .init(
+        XCTAssertEqual(try ChatFormat(builtIn: .llama3).render(context: context, response: "R"), .init(
             prompt: "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nQ<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
             response: "R<|eot_id|>"))
-        XCTAssertEqual(PromptTemplate.qwen2.render(context: [Message(.user, "Q")], response: "R"), .init(
+        XCTAssertEqual(try ChatFormat(builtIn: .qwen2).render(context: [Message(.user, "Q")], response: "R"), .init(
             prompt: "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n",
             response: "R<|im_end|>"))
-        XCTAssertEqual(PromptTemplate.mistral.render(context: context + [Message(.assistant, "A"), Message(.user, "Q2")], response: "R"),
+        XCTAssertEqual(try ChatFormat(builtIn: .mistral).render(context: context + [Message(.assistant, "A"), Message(.user, "Q2")], response: "R"),
                        .init(prompt: "<s>[INST] S\n\nQ [/INST]A</s>[INST] Q2 [/INST]", response: "R</s>"))
     }
 }

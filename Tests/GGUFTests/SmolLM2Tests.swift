@@ -1,8 +1,10 @@
 import Artifacts
 import Crypto
+import Data
 import Foundation
 import GGUF
 import Model
+import Pipeline
 import TestSupport
 import Tokenizer
 import XCTest
@@ -120,9 +122,42 @@ final class SmolLM2Tests: XCTestCase {
         for row in rows { XCTAssertTrue(row.passed, "\(row.name): max abs \(row.maxAbs), max rel \(row.maxRel)") }
     }
 
+    /// transformers' ids for a conversation under the model's own template (prompt with the
+    /// generation prompt, completion as what the whole conversation adds: TRL's
+    /// prompt-completion), from scripts/chat_template_reference.py.
+    private static func referenceIds(_ name: String) throws -> [(prompt: [Int32], completion: [Int32])] {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)")
+        let file = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        return (file["records"] as! [[String: Any]]).map {
+            (($0["prompt_ids"] as! [Int]).map(Int32.init), ($0["completion_ids"] as! [Int]).map(Int32.init))
+        }
+    }
+
+    /// The model's own chat template (SmolLM2's, read from the GGUF into tokenizer_config.json)
+    /// renders and tokenizes chat records, with system turns, several turns, unicode, tabs,
+    /// quotes, markup-like text and edge spaces, into exactly transformers' prompt and
+    /// completion ids (Fixtures/chat-records.jsonl, smollm2-chat-records-ids.json).
+    func testModelChatTemplateGivesTransformersIds() throws {
+        let m = try model()
+        let format = try ChatFormat.resolve(.auto, tokenizerPath: m.directory.path)
+        XCTAssertEqual(format.template, .model)
+        let encoder = TokenizerEncoder(tokenizer: try Tokenizer.load(path: m.directory.path))
+        let builder = SampleBuilder(encoder: encoder, format: format, contextLength: 2048, endOfText: 2)
+        let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/chat-records.jsonl")
+        let records = try Dataset(DatasetSpec(path: data.path, format: .chat)).records(in: nil)
+        let expected = try Self.referenceIds("smollm2-chat-records-ids.json")
+        XCTAssertEqual(records.count, expected.count)
+        for (record, reference) in zip(records, expected) {
+            guard case .conversation(let c) = record, case .sample(let s) = try builder.build(c) else { return XCTFail("\(record) not a sample") }
+            XCTAssertEqual(Array(s.ids[..<s.responseStart]), reference.prompt, c.id)
+            XCTAssertEqual(Array(s.ids[s.responseStart...]), reference.completion, c.id)
+        }
+    }
+
     /// `xtf score` and a short LoRA `xtf train` run on the imported model at -np 2, with the
-    /// model's ChatML markup (the qwen2 template): every record scored, finite attributes, two
-    /// steps whose loss is finite, and an adapter on SmolLM2's attention projections.
+    /// model's own chat template (the default, `auto`): every record scored with transformers'
+    /// prompt and completion ids, finite attributes, two steps whose loss is finite, and an
+    /// adapter on SmolLM2's attention projections.
     func testScoreAndLoRATrainAtTwoRanks() throws {
         let m = try model()
         let scratch = m.directory.deletingLastPathComponent()
@@ -132,16 +167,27 @@ final class SmolLM2Tests: XCTestCase {
         try (lines.joined(separator: "\n") + "\n").write(to: data, atomically: true, encoding: .utf8)
 
         let score = try MPIRunner.run(ranks: 2, ["score", "--model", m.directory.path, "--data", data.path, "--format", "gsm8k",
-                                                 "--template", "qwen2", "--task", "math", "--out", run.path, "--max-length", "256"],
+                                                 "--task", "math", "--out", run.path, "--max-length", "512"],
                                       timeout: 900)
         XCTAssertEqual(score.status, 0, score.stderr)
+        let masked = try String(contentsOf: run.appendingPathComponent("masked.jsonl"), encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let reference = try Self.referenceIds("smollm2-gsm8k12-ids.json")
+        XCTAssertEqual(masked.count, reference.count)
+        for (record, expected) in zip(masked, reference) {
+            XCTAssertEqual((record["input_ids"] as? [Int])?.map(Int32.init), expected.prompt + expected.completion, "\(record["id"] ?? "?")")
+        }
         let tokens = try String(contentsOf: run.appendingPathComponent("tokens.jsonl"), encoding: .utf8).split(separator: "\n")
             .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         XCTAssertEqual(tokens.count, 12, "every record scored")
         for record in tokens {
-            // The last response token predicts nothing: null there, numbers before it.
+            // The template ends the turn with "<|im_end|>\n": the special token is never scored
+            // (null), and RI of the last token has no later token to attend to it (null).
             for attribute in ["pcp", "ri", "tr"] {
-                let values = try XCTUnwrap(record[attribute] as? [Any], "\(record["id"] ?? "?") \(attribute)").dropLast().map { $0 as? Double }
+                let all = try XCTUnwrap(record[attribute] as? [Any], "\(record["id"] ?? "?") \(attribute)")
+                XCTAssertTrue(all[all.count - 2] is NSNull, "\(record["id"] ?? "?") \(attribute): \(all.suffix(2))")
+                let values = all.enumerated().filter { $0.offset != all.count - 2 && !(attribute == "ri" && $0.offset == all.count - 1) }
+                    .map { $0.element as? Double }
                 XCTAssertTrue(values.count > 10 && values.allSatisfy { $0?.isFinite == true }, "\(record["id"] ?? "?") \(attribute): \(values.prefix(8))")
                 if attribute == "pcp" { XCTAssertTrue(values.allSatisfy { (0...1).contains($0 ?? -1) }, "\(record["id"] ?? "?"): \(values.prefix(8))") }
             }

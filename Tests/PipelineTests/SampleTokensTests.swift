@@ -25,15 +25,15 @@ final class SampleTokensTests: XCTestCase {
     func testPlainResponseEndsWithTheEndOfTextToken() throws {
         let encoder = try gpt2()
         let answer = try encoder.encode("It is 2.", addSpecialTokens: false)
-        let withEnd = try sample(SampleBuilder(encoder: encoder, template: .plain, contextLength: 64, endOfText: 50256)
+        let withEnd = try sample(SampleBuilder(encoder: encoder, format: ChatFormat(builtIn: .plain), contextLength: 64, endOfText: 50256)
             .build(conversation("What is 1+1?", "It is 2.")))
         XCTAssertEqual(Array(withEnd.ids[withEnd.responseStart...]), answer + [50256])
         // A model without an end-of-text id: the response as written.
-        let without = try sample(SampleBuilder(encoder: encoder, template: .plain, contextLength: 64, endOfText: nil)
+        let without = try sample(SampleBuilder(encoder: encoder, format: ChatFormat(builtIn: .plain), contextLength: 64, endOfText: nil)
             .build(conversation("What is 1+1?", "It is 2.")))
         XCTAssertEqual(Array(without.ids[without.responseStart...]), answer)
         // Truncation cuts the end-of-text token first: a cut response does not claim to end.
-        let cut = try sample(SampleBuilder(encoder: encoder, template: .plain, contextLength: withEnd.ids.count - 1, endOfText: 50256)
+        let cut = try sample(SampleBuilder(encoder: encoder, format: ChatFormat(builtIn: .plain), contextLength: withEnd.ids.count - 1, endOfText: 50256)
             .build(conversation("What is 1+1?", "It is 2.")))
         XCTAssertEqual(Array(cut.ids[cut.responseStart...]), answer)
         XCTAssertEqual(cut.truncatedTokens, 1)
@@ -42,8 +42,8 @@ final class SampleTokensTests: XCTestCase {
     func testChatTemplatesEndWithTheirOwnTokenOnly() throws {
         // Llama 3's <|eot_id|> is not in GPT-2's vocabulary: compare against the template's own text.
         let encoder = try gpt2()
-        let rendered = PromptTemplate.qwen2.render(conversation("Hi?", "Hello."))
-        let s = try sample(SampleBuilder(encoder: encoder, template: .qwen2, contextLength: 128, endOfText: 50256)
+        let rendered = try ChatFormat(builtIn: .qwen2).render(conversation("Hi?", "Hello."))
+        let s = try sample(SampleBuilder(encoder: encoder, format: ChatFormat(builtIn: .qwen2), contextLength: 128, endOfText: 50256)
             .build(conversation("Hi?", "Hello.")))
         XCTAssertEqual(Array(s.ids[s.responseStart...]), try encoder.encode(rendered.response, addSpecialTokens: false))
         XCTAssertFalse(s.ids.contains(50256))

@@ -1,0 +1,194 @@
+import ChatTemplate
+import Foundation
+
+/// The template a run renders conversations with, resolved for its tokenizer: one of the
+/// built-in layouts, or the model's own Jinja chat template read from the tokenizer's folder.
+public struct ChatFormat: Sendable {
+    /// What was resolved: a built-in layout, or `.model`.
+    public let template: PromptTemplate
+    public let modelTemplate: ModelChatTemplate?
+
+    public init(builtIn template: PromptTemplate) {
+        precondition(template != .model && template != .auto, "ChatFormat(builtIn:) takes a built-in layout")
+        self.template = template
+        modelTemplate = nil
+    }
+
+    public init(model: ModelChatTemplate) {
+        template = .model
+        modelTemplate = model
+    }
+
+    /// `choice` for the tokenizer at `tokenizerPath` (tokenizer.json or its folder): `model`
+    /// needs a chat template there, `auto` takes it when there is one and `plain` otherwise.
+    public static func resolve(_ choice: PromptTemplate, tokenizerPath: String?) throws -> ChatFormat {
+        switch choice {
+        case .auto, .model:
+            let found = try tokenizerPath.flatMap { try ModelChatTemplate.load(near: $0) }
+            if let found { return ChatFormat(model: found) }
+            if choice == .auto { return ChatFormat(builtIn: .plain) }
+            throw ChatTemplateFileError.missing(folder: tokenizerPath.map(ModelChatTemplate.folder(of:)) ?? "(no tokenizer given)")
+        default:
+            return ChatFormat(builtIn: choice)
+        }
+    }
+
+    /// Whether the tokenizer's post-processor adds BOS/EOS: only for plain text; chat
+    /// templates write their own special tokens as text (transformers renders, then encodes
+    /// with `add_special_tokens=False`).
+    public var tokenizerAddsSpecialTokens: Bool { template == .plain }
+
+    /// The prompt (never trained on) and the response of a conversation.
+    public func render(context: [Message], response: String) throws -> PromptTemplate.Rendered {
+        if let modelTemplate { return try modelTemplate.render(context: context, response: response) }
+        return template.render(context: context, response: response)
+    }
+
+    public func render(_ conversation: Conversation) throws -> PromptTemplate.Rendered {
+        try render(context: conversation.context, response: conversation.response)
+    }
+
+    /// The text a model is given to write its answer after.
+    public func prompt(context: [Message]) throws -> String {
+        if let modelTemplate { return try modelTemplate.prompt(context: context) }
+        return template.render(context: context, response: "").prompt
+    }
+}
+
+/// A chat template file that cannot be used.
+public enum ChatTemplateFileError: Error, CustomStringConvertible, Equatable {
+    case missing(folder: String)
+    case unreadable(file: String, reason: String)
+    case invalid(file: String, TemplateError)
+    /// The template refused a conversation, or rendered it so that the prompt is not where
+    /// the full conversation starts.
+    case cannotRender(String)
+
+    public var description: String {
+        switch self {
+        case .missing(let folder):
+            return "\(folder): no chat template (chat_template.jinja, or chat_template in tokenizer_config.json); name a built-in one with --template"
+        case .unreadable(let file, let reason): return "\(file): cannot read the chat template: \(reason)"
+        case .invalid(let file, let error): return "\(file): chat template: \(error)"
+        case .cannotRender(let reason): return reason
+        }
+    }
+}
+
+/// A model's own chat template with the special tokens it refers to (`bos_token`,
+/// `eos_token`, ...). A conversation's prompt is the context rendered with
+/// `add_generation_prompt=True`, its response what rendering the whole conversation adds after
+/// that prompt: how TRL builds a prompt-completion sample from the same template.
+public struct ModelChatTemplate: Sendable {
+    public let template: ChatTemplate
+    /// The file it was read from.
+    public let file: String
+    public let variables: [String: Value]
+
+    public init(template: ChatTemplate, file: String, variables: [String: Value] = [:]) {
+        self.template = template
+        self.file = file
+        self.variables = variables
+    }
+
+    static func folder(of tokenizerPath: String) -> String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: tokenizerPath, isDirectory: &isDirectory), isDirectory.boolValue { return tokenizerPath }
+        return (tokenizerPath as NSString).deletingLastPathComponent
+    }
+
+    /// The template beside a tokenizer, as transformers finds it: chat_template.jinja, else
+    /// tokenizer_config.json's `chat_template` (a string, or named templates of which
+    /// "default" is used), else chat_template.json. nil when there is none.
+    public static func load(near tokenizerPath: String) throws -> ModelChatTemplate? {
+        let folder = URL(fileURLWithPath: folder(of: tokenizerPath))
+        let configFile = folder.appendingPathComponent("tokenizer_config.json")
+        var variables: [String: Value] = [:]
+        var fromConfig: String?
+        if FileManager.default.fileExists(atPath: configFile.path) {
+            let config = try readJSON(configFile)
+            guard case .dict(let fields) = config else { throw ChatTemplateFileError.unreadable(file: configFile.path, reason: "not a JSON object") }
+            for key in ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"] {
+                switch fields[key] {
+                case .string(let s)?: variables[key] = .string(s)
+                case .dict(let d)?: if case .string(let s)? = d["content"] { variables[key] = .string(s) }
+                default: break
+                }
+            }
+            switch fields["chat_template"] {
+            case .string(let s)?: fromConfig = s
+            case .list(let named)?:
+                let templates = named.compactMap { item -> (String, String)? in
+                    guard case .dict(let d) = item, case .string(let name)? = d["name"], case .string(let t)? = d["template"] else { return nil }
+                    return (name, t)
+                }
+                guard let chosen = templates.first(where: { $0.0 == "default" }) ?? templates.first else {
+                    throw ChatTemplateFileError.unreadable(file: configFile.path, reason: "chat_template lists no template with a name and text")
+                }
+                fromConfig = chosen.1
+            case nil, .none?: break
+            default: throw ChatTemplateFileError.unreadable(file: configFile.path, reason: "chat_template must be a string or a list of named templates")
+            }
+        }
+        let jinja = folder.appendingPathComponent("chat_template.jinja")
+        let json = folder.appendingPathComponent("chat_template.json")
+        let source: String, file: String
+        if FileManager.default.fileExists(atPath: jinja.path) {
+            do { source = try String(contentsOf: jinja, encoding: .utf8) } catch {
+                throw ChatTemplateFileError.unreadable(file: jinja.path, reason: "not UTF-8 text")
+            }
+            file = jinja.path
+        } else if let fromConfig {
+            source = fromConfig
+            file = configFile.path
+        } else if FileManager.default.fileExists(atPath: json.path) {
+            guard case .dict(let d) = try readJSON(json), case .string(let s)? = d["chat_template"] else {
+                throw ChatTemplateFileError.unreadable(file: json.path, reason: "no chat_template string")
+            }
+            source = s
+            file = json.path
+        } else {
+            return nil
+        }
+        do {
+            return ModelChatTemplate(template: try ChatTemplate(source), file: file, variables: variables)
+        } catch let error as TemplateError {
+            throw ChatTemplateFileError.invalid(file: file, error)
+        }
+    }
+
+    private static func readJSON(_ url: URL) throws -> Value {
+        guard let data = try? Data(contentsOf: url), let text = String(data: data, encoding: .utf8) else {
+            throw ChatTemplateFileError.unreadable(file: url.path, reason: "not a readable UTF-8 file")
+        }
+        do { return try PythonJSON.loads(text) } catch {
+            throw ChatTemplateFileError.unreadable(file: url.path, reason: "\(error)")
+        }
+    }
+
+    static func messages(_ turns: [Message]) -> [Value] {
+        turns.map { .dict(["role": .string($0.role.rawValue), "content": .string($0.content)]) }
+    }
+
+    private func rendered(_ turns: [Message], addGenerationPrompt: Bool) throws -> String {
+        do {
+            return try template.render(messages: Self.messages(turns), addGenerationPrompt: addGenerationPrompt, variables: variables).text
+        } catch let error as TemplateError {
+            throw ChatTemplateFileError.cannotRender("the chat template of \(file) refused the conversation: \(error)")
+        }
+    }
+
+    public func prompt(context: [Message]) throws -> String {
+        try rendered(context, addGenerationPrompt: true)
+    }
+
+    public func render(context: [Message], response: String) throws -> PromptTemplate.Rendered {
+        let prompt = try self.prompt(context: context)
+        let full = try rendered(context + [Message(.assistant, response)], addGenerationPrompt: false)
+        guard full.utf8.starts(with: prompt.utf8) else {
+            throw ChatTemplateFileError.cannotRender(
+                "the chat template of \(file) renders the conversation without its prompt at the start, so the response cannot be told apart")
+        }
+        return PromptTemplate.Rendered(prompt: prompt, response: String(decoding: full.utf8.dropFirst(prompt.utf8.count), as: UTF8.self))
+    }
+}
