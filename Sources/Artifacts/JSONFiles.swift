@@ -52,6 +52,34 @@ public enum JSONFiles {
         return out
     }
 
+    /// Each line of the JSONL file at `path` as a `T`, read a block at a time (files larger than
+    /// memory), with the line number; empty lines skipped.
+    public static func forEachLine<T: Decodable>(_ type: T.Type, from path: String, _ body: (T, Int) throws -> Void) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ArtifactError.missing(path: path) }
+        defer { try? handle.close() }
+        let decoder = JSONDecoder()
+        var pending = Data(), number = 0
+        func decode(_ line: Data) throws {
+            number += 1
+            if line.isEmpty { return }
+            let value: T
+            do { value = try decoder.decode(T.self, from: line) } catch {
+                throw ArtifactError.unreadable(path: path, line: number, reason: describe(error))
+            }
+            try body(value, number)
+        }
+        while let block = try handle.read(upToCount: 1 << 20), !block.isEmpty {
+            pending.append(block)
+            var start = pending.startIndex
+            while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                try decode(Data(pending[start..<newline]))
+                start = newline + 1
+            }
+            pending = Data(pending[start...])
+        }
+        if !pending.isEmpty { try decode(pending) }
+    }
+
     /// A decoding error as a reader can act on it: the field's path and what was wrong.
     static func describe(_ error: Error) -> String {
         func path(_ keys: [CodingKey]) -> String {

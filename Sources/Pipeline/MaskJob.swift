@@ -178,21 +178,13 @@ public struct MaskJob {
     }
 }
 
-/// A line of masked.jsonl: ready for Hugging Face trainers (labels -100 where no loss).
-struct MaskedRecord: Encodable {
-    let id: String
-    let inputIds: [Int32]
-    let labels: [Int32]
-
+extension MaskedRecord {
+    /// The prompt and every flagged response token without a loss (-100).
     init(sample: TokenizedSample, mask: SampleMask) {
-        id = sample.id
-        inputIds = sample.ids
-        labels = sample.ids.indices.map { i in
+        self.init(id: sample.id, inputIds: sample.ids, labels: sample.ids.indices.map { i in
             i < sample.responseStart || !mask.flags[i - sample.responseStart].isEmpty ? -100 : sample.ids[i]
-        }
+        })
     }
-
-    enum CodingKeys: String, CodingKey { case id, inputIds = "input_ids", labels }
 }
 
 extension TokenRecord {

@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 
 extension Process {
     /// Runs a program to completion and returns its standard output.
@@ -16,5 +17,24 @@ extension Process {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Python modules the suite installs (scripts/requirements-test.txt).
+public enum TestPython {
+    /// Returns when python3 imports `modules`; otherwise says SKIP loudly with what goes
+    /// unchecked, and fails under CI, where scripts/test.sh installed them.
+    public static func require(_ modules: String, unchecked: String) throws {
+        let probe = try Process.outcome(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import \(modules)"], withStandardError: true)
+        guard probe.status != 0 else { return }
+        let message = "SKIP: python3 has no \(modules) (pip install -r scripts/requirements-test.txt): \(unchecked)"
+        print("*** \(message) ***")
+        if ProcessInfo.processInfo.environment["CI"] != nil { throw TestPythonMissing(message: message) }
+        throw XCTSkip(message)
+    }
+
+    struct TestPythonMissing: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
     }
 }

@@ -103,13 +103,7 @@ final class TrainCommandTests: XCTestCase {
         let eventFiles = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("tensorboard").path)
         XCTAssertEqual(eventFiles.filter { $0.hasPrefix("events.out.tfevents.") }.count, 1, "\(eventFiles)")
 
-        let probe = try Process.outcome(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import tensorboard"], withStandardError: true)
-        guard probe.status == 0 else {
-            let message = "SKIP: python3 has no tensorboard (pip install -r scripts/requirements-test.txt): the event file was not read back"
-            print("*** \(message) ***")
-            if ProcessInfo.processInfo.environment["CI"] != nil { return XCTFail(message) }
-            throw XCTSkip(message)
-        }
+        try TestPython.require("tensorboard", unchecked: "the event file was not read back")
         let read = try Process.outcome(URL(fileURLWithPath: "/usr/bin/env"),
                                        ["python3", TestPaths.packageRoot.appendingPathComponent("scripts/read_tensorboard.py").path,
                                         out.appendingPathComponent("tensorboard").path], withStandardError: false)
