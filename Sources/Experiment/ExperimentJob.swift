@@ -49,6 +49,8 @@ public struct ExperimentJob {
             return true
         }
 
+        // Scoring statistics go to TensorBoard beside the arms' training scalars when an arm reports there.
+        let tensorboard = plan.arms.contains { $0.reportTo == .tensorboard }
         // 1. Score (and mask with the score section's rules).
         let score = layout.score
         if exists(score.manifest) {
@@ -58,6 +60,7 @@ public struct ExperimentJob {
             say("score: \(resume ? "resuming" : "starting") in \(score.root)")
             starting("score")
             let stats = try ScoreStage.run(plan.score, mask: plan.rules, out: score.root, resume: resume, world: world, log: log)
+            if world.isRoot, tensorboard { try ScoringEvents.write(stats, run: score.root) }
             say("score: " + stats.summary.replacingOccurrences(of: "\n", with: "\n  "))
         }
 
@@ -75,6 +78,7 @@ public struct ExperimentJob {
                 say("\(arm.name): masking with \(describe(rules))")
                 starting("\(arm.name) masks")
                 let stats = try MaskStage.run(directory: masks, settings: rules, world: world, log: log)
+                if world.isRoot, tensorboard { try ScoringEvents.write(stats, run: masks) }
                 say("\(arm.name): " + (stats.summary.split(separator: "\n").first.map(String.init) ?? ""))
             }
             // Resuming a finished arm trains nothing: its newest checkpoint is the last step.

@@ -14,13 +14,18 @@ struct Score: ParsableCommand {
             """)
 
     @OptionGroup var arguments: ScoreArguments
+    @Option(help: "none | tensorboard: also write the scoring statistics (flagged fractions, score quantiles, overlaps, sensitivity) to OUT/tensorboard/.")
+    var reportTo: ReportTarget = .none
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         let settings = try arguments.settings(), rules = try arguments.masking.settings()
         let context = try ClusterContext(global, label: "xtf.score")
         let stats = try ScoreStage.run(settings, mask: rules, out: arguments.out, resume: arguments.resume, world: context.world, log: context.log)
-        if context.world.isRoot { print(stats.summary) }
+        if context.world.isRoot {
+            if reportTo == .tensorboard { try ScoringEvents.write(stats, run: arguments.out) }
+            print(stats.summary)
+        }
     }
 }
 
@@ -33,12 +38,17 @@ struct Mask: ParsableCommand {
     var runDirectory: String
 
     @OptionGroup(title: "Masking") var masking: MaskArguments
+    @Option(help: "none | tensorboard: also write the new statistics to RUN/tensorboard/ (an event file per masking).")
+    var reportTo: ReportTarget = .none
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         let rules = try masking.settings()
         let context = try ClusterContext(global, label: "xtf.mask")
         let stats = try MaskStage.run(directory: runDirectory, settings: rules, world: context.world, log: context.log)
-        if context.world.isRoot { print(stats.summary) }
+        if context.world.isRoot {
+            if reportTo == .tensorboard { try ScoringEvents.write(stats, run: runDirectory) }
+            print(stats.summary)
+        }
     }
 }

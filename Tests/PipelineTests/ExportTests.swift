@@ -69,3 +69,38 @@ final class ExportTests: XCTestCase {
         for (check, reason) in report["skipped"] as? [String: String] ?? [:] { print("*** SKIP \(check): \(reason) ***") }
     }
 }
+
+/// `--report-to tensorboard` on `xtf score` and `xtf mask`: the scoring statistics of
+/// stats.json as TensorBoard scalars, read back with TensorBoard's own reader.
+final class ScoringEventsTests: XCTestCase {
+    func testScoringStatisticsGoToTensorBoard() throws {
+        let model = try Fixtures.tinyGPT2(), data = try Fixtures.gsm8k(records: 12)
+        let run = try TestPaths.scratchDirectory("scoring-events")
+        let score = try MPIRunner.run(ranks: 2, ["score", "--model", model.path, "--data", data.path, "--format", "gsm8k", "--task", "math",
+                                                 "--out", run.path, "--max-length", "256", "--quiet", "--report-to", "tensorboard"], timeout: 600)
+        XCTAssertEqual(score.status, 0, score.stderr)
+        let remask = try MPIRunner.run(ranks: 1, ["mask", run.path, "--tau-kn", "0.5", "--report-to", "tensorboard", "--quiet"])
+        XCTAssertEqual(remask.status, 0, remask.stderr)
+        let files = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("tensorboard").path)
+        XCTAssertEqual(files.filter { $0.hasPrefix("events.out.tfevents.") }.count, 2, "one event file per masking: \(files)")
+
+        try TestPython.require("tensorboard", unchecked: "the scoring event files were not read back")
+        let read = try Process.outcome(URL(fileURLWithPath: "/usr/bin/env"),
+                                       ["python3", TestPaths.packageRoot.appendingPathComponent("scripts/read_tensorboard.py").path,
+                                        run.appendingPathComponent("tensorboard").path], withStandardError: false)
+        XCTAssertEqual(read.status, 0, read.output)
+        let scalars = try JSONSerialization.jsonObject(with: Data(read.output.utf8)) as! [String: [[Double]]]
+        // The last masking's stats.json, against the last value of each series.
+        let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("stats.json"))) as! [String: Any]
+        let report = stats["report"] as! [String: Any]
+        func last(_ tag: String) throws -> Double { try XCTUnwrap(scalars[tag]?.last?[1], "\(tag) missing: \(scalars.keys.sorted())") }
+        XCTAssertEqual(try last("score/masked_fraction"), report["maskedFraction"] as! Double, accuracy: 1e-6)
+        XCTAssertEqual(try last("score/response_tokens"), Double(report["responseTokens"] as! Int))
+        XCTAssertEqual(scalars["score/masked_fraction"]?.count, 2, "both maskings")
+        for attribute in report["attributes"] as! [[String: Any]] {
+            let name = (attribute["attribute"] as! String).lowercased()
+            XCTAssertEqual(try last("score/\(name)/flagged_fraction"), attribute["flaggedFraction"] as! Double, accuracy: 1e-6, name)
+        }
+        XCTAssertTrue(scalars.keys.contains { $0.hasPrefix("sensitivity/") }, "\(scalars.keys.sorted())")
+    }
+}
