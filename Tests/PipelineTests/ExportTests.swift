@@ -84,12 +84,7 @@ final class ScoringEventsTests: XCTestCase {
         let files = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("tensorboard").path)
         XCTAssertEqual(files.filter { $0.hasPrefix("events.out.tfevents.") }.count, 2, "one event file per masking: \(files)")
 
-        try TestPython.require("tensorboard", unchecked: "the scoring event files were not read back")
-        let read = try Process.outcome(URL(fileURLWithPath: "/usr/bin/env"),
-                                       ["python3", TestPaths.packageRoot.appendingPathComponent("scripts/read_tensorboard.py").path,
-                                        run.appendingPathComponent("tensorboard").path], withStandardError: false)
-        XCTAssertEqual(read.status, 0, read.output)
-        let scalars = try JSONSerialization.jsonObject(with: Data(read.output.utf8)) as! [String: [[Double]]]
+        let scalars = try TestPython.tensorBoardScalars(run.appendingPathComponent("tensorboard"), unchecked: "the scoring event files were not read back")
         // The last masking's stats.json, against the last value of each series.
         let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("stats.json"))) as! [String: Any]
         let report = stats["report"] as! [String: Any]

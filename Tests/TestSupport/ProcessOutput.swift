@@ -29,11 +29,24 @@ public enum TestPython {
         guard probe.status != 0 else { return }
         let message = "SKIP: python3 has no \(modules) (pip install -r scripts/requirements-test.txt): \(unchecked)"
         print("*** \(message) ***")
-        if ProcessInfo.processInfo.environment["CI"] != nil { throw TestPythonMissing(message: message) }
+        if ProcessInfo.processInfo.environment["CI"] != nil { throw TestPythonFailure(message: message) }
         throw XCTSkip(message)
     }
 
-    struct TestPythonMissing: Error, CustomStringConvertible {
+    /// The scalars of the TensorBoard event files in `directory`, read by TensorBoard's own
+    /// reader (scripts/read_tensorboard.py): tag -> [[step, value]].
+    public static func tensorBoardScalars(_ directory: URL, unchecked: String) throws -> [String: [[Double]]] {
+        try require("tensorboard", unchecked: unchecked)
+        let read = try Process.outcome(URL(fileURLWithPath: "/usr/bin/env"),
+                                       ["python3", TestPaths.packageRoot.appendingPathComponent("scripts/read_tensorboard.py").path, directory.path],
+                                       withStandardError: false)
+        guard read.status == 0, let scalars = try? JSONSerialization.jsonObject(with: Data(read.output.utf8)) as? [String: [[Double]]] else {
+            throw TestPythonFailure(message: "scripts/read_tensorboard.py failed on \(directory.path): \(read.output)")
+        }
+        return scalars
+    }
+
+    struct TestPythonFailure: Error, CustomStringConvertible {
         let message: String
         var description: String { message }
     }
