@@ -11,6 +11,9 @@ XTF_BUILD_TESTS=1 scripts/setup.sh
 wanted=()
 command -v ip >/dev/null || wanted+=(iproute2)
 command -v chromium >/dev/null || wanted+=(chromium)
+# bubblewrap (and the system's Python) run HumanEval's generated code in a sandbox (SandboxTests).
+command -v bwrap >/dev/null || wanted+=(bubblewrap)
+[ -x /usr/bin/python3 ] || wanted+=(python3)
 if [ ${#wanted[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${wanted[@]}" >/dev/null; } \

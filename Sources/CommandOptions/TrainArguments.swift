@@ -129,6 +129,8 @@ public struct EvalArguments: ParsableArguments {
     @Option(help: "Prompts generated together.") public var batchSize = EvalSettings.defaults.batchSize
     @Option(help: "fail | skip: a record that cannot be read stops the evaluation naming it, or is skipped and listed in the result.")
     public var onBadRecord: BadRecordPolicy = .fail
+    @Flag(help: "HumanEval: run the generated code without a sandbox when bubblewrap is missing (it can read and write your files and reach the network).")
+    public var unsafeNoSandbox = false
     @Option(help: "Write the result as JSON here.") public var out: String?
     @Option(help: "GSM8K, PubMedQA: write every prompt, generation and grade here (JSONL, in data order).")
     public var generations: String?
@@ -146,6 +148,7 @@ public struct EvalArguments: ParsableArguments {
         o.task = task; o.data = data; o.format = format; o.template = template; o.maxNewTokens = maxNewTokens; o.samples = samples
         o.k = k; o.temperature = temperature; o.seed = seed; o.timeout = timeout; o.limit = limit; o.batchSize = batchSize
         o.onBadRecord = onBadRecord == .fail ? nil : onBadRecord
+        o.unsafeNoSandbox = unsafeNoSandbox ? true : nil
         return try usage { try o.settings(section: "") }
     }
 }

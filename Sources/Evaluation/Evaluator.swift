@@ -24,6 +24,8 @@ public struct EvalSettings: Codable, Sendable {
     public var batchSize = 8
     /// A record that cannot be read: stop naming it (nil, `fail`), or `skip` it, listed in the result.
     public var onBadRecord: BadRecordPolicy?
+    /// HumanEval without bubblewrap: run the generated code unsandboxed rather than stop.
+    public var unsafeNoSandbox = false
 
     public init(task: EvalTask, data: String) { self.task = task; self.data = data }
 
@@ -178,14 +180,15 @@ public final class Evaluator {
         }
         guard !problems.isEmpty else { throw EvaluationError.noItems(path: settings.data) }
         problems = Array(problems.prefix(settings.limit ?? problems.count))
-        let sandbox = Self.canUnshareNetwork ? "unshare-net" : "none"
+        // Before any generation: no sandbox and no --unsafe-no-sandbox stops here.
+        let sandbox = try CodeSandbox.make(allowUnsandboxed: settings.unsafeNoSandbox)
         var passCounts: [Double] = Array(repeating: 0, count: settings.k.count)
         for (index, problem) in problems.enumerated() where index % world.size == world.rank {
             var correct = 0
             for sample in 0..<settings.samples {
                 let completion = Answers.humanEvalCompletion(try generate([problem.prompt], seed: UInt64(index * 1000 + sample))[0])
                 let program = problem.prompt + completion + "\n\n" + problem.test + "\n\ncheck(\(problem.entry_point))\n"
-                if try Self.runPython(program, timeout: settings.timeoutSeconds, isolate: Self.canUnshareNetwork) { correct += 1 }
+                if try sandbox.runPython(program, timeout: settings.timeoutSeconds) == .passed { correct += 1 }
             }
             for (i, k) in settings.k.enumerated() where k <= settings.samples {
                 passCounts[i] += Answers.passAtK(samples: settings.samples, correct: correct, k: k)
@@ -196,43 +199,12 @@ public final class Evaluator {
         for (i, k) in settings.k.enumerated() where k <= settings.samples {
             pass["pass@\(k)"] = problems.isEmpty ? 0 : passCounts[i] / Double(problems.count)
         }
-        return EvalResult(task: .humaneval, items: problems.count, passAtK: pass, sandbox: sandbox)
+        return EvalResult(task: .humaneval, items: problems.count, passAtK: pass, sandbox: sandbox.kind.rawValue)
     }
 
     static func readMaybeGzip(_ path: String) throws -> String {
         guard path.hasSuffix(".gz") else { return try String(contentsOfFile: path, encoding: .utf8) }
         return String(decoding: try GzipFile.decompress(path), as: UTF8.self)
-    }
-
-    /// Whether `unshare --net` works here (root, or user namespaces), to run code with no network.
-    public static let canUnshareNetwork: Bool = {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        p.arguments = ["--net", "true"]
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
-    }()
-
-    /// Runs a Python program in a fresh temporary directory; true when it exits 0 in time.
-    public static func runPython(_ program: String, timeout: Double, isolate: Bool) throws -> Bool {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-eval-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("program.py")
-        try program.write(to: file, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: isolate ? "/usr/bin/unshare" : "/usr/bin/env")
-        p.arguments = (isolate ? ["--net", "python3"] : ["python3"]) + ["-I", file.path]
-        p.currentDirectoryURL = dir
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { p.terminate(); usleep(100_000); if p.isRunning { kill(p.processIdentifier, SIGKILL) }; p.waitUntilExit(); return false }
-        return p.terminationStatus == 0
     }
 }
 
@@ -240,11 +212,15 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
     case cannotRead(path: String, reason: String)
     case noItems(path: String)
     case invalidSetting(field: String, reason: String)
+    /// HumanEval needs a sandbox for the generated code, and there is none.
+    case noSandbox(reason: String)
     public var description: String {
         switch self {
         case let .cannotRead(path, reason): return "\(path): \(reason)"
         case let .noItems(path): return "\(path): no records to evaluate"
         case let .invalidSetting(field, reason): return "\(field): \(reason)"
+        case let .noSandbox(reason):
+            return "humaneval runs the generated code in a bubblewrap sandbox, and there is none: \(reason); pass --unsafe-no-sandbox to run it unsandboxed"
         }
     }
 }

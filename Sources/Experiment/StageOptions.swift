@@ -293,12 +293,13 @@ public struct EvalOptions: Codable, Equatable, Sendable {
     public var limit: Int?
     public var batchSize: Int?
     public var onBadRecord: BadRecordPolicy?
+    public var unsafeNoSandbox: Bool?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case task, data, format, template, samples, k, temperature, seed, timeout, limit
-        case maxNewTokens = "max-new-tokens", batchSize = "batch-size", onBadRecord = "on-bad-record"
+        case maxNewTokens = "max-new-tokens", batchSize = "batch-size", onBadRecord = "on-bad-record", unsafeNoSandbox = "unsafe-no-sandbox"
     }
 
     public static let keys = CodingKeys.allCases.map(\.rawValue)
@@ -318,6 +319,7 @@ public struct EvalOptions: Codable, Equatable, Sendable {
         s.limit = limit
         if let batchSize { s.batchSize = batchSize }
         s.onBadRecord = onBadRecord
+        s.unsafeNoSandbox = unsafeNoSandbox == true
         do { try s.validate() } catch let EvaluationError.invalidSetting(field, reason) {
             throw OptionError(section.isEmpty ? field : "\(section).\(field)", reason)
         }

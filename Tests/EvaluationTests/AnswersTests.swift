@@ -32,16 +32,20 @@ final class AnswersTests: XCTestCase {
 }
 
 /// HumanEval's grading runs real programs: the canonical solution of a real problem passes,
-/// a wrong one fails, and one that never ends is stopped by the timeout.
+/// a wrong one fails, and one that never ends is stopped by the timeout (in the sandbox, and
+/// unsandboxed as --unsafe-no-sandbox runs it).
 final class HumanEvalRunnerTests: XCTestCase {
     func testProgramsPassFailAndTimeOut() throws {
         let prompt = "def add(a, b):\n    \"\"\"Sum.\"\"\"\n"
         let test = "def check(candidate):\n    assert candidate(2, 3) == 5\n"
-        let isolate = Evaluator.canUnshareNetwork
-        XCTAssertTrue(try Evaluator.runPython(prompt + "    return a + b\n\n" + test + "\ncheck(add)\n", timeout: 10, isolate: isolate))
-        XCTAssertFalse(try Evaluator.runPython(prompt + "    return a - b\n\n" + test + "\ncheck(add)\n", timeout: 10, isolate: isolate))
-        let start = Date()
-        XCTAssertFalse(try Evaluator.runPython("while True:\n    pass\n", timeout: 1, isolate: isolate))
-        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        var runners = [CodeSandbox(kind: .none)]
+        if CodeSandbox.bubblewrapProblem == nil { runners.append(CodeSandbox(kind: .bubblewrap)) }
+        for runner in runners {
+            XCTAssertEqual(try runner.runPython(prompt + "    return a + b\n\n" + test + "\ncheck(add)\n", timeout: 10), .passed, "\(runner.kind)")
+            XCTAssertEqual(try runner.runPython(prompt + "    return a - b\n\n" + test + "\ncheck(add)\n", timeout: 10), .failed, "\(runner.kind)")
+            let start = Date()
+            XCTAssertEqual(try runner.runPython("while True:\n    pass\n", timeout: 1), .timedOut, "\(runner.kind)")
+            XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        }
     }
 }

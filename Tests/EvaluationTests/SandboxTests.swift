@@ -1,0 +1,124 @@
+import Evaluation
+import Foundation
+import TestSupport
+import XCTest
+
+/// The HumanEval sandbox against what a hostile `test` field did to the old runner (issue #21):
+/// each program below exits 0 only if its escape worked, so each must fail; and the host is
+/// checked for what the program tried to leave behind.
+final class SandboxTests: XCTestCase {
+    var sandbox = CodeSandbox(kind: .bubblewrap)
+
+    override func setUpWithError() throws {
+        if let problem = CodeSandbox.bubblewrapProblem {
+            let message = "SKIP: no bubblewrap sandbox here (\(problem)); scripts/test.sh installs bubblewrap"
+            print("*** \(message) ***")
+            if ProcessInfo.processInfo.environment["CI"] != nil {
+                throw NSError(domain: "SandboxTests", code: 1, userInfo: [NSLocalizedDescriptionKey: "under CI: \(message)"])
+            }
+            throw XCTSkip(message)
+        }
+    }
+
+    func outcome(_ program: String, timeout: Double = 10) throws -> CodeSandbox.Outcome {
+        try sandbox.runPython(program, timeout: timeout)
+    }
+
+    func testTheSandboxRunsOrdinaryCode() throws {
+        XCTAssertEqual(try outcome("import json, math, re, collections\nassert math.isqrt(17) == 4\nopen('scratch.txt', 'w').write('x')\n"), .passed,
+                       "the standard library imports and the program's own folder is writable")
+    }
+
+    func testFilesOutsideItsFolderCannotBeWrittenOrRead() throws {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-escape-\(UUID().uuidString)")
+        let home = FileManager.default.homeDirectoryForCurrentUser.path
+        // Writes: the host's /tmp (the sandbox's is its own), the user's home, this repository.
+        // The sandbox's /tmp is its own: the write succeeds there and nothing appears on the host.
+        _ = try outcome("open('\(marker.path)', 'w').write('x')\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker.path), "a file appeared in the host's /tmp")
+        for path in ["\(home)/xtf-escape", TestPaths.packageRoot.appendingPathComponent("xtf-escape").path] {
+            XCTAssertEqual(try outcome("open('\(path)', 'w').write('x')\n"), .failed, path)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path), path)
+        }
+        // Reads: no /etc (passwords, shadow), no home, no repository.
+        for path in ["/etc/shadow", "/etc/passwd", "\(home)/.bashrc", TestPaths.packageRoot.appendingPathComponent("Package.swift").path] {
+            XCTAssertEqual(try outcome("open('\(path)').read()\n"), .failed, path)
+        }
+    }
+
+    func testNoNetworkAndNoHostSockets() throws {
+        // A Unix socket listening on the host, in the host's /tmp and in the abstract namespace.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-sock-\(UUID().uuidString.prefix(8))").path
+        let listener = Process()
+        listener.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        listener.arguments = ["-c", """
+            import socket, time
+            a = socket.socket(socket.AF_UNIX); a.bind('\(path)'); a.listen()
+            b = socket.socket(socket.AF_UNIX); b.bind('\\0xtf-sandbox-test'); b.listen()
+            c = socket.socket(); c.bind(('127.0.0.1', 0)); c.listen(); open('\(path).port', 'w').write(str(c.getsockname()[1]))
+            time.sleep(60)
+            """]
+        try listener.run()
+        defer { listener.terminate(); try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: path + ".port") }
+        var port: String?
+        for _ in 0..<100 where port == nil { port = try? String(contentsOfFile: path + ".port", encoding: .utf8); usleep(50_000) }
+        let tcp = try XCTUnwrap(port, "the host listener did not start")
+        // The same programs reach the listeners from outside the sandbox (the control).
+        let programs = [
+            "import socket\ns = socket.socket(socket.AF_UNIX); s.connect('\(path)')\n",
+            "import socket\ns = socket.socket(socket.AF_UNIX); s.connect('\\0xtf-sandbox-test')\n",
+            "import socket\ns = socket.socket(); s.settimeout(3); s.connect(('127.0.0.1', \(tcp)))\n",
+            "import socket\nsocket.create_connection(('pypi.org', 443), timeout=3)\n",
+        ]
+        for (i, program) in programs.enumerated() {
+            if i < 3 { XCTAssertEqual(try CodeSandbox(kind: .none).runPython(program, timeout: 10), .passed, "control \(i): \(program)") }
+            XCTAssertEqual(try outcome(program), .failed, program)
+        }
+    }
+
+    func testItRunsAsAnUnprivilegedUser() throws {
+        XCTAssertEqual(try outcome("import os\nassert os.getuid() != 0 and os.geteuid() != 0\n"), .passed)
+    }
+
+    func testTheTimeoutKillsOrphansInOtherSessions() throws {
+        // A child in a session of its own keeps running after its parent exits or is killed;
+        // it would write a marker into the program's folder, which the test shares.
+        let marker = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(2)\n        open('/sandbox/orphan', 'w').write('alive')\n        time.sleep(60)\n    os._exit(0)\n"
+        let start = Date()
+        XCTAssertEqual(try outcome(marker + "time.sleep(60)\n", timeout: 1), .timedOut)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 4, "the timeout holds with an orphan")
+        // A program that exits at once leaves its orphan behind: it must die with the sandbox too.
+        XCTAssertEqual(try outcome(marker, timeout: 10), .passed)
+        sleep(3)
+        XCTAssertEqual(Self.sandboxProcesses(), 0, "processes of the sandbox outlived it")
+    }
+
+    func testForkAndMemoryBombsAreContained() throws {
+        let start = Date()
+        XCTAssertNotEqual(try outcome("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n", timeout: 5), .passed)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+        XCTAssertEqual(Self.sandboxProcesses(), 0, "the fork bomb's processes outlived the sandbox")
+        XCTAssertEqual(try outcome("x = bytearray(8 << 30)\n"), .failed, "8 GiB is past the address-space limit")
+        XCTAssertEqual(try outcome("open('big', 'wb').write(b'x' * (200 << 20))\n"), .failed, "200 MiB is past the file-size limit")
+    }
+
+    func testHumanEvalRunsTheGeneratedCodeInTheSandbox() throws {
+        let model = try Fixtures.tinyGPT2()
+        let out = try TestPaths.scratchDirectory("humaneval-sandbox").appendingPathComponent("eval.json")
+        let result = try MPIRunner.run(ranks: 2, ["eval", "--model", model.path, "--task", "humaneval", "--data",
+                                                  try TestPaths.sharedFile("data/humaneval/HumanEval.jsonl.gz").path,
+                                                  "--limit", "2", "--max-new-tokens", "4", "--out", out.path], timeout: 300)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let eval = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
+        XCTAssertEqual(eval["sandbox"] as? String, "bubblewrap")
+    }
+
+    /// Processes left running a program from the sandbox's folder (bwrap or python3 under /sandbox).
+    static func sandboxProcesses() -> Int {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.filter { $0.allSatisfy(\.isNumber) }.filter { pid in
+            guard let cmd = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return false }
+            return cmd.contains("/sandbox/program.py")
+        }.count
+    }
+}
