@@ -9,8 +9,20 @@ struct ConfigKeys {
     func optionalDouble(_ key: String) throws -> Double? {
         guard let v = object[key], !(v is NSNull) else { return nil }
         guard let n = v as? NSNumber else { throw ModelError.invalidValue(key: prefix + key, detail: "not a number") }
-        return n.doubleValue
+        let d = n.doubleValue
+        if let range = Self.realBounds[key], !(range.contains(d) && d != 0 && d.isFinite) {
+            throw ModelError.invalidValue(key: prefix + key, detail: "\(d) is outside (\(range.lowerBound), \(range.upperBound)]: the model would compute NaN or nonsense")
+        }
+        return d
     }
+
+    /// Real-valued settings that must be positive and finite (a zero or negative RoPE base or
+    /// norm epsilon makes every activation NaN, and the run would end "0 masked" without a word).
+    static let realBounds: [String: ClosedRange<Double>] = [
+        "rope_theta": 0...1e15, "rope_local_base_freq": 0...1e15, "rms_norm_eps": 0...1, "layer_norm_epsilon": 0...1, "layer_norm_eps": 0...1,
+        "partial_rotary_factor": 0...1, "factor": 0...1e6, "low_freq_factor": 0...1e6, "high_freq_factor": 0...1e6,
+        "attn_logit_softcapping": 0...1e6, "final_logit_softcapping": 0...1e6, "query_pre_attn_scalar": 0...1e9,
+    ]
 
     func optionalInt(_ key: String) throws -> Int? {
         guard let d = try optionalDouble(key) else { return nil }

@@ -7,6 +7,9 @@ public enum PipelineError: Error, CustomStringConvertible, Equatable {
     case corruptRun(path: String, reason: String)
     /// The tokenizer (or the token ids a scoring run made with it) does not fit the model.
     case tokenizerMismatch(tokenizer: String, model: String, reason: String)
+    /// The model computed a NaN or infinite probability: its weights and settings were
+    /// checked finite, so the computation overflowed.
+    case nonFiniteScore(sample: String, token: Int, value: String)
 
     public var description: String {
         switch self {
@@ -15,6 +18,8 @@ public enum PipelineError: Error, CustomStringConvertible, Equatable {
         case let .corruptRun(path, reason): return "\(path): \(reason)"
         case let .tokenizerMismatch(tokenizer, model, reason):
             return "tokenizer \(tokenizer) does not fit model \(model): \(reason); wrong --tokenizer or --model?"
+        case let .nonFiniteScore(sample, token, value):
+            return "sample \(sample): the model gave response token \(token) a probability of \(value); its weights and config are finite, so the forward pass overflowed (check the model with `xtf model check`); nothing was written for this chunk"
         }
     }
 }

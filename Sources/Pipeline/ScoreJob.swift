@@ -158,7 +158,13 @@ public struct ScoreJob {
                   (end - start + 1) * samples[order[end]].ids.count <= settings.batchTokens { end += 1 }
             let batch = order[start..<end].map { samples[$0] }
             let scores = try model.score(batch, layers: settings.riVariant, uniformRelative: settings.uniformRelative)
-            for (slot, i) in order[start..<end].enumerated() { results[i] = scores[slot] }
+            for (slot, i) in order[start..<end].enumerated() {
+                // A NaN probability would become a silently unscored token (null, never masked).
+                if let k = scores[slot].pcp.firstIndex(where: { !$0.isFinite }) {
+                    throw PipelineError.nonFiniteScore(sample: samples[i].id, token: k, value: "\(scores[slot].pcp[k])")
+                }
+                results[i] = scores[slot]
+            }
             start = end
         }
         return results.map { $0! }

@@ -49,6 +49,22 @@ final class ConfigTests: XCTestCase {
         }
     }
 
+    /// Settings that would turn every activation into NaN (issue #21: rope_theta -1 ran to the
+    /// end with "0 masked") are refused naming the key.
+    func testRealSettingsThatMakeNaNAreRefused() throws {
+        for (key, value) in [("rope_theta", "-1"), ("rope_theta", "0"), ("rms_norm_eps", "-1e-5"), ("rms_norm_eps", "2"),
+                             ("partial_rotary_factor", "1.5"), ("rope_theta", "1e300")] {
+            let json = String(format: llama, "\"\(key)\": \(value)").replacingOccurrences(of: "\"rms_norm_eps\": 1e-5, \"rms_norm_eps\"", with: "\"rms_norm_eps\"")
+            XCTAssertThrowsError(try config(json), "\(key) \(value)") { error in
+                XCTAssertTrue("\(error)".contains(key) && "\(error)".contains("NaN"), "\(error)")
+            }
+        }
+        XCTAssertThrowsError(try config(String(format: llama, "\"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": -2}"))) {
+            XCTAssertTrue("\($0)".contains("rope_scaling.factor"), "\($0)")
+        }
+        XCTAssertNoThrow(try config(String(format: llama, "\"rope_theta\": 500000.0")))
+    }
+
     func testCodableAndHFRoundTrip() throws {
         for name in ["gpt2-small-bench", "gpt2-124M", "llama-bench"] {
             let c = try ModelConfig.benchmark(name)
