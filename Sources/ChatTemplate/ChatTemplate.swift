@@ -8,9 +8,13 @@ import OrderedCollections
 public struct ChatTemplate: Sendable {
     public let source: String
     private let statements: [Statement]
+    /// What `strftime_now` reads: fixed when the template is loaded, so that every conversation
+    /// of a run (and a prompt and its full conversation) gets the same date.
+    public let now: Date
 
-    public init(_ source: String) throws {
+    public init(_ source: String, now: Date = Date()) throws {
         self.source = source
+        self.now = now
         statements = try Parser.parse(source)
     }
 
@@ -25,6 +29,10 @@ public struct ChatTemplate: Sendable {
     /// `dict` and `namespace`.
     public func render(_ variables: [String: Value]) throws -> Rendering {
         var globals = Self.globals
+        let now = self.now
+        globals["strftime_now"] = .callable(Callable(name: "strftime_now") { args in
+            .string(Self.strftime(args.value(0, "format")?.text ?? "", now))
+        })
         for (k, v) in variables { globals[k] = v }
         let interpreter = Interpreter(globals: globals)
         try interpreter.run(statements)
@@ -42,17 +50,9 @@ public struct ChatTemplate: Sendable {
         return try render(all)
     }
 
-    /// Whether the template marks the assistant's text with `{% generation %}`.
-    public var marksGeneration: Bool {
-        source.range(of: #"\{%-?\s*generation\s*-?%\}"#, options: .regularExpression) != nil
-    }
-
     static let globals: [String: Value] = [
         "raise_exception": .callable(Callable(name: "raise_exception") { args in
             throw TemplateError.raised(args.value(0, "message")?.text ?? "")
-        }),
-        "strftime_now": .callable(Callable(name: "strftime_now") { args in
-            .string(strftime(args.value(0, "format")?.text ?? "", Date()))
         }),
         "range": .callable(Callable(name: "range") { args in
             let numbers = try args.positional.map { v -> Int in
@@ -67,10 +67,12 @@ public struct ChatTemplate: Sendable {
             default: throw TemplateError.type("range expected 1 to 3 arguments, got \(numbers.count)")
             }
             if step == 0 { throw TemplateError.value("range() arg 3 must not be zero") }
-            let count = step > 0 ? max(0, (stop - start + step - 1) / step) : max(0, (start - stop - step - 1) / -step)
+            // In Double: the differences of two 64-bit ints overflow Int.
+            let span = step > 0 ? Double(stop) - Double(start) : Double(start) - Double(stop)
+            let count = span <= 0 ? 0 : Int(min((span / Double(step.magnitude)).rounded(.up), 1e9))
             // jinja2's sandbox refuses ranges over 100,000 items (MAX_RANGE).
             if count > 100_000 { throw TemplateError.value("range too big (\(count) items; the sandbox allows 100000)") }
-            return .list((0..<count).map { .int(start + $0 * step) })
+            return .list((0..<count).map { .int(start &+ $0 &* step) })
         }),
         "dict": .callable(Callable(name: "dict") { args in
             var d = OrderedDictionary<String, Value>()
@@ -105,13 +107,19 @@ public struct ChatTemplate: Sendable {
             })
         }),
         "cycler": .callable(Callable(name: "cycler") { args in
-            let items = args.positional, position = Box(0)
+            let items = args.positional
             guard !items.isEmpty else { throw TemplateError.type("cycler needs at least one item") }
-            let next = Value.callable(Callable(name: "next") { _ in
-                defer { position.value = (position.value + 1) % items.count }
+            // A namespace, so that `current` follows `next()`.
+            let state = Namespace(["current": items[0]])
+            let position = Box(0)
+            state.values["next"] = .callable(Callable(name: "next") { _ in
+                defer {
+                    position.value = (position.value + 1) % items.count
+                    state.values["current"] = items[position.value]
+                }
                 return items[position.value]
             })
-            return .dict(["next": next, "current": items[0]])
+            return .namespace(state)
         }),
         "lipsum": .callable(Callable(name: "lipsum") { _ in throw TemplateError.value("lipsum() is not supported") }),
     ]

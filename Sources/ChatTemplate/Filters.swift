@@ -18,20 +18,21 @@ enum Filters {
         case "trim":
             return .string(Methods.strip(value.text, chars: args.value(0, "chars").map(\.text)))
         case "tojson":
-            try args.check("tojson", max: 1, names: ["indent", "ensure_ascii", "separators", "sort_keys"])
+            // transformers' signature: tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).
+            try args.check("tojson", max: 4, names: ["indent", "ensure_ascii", "separators", "sort_keys"])
             var indent: String?
-            switch args.value(0, "indent") {
+            switch args.value(1, "indent") {
             case .string(let s)?: indent = s
             case let v?: indent = Operators.integer(v).map { String(repeating: " ", count: max(0, $0)) }
             case nil: indent = nil
             }
             var separators: (String, String)?
-            if let s = args.value(-1, "separators"), case let items = try s.iterated(), items.count == 2 {
+            if let s = args.value(2, "separators"), !s.isNone, case let items = try s.iterated(), items.count == 2 {
                 separators = (items[0].text, items[1].text)
             }
-            let ensureASCII = args.value(-1, "ensure_ascii")?.isTruthy ?? false
+            let ensureASCII = args.value(0, "ensure_ascii")?.isTruthy ?? false
             return .string(try PythonJSON.dumps(value, indent: indent, separators: separators,
-                                               sortKeys: args.value(-1, "sort_keys")?.isTruthy ?? false, ensureASCII: ensureASCII))
+                                               sortKeys: args.value(3, "sort_keys")?.isTruthy ?? false, ensureASCII: ensureASCII))
         case "length", "count":
             switch value {
             case .string(let s): return .int(s.unicodeScalars.count)
@@ -76,11 +77,11 @@ enum Filters {
             switch value {
             case .undefined(let message): throw TemplateError.undefined(message)
             case .int, .bool: return .int(Operators.integer(value)!)
-            case .double(let d): return d.isFinite ? .int(Int(d.rounded(.towardZero))) : fallback
+            case .double(let d): return try Operators.int(d).map(Value.int) ?? fallback
             case .string(let s):
                 let t = Methods.strip(s, chars: nil).replacingOccurrences(of: "_", with: "")
                 if let i = Int(t) { return .int(i) }
-                if let d = Double(t), d.isFinite { return .int(Int(d.rounded(.towardZero))) }
+                if let d = Double(t), let i = try Operators.int(d) { return .int(i) }
                 return fallback
             default: return fallback
             }
@@ -92,12 +93,15 @@ enum Filters {
             default: return Operators.number(value).map(Value.double) ?? fallback
             }
         case "abs":
-            if let i = Operators.integer(value) { return .int(abs(i)) }
+            if let i = Operators.integer(value) {
+                guard i != .min else { throw TemplateError.value("integer overflow in abs") }
+                return .int(abs(i))
+            }
             if case .double(let d) = value { return .double(abs(d)) }
             throw TemplateError.type("bad operand type for abs(): '\(value.typeName)'")
         case "round":
             guard let x = Operators.number(value) else { throw TemplateError.type("round needs a number") }
-            let precision = args.value(0, "precision").flatMap(Operators.integer) ?? 0
+            let precision = min(max(args.value(0, "precision").flatMap(Operators.integer) ?? 0, -300), 300)
             let method = args.value(1, "method")?.text ?? "common"
             let scale = pow(10.0, Double(precision))
             switch method {
@@ -106,7 +110,7 @@ enum Filters {
                 // value, half to even, which is what printf does.
                 if let i = Operators.integer(value) {
                     guard precision < 0 else { return .int(i) }
-                    return .int(Int((Double(i) * scale).rounded(.toNearestOrEven) / scale))
+                    return .int(try Operators.int((Double(i) * scale).rounded(.toNearestOrEven) / scale) ?? 0)
                 }
                 if precision >= 0 { return .double(Double(String(format: "%.\(min(precision, 300))f", x)) ?? x) }
                 return .double((x * scale).rounded(.toNearestOrEven) / scale)
@@ -142,8 +146,17 @@ enum Filters {
         case "min", "max":
             let caseSensitive = args.value(0, "case_sensitive")?.isTruthy ?? false
             let attribute = args.value(1, "attribute")
-            let items = try sorted(try value.iterated(), reverse: false, caseSensitive: caseSensitive, attribute: attribute, interpreter)
-            return (name == "min" ? items.first : items.last) ?? .undefined(name: "No aggregated item, sequence was empty.")
+            // Python's min/max: the first of the equal smallest (largest) items.
+            var best: (item: Value, key: [Value])?
+            for item in try value.iterated() {
+                let key = try sortKey(item, caseSensitive: caseSensitive, attributes: attributeList(attribute), interpreter)
+                if let current = best {
+                    let better = name == "min" ? try Operators.less(.list(key), .list(current.key)) : try Operators.less(.list(current.key), .list(key))
+                    if !better { continue }
+                }
+                best = (item, key)
+            }
+            return best?.item ?? .undefined(name: "No aggregated item, sequence was empty.")
         case "sum":
             var total = args.value(1, "start") ?? .int(0)
             for item in try value.iterated() {
@@ -221,7 +234,7 @@ enum Filters {
             let s = Array(value.text.unicodeScalars), e = end.unicodeScalars.count
             guard length >= e else { throw TemplateError.value("expected length >= \(e), got \(length)") }
             guard leeway >= 0 else { throw TemplateError.value("expected leeway >= 0, got \(leeway)") }
-            if s.count <= length + leeway { return .string(value.text) }
+            if length > Int.max - leeway || s.count <= length + leeway { return .string(value.text) }
             var kept = Array(s.prefix(length - e))
             if !killwords, let space = kept.lastIndex(of: " ") { kept = Array(kept[..<space]) }
             return .string(String(String.UnicodeScalarView(kept)) + end)
@@ -253,19 +266,26 @@ enum Filters {
         return value
     }
 
-    private static func sorted(_ items: [Value], reverse: Bool, caseSensitive: Bool, attribute: Value?, _ interpreter: Interpreter) throws -> [Value] {
-        let attributes: [Value] = attribute.map { a -> [Value] in
+    /// "a,b" as the list of attribute paths sort, min and max compare by.
+    private static func attributeList(_ attribute: Value?) -> [Value] {
+        attribute.map { a -> [Value] in
             if case .string(let s) = a { return s.split(separator: ",").map { Value.string(String($0)) } }
             return [a]
         } ?? []
-        func key(_ item: Value) throws -> [Value] {
-            let keys = attributes.isEmpty ? [item] : try attributes.map { try path($0, of: item, interpreter) }
-            return keys.map { k in
-                if !caseSensitive, case .string(let s) = k { return .string(s.lowercased()) }
-                return k
-            }
+    }
+
+    /// What an item is compared by: its attributes (or itself), strings lower-cased unless case-sensitive.
+    private static func sortKey(_ item: Value, caseSensitive: Bool, attributes: [Value], _ interpreter: Interpreter) throws -> [Value] {
+        let keys = attributes.isEmpty ? [item] : try attributes.map { try path($0, of: item, interpreter) }
+        return keys.map { k in
+            if !caseSensitive, case .string(let s) = k { return .string(s.lowercased()) }
+            return k
         }
-        let keyed = try items.map { (try key($0), $0) }
+    }
+
+    private static func sorted(_ items: [Value], reverse: Bool, caseSensitive: Bool, attribute: Value?, _ interpreter: Interpreter) throws -> [Value] {
+        let attributes = attributeList(attribute)
+        let keyed = try items.map { (try sortKey($0, caseSensitive: caseSensitive, attributes: attributes, interpreter), $0) }
         var failure: Error?
         // A stable sort, as Python's sorted; reversed order keeps equal items in input order too.
         let order = keyed.enumerated().sorted { a, b in
@@ -293,7 +313,7 @@ enum Filters {
 
     private static func indent(_ s: String, width: Value, first: Bool, blank: Bool) -> String {
         let pad: String
-        if case .string(let w) = width { pad = w } else { pad = String(repeating: " ", count: Operators.integer(width) ?? 4) }
+        if case .string(let w) = width { pad = w } else { pad = String(repeating: " ", count: min(max(0, Operators.integer(width) ?? 4), 10_000)) }
         let lines = Methods.splitLines(s + "\n")
         var out: String
         if blank {

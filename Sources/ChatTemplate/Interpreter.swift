@@ -10,6 +10,10 @@ final class Interpreter: @unchecked Sendable {
     private(set) var generationRanges: [Range<Int>] = []
     /// Above 0 while a macro body, set block or filter block writes to a buffer of its own.
     private var captureDepth = 0
+    /// Macro calls in progress: a macro calling itself without end is an error, as Python's
+    /// recursion limit makes it in jinja2, not a stack overflow.
+    private var callDepth = 0
+    static let maximumCallDepth = 64
 
     private enum Flow { case normal, breakLoop, continueLoop }
 
@@ -18,7 +22,7 @@ final class Interpreter: @unchecked Sendable {
     }
 
     func run(_ statements: [Statement]) throws {
-        if try execute(statements) != .normal { throw TemplateError.syntax(line: 0, "'break' or 'continue' outside a loop") }
+        if try execute(statements) != .normal { throw TemplateError.value("'break' or 'continue' outside a loop") }
     }
 
     // MARK: Scopes
@@ -96,7 +100,7 @@ final class Interpreter: @unchecked Sendable {
                 try assign(target, value)
             }
         case .macro(let macro, _):
-            scopes[scopes.count - 1][macro.name] = makeMacro(macro)
+            scopes[scopes.count - 1][macro.name] = makeMacro(macro, closure: scopes)
         case .callBlock(let arguments, let parameters, let body, let line, let callee):
             try at(line) {
                 let caller = makeMacro(Macro(name: "caller", parameters: parameters, body: body), closure: scopes)
@@ -110,6 +114,12 @@ final class Interpreter: @unchecked Sendable {
                 var value = Value.string(try capture { _ = try execute(body) })
                 for (name, arguments) in filters { value = try applyFilter(name, value, arguments) }
                 output += value.text
+            }
+        case .with(let assignments, let body, let line):
+            let values = try at(line) { try assignments.map { try evaluate($0.1) } }
+            return try withScope([:]) {
+                for ((target, _), value) in zip(assignments, values) { try at(line) { try assign(target, value) } }
+                return try execute(body)
             }
         case .generation(let body):
             let start = output.utf8.count
@@ -127,9 +137,12 @@ final class Interpreter: @unchecked Sendable {
     /// Runs `body`, adding `line` to an error that has none.
     private func at<T>(_ line: Int, _ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as TemplateError {
-            if case .at = error { throw error }
-            if case .syntax = error { throw error }
-            throw TemplateError.at(line: line, error)
+            switch error {
+            case .at: throw error
+            case .syntax(0, let message): throw TemplateError.syntax(line: line, message)
+            case .syntax: throw error
+            default: throw TemplateError.at(line: line, error)
+            }
         }
     }
 
@@ -170,9 +183,10 @@ final class Interpreter: @unchecked Sendable {
         return .normal
     }
 
-    /// A macro as a callable: its parameters bound Python's way, run in a scope of its own above
-    /// the template's top level (or above `closure`, for a call block's `caller`).
-    private func makeMacro(_ macro: Macro, closure: [[String: Value]]? = nil) -> Value {
+    /// A macro as a callable: its parameters bound Python's way (defaults computed in the macro's
+    /// own scope, after the parameters before them), run in a scope of its own above the scopes
+    /// where it was defined (a macro inside a loop sees the loop's variables).
+    private func makeMacro(_ macro: Macro, closure: [[String: Value]]) -> Value {
         let takesVarargs = macro.reads("varargs"), takesKwargs = macro.reads("kwargs"), takesCaller = macro.reads("caller")
         return .callable(Callable(name: macro.name) { [unowned self] arguments in
             if arguments.positional.count > macro.parameters.count, !takesVarargs {
@@ -183,28 +197,36 @@ final class Interpreter: @unchecked Sendable {
             }) {
                 throw TemplateError.type("macro '\(macro.name)' has no argument named '\(unknown)'")
             }
-            var frame: [String: Value] = [:]
+            self.callDepth += 1
+            defer { self.callDepth -= 1 }
+            if self.callDepth > Self.maximumCallDepth {
+                throw TemplateError.value("macro '\(macro.name)' called more than \(Self.maximumCallDepth) levels deep (recursion without end?)")
+            }
+            // The template's top level is read as it is now (jinja2 looks those names up at
+            // call time); the scopes of loops around the definition as they were then.
+            let saved = self.scopes
+            self.scopes = Array(saved.prefix(2)) + closure.dropFirst(2) + [[:]]
+            defer { self.scopes = saved }
             let extra = Array(arguments.positional.dropFirst(macro.parameters.count))
             for (i, (name, fallback)) in macro.parameters.enumerated() {
+                let value: Value
                 if i < arguments.positional.count {
-                    frame[name] = arguments.positional[i]
-                } else if let value = arguments.keywords[name] {
-                    frame[name] = value
+                    value = arguments.positional[i]
+                } else if let given = arguments.keywords[name] {
+                    value = given
                 } else if let fallback {
-                    frame[name] = try self.evaluate(fallback)
+                    value = try self.evaluate(fallback)
                 } else {
-                    frame[name] = .undefined(name: "parameter '\(name)' was not provided")
+                    value = .undefined(name: "parameter '\(name)' was not provided")
                 }
+                self.scopes[self.scopes.count - 1][name] = value
             }
             var kwargs = OrderedDictionary<String, Value>()
             for (key, value) in arguments.keywords where !macro.parameters.contains(where: { $0.0 == key }) {
-                if key == "caller" { frame["caller"] = value } else { kwargs[key] = value }
+                if key == "caller" { self.scopes[self.scopes.count - 1]["caller"] = value } else { kwargs[key] = value }
             }
-            frame["varargs"] = .tuple(extra)
-            frame["kwargs"] = .dict(kwargs)
-            let saved = self.scopes
-            self.scopes = (closure ?? Array(saved.prefix(2))) + [frame]
-            defer { self.scopes = saved }
+            self.scopes[self.scopes.count - 1]["varargs"] = .tuple(extra)
+            self.scopes[self.scopes.count - 1]["kwargs"] = .dict(kwargs)
             return .string(try self.capture { _ = try self.execute(macro.body) })
         })
     }
@@ -351,7 +373,12 @@ final class Interpreter: @unchecked Sendable {
             var i = clamp(try bound(start), stride > 0 ? 0 : n - 1)
             let end = clamp(try bound(stop), stride > 0 ? n : -1)
             var result: [T] = []
-            while stride > 0 ? i < end : i > end { result.append(items[i]); i += stride }
+            while stride > 0 ? i < end : i > end {
+                result.append(items[i])
+                let (next, overflow) = i.addingReportingOverflow(stride)
+                if overflow { break }
+                i = next
+            }
             return result
         }
         switch object {
@@ -367,12 +394,3 @@ final class Interpreter: @unchecked Sendable {
     }
 }
 
-extension Value {
-    var isNone: Bool { if case .none = self { return true } else { return false } }
-}
-
-/// Mutable state behind a callable (`loop.changed`, `cycler`, `joiner`).
-final class Box<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
-}

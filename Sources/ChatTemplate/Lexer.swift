@@ -76,7 +76,7 @@ struct Lexer {
                 case "#": try skipComment()
                 case "{": try readTag(begin: .variableBegin, close: "}}")
                 default:
-                    if try readRawBlock(into: &text) { textLine = line; continue }
+                    if try readRawBlock() { textLine = line; continue }
                     try readTag(begin: .blockBegin, close: "%}")
                 }
                 textLine = line
@@ -140,8 +140,9 @@ struct Lexer {
         return nil
     }
 
-    /// `{% raw %} ... {% endraw %}`: the text between is kept verbatim.
-    private mutating func readRawBlock(into text: inout [Unicode.Scalar]) throws -> Bool {
+    /// `{% raw %} ... {% endraw %}`: the text between is kept verbatim, as a text token of its
+    /// own (the newline after `{% raw %}` too: jinja2 does not trim it).
+    private mutating func readRawBlock() throws -> Bool {
         var i = position
         while i < source.count, source[i] == " " || source[i] == "\t" || source[i] == "\n" { i += 1 }
         guard starts(with: "raw", at: i) else { return false }
@@ -151,7 +152,7 @@ struct Lexer {
         guard starts(with: "%}", at: j + (closeSign == nil ? 0 : 1)) else { return false }
         let startLine = line
         position = j + (closeSign == nil ? 2 : 3)
-        afterTag(sign: closeSign, trims: true)
+        afterTag(sign: closeSign, trims: false)
         var body: [Unicode.Scalar] = []
         while position < source.count {
             if source[position] == "{", peek(1) == "%" {
@@ -166,7 +167,7 @@ struct Lexer {
                     if starts(with: "%}", at: k + (endSign == nil ? 0 : 1)) {
                         if openSign == "-" { while let last = body.last, last.properties.isWhitespace { body.removeLast() } }
                         else if openSign != "+" { stripIndentation(&body) }
-                        text = body
+                        if !body.isEmpty { tokens.append(Token(kind: .text(String(String.UnicodeScalarView(body))), line: startLine)) }
                         position = k + (endSign == nil ? 2 : 3)
                         afterTag(sign: endSign, trims: true)
                         return true

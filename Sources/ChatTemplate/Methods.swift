@@ -321,7 +321,7 @@ enum Methods {
             let field = String(chars[(i + 1)..<close])
             let value: Value?
             if field.isEmpty { value = next < args.positional.count ? args.positional[next] : nil; next += 1 }
-            else if let n = Int(field) { value = n < args.positional.count ? args.positional[n] : nil }
+            else if let n = Int(field) { value = args.positional.indices.contains(n) ? args.positional[n] : nil }
             else { value = args.keywords[field] }
             guard let value else { throw TemplateError.value("format field '{\(field)}' has no argument") }
             out += value.text

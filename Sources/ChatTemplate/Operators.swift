@@ -13,6 +13,15 @@ enum Operators {
         }
     }
 
+    /// A float truncated to an int as Python's int() does; nil for NaN or infinity, an error
+    /// past 64 bits (Python's ints are unbounded; xtf's are not).
+    static func int(_ d: Double) throws -> Int? {
+        guard d.isFinite else { return nil }
+        let t = d.rounded(.towardZero)
+        guard t >= -9.223372036854775e18, t <= 9.223372036854775e18 else { throw TemplateError.value("\(d) is too large for a 64-bit integer") }
+        return Int(t)
+    }
+
     static func number(_ v: Value) -> Double? {
         switch v {
         case .double(let d): return d
@@ -43,15 +52,22 @@ enum Operators {
         case ("+", .tuple(let a), .tuple(let b)): return .tuple(a + b)
         case ("*", .string(let s), _), ("*", _, .string(let s)):
             guard let n = integer(l) ?? integer(r) else { break }
-            return .string(String(repeating: s, count: max(0, n)))
+            return .string(String(repeating: s, count: try repetitions(n, of: s.utf8.count)))
         case ("*", .list(let a), _), ("*", _, .list(let a)):
             guard let n = integer(l) ?? integer(r) else { break }
-            return .list(Array(repeating: a, count: max(0, n)).flatMap { $0 })
+            return .list(Array(repeating: a, count: try repetitions(n, of: a.count)).flatMap { $0 })
         case ("%", .string(let format), _):
             return .string(try percentFormat(format, r))
         default: break
         }
         throw TemplateError.type("unsupported operand type(s) for \(op): '\(l.typeName)' and '\(r.typeName)'")
+    }
+
+    /// How many copies `s * n` makes: none of an empty sequence, and at most 100 million items.
+    private static func repetitions(_ n: Int, of count: Int) throws -> Int {
+        guard n > 0, count > 0 else { return 0 }
+        guard n <= 100_000_000 / count else { throw TemplateError.value("repetition too large (\(n) copies of \(count) items)") }
+        return n
     }
 
     private static func integers(_ op: String, _ a: Int, _ b: Int) throws -> Value {
@@ -68,6 +84,7 @@ enum Operators {
             return .double(Double(a) / Double(b))
         case "//", "%":
             if b == 0 { throw TemplateError.value("integer division or modulo by zero") }
+            if a == .min && b == -1 { return op == "//" ? try checked((a, true)) : .int(0) }
             var q = a / b, m = a % b
             if m != 0 && ((m < 0) != (b < 0)) { q -= 1; m += b }
             return .int(op == "//" ? q : m)
@@ -225,15 +242,17 @@ enum Operators {
                 out += flags.contains("-") ? text + String(repeating: " ", count: pad) : String(repeating: " ", count: pad) + text
             case "d", "i", "u":
                 guard let n = number(value) else { throw TemplateError.type("%\(conversion) format: a real number is required, not \(value.typeName)") }
-                out += String(format: spec + "lld", Int64(n.rounded(.towardZero)))
+                guard let i = try int(n) else { throw TemplateError.value("cannot convert float \(n) to integer") }
+                out += String(format: spec + "lld", Int64(i))
             case "x", "X", "o":
                 guard let n = integer(value) else { throw TemplateError.type("%\(conversion) format: an integer is required, not \(value.typeName)") }
-                out += (n < 0 ? "-" : "") + String(format: spec + "ll" + String(conversion), Int64(abs(n)))
+                out += (n < 0 ? "-" : "") + String(format: spec + "ll" + String(conversion), UInt64(n.magnitude))
             case "f", "F", "e", "E", "g", "G":
                 guard let n = number(value) else { throw TemplateError.type("must be real number, not \(value.typeName)") }
                 out += String(format: spec + String(conversion), n)
             case "c":
-                if case .string(let s) = value, s.unicodeScalars.count == 1 { out += s } else if let n = integer(value), let u = Unicode.Scalar(UInt32(max(0, n))) {
+                if case .string(let s) = value, s.unicodeScalars.count == 1 { out += s } else if let n = integer(value), (0...0x10FFFF).contains(n),
+                                                                                                    let u = Unicode.Scalar(UInt32(n)) {
                     out.unicodeScalars.append(u)
                 } else { throw TemplateError.type("%c requires an int or a single character") }
             default: throw TemplateError.value("unsupported format character '\(conversion)'")

@@ -5,6 +5,15 @@
 struct Parser {
     private let tokens: [Token]
     private var index = 0
+    /// How deeply expressions and statements nest: bounded so that a hostile template is an
+    /// error, not a stack overflow (real chat templates nest a few levels).
+    private var depth = 0
+    static let maximumDepth = 100
+
+    private mutating func enter() throws {
+        depth += 1
+        if depth > Self.maximumDepth { throw TemplateError.syntax(line: line, "nested more than \(Self.maximumDepth) levels deep") }
+    }
 
     static func parse(_ template: String) throws -> [Statement] {
         var parser = Parser(tokens: try Lexer.tokenize(template))
@@ -75,6 +84,8 @@ struct Parser {
     /// Statements up to a `{% name %}` tag whose name is in `until` (returned, the tag's name
     /// consumed), or to the end of the template (nil).
     private mutating func parseBody(until: Set<String>) throws -> ([Statement], String?) {
+        try enter()
+        defer { depth -= 1 }
         var body: [Statement] = []
         while true {
             switch current.kind {
@@ -192,19 +203,17 @@ struct Parser {
             try expectBlockEnd()
             return .filterBlock(filters, body, line: line)
         case "with":
-            // `{% with a = 1 %}...{% endwith %}`: a for loop over one item scopes the same way.
-            var targets: [Target] = [], values: [Expression] = []
+            var assignments: [(Target, Expression)] = []
             while current.kind != .blockEnd {
-                if !targets.isEmpty { try expectOp(",") }
-                targets.append(try parseAssignTarget(namespace: false))
+                if !assignments.isEmpty { try expectOp(",") }
+                let target = try parseAssignTarget(namespace: false)
                 try expectOp("=")
-                values.append(try parseExpression())
+                assignments.append((target, try parseExpression()))
             }
             try expectBlockEnd()
             let (body, _) = try parseBlock("with", until: ["endwith"])
             try expectBlockEnd()
-            let sets = zip(targets, values).map { Statement.set($0, $1, line: line) }
-            return .for(.name("_"), .list([.literal(.none)]), condition: nil, body: sets + body, otherwise: [], recursive: false, line: line)
+            return .with(assignments, body, line: line)
         case "generation":
             try expectBlockEnd()
             let (body, _) = try parseBlock("generation", until: ["endgeneration"])
@@ -285,6 +294,8 @@ struct Parser {
     }
 
     mutating func parseExpression() throws -> Expression {
+        try enter()
+        defer { depth -= 1 }
         var expression = try parseOr()
         while skipName("if") {
             let condition = try parseOr()
@@ -307,7 +318,11 @@ struct Parser {
     }
 
     private mutating func parseNot() throws -> Expression {
-        if skipName("not") { return .not(try parseNot()) }
+        if skipName("not") {
+            try enter()
+            defer { depth -= 1 }
+            return .not(try parseNot())
+        }
         return try parseCompare()
     }
 
@@ -361,6 +376,8 @@ struct Parser {
     }
 
     private mutating func parseUnary(withFilters: Bool = true) throws -> Expression {
+        try enter()
+        defer { depth -= 1 }
         var expression: Expression
         if skipOp("-") {
             expression = .unary("-", try parseUnary(withFilters: false))

@@ -32,7 +32,7 @@ enum Predicates {
             guard let i = Operators.integer(value), let n = Operators.integer(try argument()), n != 0 else {
                 throw TemplateError.value("divisibleby needs integers, the divisor not 0")
             }
-            return i % n == 0
+            return n == -1 || i % n == 0
         case "eq", "equalto", "==": return Operators.equal(value, try argument())
         case "ne", "!=": return !Operators.equal(value, try argument())
         case "lt", "lessthan", "<": return try Operators.less(value, try argument())

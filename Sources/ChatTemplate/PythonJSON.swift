@@ -191,10 +191,12 @@ extension PythonJSON {
                 case UInt8(ascii: "f"): out.append(0x0C)
                 case UInt8(ascii: "u"):
                     var v = try hex4()
-                    if (0xD800..<0xDC00).contains(v), index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                    if (0xD800..<0xDC00).contains(v), index + 5 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                        let mark = index
                         index += 2
                         let low = try hex4()
-                        v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00)
+                        // A high surrogate needs a low one; otherwise the character is replaced, as a lone surrogate is.
+                        if (0xDC00..<0xE000).contains(low) { v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00) } else { index = mark }
                     }
                     out.append(contentsOf: Array(String(Unicode.Scalar(v).map(Character.init) ?? "\u{FFFD}").utf8))
                 default: out.append(e)

@@ -55,6 +55,8 @@ indirect enum Statement: Sendable {
     /// `{% call(args) macro(...) %}body{% endcall %}`: the body is the macro's `caller()`.
     case callBlock(CallArguments, parameters: [(String, Expression?)], body: [Statement], line: Int, callee: Expression)
     case filterBlock([(String, CallArguments)], [Statement], line: Int)
+    /// `{% with a = x, b = y %}`: the values computed in the outer scope, then a scope of their own.
+    case with([(Target, Expression)], [Statement], line: Int)
     /// transformers' `{% generation %}`: the text inside is what the assistant writes.
     case generation([Statement])
     case `break`(line: Int)
@@ -77,6 +79,7 @@ extension Statement {
         case .for(_, let iterable, let condition, let body, let otherwise, _, _):
             return iterable.reads(name) || condition?.reads(name) == true || (body + otherwise).contains { $0.reads(name) }
         case .setBlock(_, let body, _, _), .filterBlock(_, let body, _), .generation(let body): return body.contains { $0.reads(name) }
+        case .with(let assignments, let body, _): return assignments.contains { $0.1.reads(name) } || body.contains { $0.reads(name) }
         case .macro: return false
         case .callBlock(let arguments, _, let body, _, let callee):
             return arguments.reads(name) || callee.reads(name) || body.contains { $0.reads(name) }

@@ -96,8 +96,16 @@ public indirect enum Value: Sendable {
     static func pythonFloat(_ d: Double) -> String {
         if d.isNaN { return "nan" }
         if d.isInfinite { return d < 0 ? "-inf" : "inf" }
-        // Swift's description uses the same shortest digits and the same exponent thresholds.
-        return d.description
+        // Swift's description has Python's shortest digits and its exponent below 1e-4, but
+        // writes whole numbers up to 2^53 in full where Python switches to an exponent at 1e16.
+        let text = d.description
+        guard abs(d) >= 1e16, !text.contains("e") else { return text }
+        let sign = d < 0 ? "-" : ""
+        var digits = String(text.drop { $0 == "-" }.prefix { $0 != "." })
+        let exponent = digits.count - 1
+        while digits.count > 1, digits.hasSuffix("0") { digits.removeLast() }
+        let mantissa = digits.count == 1 ? digits : digits.prefix(1) + "." + digits.dropFirst()
+        return "\(sign)\(mantissa)e+\(exponent)"
     }
 
     /// Python's repr of a string: single quotes unless the text has a ' and no ".
@@ -131,6 +139,16 @@ public indirect enum Value: Sendable {
         default: return true
         }
     }
+}
+
+extension Value {
+    var isNone: Bool { if case .none = self { return true } else { return false } }
+}
+
+/// Mutable state behind a callable (`loop.changed`, `cycler`, `joiner`).
+final class Box<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// `namespace(...)`: attributes set with `{% set ns.name = ... %}` are seen by every scope.

@@ -122,8 +122,10 @@ public struct ModelChatTemplate: Sendable {
                     guard case .dict(let d) = item, case .string(let name)? = d["name"], case .string(let t)? = d["template"] else { return nil }
                     return (name, t)
                 }
-                guard let chosen = templates.first(where: { $0.0 == "default" }) ?? templates.first else {
-                    throw ChatTemplateFileError.unreadable(file: configFile.path, reason: "chat_template lists no template with a name and text")
+                // transformers uses "default" and refuses a list without one.
+                guard let chosen = templates.first(where: { $0.0 == "default" }) else {
+                    throw ChatTemplateFileError.unreadable(file: configFile.path,
+                                                           reason: "chat_template lists no template named \"default\" (it has \(templates.map(\.0).joined(separator: ", ")))")
                 }
                 fromConfig = chosen.1
             case nil, .none?: break

@@ -4,11 +4,13 @@ import Glibc
 #endif
 
 /// Where generated code runs (HumanEval): inside bubblewrap, which sees only the system's
-/// /usr read-only, a fresh /proc, /dev and /tmp, and its own folder; no network, no host
-/// sockets, no /etc or home; its own pid namespace, so killing it at the timeout kills every
-/// process it started, orphans included. It runs as an unprivileged user (nobody, when xtf is
-/// root) under limits on address space, CPU time, processes, file size and open files.
-/// Without bubblewrap, evaluation stops unless the user accepts running the code unsandboxed.
+/// /usr and its own folder, both read-only, a fresh /proc and /dev, and a small /tmp in
+/// memory; no network, no host sockets, no /etc or home; its own pid namespace, so killing
+/// it at the timeout kills every process it started, orphans included. It runs as an
+/// unprivileged user (nobody, when xtf is root) under limits on address space, CPU time,
+/// threads, file size and open files: at most `processes` x `addressSpaceBytes` of memory
+/// in all (8 GiB; a cgroup would bound the total tighter). Without bubblewrap, evaluation
+/// stops unless the user accepts running the code unsandboxed.
 public struct CodeSandbox: Sendable {
     public enum Kind: String, Codable, Sendable { case bubblewrap, none }
 
@@ -20,10 +22,13 @@ public struct CodeSandbox: Sendable {
 
     public struct Limits: Sendable {
         public init() {}
-        public var addressSpaceBytes = 2 << 30
-        public var fileSizeBytes = 64 << 20
-        /// Processes the sandboxed user may have beyond those it already has.
-        public var processes = 64
+        public var addressSpaceBytes = 1 << 30
+        public var fileSizeBytes = 16 << 20
+        /// The writable /tmp's size, in memory.
+        public var temporaryBytes = 16 << 20
+        /// Processes (threads: the kernel counts those) the sandboxed user may have beyond those
+        /// it already has. A HumanEval program needs one.
+        public var processes = 8
         public var openFiles = 256
     }
 
@@ -57,40 +62,43 @@ public struct CodeSandbox: Sendable {
 
     public enum Outcome: Equatable, Sendable { case passed, failed, timedOut }
 
-    /// Runs a Python program in a new folder of its own; `.passed` when it exits 0 within `timeout` seconds.
-    public func runPython(_ program: String, timeout: Double) throws -> Outcome {
+    /// Runs a Python program in a new folder of its own; `.passed` when it exits 0 within
+    /// `timeout` seconds. `label` is put in the program's environment (XTF_SANDBOX_RUN), so
+    /// its processes can be found.
+    public func runPython(_ program: String, timeout: Double, label: String = UUID().uuidString) throws -> Outcome {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-eval-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         try program.write(to: folder.appendingPathComponent("program.py"), atomically: true, encoding: .utf8)
         if kind == .bubblewrap, getuid() == 0 { chown(folder.path, Self.nobody, Self.nobody) }
         return try run(["-I", kind == .bubblewrap ? "/sandbox/program.py" : folder.appendingPathComponent("program.py").path],
-                       folder: folder, timeout: timeout)
+                       folder: folder, timeout: timeout, label: label)
     }
 
     /// The command line: [setpriv to nobody when root] prlimit ... bwrap ... python3 ARGS.
-    func command(_ arguments: [String], folder: URL, timeout: Double) -> [String] {
+    func command(_ arguments: [String], folder: URL, timeout: Double, label: String) -> [String] {
         guard kind == .bubblewrap else { return ["/usr/bin/env", "python3"] + arguments }
         let root = getuid() == 0
         let user = root ? Self.nobody : getuid()
         var line: [String] = []
         if root { line += ["/usr/bin/setpriv", "--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups", "--inh-caps=-all"] }
-        // RLIMIT_NPROC counts every process of the user, so allow the ones it has now and N more.
-        let processes = Self.processCount(uid: user) + limits.processes
+        // RLIMIT_NPROC counts every thread of the user, so allow the ones it has now and N more.
+        let processes = Self.threadCount(uid: user) + limits.processes
         line += ["/usr/bin/prlimit", "--as=\(limits.addressSpaceBytes)", "--cpu=\(Int(timeout.rounded(.up)) + 1)",
                  "--nproc=\(processes)", "--fsize=\(limits.fileSizeBytes)", "--nofile=\(limits.openFiles)", "--core=0", "--"]
         line += ["/usr/bin/bwrap", "--unshare-all", "--die-with-parent", "--new-session",
                  "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
                  "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
-                 "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-                 "--bind", folder.path, "/sandbox", "--chdir", "/sandbox",
-                 "--clearenv", "--setenv", "PATH", "/usr/bin", "--setenv", "HOME", "/sandbox", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+                 "--proc", "/proc", "--dev", "/dev", "--size", String(limits.temporaryBytes), "--tmpfs", "/tmp",
+                 "--ro-bind", folder.path, "/sandbox", "--chdir", "/sandbox",
+                 "--clearenv", "--setenv", "PATH", "/usr/bin", "--setenv", "HOME", "/tmp", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+                 "--setenv", "XTF_SANDBOX_RUN", label,
                  Self.python]
         return line + arguments
     }
 
-    func run(_ arguments: [String], folder: URL, timeout: Double) throws -> Outcome {
-        let line = command(arguments, folder: folder, timeout: timeout)
+    func run(_ arguments: [String], folder: URL, timeout: Double, label: String = UUID().uuidString) throws -> Outcome {
+        let line = command(arguments, folder: folder, timeout: timeout, label: label)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: line[0])
         p.arguments = Array(line.dropFirst())
@@ -109,15 +117,17 @@ public struct CodeSandbox: Sendable {
         return .timedOut
     }
 
-    static func processCount(uid: UInt32) -> Int {
+    /// The threads of the user's processes (what RLIMIT_NPROC counts).
+    static func threadCount(uid: UInt32) -> Int {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         var count = 0
         for entry in entries where entry.allSatisfy(\.isNumber) {
-            if let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8),
-               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }),
-               line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first == Substring(String(uid)) {
-                count += 1
+            guard let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8) else { continue }
+            let fields = status.split(separator: "\n")
+            func value(_ key: String) -> Substring? {
+                fields.first { $0.hasPrefix(key) }?.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first
             }
+            if value("Uid:") == Substring(String(uid)) { count += Int(value("Threads:") ?? "1") ?? 1 }
         }
         return count
     }

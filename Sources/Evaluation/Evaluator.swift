@@ -180,8 +180,10 @@ public final class Evaluator {
         }
         guard !problems.isEmpty else { throw EvaluationError.noItems(path: settings.data) }
         problems = Array(problems.prefix(settings.limit ?? problems.count))
-        // Before any generation: no sandbox and no --unsafe-no-sandbox stops here.
-        let sandbox = try CodeSandbox.make(allowUnsandboxed: settings.unsafeNoSandbox)
+        // Before any generation, on every rank together: no sandbox and no --unsafe-no-sandbox
+        // stops here; eval.json records the weakest sandbox any rank ran the code in.
+        let sandbox = try world.allSucceed { try CodeSandbox.make(allowUnsandboxed: settings.unsafeNoSandbox) }
+        let everywhere = try world.allreduce(Int64(sandbox.kind == .bubblewrap ? 1 : 0), op: .min) == 1
         var passCounts: [Double] = Array(repeating: 0, count: settings.k.count)
         for (index, problem) in problems.enumerated() where index % world.size == world.rank {
             var correct = 0
@@ -199,7 +201,8 @@ public final class Evaluator {
         for (i, k) in settings.k.enumerated() where k <= settings.samples {
             pass["pass@\(k)"] = problems.isEmpty ? 0 : passCounts[i] / Double(problems.count)
         }
-        return EvalResult(task: .humaneval, items: problems.count, passAtK: pass, sandbox: sandbox.kind.rawValue)
+        return EvalResult(task: .humaneval, items: problems.count, passAtK: pass,
+                          sandbox: everywhere ? CodeSandbox.Kind.bubblewrap.rawValue : CodeSandbox.Kind.none.rawValue)
     }
 
     static func readMaybeGzip(_ path: String) throws -> String {

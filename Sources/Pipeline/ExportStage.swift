@@ -4,8 +4,9 @@ import Foundation
 /// The trainers a masked run can be handed to, and the columns each reads.
 public enum ExportFormat: String, Codable, Sendable, CaseIterable {
     /// TRL's SFTTrainer on a processed dataset: `input_ids` and `completion_mask` (1 where a
-    /// token has a loss), which TRL turns into labels when `completion_only_loss` is on (its
-    /// default for such data) and keeps through packing.
+    /// token has a loss), which TRL turns into labels and keeps through packing when
+    /// `completion_only_loss=True` is set (TRL sets it by itself only for prompt/completion
+    /// text columns; without it every token is trained on).
     case trl
     /// axolotl's pre-tokenized datasets: `input_ids`, `attention_mask`, `labels`.
     case axolotl

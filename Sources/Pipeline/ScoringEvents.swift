@@ -19,7 +19,7 @@ public enum ScoringEvents {
                         ("score/\(name)/flagged_by_rule", Double(a.flaggedByRule))]
             for point in a.scores.quantiles { if let value = point.value { scalars.append(("score/\(name)/quantile_\(point.q)", value)) } }
         }
-        for region in r.overlap { scalars.append(("score/overlap/\(region.attributes)", region.fraction)) }
+        for region in r.overlap { scalars.append(("score/overlap/\(region.attributes.lowercased())", region.fraction)) }
         for point in r.maskRatio.quantiles { if let value = point.value { scalars.append(("score/mask_ratio/quantile_\(point.q)", value)) } }
         let events = try TensorBoardEvents(directory: (run as NSString).appendingPathComponent("tensorboard"))
         try events.add(step: 0, scalars: scalars)

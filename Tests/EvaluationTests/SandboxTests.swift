@@ -20,13 +20,19 @@ final class SandboxTests: XCTestCase {
         }
     }
 
+    /// Each run's label (in its processes' environment), to find what it left running.
+    var label = UUID().uuidString
+
     func outcome(_ program: String, timeout: Double = 10) throws -> CodeSandbox.Outcome {
-        try sandbox.runPython(program, timeout: timeout)
+        label = UUID().uuidString
+        return try sandbox.runPython(program, timeout: timeout, label: label)
     }
 
     func testTheSandboxRunsOrdinaryCode() throws {
-        XCTAssertEqual(try outcome("import json, math, re, collections\nassert math.isqrt(17) == 4\nopen('scratch.txt', 'w').write('x')\n"), .passed,
-                       "the standard library imports and the program's own folder is writable")
+        XCTAssertEqual(try outcome("import json, math, re, collections\nassert math.isqrt(17) == 4\nopen('/tmp/scratch.txt', 'w').write('x')\n"), .passed,
+                       "the standard library imports and /tmp is writable")
+        XCTAssertEqual(try outcome("open('/sandbox/scratch.txt', 'w').write('x')\n"), .failed, "the program's folder is read-only")
+        XCTAssertEqual(try outcome("open('/tmp/big', 'wb').write(b'x' * (64 << 20))\n"), .failed, "/tmp is small")
     }
 
     func testFilesOutsideItsFolderCannotBeWrittenOrRead() throws {
@@ -68,10 +74,9 @@ final class SandboxTests: XCTestCase {
             "import socket\ns = socket.socket(socket.AF_UNIX); s.connect('\(path)')\n",
             "import socket\ns = socket.socket(socket.AF_UNIX); s.connect('\\0xtf-sandbox-test')\n",
             "import socket\ns = socket.socket(); s.settimeout(3); s.connect(('127.0.0.1', \(tcp)))\n",
-            "import socket\nsocket.create_connection(('pypi.org', 443), timeout=3)\n",
         ]
-        for (i, program) in programs.enumerated() {
-            if i < 3 { XCTAssertEqual(try CodeSandbox(kind: .none).runPython(program, timeout: 10), .passed, "control \(i): \(program)") }
+        for program in programs {
+            XCTAssertEqual(try CodeSandbox(kind: .none).runPython(program, timeout: 10), .passed, "the control reaches it: \(program)")
             XCTAssertEqual(try outcome(program), .failed, program)
         }
     }
@@ -81,25 +86,24 @@ final class SandboxTests: XCTestCase {
     }
 
     func testTheTimeoutKillsOrphansInOtherSessions() throws {
-        // A child in a session of its own keeps running after its parent exits or is killed;
-        // it would write a marker into the program's folder, which the test shares.
-        let marker = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(2)\n        open('/sandbox/orphan', 'w').write('alive')\n        time.sleep(60)\n    os._exit(0)\n"
+        // A grandchild in a session of its own keeps running after its parent exits or is killed.
+        let orphan = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(60)\n    os._exit(0)\n"
         let start = Date()
-        XCTAssertEqual(try outcome(marker + "time.sleep(60)\n", timeout: 1), .timedOut)
-        XCTAssertLessThan(Date().timeIntervalSince(start), 4, "the timeout holds with an orphan")
+        XCTAssertEqual(try outcome(orphan + "time.sleep(60)\n", timeout: 1), .timedOut)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30, "the timeout holds with an orphan (not its 60 s)")
+        XCTAssertEqual(Self.processes(labelled: label), 0, "processes of the sandbox outlived it")
         // A program that exits at once leaves its orphan behind: it must die with the sandbox too.
-        XCTAssertEqual(try outcome(marker, timeout: 10), .passed)
-        sleep(3)
-        XCTAssertEqual(Self.sandboxProcesses(), 0, "processes of the sandbox outlived it")
+        XCTAssertEqual(try outcome(orphan, timeout: 10), .passed)
+        XCTAssertEqual(Self.processes(labelled: label), 0, "processes of the sandbox outlived it")
     }
 
     func testForkAndMemoryBombsAreContained() throws {
         let start = Date()
         XCTAssertNotEqual(try outcome("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n", timeout: 5), .passed)
-        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
-        XCTAssertEqual(Self.sandboxProcesses(), 0, "the fork bomb's processes outlived the sandbox")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 60, "the timeout holds")
+        XCTAssertEqual(Self.processes(labelled: label), 0, "the fork bomb's processes outlived the sandbox")
         XCTAssertEqual(try outcome("x = bytearray(8 << 30)\n"), .failed, "8 GiB is past the address-space limit")
-        XCTAssertEqual(try outcome("open('big', 'wb').write(b'x' * (200 << 20))\n"), .failed, "200 MiB is past the file-size limit")
+        XCTAssertEqual(try outcome("open('/dev/shm/big', 'wb').write(b'x' * (200 << 20))\n"), .failed, "200 MiB is past the file-size limit")
     }
 
     func testHumanEvalRunsTheGeneratedCodeInTheSandbox() throws {
@@ -113,12 +117,19 @@ final class SandboxTests: XCTestCase {
         XCTAssertEqual(eval["sandbox"] as? String, "bubblewrap")
     }
 
-    /// Processes left running a program from the sandbox's folder (bwrap or python3 under /sandbox).
-    static func sandboxProcesses() -> Int {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.filter { $0.allSatisfy(\.isNumber) }.filter { pid in
-            guard let cmd = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return false }
-            return cmd.contains("/sandbox/program.py")
-        }.count
+    /// Processes still running whose environment carries the run's label (the kernel reaps a
+    /// killed namespace's processes at once; allow it a moment on a busy machine).
+    static func processes(labelled label: String) -> Int {
+        var count = 0
+        for _ in 0..<50 {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            count = entries.filter { $0.allSatisfy(\.isNumber) }.filter { pid in
+                guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+                return String(decoding: environment, as: UTF8.self).contains("XTF_SANDBOX_RUN=\(label)")
+            }.count
+            if count == 0 { return 0 }
+            usleep(100_000)
+        }
+        return count
     }
 }

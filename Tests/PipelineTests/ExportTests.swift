@@ -45,14 +45,16 @@ final class ExportTests: XCTestCase {
         }
         XCTAssertGreaterThan(maskedResponseTokens, 0, "the rules masked response tokens, so the check below means something")
 
-        // A run without masked.jsonl, and --out onto the run's own file, are refused by name.
+        // A run without masked.jsonl, and --out into the run (its own files), are refused by name.
         let empty = try TestPaths.scratchDirectory("export-empty")
         let missing = try MPIRunner.run(ranks: 1, ["export", empty.path, "--to", "trl", "--out", out.appendingPathComponent("x.jsonl").path])
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.stderr.contains("no masked.jsonl"), missing.stderr)
-        let onto = try MPIRunner.run(ranks: 1, ["export", run.path, "--to", "trl", "--out", run.appendingPathComponent("masked.jsonl").path])
-        XCTAssertNotEqual(onto.status, 0)
-        XCTAssertTrue(onto.stderr.contains("the run's own masked.jsonl"), onto.stderr)
+        for inside in ["masked.jsonl", "tokens.jsonl", "scores/x.jsonl"] {
+            let onto = try MPIRunner.run(ranks: 1, ["export", run.path, "--to", "trl", "--out", run.appendingPathComponent(inside).path])
+            XCTAssertNotEqual(onto.status, 0)
+            XCTAssertTrue(onto.stderr.contains("is inside the run"), onto.stderr)
+        }
 
         try TestPython.require("datasets", unchecked: "the exports were not read by the libraries")
         let check = try Process.outcome(URL(fileURLWithPath: "/usr/bin/env"), [
@@ -67,35 +69,5 @@ final class ExportTests: XCTestCase {
         XCTAssertTrue((report["checked"] as? [String])?.contains("datasets") == true, "\(report)")
         // torch, transformers and TRL are never installed by the suite: say loudly what was not run.
         for (check, reason) in report["skipped"] as? [String: String] ?? [:] { print("*** SKIP \(check): \(reason) ***") }
-    }
-}
-
-/// `--report-to tensorboard` on `xtf score` and `xtf mask`: the scoring statistics of
-/// stats.json as TensorBoard scalars, read back with TensorBoard's own reader.
-final class ScoringEventsTests: XCTestCase {
-    func testScoringStatisticsGoToTensorBoard() throws {
-        let model = try Fixtures.tinyGPT2(), data = try Fixtures.gsm8k(records: 12)
-        let run = try TestPaths.scratchDirectory("scoring-events")
-        let score = try MPIRunner.run(ranks: 2, ["score", "--model", model.path, "--data", data.path, "--format", "gsm8k", "--task", "math",
-                                                 "--out", run.path, "--max-length", "256", "--quiet", "--report-to", "tensorboard"], timeout: 600)
-        XCTAssertEqual(score.status, 0, score.stderr)
-        let remask = try MPIRunner.run(ranks: 1, ["mask", run.path, "--tau-kn", "0.5", "--report-to", "tensorboard", "--quiet"])
-        XCTAssertEqual(remask.status, 0, remask.stderr)
-        let files = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("tensorboard").path)
-        XCTAssertEqual(files.filter { $0.hasPrefix("events.out.tfevents.") }.count, 2, "one event file per masking: \(files)")
-
-        let scalars = try TestPython.tensorBoardScalars(run.appendingPathComponent("tensorboard"), unchecked: "the scoring event files were not read back")
-        // The last masking's stats.json, against the last value of each series.
-        let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("stats.json"))) as! [String: Any]
-        let report = stats["report"] as! [String: Any]
-        func last(_ tag: String) throws -> Double { try XCTUnwrap(scalars[tag]?.last?[1], "\(tag) missing: \(scalars.keys.sorted())") }
-        XCTAssertEqual(try last("score/masked_fraction"), report["maskedFraction"] as! Double, accuracy: 1e-6)
-        XCTAssertEqual(try last("score/response_tokens"), Double(report["responseTokens"] as! Int))
-        XCTAssertEqual(scalars["score/masked_fraction"]?.count, 2, "both maskings")
-        for attribute in report["attributes"] as! [[String: Any]] {
-            let name = (attribute["attribute"] as! String).lowercased()
-            XCTAssertEqual(try last("score/\(name)/flagged_fraction"), attribute["flaggedFraction"] as! Double, accuracy: 1e-6, name)
-        }
-        XCTAssertTrue(scalars.keys.contains { $0.hasPrefix("sensitivity/") }, "\(scalars.keys.sorted())")
     }
 }
