@@ -33,6 +33,22 @@ public struct ChatFormat: Sendable {
         }
     }
 
+    /// `auto` made concrete for settings files: `model` when the tokenizer's folder has a chat
+    /// template (a file, or a `chat_template` in tokenizer_config.json), else `plain`; other
+    /// choices as they are. Settings record what a run used, so a resume compares like with like.
+    public static func concrete(_ choice: PromptTemplate, tokenizerPath: String?) -> PromptTemplate {
+        guard choice == .auto else { return choice }
+        guard let tokenizerPath else { return .plain }
+        let folder = URL(fileURLWithPath: ModelChatTemplate.folder(of: tokenizerPath))
+        let files = FileManager.default
+        if files.fileExists(atPath: folder.appendingPathComponent("chat_template.jinja").path)
+            || files.fileExists(atPath: folder.appendingPathComponent("chat_template.json").path) { return .model }
+        guard let data = files.contents(atPath: folder.appendingPathComponent("tokenizer_config.json").path) else { return .plain }
+        // An unreadable file counts as having one: loading it then says what is wrong.
+        guard let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return .model }
+        return config["chat_template"] == nil || config["chat_template"] is NSNull ? .plain : .model
+    }
+
     /// Whether the tokenizer's post-processor adds BOS/EOS: only for plain text; chat
     /// templates write their own special tokens as text (transformers renders, then encodes
     /// with `add_special_tokens=False`).

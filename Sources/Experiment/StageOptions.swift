@@ -112,7 +112,7 @@ public struct ScoreOptions: Codable, Equatable, Sendable {
         }
         let d = ScoreSettings(model: model, tokenizer: tokenizer, data: try dataset.spec(section: section), task: task)
         let s = ScoreSettings(
-            model: model, tokenizer: tokenizer, data: d.data, template: dataset.template ?? d.template, task: task,
+            model: model, tokenizer: tokenizer, data: d.data, template: ChatFormat.concrete(dataset.template ?? d.template, tokenizerPath: tokenizer), task: task,
             domainWords: domainWords.flatMap { $0.isEmpty ? nil : $0 } ?? task.domainWords(domainWordList ?? .xtf), domainWordForm: domainWordForm ?? .inText, trDomain: trDomain ?? .mean,
             riVariant: riLayers ?? d.riVariant, uniformRelative: uniformRelative ?? d.uniformRelative, promptFreePCP: promptFreePCP ?? false,
             recordsPerChunk: recordsPerChunk ?? d.recordsPerChunk, batchSize: batchSize ?? d.batchSize,

@@ -77,7 +77,14 @@ public struct SampleBuilder {
         // plain template asks the tokenizer's post-processor for one.
         let plain = format.tokenizerAddsSpecialTokens
         let prompt = try encoder.encode(rendered.prompt, addSpecialTokens: plain)
-        var response = try encoder.encode(rendered.response, addSpecialTokens: false)
+        var response: [Int32]
+        if format.template == .model {
+            // As TRL builds a prompt-completion sample: the whole conversation tokenized at once,
+            // the completion what follows the prompt's token count.
+            response = Array(try encoder.encode(rendered.prompt + rendered.response, addSpecialTokens: false).dropFirst(prompt.count))
+        } else {
+            response = try encoder.encode(rendered.response, addSpecialTokens: false)
+        }
         if plain, let endOfText, !response.isEmpty { response.append(endOfText) }
         if response.isEmpty { return reject("empty response") }
         // The first response token is predicted from the last prompt token: a prompt of at

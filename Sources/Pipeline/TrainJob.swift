@@ -33,7 +33,8 @@ public struct TrainJob: Codable, Equatable, Sendable {
                                    mask: LossMask, reference: String?, settings: TrainSettings) -> TrainJob {
         var spec = spec
         spec.path = absolute(spec.path)
-        return TrainJob(model: absolute(model), data: spec, template: template, tokenizer: absolute(tokenizer ?? model),
+        return TrainJob(model: absolute(model), data: spec, template: ChatFormat.concrete(template, tokenizerPath: tokenizer ?? model),
+                        tokenizer: absolute(tokenizer ?? model),
                         maxLength: maxLength, mask: mask, reference: reference.map(absolute), settings: settings)
     }
 

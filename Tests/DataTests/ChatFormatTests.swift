@@ -55,6 +55,12 @@ final class ChatFormatTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("--template"), "\(error)")
         }
         XCTAssertEqual(try ChatFormat.resolve(.llama3, tokenizerPath: both.path).template, .llama3, "a built-in is used as named")
+        // Settings record what auto became, so a run resumed with either finds the same settings.
+        XCTAssertEqual(ChatFormat.concrete(.auto, tokenizerPath: both.path), .model)
+        XCTAssertEqual(ChatFormat.concrete(.auto, tokenizerPath: named.path), .model)
+        XCTAssertEqual(ChatFormat.concrete(.auto, tokenizerPath: processor.path), .model)
+        XCTAssertEqual(ChatFormat.concrete(.auto, tokenizerPath: none.path), .plain)
+        XCTAssertEqual(ChatFormat.concrete(.qwen2, tokenizerPath: both.path), .qwen2)
     }
 
     func testBadTemplateFilesAreErrorsNamingFileAndLine() throws {
