@@ -4,7 +4,7 @@ import OrderedCollections
 /// `", "` and `": "` (`","` between items when indenting), keys in insertion order unless
 /// sorted, floats as Python's repr, non-ASCII kept unless `ensure_ascii`.
 public enum PythonJSON {
-    static func dumps(_ value: Value, indent: String? = nil, separators: (String, String)? = nil, sortKeys: Bool = false,
+    public static func dumps(_ value: Value, indent: String? = nil, separators: (String, String)? = nil, sortKeys: Bool = false,
                       ensureASCII: Bool = false) throws -> String {
         let (itemSeparator, keySeparator) = separators ?? (indent == nil ? ", " : ",", ": ")
         var out = ""

@@ -142,7 +142,7 @@ public indirect enum Value: Sendable {
 }
 
 extension Value {
-    var isNone: Bool { if case .none = self { return true } else { return false } }
+    public var isNone: Bool { if case .none = self { return true } else { return false } }
 }
 
 /// Mutable state behind a callable (`loop.changed`, `cycler`, `joiner`).

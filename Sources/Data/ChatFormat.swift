@@ -56,18 +56,32 @@ public struct ChatFormat: Sendable {
 
     /// The prompt (never trained on) and the response of a conversation.
     public func render(context: [Message], response: String) throws -> PromptTemplate.Rendered {
-        if let modelTemplate { return try modelTemplate.render(context: context, response: response) }
-        return template.render(context: context, response: response)
+        try render(context: context, responseTurn: Message(.assistant, response), tools: nil)
     }
 
     public func render(_ conversation: Conversation) throws -> PromptTemplate.Rendered {
-        try render(context: conversation.context, response: conversation.response)
+        try render(context: conversation.context, responseTurn: conversation.responseTurn, tools: conversation.tools)
+    }
+
+    func render(context: [Message], responseTurn: Message, tools: [Value]?) throws -> PromptTemplate.Rendered {
+        if let modelTemplate { return try modelTemplate.render(context: context, responseTurn: responseTurn, tools: tools) }
+        try checkBuiltIn(context + [responseTurn])
+        return template.render(context: context, response: responseTurn.content)
     }
 
     /// The text a model is given to write its answer after.
-    public func prompt(context: [Message]) throws -> String {
-        if let modelTemplate { return try modelTemplate.prompt(context: context) }
+    public func prompt(context: [Message], tools: [Value]? = nil) throws -> String {
+        if let modelTemplate { return try modelTemplate.prompt(context: context, tools: tools) }
+        try checkBuiltIn(context)
         return template.render(context: context, response: "").prompt
+    }
+
+    /// The built-in layouts write text turns only.
+    private func checkBuiltIn(_ turns: [Message]) throws {
+        if let turn = turns.first(where: { !$0.isPlainText }) {
+            throw ChatTemplateFileError.cannotRender(
+                "the \(template.rawValue) template has no markup for \(turn.role == .tool ? "tool results" : "tool calls"): use the model's own chat template (--template model)")
+        }
     }
 }
 
@@ -184,25 +198,26 @@ public struct ModelChatTemplate: Sendable {
         }
     }
 
+    /// The turns as the template reads them: each as the dataset gave it, or role and content.
     static func messages(_ turns: [Message]) -> [Value] {
-        turns.map { .dict(["role": .string($0.role.rawValue), "content": .string($0.content)]) }
+        turns.map { $0.fields ?? .dict(["role": .string($0.role.rawValue), "content": .string($0.content)]) }
     }
 
-    private func rendered(_ turns: [Message], addGenerationPrompt: Bool) throws -> String {
+    private func rendered(_ turns: [Message], tools: [Value]?, addGenerationPrompt: Bool) throws -> String {
         do {
-            return try template.render(messages: Self.messages(turns), addGenerationPrompt: addGenerationPrompt, variables: variables).text
+            return try template.render(messages: Self.messages(turns), tools: tools, addGenerationPrompt: addGenerationPrompt, variables: variables).text
         } catch let error as TemplateError {
             throw ChatTemplateFileError.cannotRender("the chat template of \(file) refused the conversation: \(error)")
         }
     }
 
-    public func prompt(context: [Message]) throws -> String {
-        try rendered(context, addGenerationPrompt: true)
+    public func prompt(context: [Message], tools: [Value]? = nil) throws -> String {
+        try rendered(context, tools: tools, addGenerationPrompt: true)
     }
 
-    public func render(context: [Message], response: String) throws -> PromptTemplate.Rendered {
-        let prompt = try self.prompt(context: context)
-        let full = try rendered(context + [Message(.assistant, response)], addGenerationPrompt: false)
+    public func render(context: [Message], responseTurn: Message, tools: [Value]? = nil) throws -> PromptTemplate.Rendered {
+        let prompt = try self.prompt(context: context, tools: tools)
+        let full = try rendered(context + [responseTurn], tools: tools, addGenerationPrompt: false)
         guard full.utf8.starts(with: prompt.utf8) else {
             throw ChatTemplateFileError.cannotRender(
                 "the chat template of \(file) renders the conversation without its prompt at the start, so the response cannot be told apart")

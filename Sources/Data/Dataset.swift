@@ -1,14 +1,31 @@
+import ChatTemplate
 import Foundation
 
 /// One turn of a conversation.
-public struct Message: Codable, Equatable, Sendable {
-    public enum Role: String, Codable, Sendable { case system, user, assistant }
+public struct Message: Equatable, Sendable {
+    public enum Role: String, Codable, Sendable { case system, user, assistant, tool }
     public let role: Role
+    /// The turn's text (text content parts joined).
     public let content: String
+    /// The turn as the dataset gives it, key order kept (tool calls, tool call ids, content
+    /// parts), which the model's own chat template reads whole; nil for turns made of text only.
+    public let fields: Value?
 
-    public init(_ role: Role, _ content: String) {
+    public init(_ role: Role, _ content: String, fields: Value? = nil) {
         self.role = role
         self.content = content
+        self.fields = fields
+    }
+
+    /// Whether a built-in layout can write this turn: text only, no tool markup.
+    public var isPlainText: Bool {
+        guard role != .tool else { return false }
+        guard case .dict(let d)? = fields else { return true }
+        return d["tool_calls"] == nil || d["tool_calls"]?.isNone == true
+    }
+
+    public static func == (a: Message, b: Message) -> Bool {
+        a.role == b.role && a.content == b.content && (try? a.fields.map { try PythonJSON.dumps($0) }) == (try? b.fields.map { try PythonJSON.dumps($0) })
     }
 }
 
@@ -21,12 +38,23 @@ public struct Conversation: Equatable, Sendable {
     public let line: Int
     public let context: [Message]
     public let response: String
+    /// The response turn whole (its tool calls), when the dataset gave more than its text.
+    public let responseTurn: Message
+    /// The tools the conversation may call (JSON schemas), for the model's own template.
+    public let tools: [Value]?
 
-    public init(id: String, line: Int, context: [Message], response: String) {
+    public init(id: String, line: Int, context: [Message], response: String, responseTurn: Message? = nil, tools: [Value]? = nil) {
         self.id = id
         self.line = line
         self.context = context
         self.response = response
+        self.responseTurn = responseTurn ?? Message(.assistant, response)
+        self.tools = tools
+    }
+
+    public static func == (a: Conversation, b: Conversation) -> Bool {
+        a.id == b.id && a.line == b.line && a.context == b.context && a.responseTurn == b.responseTurn
+            && (try? a.tools.map { try PythonJSON.dumps(.list($0)) }) == (try? b.tools.map { try PythonJSON.dumps(.list($0)) })
     }
 }
 
@@ -208,11 +236,19 @@ public struct Dataset: Sendable {
             return reject("malformed JSON: \(Self.jsonErrorText(error))")
         }
         do {
+            // Chat records are read again keeping key order: a template prints tool calls and
+            // schemas back with tojson, in the order the file gives them.
+            if spec.format == .chat {
+                let (context, last, tools) = try chat(try PythonJSON.loads(String(decoding: bytes, as: UTF8.self)))
+                guard !last.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || !last.isPlainText else { return reject("empty response") }
+                return .conversation(Conversation(id: id, line: span.line, context: context, response: last.content, responseTurn: last, tools: tools))
+            }
             let (context, response) = try conversation(from: object)
             guard !response.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 return reject("empty response")
             }
-            return .conversation(Conversation(id: id, line: span.line, context: context, response: response))
+            return .conversation(Conversation(id: id, line: span.line, context: context, response: response,
+                                              tools: spec.format == .sharegpt ? try shareGPTTools(object) : nil))
         } catch let FieldError.problem(text) {
             return reject(text)
         } catch {
@@ -249,21 +285,7 @@ public struct Dataset: Sendable {
             context.append(Message(.user, try string(o, spec.promptField)))
             return (context, try string(o, spec.responseField))
         case .chat:
-            guard let raw = o["messages"] else { throw FieldError.problem("missing field \"messages\"") }
-            guard let list = raw as? [[String: Any]] else { throw FieldError.problem("field \"messages\" is not a list of objects") }
-            var messages: [Message] = []
-            for (i, m) in list.enumerated() {
-                let roleText = try string(m, "role"), content = try string(m, "content")
-                guard let role = Message.Role(rawValue: roleText) else {
-                    throw FieldError.problem("messages[\(i)].role \"\(roleText)\" is not system, user or assistant")
-                }
-                messages.append(Message(role, content))
-            }
-            guard let last = messages.lastIndex(where: { $0.role == .assistant }) else {
-                throw FieldError.problem("messages has no assistant turn")
-            }
-            // Turns after the last assistant turn carry nothing to train on.
-            return (Array(messages[..<last]), messages[last].content)
+            preconditionFailure("chat records are read by chat(_:)")
         case .alpaca:
             var context: [Message] = []
             if o["system"] != nil { context.append(Message(.system, try string(o, "system"))) }
@@ -289,17 +311,98 @@ public struct Dataset: Sendable {
             let roles: [String: Message.Role] = ["human": .user, "user": .user, "gpt": .assistant, "assistant": .assistant, "system": .system]
             for (i, m) in list.enumerated() {
                 let from = try string(m, "from"), value = try string(m, "value")
-                guard let role = roles[from] else {
-                    let tools = ["function_call", "observation", "tool"].contains(from)
-                    throw FieldError.problem("conversations[\(i)].from \"\(from)\" \(tools ? "(a tool turn) is not supported yet" : "is not human, gpt or system")")
+                switch from {
+                case "function_call":
+                    // LLaMA-Factory's tool call: a JSON object {name, arguments}, as an assistant turn calling it.
+                    guard case .dict(let call)? = try? PythonJSON.loads(value), call["name"] != nil else {
+                        throw FieldError.problem("conversations[\(i)].value of a function_call is not a JSON object with a name")
+                    }
+                    let turn: Value = .dict(["role": .string("assistant"), "content": .string(""),
+                                             "tool_calls": .list([.dict(["type": .string("function"), "function": .dict(call)])])])
+                    messages.append(Message(.assistant, "", fields: turn))
+                case "observation", "tool":
+                    messages.append(Message(.tool, value, fields: .dict(["role": .string("tool"), "content": .string(value)])))
+                default:
+                    guard let role = roles[from] else {
+                        throw FieldError.problem("conversations[\(i)].from \"\(from)\" is not human, gpt, system, function_call or observation")
+                    }
+                    messages.append(Message(role, value))
                 }
-                messages.append(Message(role, value))
             }
-            guard let last = messages.lastIndex(where: { $0.role == .assistant }) else {
+            // The last gpt turn with text is the response (tool calls before it are context).
+            guard let last = messages.lastIndex(where: { $0.role == .assistant && $0.isPlainText }) else {
                 throw FieldError.problem("conversations has no gpt turn")
             }
             return (Array(messages[..<last]), messages[last].content)
         }
+    }
+
+    /// ShareGPT's top-level `tools`: a JSON string (LLaMA-Factory) or a list of schemas.
+    private func shareGPTTools(_ o: [String: Any]) throws -> [Value]? {
+        switch o["tools"] {
+        case nil, is NSNull: return nil
+        case let text as String:
+            if text.isEmpty { return nil }
+            guard case .list(let tools)? = try? PythonJSON.loads(text) else { throw FieldError.problem("field \"tools\" is not a JSON list of tools") }
+            return tools
+        case let list as [Any]:
+            guard let data = try? JSONSerialization.data(withJSONObject: list), case .list(let tools)? = try? PythonJSON.loads(String(decoding: data, as: UTF8.self)) else {
+                throw FieldError.problem("field \"tools\" is not a list of tools")
+            }
+            return tools
+        default: throw FieldError.problem("field \"tools\" is not a list of tools")
+        }
+    }
+
+    /// OpenAI-style messages: roles system, user, assistant and tool; content a string, null
+    /// (an assistant turn that only calls tools), or a list of text parts; the whole turn kept
+    /// for the model's template as transformers passes it (keys whose value is null dropped).
+    /// The last assistant turn is the response; top-level `tools` are the callable tools.
+    private func chat(_ record: Value) throws -> ([Message], Message, [Value]?) {
+        guard case .dict(let o) = record else { throw FieldError.problem("not a JSON object") }
+        guard let raw = o["messages"] else { throw FieldError.problem("missing field \"messages\"") }
+        guard case .list(let list) = raw else { throw FieldError.problem("field \"messages\" is not a list of objects") }
+        var messages: [Message] = []
+        for (i, item) in list.enumerated() {
+            guard case .dict(var m) = item else { throw FieldError.problem("messages[\(i)] is not an object") }
+            for (key, value) in m where value.isNone { m.removeValue(forKey: key) }
+            guard case .string(let roleText)? = m["role"] else { throw FieldError.problem("messages[\(i)].role is missing or not a string") }
+            guard let role = Message.Role(rawValue: roleText) else {
+                throw FieldError.problem("messages[\(i)].role \"\(roleText)\" is not system, user, assistant or tool")
+            }
+            let content: String
+            switch m["content"] {
+            case .string(let s)?: content = s
+            case nil where role == .assistant && m["tool_calls"] != nil: content = ""
+            case .list(let parts)?:
+                content = try parts.enumerated().map { j, part -> String in
+                    guard case .dict(let p) = part, case .string(let type)? = p["type"] else {
+                        throw FieldError.problem("messages[\(i)].content[\(j)] is not a content part with a type")
+                    }
+                    guard type == "text", case .string(let text)? = p["text"] else {
+                        throw FieldError.problem("messages[\(i)].content[\(j)] of type \"\(type)\" is not supported (text parts only)")
+                    }
+                    return text
+                }.joined()
+            case nil: throw FieldError.problem("messages[\(i)].content is missing")
+            default: throw FieldError.problem("messages[\(i)].content is not a string or a list of text parts")
+            }
+            if case .some(let calls) = m["tool_calls"], role != .assistant || { if case .list = calls { return false } else { return true } }() {
+                throw FieldError.problem("messages[\(i)].tool_calls \(role != .assistant ? "belongs to assistant turns only" : "is not a list")")
+            }
+            messages.append(Message(role, content, fields: .dict(m)))
+        }
+        guard let last = messages.lastIndex(where: { $0.role == .assistant }) else {
+            throw FieldError.problem("messages has no assistant turn")
+        }
+        var tools: [Value]?
+        switch o["tools"] {
+        case nil, .none?: tools = nil
+        case .list(let t)?: tools = t
+        default: throw FieldError.problem("field \"tools\" is not a list")
+        }
+        // Turns after the last assistant turn carry nothing to train on.
+        return (Array(messages[..<last]), messages[last], tools)
     }
 
     static func jsonErrorText(_ error: Error) -> String {

@@ -66,6 +66,7 @@ public enum PromptTemplate: String, Codable, Sendable, CaseIterable {
                     system = nil
                     prompt += "[INST] \(text) [/INST]"
                 case .assistant: prompt += "\(m.content)</s>"
+                case .tool: preconditionFailure("ChatFormat gives the built-in layouts text turns only")
                 }
             }
             return Rendered(prompt: prompt, response: response + "</s>")

@@ -98,4 +98,48 @@ final class ChatFormatTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("without its prompt at the start"), "\(error)")
         }
     }
+
+    /// OpenAI-style messages with tool calls, tool results, tools and text content parts: read
+    /// keeping what the template needs, rendered by Qwen2.5's kind of template as transformers
+    /// renders them (Fixtures/tool-chat-qwen2.5.json, made with transformers' jinja2
+    /// environment), refused with the reason by the built-in layouts, and bad turns rejected
+    /// naming the message.
+    func testToolCallsToolResultsAndContentParts() throws {
+        let fixtures = TestPaths.packageRoot.appendingPathComponent("Tests/DataTests/Fixtures")
+        let records = try Dataset(DatasetSpec(path: fixtures.appendingPathComponent("tool-chat.jsonl").path, format: .chat)).records(in: nil)
+        XCTAssertEqual(records.count, 6)
+        var conversations: [Conversation] = []
+        for record in records.prefix(3) {
+            guard case .conversation(let c) = record else { return XCTFail("\(record)") }
+            conversations.append(c)
+        }
+        XCTAssertEqual(conversations[0].context.map(\.role), [.system, .user, .assistant, .tool])
+        XCTAssertEqual(conversations[0].tools?.count, 1)
+        XCTAssertEqual(conversations[1].context.map(\.content), ["Add 2 and 3. Then stop."], "text parts joined")
+        XCTAssertEqual(conversations[1].response, "5.")
+        XCTAssertEqual(conversations[2].response, "", "a turn that only calls a tool")
+        for (record, reason) in zip(records.suffix(3), ["content[0] of type \"image_url\" is not supported", "role \"robot\" is not system, user, assistant or tool",
+                                                        "tool_calls belongs to assistant turns only"]) {
+            guard case .rejected(let r) = record else { return XCTFail("\(record) should be rejected") }
+            XCTAssertTrue(r.reason.contains(reason) && r.reason.contains("messages["), r.reason)
+        }
+
+        let qwen = ModelChatTemplate(template: try ChatTemplate(String(contentsOf: TestPaths.packageRoot.appendingPathComponent(
+            "Tests/ChatTemplateTests/Fixtures/templates/qwen2.5.jinja"), encoding: .utf8)), file: "qwen2.5.jinja",
+            variables: ["eos_token": .string("<|im_end|>"), "pad_token": .string("<|endoftext|>")])
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("tool-chat-qwen2.5.json"))) as! [[String: String]]
+        for (c, e) in zip(conversations, expected) {
+            if let error = e["error"] {
+                XCTAssertThrowsError(try ChatFormat(model: qwen).render(c), "transformers raised \(error)")
+            } else {
+                let rendered = try ChatFormat(model: qwen).render(c)
+                XCTAssertEqual(rendered.prompt, e["prompt"], c.id)
+                XCTAssertEqual(rendered.response, e["response"], c.id)
+            }
+        }
+        XCTAssertThrowsError(try ChatFormat(builtIn: .plain).render(conversations[0])) {
+            XCTAssertTrue("\($0)".contains("no markup for tool"), "\($0)")
+        }
+        XCTAssertEqual(try ChatFormat(builtIn: .plain).render(conversations[1]).prompt, "Add 2 and 3. Then stop.\n")
+    }
 }

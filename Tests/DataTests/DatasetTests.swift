@@ -110,11 +110,12 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(c[0].context.map(\.content), ["S", "U1", "A1", "U2"])
         XCTAssertEqual(c[0].response, "A2")
         XCTAssertEqual(rejections(chat).map(\.reason), ["messages has no assistant turn",
-                                                        "messages[0].role \"robot\" is not system, user or assistant"])
+                                                        "messages[0].role \"robot\" is not system, user, assistant or tool"])
     }
 
     /// Alpaca keeps `input` (after the instruction, as LLaMA-Factory joins them), `system` and
-    /// `history`; ShareGPT maps human/gpt/system; tool turns and odd fields are rejected by name.
+    /// `history`; ShareGPT maps human/gpt/system and LLaMA-Factory's function_call/observation
+    /// turns and tools; bad turns and odd fields are rejected by name.
     func testAlpacaAndShareGPTFormats() throws {
         let alpaca = try Dataset(DatasetSpec(path: write("alpaca.jsonl", """
             {"instruction": "Translate to French.", "input": "Good morning", "output": "Bonjour"}
@@ -134,13 +135,22 @@ final class DatasetTests: XCTestCase {
             {"system": "S", "conversations": [{"from": "human", "value": "U1"}, {"from": "gpt", "value": "A1"}, {"from": "human", "value": "U2"}, {"from": "gpt", "value": "A2"}]}
             {"conversations": [{"from": "human", "value": "call it"}, {"from": "function_call", "value": "{}"}, {"from": "gpt", "value": "done"}]}
             {"conversations": [{"from": "human", "value": "no answer"}]}
+            {"conversations": [{"from": "human", "value": "Weather?"}, {"from": "function_call", "value": "{\\"name\\": \\"get_weather\\", \\"arguments\\": {\\"city\\": \\"Oslo\\"}}"}, {"from": "observation", "value": "3 C"}, {"from": "gpt", "value": "3 degrees."}], "tools": "[{\\"name\\": \\"get_weather\\"}]"}
+            {"conversations": [{"from": "bot", "value": "x"}, {"from": "gpt", "value": "y"}]}
             """), format: .sharegpt)).records(in: nil)
         let g = conversations(sharegpt)
-        XCTAssertEqual(g.count, 1)
+        XCTAssertEqual(g.count, 2)
         XCTAssertEqual(g[0].context, [Message(.system, "S"), Message(.user, "U1"), Message(.assistant, "A1"), Message(.user, "U2")])
         XCTAssertEqual(g[0].response, "A2")
-        XCTAssertEqual(rejections(sharegpt).map(\.reason), ["conversations[1].from \"function_call\" (a tool turn) is not supported yet",
-                                                            "conversations has no gpt turn"])
+        // LLaMA-Factory's tool turns: the call an assistant turn with tool_calls, the observation a tool turn, tools kept.
+        XCTAssertEqual(g[1].context.map(\.role), [.user, .assistant, .tool])
+        XCTAssertFalse(g[1].context[1].isPlainText)
+        XCTAssertEqual(g[1].context[2].content, "3 C")
+        XCTAssertEqual(g[1].response, "3 degrees.")
+        XCTAssertEqual(g[1].tools?.count, 1)
+        XCTAssertEqual(rejections(sharegpt).map(\.reason), ["conversations[1].value of a function_call is not a JSON object with a name",
+                                                            "conversations has no gpt turn",
+                                                            "conversations[0].from \"bot\" is not human, gpt, system, function_call or observation"])
     }
 
     /// A JSON array file reads like JSONL: records known by their index (`file[i]`, stable
