@@ -54,7 +54,7 @@ public struct DataArguments: ParsableArguments {
     @Option(help: "Dataset file: JSONL, or PubMedQA's ori_pqal.json.")
     public var data: String
 
-    @Option(help: "gsm8k | gsm8k-solution | pubmedqa | prompt-response | chat | alpaca | sharegpt")
+    @Option(help: "gsm8k | gsm8k-solution | pubmedqa | prompt-response | chat | alpaca | sharegpt | tokenized")
     public var format: DatasetFormat
 
     @Option(help: "Prompt field for --format prompt-response.")

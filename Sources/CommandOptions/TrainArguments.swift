@@ -9,7 +9,7 @@ import Training
 /// A dataset to fine-tune on directly (every response token), without a scored run.
 public struct TrainDataArguments: ParsableArguments {
     @Option(help: "Dataset file (JSONL, or PubMedQA's ori_pqal.json).") public var data: String?
-    @Option(help: "gsm8k | gsm8k-solution | pubmedqa | prompt-response | chat | alpaca | sharegpt") public var format: DatasetFormat?
+    @Option(help: "gsm8k | gsm8k-solution | pubmedqa | prompt-response | chat | alpaca | sharegpt | tokenized") public var format: DatasetFormat?
     @Option(help: "Prompt field for --format prompt-response.") public var promptField = "prompt"
     @Option(help: "Response field for --format prompt-response.") public var responseField = "response"
     @Option(help: "Optional system-prompt field for --format prompt-response.") public var systemField: String?

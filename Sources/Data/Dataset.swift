@@ -78,6 +78,11 @@ public enum DatasetFormat: String, Codable, Sendable, CaseIterable {
     /// ShareGPT JSONL: `conversations` [{from, value}] with from human / gpt / system (or
     /// user / assistant); optional top-level `system`. The last gpt turn is the response.
     case sharegpt
+    /// Already tokenized: `input_ids` and one of `labels` (-100 where no loss), `assistant_masks`
+    /// or `completion_mask` (1 on the response), as TRL and axolotl write them. The response is
+    /// one run of tokens with a loss; nothing after it is kept (it has no loss and nothing to
+    /// predict). The tokenizer must be the one that made the ids.
+    case tokenized
 }
 
 /// Which dataset to read and how.
@@ -116,7 +121,17 @@ public struct Chunk: Codable, Equatable, Sendable {
 /// The outcome of reading one record.
 public enum RecordOutcome: Equatable, Sendable {
     case conversation(Conversation)
+    /// A `tokenized` record: its ids, and where the response starts.
+    case tokens(TokenizedRecord)
     case rejected(RejectedRecord)
+}
+
+/// A record that came as token ids: the prompt is `ids[..<responseStart]`, the response the rest.
+public struct TokenizedRecord: Equatable, Sendable {
+    public let id: String
+    public let line: Int
+    public let ids: [Int32]
+    public let responseStart: Int
 }
 
 /// Reads a dataset as a stream of records, by chunk. Never loads the file whole.
@@ -235,6 +250,7 @@ public struct Dataset: Sendable {
         } catch {
             return reject("malformed JSON: \(Self.jsonErrorText(error))")
         }
+        if spec.format == .tokenized { return tokenized(object, id: id, line: span.line) }
         do {
             // Chat records are read again keeping key order: a template prints tool calls and
             // schemas back with tojson, in the order the file gives them.
@@ -284,8 +300,8 @@ public struct Dataset: Sendable {
             if let field = spec.systemField, o[field] != nil { context.append(Message(.system, try string(o, field))) }
             context.append(Message(.user, try string(o, spec.promptField)))
             return (context, try string(o, spec.responseField))
-        case .chat:
-            preconditionFailure("chat records are read by chat(_:)")
+        case .chat, .tokenized:
+            preconditionFailure("chat and tokenized records have readers of their own")
         case .alpaca:
             var context: [Message] = []
             if o["system"] != nil { context.append(Message(.system, try string(o, "system"))) }
@@ -335,6 +351,47 @@ public struct Dataset: Sendable {
             }
             return (Array(messages[..<last]), messages[last].content)
         }
+    }
+
+    /// A tokenized record: the response is the one run of positions with a loss.
+    private func tokenized(_ o: [String: Any], id: String, line: Int) -> RecordOutcome {
+        func reject(_ reason: String) -> RecordOutcome { .rejected(RejectedRecord(id: id, line: line, reason: reason)) }
+        func integers(_ field: String) -> [Int]? {
+            guard let list = o[field] as? [Any] else { return nil }
+            var out: [Int] = []
+            out.reserveCapacity(list.count)
+            for item in list {
+                guard let n = item as? NSNumber, n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 1e9 else { return nil }
+                out.append(n.intValue)
+            }
+            return out
+        }
+        guard o["input_ids"] != nil else { return reject("missing field \"input_ids\"") }
+        guard let ids = integers("input_ids"), ids.allSatisfy({ $0 >= 0 }) else { return reject("field \"input_ids\" is not a list of token ids") }
+        let fields = ["labels", "assistant_masks", "completion_mask"].filter { o[$0] != nil && !(o[$0] is NSNull) }
+        guard fields.count == 1, let field = fields.first else {
+            return reject(fields.isEmpty ? "no field saying which tokens are the response (labels, assistant_masks or completion_mask)"
+                                         : "fields \(fields.joined(separator: " and ")) both say which tokens are the response: give one")
+        }
+        guard let values = integers(field), values.count == ids.count else {
+            return reject("field \"\(field)\" is not a list of integers as long as input_ids (\(ids.count))")
+        }
+        var hasLoss: [Bool] = []
+        for (i, v) in values.enumerated() {
+            if field == "labels" {
+                guard v == -100 || v == ids[i] else { return reject("labels[\(i)] is \(v): neither -100 nor input_ids[\(i)] (\(ids[i]))") }
+                hasLoss.append(v != -100)
+            } else {
+                guard v == 0 || v == 1 else { return reject("\(field)[\(i)] is \(v): not 0 or 1") }
+                hasLoss.append(v == 1)
+            }
+        }
+        guard let first = hasLoss.firstIndex(of: true), let last = hasLoss.lastIndex(of: true) else { return reject("no token has a loss: empty response") }
+        guard first > 0 else { return reject("the response starts at the first token: a prompt of at least one token is needed") }
+        if let gap = hasLoss[first...last].firstIndex(of: false) {
+            return reject("\(field) gives several response spans (a loss again after position \(gap)): one response per record (the last assistant turn)")
+        }
+        return .tokens(TokenizedRecord(id: id, line: line, ids: ids[...last].map(Int32.init), responseStart: first))
     }
 
     /// ShareGPT's top-level `tools`: a JSON string (LLaMA-Factory) or a list of schemas.

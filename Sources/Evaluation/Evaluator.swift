@@ -82,6 +82,8 @@ public final class Evaluator {
         for outcome in try dataset.records(in: nil) {
             switch outcome {
             case let .conversation(c): all.append(c)
+            case .tokens:
+                throw EvaluationError.invalidSetting(field: "format", reason: "tokenized data has no text to prompt a model with: evaluate on a text format")
             case let .rejected(r):
                 guard settings.onBadRecord == .skip else { throw dataset.error(for: r) }
                 skipped.append("\(r.id): \(r.reason)")

@@ -64,6 +64,20 @@ public struct SampleBuilder {
         self.endOfText = endOfText
     }
 
+    /// A tokenized record as it is: its ids must be the tokenizer's, and it is cut to the context.
+    public func build(_ record: TokenizedRecord) -> SampleOutcome {
+        func reject(_ reason: String) -> SampleOutcome { .rejected(RejectedRecord(id: record.id, line: record.line, reason: reason)) }
+        if let i = record.ids.firstIndex(where: { Int($0) >= encoder.vocabularySize }) {
+            return reject("input_ids[\(i)] is \(record.ids[i]), past the tokenizer's \(encoder.vocabularySize) ids: tokenized with another tokenizer?")
+        }
+        guard record.responseStart < contextLength else {
+            return reject("prompt of \(record.responseStart) tokens leaves no room for the response in a context of \(contextLength)")
+        }
+        let kept = Array(record.ids.prefix(contextLength))
+        return .sample(TokenizedSample(id: record.id, line: record.line, ids: kept, responseStart: record.responseStart,
+                                       truncatedTokens: record.ids.count - kept.count))
+    }
+
     /// The sample, or the reason it cannot be used.
     public func build(_ conversation: Conversation) throws -> SampleOutcome {
         func reject(_ reason: String) -> SampleOutcome {

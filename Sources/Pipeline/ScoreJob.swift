@@ -106,6 +106,7 @@ public struct ScoreJob {
             let outcome: SampleOutcome
             switch record {
             case let .conversation(c): outcome = try builder.build(c)
+            case let .tokens(t): outcome = builder.build(t)
             case let .rejected(r): outcome = .rejected(r)
             }
             switch outcome {

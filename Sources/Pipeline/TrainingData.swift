@@ -93,6 +93,7 @@ public enum TrainingData {
             let outcome: SampleOutcome
             switch record {
             case let .conversation(c): outcome = try builder.build(c)
+            case let .tokens(t): outcome = builder.build(t)
             case let .rejected(r): outcome = .rejected(r)
             }
             switch outcome {

@@ -88,6 +88,7 @@ final class DatasetFuzzTests: XCTestCase {
         let place = { (o: RecordOutcome) -> String in
             switch o {
             case .conversation(let c): return "\(c.id)@\(c.line)"
+            case .tokens(let t): return "\(t.id)@\(t.line)"
             case .rejected(let r): return "\(r.id)@\(r.line)"
             }
         }
@@ -100,6 +101,10 @@ final class DatasetFuzzTests: XCTestCase {
             switch outcome {
             case .conversation(let c):
                 guard c.id.hasPrefix(fileName), c.line >= 1 else { return .violation("record id \(c.id) at line \(c.line)") }
+            case .tokens(let t):
+                guard t.id.hasPrefix(fileName), t.line >= 1, (1..<max(2, t.ids.count)).contains(t.responseStart) else {
+                    return .violation("tokenized record \(t.id) at line \(t.line), response at \(t.responseStart) of \(t.ids.count)")
+                }
             case .rejected(let r):
                 guard !r.reason.isEmpty, r.id.hasPrefix(fileName), r.line >= 1 else {
                     return .violation("rejection without a reason, file or line: \(r)")
