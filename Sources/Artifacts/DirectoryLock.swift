@@ -21,6 +21,14 @@ public enum DirectoryLock {
     nonisolated(unsafe) private static var held: [String: Int32] = [:]
     private static let guardLock = NSLock()
 
+    /// Whether this process holds the lock of `directory`.
+    public static func holds(_ directory: String) -> Bool {
+        let key = URL(fileURLWithPath: directory).standardizedFileURL.path
+        guardLock.lock()
+        defer { guardLock.unlock() }
+        return held[key] != nil
+    }
+
     /// Takes the lock of `directory` (created if missing) for the rest of the process, or
     /// throws `Held` naming the process that has it. `purpose` goes into the lock file.
     public static func acquire(_ directory: String, purpose: String) throws {

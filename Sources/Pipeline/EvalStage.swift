@@ -12,6 +12,15 @@ public enum EvalStage {
         if generations != nil, ![.gsm8k, .pubmedqa].contains(settings.task) {
             throw PipelineError.invalidSetting(field: "generations", reason: "only gsm8k and pubmedqa are graded on generated answers")
         }
+        // Rank 0 writes the outputs: one writer at a time in their folders (a second eval, or a
+        // run writing there, is refused by name).
+        try world.allSucceed {
+            guard world.isRoot else { return }
+            for file in [out, generations].compactMap({ $0 }) {
+                let folder = (URL(fileURLWithPath: file).standardizedFileURL.path as NSString).deletingLastPathComponent
+                try OutputDirectory(folder, kind: .evaluation, settingsFile: "").lock()
+            }
+        }
         // Every rank loads the same files; a bad one stops them all together, the cause printed once.
         let loaded = try world.allSucceed {
             try LoadedModel.load(model: model, tokenizer: tokenizer ?? model, template: settings.template, adapter: adapter)

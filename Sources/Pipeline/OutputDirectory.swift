@@ -6,6 +6,7 @@ public enum RunKind: String, CaseIterable, Sendable {
     case scoring = "an xtf score run"
     case training = "an xtf train run"
     case job = "an xtf run directory"
+    case evaluation = "xtf eval outputs"
 
     /// Whether a directory entry called `name` belongs to this kind of run.
     func marks(_ name: String) -> Bool {
@@ -13,6 +14,8 @@ public enum RunKind: String, CaseIterable, Sendable {
         case .scoring: return ["settings.json", "progress.jsonl", "scores"].contains(name)
         case .training: return ["train-settings.json", "losses.jsonl"].contains(name) || name.hasPrefix("checkpoint-")
         case .job: return ["run.json", "arms"].contains(name)
+        // Evaluation files sit beside any run's (base-eval.json, arms' eval.json): they mark none.
+        case .evaluation: return false
         }
     }
 }
@@ -56,6 +59,27 @@ public struct OutputDirectory: Sendable {
         for name in orphans { try fm.removeItem(atPath: (path as NSString).appendingPathComponent(name)) }
     }
 
+    /// Refuses an --out that is a symbolic link (the run would be written wherever it points)
+    /// or that lies inside another run's directory (a run's files are its record; `xtf run`
+    /// writes its stages inside its own directory, whose lock this process holds).
+    public func refuseSymlinkAndNesting() throws {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        if (try? FileManager.default.destinationOfSymbolicLink(atPath: url.path)) != nil {
+            throw PipelineError.runMismatch(path: path, reason: "is a symbolic link: give the directory it points to as --out")
+        }
+        var ancestors: [URL] = []
+        var ancestor = url.resolvingSymlinksInPath().deletingLastPathComponent()
+        while ancestor.path != "/" && !ancestor.path.isEmpty {
+            ancestors.append(ancestor)
+            ancestor = ancestor.deletingLastPathComponent()
+        }
+        // Inside a run this process is writing: its own stages.
+        if ancestors.contains(where: { DirectoryLock.holds($0.path) }) { return }
+        if let run = ancestors.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent(DirectoryLock.fileName).path) }) {
+            throw PipelineError.runMismatch(path: path, reason: "is inside the xtf run \(run.path): choose an --out outside it")
+        }
+    }
+
     /// Refuses a directory holding the outputs of another kind of run.
     public func refuseOtherKinds() throws {
         for other in RunKind.allCases where other != kind {
@@ -70,6 +94,7 @@ public struct OutputDirectory: Sendable {
     /// a directory without outputs is new; one with this kind's outputs needs `resume`, and
     /// its saved settings must equal these once `comparable` drops what a resume may change.
     public func check<S: Codable & Equatable>(settings: S, resume: Bool, comparable: (S) -> S = { $0 }) throws -> Bool {
+        try refuseSymlinkAndNesting()
         try lock()
         // A writer killed before its first file was complete left only temporary files.
         try removeOrphanedTemporaryFiles()

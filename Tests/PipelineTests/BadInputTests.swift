@@ -193,6 +193,32 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue(resumed.stderr.contains("resuming: 3 of 3 chunks already scored"), "the one run is complete and consistent\n\(resumed.stderr)")
     }
 
+    /// An --out inside another run (its scores/ or a checkpoint), or one that is a symbolic
+    /// link, is refused before anything is written; an eval writing its result into a folder
+    /// another process is writing is refused naming the holder.
+    func testOutputsInsideRunsSymlinksAndBusyEvalFoldersAreRefused() throws {
+        let scored = Self.shared.scored
+        for inside in ["scores/nested", "nested"] {
+            let out = scored.appendingPathComponent(inside)
+            assertRefused(try score(out: out), "\(out.path): is inside the xtf run \(scored.path): choose an --out outside it")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "nothing written inside the run")
+        }
+        let target = try TestPaths.scratchDirectory("bad-input-link-target"), link = target.deletingLastPathComponent().appendingPathComponent("bad-input-link")
+        try? FileManager.default.removeItem(at: link)
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: target)
+        defer { try? FileManager.default.removeItem(at: link) }
+        assertRefused(try score(out: link), "\(link.path): is a symbolic link: give the directory it points to as --out")
+        XCTAssertEqual(files(target), [])
+
+        let busy = try TestPaths.scratchDirectory("bad-input-eval-busy")
+        try DirectoryLock.acquire(busy.path, purpose: "a test holding it")
+        let data = try Fixtures.gsm8k(records: 2)
+        let eval = try MPIRunner.run(ranks: 1, ["eval", "--model", Self.model.path, "--task", "gsm8k", "--data", data.path,
+                                                "--max-new-tokens", "2", "--out", busy.appendingPathComponent("eval.json").path])
+        assertRefused(eval, "in use by another xtf process (pid \(getpid()) on ")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: busy.appendingPathComponent("eval.json").path))
+    }
+
     /// `xtf eval` refuses what it cannot evaluate honestly: a bad record (named by file and
     /// line; skipped and listed under --on-bad-record skip), an empty file, a malformed HumanEval
     /// line, and k, samples, timeout or limit no run can honour.
