@@ -81,7 +81,7 @@ public enum JSONFiles {
     }
 
     /// A decoding error as a reader can act on it: the field's path and what was wrong.
-    static func describe(_ error: Error) -> String {
+    public static func describe(_ error: Error) -> String {
         func path(_ keys: [CodingKey]) -> String {
             keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop { $0 == "." }.description
         }

@@ -131,13 +131,13 @@ public struct MaskArguments: ParsableArguments {
     @Option(help: "Named rules the other masking options start from: paper (the paper's rules, the default) | xtf-plus (KN alone, cap 0.3, span closure 0.5; docs/METHOD.md). Each option below given beside it replaces one value; the values in brackets are the paper's.")
     public var preset: MaskPreset?
 
-    @Option(name: .customLong("k-iqr"), help: "RI flags ri < Q1 - k (Q3 - Q1), per sample. (paper: \(paper.kIQR))")
+    @Option(name: .customLong("k-iqr"), parsing: .unconditional, help: "RI flags ri < Q1 - k (Q3 - Q1), per sample. (paper: \(paper.kIQR))")
     public var kIQR: Double?
 
     @Option(help: "What the RI fence is computed on: iqr (RI, the paper) | log-iqr (log RI, for a right-skewed RI that the paper's fence cannot reach). (paper: \(paper.riFence.rawValue))")
     public var riFence: RIFence?
 
-    @Option(name: .customLong("tau-kn"), help: "KN flags PCP > tau. (paper: \(paper.tauKN))")
+    @Option(name: .customLong("tau-kn"), parsing: .unconditional, help: "KN flags PCP > tau. (paper: \(paper.tauKN))")
     public var tauKN: Double?
 
     @Option(help: "Multi-Otsu classes K over the dataset-wide TR histogram. (paper: \(paper.otsuClasses))")
@@ -155,7 +155,7 @@ public struct MaskArguments: ParsableArguments {
     @Option(help: "How TR's flagged classes are chosen: fixed (--flag-classes) | official (the official code's cumulative-share rule with --tr-weight). (paper: \(paper.trClassRule.rawValue))")
     public var trClassRule: TRClassRule?
 
-    @Option(help: "TR weight of the official class rule. (paper: \(paper.trWeight))")
+    @Option(parsing: .unconditional, help: "TR weight of the official class rule. (paper: \(paper.trWeight))")
     public var trWeight: Double?
 
     @Option(help: "KN's cap count: floor (floor(c n), as RI and TR) | official (n - 1 - int(n (1 - c))). (paper: \(paper.knCapCount.rawValue))")
@@ -164,13 +164,13 @@ public struct MaskArguments: ParsableArguments {
     @Option(help: "What KN's rule looks at: pcp (PCP > --tau-kn, the paper) | prompt-gain (what the prompt adds to the token's log probability < --kn-gain-below nats; needs scores made with --prompt-free-pcp). (paper: \(paper.knScore.rawValue))")
     public var knScore: KNScore?
 
-    @Option(help: "With --kn-score prompt-gain: KN flags a prompt gain below this many nats. (paper: \(paper.knGainBelow))")
+    @Option(parsing: .unconditional, help: "With --kn-score prompt-gain: KN flags a prompt gain below this many nats. (paper: \(paper.knGainBelow))")
     public var knGainBelow: Double?
 
-    @Option(help: "Never mask a token id that the rules mask in more than this share of its occurrences (dataset-wide). Off in the paper's rules; 1 turns it off.")
+    @Option(parsing: .unconditional, help: "Never mask a token id that the rules mask in more than this share of its occurrences (dataset-wide). Off in the paper's rules; 1 turns it off.")
     public var coverageGuard: Double?
 
-    @Option(help: "Mask a whole clause (up to a '.', '!', '?', ';' or line break) when at least this share of it is masked. Off in the paper's rules; 1 turns it off (xtf-plus: 0.5).")
+    @Option(parsing: .unconditional, help: "Mask a whole clause (up to a '.', '!', '?', ';' or line break) when at least this share of it is masked. Off in the paper's rules; 1 turns it off (xtf-plus: 0.5).")
     public var spanClosure: Double?
 
     public init() {}

@@ -146,6 +146,13 @@ public struct Dataset: Sendable {
             throw DataError.cannotOpen(file: spec.path, reason: FileManager.default.fileExists(atPath: spec.path)
                                        ? "permission denied" : "no such file")
         }
+        // A directory, a device (/dev/zero never ends) or a pipe is not a dataset: the file is
+        // read twice (a scan, then the records), which only a regular file allows.
+        switch (try? FileManager.default.attributesOfItem(atPath: spec.path)[.type]) as? FileAttributeType {
+        case .typeRegular?: break
+        case .typeDirectory?: throw DataError.cannotOpen(file: spec.path, reason: "is a directory: give the data file")
+        default: throw DataError.cannotOpen(file: spec.path, reason: "is not a regular file (a device or a pipe): give the data file")
+        }
         var reader = try BlockReader(file: spec.path)
         defer { reader.close() }
         var first: UInt8?

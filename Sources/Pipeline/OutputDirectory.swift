@@ -67,6 +67,10 @@ public struct OutputDirectory: Sendable {
         if (try? FileManager.default.destinationOfSymbolicLink(atPath: url.path)) != nil {
             throw PipelineError.runMismatch(path: path, reason: "is a symbolic link: give the directory it points to as --out")
         }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw PipelineError.runMismatch(path: path, reason: "is a file, not a directory: --out names the run's directory")
+        }
         var ancestors: [URL] = []
         var ancestor = url.resolvingSymlinksInPath().deletingLastPathComponent()
         while ancestor.path != "/" && !ancestor.path.isEmpty {

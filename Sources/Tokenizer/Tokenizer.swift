@@ -73,7 +73,12 @@ public final class Tokenizer: Sendable {
 
     /// Loads a Hugging Face `tokenizer.json` file.
     public convenience init(tokenizerJSON path: String) throws {
-        try self.init(json: try Self.read(path), source: path)
+        // A field's error names the file too: "FILE: model.vocab: ...".
+        do { try self.init(json: try Self.read(path), source: path) } catch TokenizerError.invalidField(let field, let reason) {
+            throw TokenizerError.invalidField(field: "\(path): \(field)", reason: reason)
+        } catch TokenizerError.unsupported(let field, let what) {
+            throw TokenizerError.unsupported(field: "\(path): \(field)", what: what)
+        }
     }
 
     /// Parses tokenizer.json content; `source` names it in errors.

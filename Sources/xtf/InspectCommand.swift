@@ -52,7 +52,7 @@ struct Inspect: ParsableCommand {
                 let record = try JSONDecoder().decode(TokenRecord.self, from: Data(line))
                 if record.id == wanted || (byLine && record.id.hasSuffix(":\(wanted)")) { return record }
             } catch {
-                throw ReportError.unreadable(path: path, reason: "line \(n + 1): not a tokens.jsonl record: \(error)")
+                throw ReportError.unreadable(path: path, reason: "line \(n + 1): not a tokens.jsonl record (\(JSONFiles.describe(error))); a run cut short? mask it again with `xtf mask`")
             }
         }
         return nil

@@ -193,6 +193,47 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue(resumed.stderr.contains("resuming: 3 of 3 chunks already scored"), "the one run is complete and consistent\n\(resumed.stderr)")
     }
 
+    /// Issue #21's item 9: each of these got a Foundation error, a hang or a wrong run; each
+    /// now gets a message naming the file or option and what is wrong, before any work.
+    func testMessagesNameTheFileAndWhatIsWrong() throws {
+        func run(_ arguments: [String]) throws -> MPIRunner.Result { try MPIRunner.run(ranks: 1, arguments) }
+        let out = try TestPaths.scratchDirectory("bad-input-messages").appendingPathComponent("out")
+        let base = ["score", "--model", Self.model.path, "--format", "gsm8k", "--task", "math", "--out", out.path]
+        let folder = out.deletingLastPathComponent()
+        assertRefused(try run(base + ["--data", folder.path]), "\(folder.path): cannot read: is a directory: give the data file")
+        assertRefused(try run(base + ["--data", "/dev/zero"]), "/dev/zero: cannot read: is not a regular file (a device or a pipe): give the data file")
+        let file = folder.appendingPathComponent("a-file")
+        try "x".write(to: file, atomically: true, encoding: .utf8)
+        assertRefused(try run(["score", "--model", Self.model.path, "--format", "gsm8k", "--task", "math", "--data", Self.shared.data.path,
+                               "--out", file.path]), "\(file.path): is a file, not a directory: --out names the run's directory")
+        assertRefused(try run(base + ["--data", Self.shared.data.path, "--tau-kn", "-1"]), "tauKN: must lie in [0, 1], got -1.0")
+        XCTAssertEqual(files(out), [], "nothing written")
+
+        // A tokenizer.json with a bad field: the file and the field.
+        let model = folder.appendingPathComponent("model")
+        try FileManager.default.copyItem(at: Self.model, to: model)
+        try #"{"model": {"type": "BPE", "vocab": 5}}"#.write(to: model.appendingPathComponent("tokenizer.json"), atomically: true, encoding: .utf8)
+        assertRefused(try run(["score", "--model", model.path, "--format", "gsm8k", "--task", "math", "--data", Self.shared.data.path,
+                               "--out", out.path]), "\(model.path)/tokenizer.json: model.vocab: expected an object")
+
+        // xtf-mpirun with -np and no number, or 0.
+        for extra in [["-np"], ["-np", "0"]] {
+            let launcher = try Process.outcome(TestPaths.packageRoot.appendingPathComponent("scripts/xtf-mpirun"), extra + ["info"], withStandardError: true)
+            XCTAssertEqual(launcher.status, 2, launcher.output)
+            XCTAssertTrue(launcher.output.contains("xtf-mpirun: "), launcher.output)
+        }
+
+        // inspect on a tokens.jsonl cut short.
+        let cut = folder.appendingPathComponent("cut")
+        try FileManager.default.createDirectory(at: cut, withIntermediateDirectories: true)
+        let tokens = try Data(contentsOf: Self.shared.scored.appendingPathComponent("tokens.jsonl"))
+        // Cut inside the first record, after its id (keys are sorted: flags, id, pcp, ...).
+        let cutAt = try XCTUnwrap(String(decoding: tokens, as: UTF8.self).range(of: "\"pcp\"")).upperBound.utf16Offset(in: String(decoding: tokens, as: UTF8.self))
+        try tokens.prefix(cutAt + 20).write(to: cut.appendingPathComponent("tokens.jsonl"))
+        let inspect = try run(["inspect", cut.path, "--sample", "1"])
+        assertRefused(inspect, "\(cut.path)/tokens.jsonl: cannot be read: line 1: not a tokens.jsonl record (not valid JSON)")
+    }
+
     /// An --out inside another run (its scores/ or a checkpoint), or one that is a symbolic
     /// link, is refused before anything is written; an eval writing its result into a folder
     /// another process is writing is refused naming the holder.
