@@ -76,6 +76,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tests/Testbench"),
 
+        // Fuzz targets: replays inputs in ordinary builds; scripts/libfuzzer.sh builds it with libFuzzer.
+        .executableTarget(name: "xtf-fuzz", dependencies: ["ChatTemplate", "Data"], path: "Tests/Fuzzers", exclude: ["Corpus"]),
         // Shared by the test targets: paths to ../shared, scratch space, the mpirun launcher.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
