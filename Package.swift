@@ -77,7 +77,7 @@ let package = Package(
         ], path: "Tests/Testbench"),
 
         // Fuzz targets: replays inputs in ordinary builds; scripts/libfuzzer.sh builds it with libFuzzer.
-        .executableTarget(name: "xtf-fuzz", dependencies: ["ChatTemplate", "Data"], path: "Tests/Fuzzers", exclude: ["Corpus"]),
+        .executableTarget(name: "xtf-fuzz", dependencies: ["ChatTemplate", "Data", "Model", "Artifacts", "GGUF", "Tokenizer"], path: "Tests/Fuzzers", exclude: ["Corpus"]),
         // Shared by the test targets: paths to ../shared, scratch space, the mpirun launcher.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),

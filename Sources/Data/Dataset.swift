@@ -250,7 +250,11 @@ public struct Dataset: Sendable {
         }
         let object: [String: Any]
         do {
-            guard let o = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            // Foundation drops a U+FEFF (byte order mark) that starts a string; the text must
+            // stay as written, so such records are read by the parser that keeps it.
+            let parsed = bytes.containsBOM ? (try PythonJSON.loads(String(decoding: bytes, as: UTF8.self))).foundation
+                                           : try JSONSerialization.jsonObject(with: Data(bytes))
+            guard let o = parsed as? [String: Any] else {
                 return reject("not a JSON object")
             }
             object = o
@@ -472,5 +476,29 @@ public struct Dataset: Sendable {
     static func jsonErrorText(_ error: Error) -> String {
         let ns = error as NSError
         return (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
+    }
+}
+
+extension [UInt8] {
+    /// Whether the bytes hold U+FEFF in UTF-8 (EF BB BF).
+    var containsBOM: Bool {
+        guard count >= 3 else { return false }
+        for i in 0..<(count - 2) where self[i] == 0xEF && self[i + 1] == 0xBB && self[i + 2] == 0xBF { return true }
+        return false
+    }
+}
+
+extension Value {
+    /// As JSONSerialization would give it (dictionaries, arrays, strings, NSNumber, NSNull).
+    var foundation: Any {
+        switch self {
+        case .dict(let d): return Dictionary(uniqueKeysWithValues: d.map { ($0.key, $0.value.foundation) }) as [String: Any]
+        case .list(let a), .tuple(let a): return a.map(\.foundation)
+        case .string(let s): return s
+        case .int(let i): return NSNumber(value: i)
+        case .double(let d): return NSNumber(value: d)
+        case .bool(let b): return NSNumber(value: b)
+        default: return NSNull()
+        }
     }
 }

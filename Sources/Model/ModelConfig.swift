@@ -127,7 +127,12 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
     /// Parses a Hugging Face config.json of any registered model_type.
     public init(huggingFaceJSON data: Data) throws {
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
+            // Foundation refuses numbers past Double's range (1e400) as it refuses bad syntax.
+            throw ModelError.invalidValue(key: "config.json", detail: "not valid JSON (bad syntax, or a number out of range such as 1e400)")
+        }
+        guard let object = parsed as? [String: Any] else {
             throw ModelError.invalidValue(key: "config.json", detail: "not a JSON object")
         }
         guard let modelType = object["model_type"] as? String else { throw ModelError.missingKey("model_type", modelType: "?") }

@@ -153,6 +153,16 @@ final class DatasetTests: XCTestCase {
                                                             "conversations[0].from \"bot\" is not human, gpt, system, function_call or observation"])
     }
 
+    /// A string that starts with U+FEFF keeps it (Foundation's JSON parser drops it; the text
+    /// must stay as written).
+    func testAByteOrderMarkInAStringIsKept() throws {
+        let records = try Dataset(DatasetSpec(path: write("bom.jsonl", "{\"question\": \"\u{FEFF}Q\", \"answer\": \"\u{FEFF}A #### 1\"}\n"),
+                                              format: .gsm8k)).records(in: nil)
+        let c = conversations(records)
+        XCTAssertEqual(c.first?.context.first?.content.unicodeScalars.first, "\u{FEFF}")
+        XCTAssertEqual(c.first?.response, "\u{FEFF}A #### 1")
+    }
+
     /// A JSON array file reads like JSONL: records known by their index (`file[i]`, stable
     /// whatever the chunking, even several on one line), bad records rejected by index, a
     /// non-object element an error naming the line.

@@ -9,7 +9,9 @@ final class FuzzRegressionTests: XCTestCase {
     func testEveryCorpusInputIsHandled() throws {
         let binary = MPIRunner.xtfBinary.deletingLastPathComponent().appendingPathComponent("xtf-fuzz")
         let corpus = TestPaths.packageRoot.appendingPathComponent("Tests/Fuzzers/Corpus")
-        for target in ["chat-template", "dataset"] {
+        let targets = try FileManager.default.contentsOfDirectory(atPath: corpus.path).sorted()
+        XCTAssertTrue(Set(["chat-template", "dataset", "config"]).isSubset(of: targets), "\(targets)")
+        for target in targets {
             let folder = corpus.appendingPathComponent(target)
             let inputs = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted().map { folder.appendingPathComponent($0).path }
             XCTAssertFalse(inputs.isEmpty, target)

@@ -1,12 +1,24 @@
+import Artifacts
 import ChatTemplate
 import Data
 import Foundation
+import GGUF
+import Model
+import Tokenizer
 
 /// What each fuzz target does with one input: anything may be refused with an error; a crash,
 /// a hang or a leak is a bug. Built with libFuzzer by scripts/libfuzzer.sh; in ordinary builds
 /// `xtf-fuzz TARGET FILE...` replays inputs (the regression corpus in Tests/Fuzzers/Corpus).
 enum FuzzTargets {
-    static let names = ["chat-template", "dataset"]
+    static let names = ["chat-template", "dataset", "config", "safetensors", "gguf", "tokenizer"]
+
+    /// `bytes` as a temporary file for the readers that take a path.
+    static func withFile(_ bytes: [UInt8], suffix: String, _ body: (String) -> Void) {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-fuzz-\(getpid())\(suffix)")
+        guard (try? Data(bytes).write(to: url)) != nil else { return }
+        defer { try? FileManager.default.removeItem(at: url) }
+        body(url.path)
+    }
 
     static func run(_ target: String, _ bytes: [UInt8]) {
         switch target {
@@ -32,6 +44,28 @@ enum FuzzTargets {
                 _ = try? dataset.records(in: nil)
                 for chunk in (try? dataset.chunks(recordsPerChunk: 2)) ?? [] { _ = try? dataset.records(in: chunk) }
             }
+        case "config":
+            _ = try? ModelConfig(huggingFaceJSON: Data(bytes))
+        case "safetensors":
+            withFile(bytes, suffix: ".safetensors") { path in
+                guard let file = try? SafetensorsFile(path: path) else { return }
+                for name in file.names {
+                    _ = try? file.rawBytes(name)
+                    _ = try? file.floats(name)
+                }
+            }
+        case "gguf":
+            withFile(bytes, suffix: ".gguf") { path in
+                guard let file = try? GGUFFile(path: path) else { return }
+                for tensor in file.tensors where GGMLType.dequantizable.contains(tensor.type) { _ = try? file.floats(tensor) }
+                if let tokenizer = try? GGUFTokenizer(file: file) {
+                    _ = try? tokenizer.tokenizerJSON()
+                    _ = try? tokenizer.tokenizerConfig(contextLength: 64)
+                }
+            }
+        case "tokenizer":
+            guard let tokenizer = try? Tokenizer(json: Data(bytes), source: "fuzz") else { return }
+            _ = tokenizer.encode("Ava has 12 apples. 😀 <|endoftext|> a  b\n")
         default:
             fatalError("no fuzz target \(target): \(names.joined(separator: ", "))")
         }

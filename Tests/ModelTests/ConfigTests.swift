@@ -63,6 +63,9 @@ final class ConfigTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("rope_scaling.factor"), "\($0)")
         }
         XCTAssertNoThrow(try config(String(format: llama, "\"rope_theta\": 500000.0")))
+        XCTAssertThrowsError(try config(String(format: llama, "\"vocab_size\": 1e400").replacingOccurrences(of: "\"vocab_size\": 100, ", with: ""))) {
+            XCTAssertTrue("\($0)".contains("number out of range"), "\($0)")
+        }
     }
 
     func testCodableAndHFRoundTrip() throws {
