@@ -35,9 +35,7 @@ public final class AtomicFile {
     public init(path: String) throws {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
+        if !directory.isEmpty { try DirectoryLock.createDirectory(directory) }
         temporaryPath = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw ArtifactError.io(path: temporaryPath, operation: "create", errno: errno) }

@@ -21,6 +21,17 @@ public enum DirectoryLock {
     nonisolated(unsafe) private static var held: [String: Int32] = [:]
     private static let guardLock = NSLock()
 
+    /// mkdir -p with the project's error (the path and the system's reason), not Foundation's.
+    public static func createDirectory(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != path { try createDirectory(parent) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw ArtifactError.io(path: path, operation: "create the directory", errno: errno)
+        }
+    }
+
     /// Whether this process holds the lock of `directory`.
     public static func holds(_ directory: String) -> Bool {
         let key = URL(fileURLWithPath: directory).standardizedFileURL.path
@@ -36,7 +47,7 @@ public enum DirectoryLock {
         guardLock.lock()
         defer { guardLock.unlock() }
         if held[key] != nil { return }
-        try FileManager.default.createDirectory(atPath: key, withIntermediateDirectories: true)
+        try createDirectory(key)
         let path = (key as NSString).appendingPathComponent(fileName)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ArtifactError.io(path: path, operation: "open", errno: errno) }

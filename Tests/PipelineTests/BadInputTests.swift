@@ -223,6 +223,20 @@ final class BadInputTests: XCTestCase {
             XCTAssertTrue(launcher.output.contains("xtf-mpirun: "), launcher.output)
         }
 
+        // An --out the user may not create (as another user than the folder's owner).
+        if getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
+            let locked = folder.appendingPathComponent("not-yours")
+            try FileManager.default.createDirectory(at: locked, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            let denied = try Process.outcome(URL(fileURLWithPath: "/usr/bin/setpriv"), [
+                "--reuid=65534", "--regid=65534", "--clear-groups", MPIRunner.xtfBinary.path, "score", "--model", Self.model.path,
+                "--format", "gsm8k", "--task", "math", "--data", Self.shared.data.path, "--out", locked.appendingPathComponent("run").path,
+            ], withStandardError: true)
+            XCTAssertNotEqual(denied.status, 0)
+            XCTAssertTrue(denied.output.contains("\(locked.path)/run: create the directory failed: Permission denied"), denied.output)
+        } else {
+            print("*** SKIP: the permission case needs root and setpriv to run xtf as another user ***")
+        }
+
         // inspect on a tokens.jsonl cut short.
         let cut = folder.appendingPathComponent("cut")
         try FileManager.default.createDirectory(at: cut, withIntermediateDirectories: true)
