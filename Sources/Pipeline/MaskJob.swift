@@ -118,6 +118,8 @@ public struct MaskJob {
         // The masks go into the scoring run: one writer at a time there too.
         let directory = OutputDirectory(layout.root, kind: .scoring, settingsFile: "settings.json")
         try directory.lock()
+        // Masking writes masks/ and parts/ (an xtf run arm's scores/ is its link to the run's scores, only read).
+        try directory.refuseSymlinkedFolders(["masks", "parts"])
         try directory.removeOrphanedTemporaryFiles()
         let expected = try Dataset(scoreSettings.data).chunks(recordsPerChunk: scoreSettings.recordsPerChunk).count
         let finished = ProgressLog(layout: layout).finishedChunks()

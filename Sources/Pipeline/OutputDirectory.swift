@@ -84,6 +84,28 @@ public struct OutputDirectory: Sendable {
         }
     }
 
+    /// The sub-folders this kind of run writes into.
+    var writtenFolders: [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        switch kind {
+        case .scoring: return ["scores", "masks", "parts"]
+        case .training: return entries.filter { $0.hasPrefix("checkpoint-") } + ["tensorboard"]
+        case .job: return ["arms", "score"]
+        case .evaluation: return []
+        }
+    }
+
+    /// Refuses sub-folders that are symbolic links among `names`: the run would write wherever
+    /// they point (a run directory holds its own files).
+    public func refuseSymlinkedFolders(_ names: [String]) throws {
+        for name in names {
+            let sub = (path as NSString).appendingPathComponent(name)
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: sub) {
+                throw PipelineError.runMismatch(path: sub, reason: "is a symbolic link (to \(target)): a run writes only into folders of its own")
+            }
+        }
+    }
+
     /// Refuses a directory holding the outputs of another kind of run.
     public func refuseOtherKinds() throws {
         for other in RunKind.allCases where other != kind {
@@ -100,6 +122,7 @@ public struct OutputDirectory: Sendable {
     public func check<S: Codable & Equatable>(settings: S, resume: Bool, comparable: (S) -> S = { $0 }) throws -> Bool {
         try refuseSymlinkAndNesting()
         try lock()
+        try refuseSymlinkedFolders(writtenFolders)
         // A writer killed before its first file was complete left only temporary files.
         try removeOrphanedTemporaryFiles()
         try refuseOtherKinds()

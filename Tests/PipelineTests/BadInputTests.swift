@@ -264,6 +264,13 @@ final class BadInputTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: link) }
         assertRefused(try score(out: link), "\(link.path): is a symbolic link: give the directory it points to as --out")
         XCTAssertEqual(files(target), [])
+        // A run's sub-folder that is a link: resuming would write wherever it points.
+        let linked = try TestPaths.scratchDirectory("bad-input-linked-scores"), elsewhere = try TestPaths.scratchDirectory("bad-input-elsewhere")
+        XCTAssertEqual(try score(out: linked).status, 0)
+        try FileManager.default.removeItem(at: linked.appendingPathComponent("scores"))
+        try FileManager.default.createSymbolicLink(at: linked.appendingPathComponent("scores"), withDestinationURL: elsewhere)
+        assertRefused(try score(out: linked, ["--resume"]), "\(linked.path)/scores: is a symbolic link (to \(elsewhere.path)): a run writes only into folders of its own")
+        XCTAssertEqual(files(elsewhere), [])
 
         let busy = try TestPaths.scratchDirectory("bad-input-eval-busy")
         try DirectoryLock.acquire(busy.path, purpose: "a test holding it")
