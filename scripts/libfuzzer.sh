@@ -12,7 +12,7 @@
 # FuzzRegressionTests replays every file there in each test run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: scripts/libfuzzer.sh chat-template|dataset [SECONDS]}
+target=${1:?usage: scripts/libfuzzer.sh chat-template|dataset|config|safetensors|gguf|tokenizer [SECONDS]}
 seconds=${2:-600}
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 swift build -c release --product xtf-fuzz --scratch-path .build-fuzz \
@@ -27,4 +27,4 @@ case "$target" in
 esac
 cd .build-fuzz
 XTF_FUZZ_TARGET="$target" ./release/xtf-fuzz "corpus-$target" "$seeds" \
-  -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1
+  -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=1048576 -print_final_stats=1

@@ -21,10 +21,19 @@ public enum DirectoryLock {
     nonisolated(unsafe) private static var held: [String: Int32] = [:]
     private static let guardLock = NSLock()
 
+    /// A directory's one name: symbolic links resolved, so a run reached through a link and by
+    /// its real path is one run.
+    static func key(_ directory: String) -> String {
+        URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
     /// mkdir -p with the project's error (the path and the system's reason), not Foundation's.
     public static func createDirectory(_ path: String) throws {
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { return }
+            throw ArtifactError.io(path: path, operation: "create the directory", errno: ENOTDIR)
+        }
         let parent = (path as NSString).deletingLastPathComponent
         if !parent.isEmpty, parent != path { try createDirectory(parent) }
         if mkdir(path, 0o755) != 0 && errno != EEXIST {
@@ -34,7 +43,7 @@ public enum DirectoryLock {
 
     /// Whether this process holds the lock of `directory`.
     public static func holds(_ directory: String) -> Bool {
-        let key = URL(fileURLWithPath: directory).standardizedFileURL.path
+        let key = self.key(directory)
         guardLock.lock()
         defer { guardLock.unlock() }
         return held[key] != nil
@@ -43,11 +52,11 @@ public enum DirectoryLock {
     /// Takes the lock of `directory` (created if missing) for the rest of the process, or
     /// throws `Held` naming the process that has it. `purpose` goes into the lock file.
     public static func acquire(_ directory: String, purpose: String) throws {
-        let key = URL(fileURLWithPath: directory).standardizedFileURL.path
+        try createDirectory(URL(fileURLWithPath: directory).standardizedFileURL.path)
+        let key = self.key(directory)
         guardLock.lock()
         defer { guardLock.unlock() }
         if held[key] != nil { return }
-        try createDirectory(key)
         let path = (key as NSString).appendingPathComponent(fileName)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ArtifactError.io(path: path, operation: "open", errno: errno) }

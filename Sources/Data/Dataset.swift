@@ -148,7 +148,8 @@ public struct Dataset: Sendable {
         }
         // A directory, a device (/dev/zero never ends) or a pipe is not a dataset: the file is
         // read twice (a scan, then the records), which only a regular file allows.
-        switch (try? FileManager.default.attributesOfItem(atPath: spec.path)[.type]) as? FileAttributeType {
+        let resolved = URL(fileURLWithPath: spec.path).resolvingSymlinksInPath().path  // a linked file (a hub cache) is its target
+        switch (try? FileManager.default.attributesOfItem(atPath: resolved)[.type]) as? FileAttributeType {
         case .typeRegular?: break
         case .typeDirectory?: throw DataError.cannotOpen(file: spec.path, reason: "is a directory: give the data file")
         default: throw DataError.cannotOpen(file: spec.path, reason: "is not a regular file (a device or a pipe): give the data file")
@@ -157,7 +158,8 @@ public struct Dataset: Sendable {
         defer { reader.close() }
         var first: UInt8?
         while let b = try reader.next() {
-            if b == 32 || b == 9 || b == 10 || b == 13 { continue }
+            // Whitespace and a byte order mark (EF BB BF) before the first record.
+            if b == 32 || b == 9 || b == 10 || b == 13 || b == 0xEF || b == 0xBB || b == 0xBF { continue }
             first = b
             break
         }
@@ -239,8 +241,10 @@ public struct Dataset: Sendable {
     }
 
     /// Parses one record; every problem becomes a rejection whose reason names the field.
-    func parse(_ span: RecordSpan, _ bytes: [UInt8]) -> RecordOutcome {
+    func parse(_ span: RecordSpan, _ raw: [UInt8]) -> RecordOutcome {
         let id = id(of: span)
+        // A byte order mark at the start of the file is not part of the first record.
+        let bytes = raw.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(raw.dropFirst(3)) : raw
         func reject(_ reason: String) -> RecordOutcome { .rejected(RejectedRecord(id: id, line: span.line, reason: reason)) }
         if span.oversized {
             return reject("record of \(span.end - span.start) bytes exceeds the limit of \(spec.maxRecordBytes) bytes")
@@ -275,7 +279,7 @@ public struct Dataset: Sendable {
                 return reject("empty response")
             }
             return .conversation(Conversation(id: id, line: span.line, context: context, response: response,
-                                              tools: spec.format == .sharegpt ? try shareGPTTools(object) : nil))
+                                              tools: spec.format == .sharegpt ? try shareGPTTools(object, bytes) : nil))
         } catch let FieldError.problem(text) {
             return reject(text)
         } catch {
@@ -406,15 +410,16 @@ public struct Dataset: Sendable {
     }
 
     /// ShareGPT's top-level `tools`: a JSON string (LLaMA-Factory) or a list of schemas.
-    private func shareGPTTools(_ o: [String: Any]) throws -> [Value]? {
+    private func shareGPTTools(_ o: [String: Any], _ bytes: [UInt8]) throws -> [Value]? {
         switch o["tools"] {
         case nil, is NSNull: return nil
         case let text as String:
             if text.isEmpty { return nil }
             guard case .list(let tools)? = try? PythonJSON.loads(text) else { throw FieldError.problem("field \"tools\" is not a JSON list of tools") }
             return tools
-        case let list as [Any]:
-            guard let data = try? JSONSerialization.data(withJSONObject: list), case .list(let tools)? = try? PythonJSON.loads(String(decoding: data, as: UTF8.self)) else {
+        case is [Any]:
+            // Read again in file order: the template prints the schemas back with tojson.
+            guard case .dict(let record)? = try? PythonJSON.loads(String(decoding: bytes, as: UTF8.self)), case .list(let tools)? = record["tools"] else {
                 throw FieldError.problem("field \"tools\" is not a list of tools")
             }
             return tools
@@ -434,6 +439,7 @@ public struct Dataset: Sendable {
         for (i, item) in list.enumerated() {
             guard case .dict(var m) = item else { throw FieldError.problem("messages[\(i)] is not an object") }
             for (key, value) in m where value.isNone { m.removeValue(forKey: key) }
+            if case .list(let calls)? = m["tool_calls"], calls.isEmpty { m.removeValue(forKey: "tool_calls") }
             guard case .string(let roleText)? = m["role"] else { throw FieldError.problem("messages[\(i)].role is missing or not a string") }
             guard let role = Message.Role(rawValue: roleText) else {
                 throw FieldError.problem("messages[\(i)].role \"\(roleText)\" is not system, user, assistant or tool")

@@ -151,7 +151,13 @@ public final class Evaluator {
         let items = try conversations(settings.format)
         var sums: [Double] = [0, 0]
         for c in mine(items) {
-            let rendered = try chat.render(c)
+            let rendered: PromptTemplate.Rendered
+            do { rendered = try chat.render(c) } catch let error as ChatTemplateFileError {
+                // A record the template cannot write is a bad record, like one the reader refused.
+                guard settings.onBadRecord == .skip else { throw EvaluationError.cannotRead(path: settings.data, reason: "\(c.id): \(error)") }
+                skipped.append("\(c.id): \(error)")
+                continue
+            }
             let prompt = tokenizer.encode(rendered.prompt, addSpecialTokens: chat.tokenizerAddsSpecialTokens).ids.map { Int32($0) }
             let response = tokenizer.encode(rendered.response, addSpecialTokens: false).ids.map { Int32($0) }
             let ids = Array((prompt + response).prefix(model.config.maxPositions))

@@ -79,9 +79,17 @@ public struct OutputDirectory: Sendable {
         }
         // Inside a run this process is writing: its own stages.
         if ancestors.contains(where: { DirectoryLock.holds($0.path) }) { return }
-        if let run = ancestors.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent(DirectoryLock.fileName).path) }) {
+        if let run = ancestors.first(where: Self.holdsRun) {
             throw PipelineError.runMismatch(path: path, reason: "is inside the xtf run \(run.path): choose an --out outside it")
         }
+    }
+
+    /// Whether `folder` holds an xtf run, known by the files its command writes (not by a lock
+    /// file: `xtf eval` locks any folder it writes into).
+    static func holdsRun(_ folder: URL) -> Bool {
+        let names = Set((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+        return names.contains("run.json") || names.contains("train-settings.json")
+            || (names.contains("settings.json") && (names.contains("scores") || names.contains("progress.jsonl")))
     }
 
     /// The sub-folders this kind of run writes into.

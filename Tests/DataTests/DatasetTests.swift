@@ -1,3 +1,4 @@
+import ChatTemplate
 import Data
 import Foundation
 import TestSupport
@@ -161,6 +162,18 @@ final class DatasetTests: XCTestCase {
         let c = conversations(records)
         XCTAssertEqual(c.first?.context.first?.content.unicodeScalars.first, "\u{FEFF}")
         XCTAssertEqual(c.first?.response, "\u{FEFF}A #### 1")
+    }
+
+    /// A byte order mark at the start of the file is not part of the first record; ShareGPT
+    /// tools given as a list keep their keys' order (the template prints them back).
+    func testAByteOrderMarkStartingTheFileAndToolKeyOrder() throws {
+        let bom = try Dataset(DatasetSpec(path: write("bom-start.jsonl", "\u{FEFF}{\"question\": \"Q\", \"answer\": \"A #### 1\"}\n"), format: .gsm8k)).records(in: nil)
+        XCTAssertEqual(conversations(bom).map(\.response), ["A #### 1"])
+        let tools = try Dataset(DatasetSpec(path: write("tools.jsonl", """
+            {"conversations": [{"from": "human", "value": "Q"}, {"from": "gpt", "value": "A"}], "tools": [{"name": "f", "description": "d", "parameters": {"z": 1, "a": 2}}]}
+            """), format: .sharegpt)).records(in: nil)
+        let schema = try XCTUnwrap(conversations(tools).first?.tools?.first)
+        XCTAssertEqual(try PythonJSON.dumps(schema), #"{"name": "f", "description": "d", "parameters": {"z": 1, "a": 2}}"#)
     }
 
     /// A JSON array file reads like JSONL: records known by their index (`file[i]`, stable

@@ -279,6 +279,17 @@ final class BadInputTests: XCTestCase {
                                                 "--max-new-tokens", "2", "--out", busy.appendingPathComponent("eval.json").path])
         assertRefused(eval, "in use by another xtf process (pid \(getpid()) on ")
         XCTAssertFalse(FileManager.default.fileExists(atPath: busy.appendingPathComponent("eval.json").path))
+        // A folder an eval wrote into (it keeps the lock file) is not a run: runs go below it.
+        let below = try score(out: busy.appendingPathComponent("below"))
+        XCTAssertEqual(below.status, 0, below.stderr)
+        // Data reached through a symbolic link (a hub cache's snapshot) is its file.
+        let dataLink = busy.deletingLastPathComponent().appendingPathComponent("bad-input-data-link.jsonl")
+        try? FileManager.default.removeItem(at: dataLink)
+        try FileManager.default.createSymbolicLink(at: dataLink, withDestinationURL: Self.shared.data)
+        defer { try? FileManager.default.removeItem(at: dataLink) }
+        let viaLink = try MPIRunner.run(ranks: 1, ["score", "--model", Self.model.path, "--data", dataLink.path, "--format", "gsm8k", "--task", "math",
+                                                   "--out", busy.appendingPathComponent("linked-data").path, "--max-length", "512"])
+        XCTAssertEqual(viaLink.status, 0, viaLink.stderr)
     }
 
     /// `xtf eval` refuses what it cannot evaluate honestly: a bad record (named by file and
