@@ -344,12 +344,19 @@ public struct Dataset: Sendable {
                 let from = try string(m, "from"), value = try string(m, "value")
                 switch from {
                 case "function_call":
-                    // LLaMA-Factory's tool call: a JSON object {name, arguments}, as an assistant turn calling it.
-                    guard case .dict(let call)? = try? PythonJSON.loads(value), call["name"] != nil else {
-                        throw FieldError.problem("conversations[\(i)].value of a function_call is not a JSON object with a name")
+                    // LLaMA-Factory's tool call: a JSON object {name, arguments}, or a list of them
+                    // (parallel calls), as an assistant turn calling them.
+                    let calls: [Value]
+                    switch try? PythonJSON.loads(value) {
+                    case .dict(let call)?: calls = [.dict(call)]
+                    case .list(let list)?: calls = list
+                    default: calls = []
+                    }
+                    guard !calls.isEmpty, calls.allSatisfy({ if case .dict(let c) = $0 { return c["name"] != nil } else { return false } }) else {
+                        throw FieldError.problem("conversations[\(i)].value of a function_call is not a JSON object with a name (or a list of them)")
                     }
                     let turn: Value = .dict(["role": .string("assistant"), "content": .string(""),
-                                             "tool_calls": .list([.dict(["type": .string("function"), "function": .dict(call)])])])
+                                             "tool_calls": .list(calls.map { .dict(["type": .string("function"), "function": $0]) })])
                     messages.append(Message(.assistant, "", fields: turn))
                 case "observation", "tool":
                     messages.append(Message(.tool, value, fields: .dict(["role": .string("tool"), "content": .string(value)])))

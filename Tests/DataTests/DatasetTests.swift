@@ -138,9 +138,13 @@ final class DatasetTests: XCTestCase {
             {"conversations": [{"from": "human", "value": "no answer"}]}
             {"conversations": [{"from": "human", "value": "Weather?"}, {"from": "function_call", "value": "{\\"name\\": \\"get_weather\\", \\"arguments\\": {\\"city\\": \\"Oslo\\"}}"}, {"from": "observation", "value": "3 C"}, {"from": "gpt", "value": "3 degrees."}], "tools": "[{\\"name\\": \\"get_weather\\"}]"}
             {"conversations": [{"from": "bot", "value": "x"}, {"from": "gpt", "value": "y"}]}
+            {"conversations": [{"from": "human", "value": "Both?"}, {"from": "function_call", "value": "[{\\"name\\": \\"a\\", \\"arguments\\": {}}, {\\"name\\": \\"b\\", \\"arguments\\": {}}]"}, {"from": "observation", "value": "1"}, {"from": "gpt", "value": "done"}]}
             """), format: .sharegpt)).records(in: nil)
         let g = conversations(sharegpt)
-        XCTAssertEqual(g.count, 2)
+        XCTAssertEqual(g.count, 3)
+        // Parallel calls: one assistant turn calling both.
+        guard case .dict(let parallel)? = g[2].context[1].fields, case .list(let calls)? = parallel["tool_calls"] else { return XCTFail("\(g[2].context)") }
+        XCTAssertEqual(calls.count, 2)
         XCTAssertEqual(g[0].context, [Message(.system, "S"), Message(.user, "U1"), Message(.assistant, "A1"), Message(.user, "U2")])
         XCTAssertEqual(g[0].response, "A2")
         // LLaMA-Factory's tool turns: the call an assistant turn with tool_calls, the observation a tool turn, tools kept.
@@ -149,7 +153,7 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(g[1].context[2].content, "3 C")
         XCTAssertEqual(g[1].response, "3 degrees.")
         XCTAssertEqual(g[1].tools?.count, 1)
-        XCTAssertEqual(rejections(sharegpt).map(\.reason), ["conversations[1].value of a function_call is not a JSON object with a name",
+        XCTAssertEqual(rejections(sharegpt).map(\.reason), ["conversations[1].value of a function_call is not a JSON object with a name (or a list of them)",
                                                             "conversations has no gpt turn",
                                                             "conversations[0].from \"bot\" is not human, gpt, system, function_call or observation"])
     }
