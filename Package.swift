@@ -99,6 +99,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "GroundTruthTests", dependencies: ["GroundTruth", "RunFiles", "Artifacts"]),
         .testTarget(name: "PipelineTests", dependencies: [
+            "ChatTemplate",
             "Pipeline", "Experiment", "RunFiles", "Scoring", "Data", "Tokenizer", "Report", "Artifacts", "GroundTruth", "Training", "TestSupport",
         ]),
         // Mutation fuzzing of the file readers (dataset, safetensors, tokenizer.json, GGUF); scripts/fuzz.sh runs it longer.

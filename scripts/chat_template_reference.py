@@ -50,7 +50,9 @@ def main():
         assert full[: len(prompt)] == prompt, f"{name}: the prompt is not a prefix of the conversation"
         records.append({"id": name, "prompt_ids": prompt, "completion_ids": full[len(prompt):]})
     with open(args.out, "w", encoding="utf-8") as f:
-        json.dump({"tokenizer": args.tokenizer.rstrip("/").split("/")[-1], "records": records}, f, separators=(",", ":"))
+        import transformers
+        json.dump({"tokenizer": args.tokenizer.rstrip("/").split("/")[-1], "transformers": transformers.__version__, "records": records},
+                  f, separators=(",", ":"))
         f.write("\n")
 
 

@@ -6,7 +6,7 @@
 #   scripts/libfuzzer.sh config|safetensors|gguf|tokenizer [SECONDS]   # config.json, the weight files, tokenizer.json
 #
 # Builds xtf-fuzz with -sanitize=fuzzer,address into .build-fuzz, starts from
-# Tests/Fuzzers/Corpus/TARGET (the seeds and every input kept as a regression test), writes new
+# Tests/Fuzzers/Corpus/TARGET (or the test fixtures of the target's kind of file), writes new
 # interesting inputs to .build-fuzz/corpus-TARGET, and a crash, hang or leak to .build-fuzz/
 # (crash-*, timeout-*, leak-*). Copy such an input into Tests/Fuzzers/Corpus/TARGET once fixed:
 # FuzzRegressionTests replays every file there in each test run.
@@ -22,6 +22,7 @@ mkdir -p ".build-fuzz/corpus-$target"
 case "$target" in
   safetensors) seeds=../Tests/ModelTests/Fixtures/phi3-tiny ;;
   gguf) seeds=../Tests/GGUFTests/Fixtures/converted ;;
+  chat-template) seeds=../Tests/ChatTemplateTests/Fixtures/templates ;;
   tokenizer) seeds=../Tests/TokenizerTests/Fixtures/converted ;;
   *) seeds="../Tests/Fuzzers/Corpus/$target" ;;
 esac

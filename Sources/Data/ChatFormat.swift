@@ -38,15 +38,8 @@ public struct ChatFormat: Sendable {
     /// choices as they are. Settings record what a run used, so a resume compares like with like.
     public static func concrete(_ choice: PromptTemplate, tokenizerPath: String?) -> PromptTemplate {
         guard choice == .auto else { return choice }
-        guard let tokenizerPath else { return .plain }
-        let folder = URL(fileURLWithPath: ModelChatTemplate.folder(of: tokenizerPath))
-        let files = FileManager.default
-        if files.fileExists(atPath: folder.appendingPathComponent("chat_template.jinja").path)
-            || files.fileExists(atPath: folder.appendingPathComponent("chat_template.json").path) { return .model }
-        guard let data = files.contents(atPath: folder.appendingPathComponent("tokenizer_config.json").path) else { return .plain }
-        // An unreadable file counts as having one: loading it then says what is wrong.
-        guard let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return .model }
-        return config["chat_template"] == nil || config["chat_template"] is NSNull ? .plain : .model
+        // A template file that cannot be read counts as one: loading it then says what is wrong.
+        do { return try tokenizerPath.flatMap(ModelChatTemplate.load(near:)) == nil ? .plain : .model } catch { return .model }
     }
 
     /// Whether the tokenizer's post-processor adds BOS/EOS: only for plain text; chat

@@ -252,12 +252,26 @@ public struct Dataset: Sendable {
         guard String(validating: bytes, as: UTF8.self) != nil else {
             return reject("not valid UTF-8")
         }
+        // Chat records keep their key order (a template prints tool calls and schemas back with
+        // tojson), and Foundation drops a U+FEFF that starts a string: those are read by xtf's
+        // own parser, once; the rest by Foundation's.
+        let text = { String(decoding: bytes, as: UTF8.self) }
+        if spec.format == .chat {
+            let record: Value
+            do { record = try PythonJSON.loads(text()) } catch { return reject("malformed JSON: \(Self.jsonErrorText(error))") }
+            do {
+                let (context, last, tools) = try chat(record)
+                guard !last.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || !last.isPlainText else { return reject("empty response") }
+                return .conversation(Conversation(id: id, line: span.line, context: context, response: last.content, responseTurn: last, tools: tools))
+            } catch let FieldError.problem(reason) {
+                return reject(reason)
+            } catch {
+                return reject("\(error)")
+            }
+        }
         let object: [String: Any]
         do {
-            // Foundation drops a U+FEFF (byte order mark) that starts a string; the text must
-            // stay as written, so such records are read by the parser that keeps it.
-            let parsed = bytes.containsBOM ? (try PythonJSON.loads(String(decoding: bytes, as: UTF8.self))).foundation
-                                           : try JSONSerialization.jsonObject(with: Data(bytes))
+            let parsed = bytes.containsBOM ? (try PythonJSON.loads(text())).foundation : try JSONSerialization.jsonObject(with: Data(bytes))
             guard let o = parsed as? [String: Any] else {
                 return reject("not a JSON object")
             }
@@ -267,13 +281,6 @@ public struct Dataset: Sendable {
         }
         if spec.format == .tokenized { return tokenized(object, id: id, line: span.line) }
         do {
-            // Chat records are read again keeping key order: a template prints tool calls and
-            // schemas back with tojson, in the order the file gives them.
-            if spec.format == .chat {
-                let (context, last, tools) = try chat(try PythonJSON.loads(String(decoding: bytes, as: UTF8.self)))
-                guard !last.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || !last.isPlainText else { return reject("empty response") }
-                return .conversation(Conversation(id: id, line: span.line, context: context, response: last.content, responseTurn: last, tools: tools))
-            }
             let (context, response) = try conversation(from: object)
             guard !response.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 return reject("empty response")
@@ -487,6 +494,7 @@ public struct Dataset: Sendable {
     }
 
     static func jsonErrorText(_ error: Error) -> String {
+        if let own = error as? TemplateError { return own.description }  // xtf's own reader
         let ns = error as NSError
         return (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
     }

@@ -8,8 +8,8 @@ import Glibc
 /// memory; no network, no host sockets, no /etc or home; its own pid namespace, so killing
 /// it at the timeout kills every process it started, orphans included. It runs as an
 /// unprivileged user (nobody, when xtf is root) under limits on address space, CPU time,
-/// threads, file size and open files: at most `processes` x `addressSpaceBytes` of memory
-/// in all (8 GiB; a cgroup would bound the total tighter). Without bubblewrap, evaluation
+/// threads, file size and open files. The address-space limit is per process, so the total
+/// is bounded only by the thread allowance times it (no cgroup here). Without bubblewrap, evaluation
 /// stops unless the user accepts running the code unsandboxed.
 public struct CodeSandbox: Sendable {
     public enum Kind: String, Codable, Sendable { case bubblewrap, none }
@@ -24,7 +24,7 @@ public struct CodeSandbox: Sendable {
         public init() {}
         public var addressSpaceBytes = 1 << 30
         public var fileSizeBytes = 16 << 20
-        /// The writable /tmp's size, in memory.
+        /// The size of each writable folder in memory (/tmp, /dev/shm).
         public var temporaryBytes = 16 << 20
         /// Processes (threads: the kernel counts those) the sandboxed user may have beyond those
         /// it already has. A HumanEval program needs one.
@@ -79,17 +79,20 @@ public struct CodeSandbox: Sendable {
     func command(_ arguments: [String], folder: URL, timeout: Double, label: String) -> [String] {
         guard kind == .bubblewrap else { return ["/usr/bin/env", "python3"] + arguments }
         let root = getuid() == 0
-        let user = root ? Self.nobody : getuid()
         var line: [String] = []
         if root { line += ["/usr/bin/setpriv", "--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups", "--inh-caps=-all"] }
         // RLIMIT_NPROC counts every thread of the user, so allow the ones it has now and N more.
-        let processes = Self.threadCount(uid: user) + limits.processes
+        // Counted for each program, not once: the user's threads (and the finished sandboxes
+        // not yet reaped) change while an evaluation runs.
+        let processes = Self.threadCount(uid: root ? Self.nobody : getuid()) + limits.processes
         line += ["/usr/bin/prlimit", "--as=\(limits.addressSpaceBytes)", "--cpu=\(Int(timeout.rounded(.up)) + 1)",
                  "--nproc=\(processes)", "--fsize=\(limits.fileSizeBytes)", "--nofile=\(limits.openFiles)", "--core=0", "--"]
         line += ["/usr/bin/bwrap", "--unshare-all", "--die-with-parent", "--new-session",
                  "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
                  "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
+                 // /tmp and /dev/shm in memory, each bounded (a count of small files would not be).
                  "--proc", "/proc", "--dev", "/dev", "--size", String(limits.temporaryBytes), "--tmpfs", "/tmp",
+                 "--size", String(limits.temporaryBytes), "--tmpfs", "/dev/shm",
                  "--ro-bind", folder.path, "/sandbox", "--chdir", "/sandbox",
                  "--clearenv", "--setenv", "PATH", "/usr/bin", "--setenv", "HOME", "/tmp", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
                  "--setenv", "XTF_SANDBOX_RUN", label,

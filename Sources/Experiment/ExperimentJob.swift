@@ -180,7 +180,9 @@ public struct ExperimentJob {
     /// (a run of some arms keeps the others' settings for the next comparison).
     func checkDirectory() throws -> RunPlan {
         let directory = OutputDirectory(plan.out, kind: .job, settingsFile: "run.json")
+        try directory.refuseSymlinkAndNesting()
         try directory.lock()
+        try directory.refuseSymlinkedFolders(directory.writtenFolders)
         try directory.refuseOtherKinds()
         guard exists(directory.settingsFile) else { return plan }
         let saved: RunPlan

@@ -18,7 +18,7 @@ public enum EvalStage {
             guard world.isRoot else { return }
             for file in [out, generations].compactMap({ $0 }) {
                 let folder = (URL(fileURLWithPath: file).standardizedFileURL.path as NSString).deletingLastPathComponent
-                try OutputDirectory(folder, kind: .evaluation, settingsFile: "").lock()
+                try OutputDirectory.lock(folder, purpose: "writing xtf eval outputs")
             }
         }
         // Every rank loads the same files; a bad one stops them all together, the cause printed once.

@@ -27,10 +27,7 @@ public struct ExportSummary: Equatable, Sendable {
 public enum ExportStage {
     /// The masked.jsonl of `run`: a scored run, or an `xtf run` directory's score/ stage.
     public static func maskedFile(of run: String) throws -> String {
-        for candidate in [run, (run as NSString).appendingPathComponent("score")] {
-            let path = RunLayout(candidate).masked
-            if FileManager.default.fileExists(atPath: path) { return path }
-        }
+        if let layout = RunLayout.scoringRun(in: run, holding: \.masked) { return layout.masked }
         throw PipelineError.invalidSetting(field: "run", reason: "\(run): no \(MaskedRecord.fileName) here or in score/ (score or mask the run first)")
     }
 

@@ -17,9 +17,9 @@ public struct LoadedModel {
     public let transformer: Transformer
 
     /// `tokenizer`: tokenizer.json or its directory, nil for none. `beforeWeights` runs after
-    /// the tokenizer check with the config and the encoder.
+    /// the tokenizer check with the config, the encoder and the chat template resolved for it.
     public static func load(model: String, tokenizer: String?, template: PromptTemplate, adapter: String? = nil,
-                            beforeWeights: (ModelConfig, TokenizerEncoder?) throws -> Void = { _, _ in }) throws -> LoadedModel {
+                            beforeWeights: (ModelConfig, TokenizerEncoder?, ChatFormat?) throws -> Void = { _, _, _ in }) throws -> LoadedModel {
         let directory = URL(fileURLWithPath: model)
         let config = try ModelConfig(directory: directory)
         var loadedTokenizer: Tokenizer?, encoder: TokenizerEncoder?, format: ChatFormat?
@@ -30,7 +30,7 @@ public struct LoadedModel {
             try VocabularyFit.check(tokenizer: wrapped, at: tokenizer, format: format!, model: config, at: model)
             loadedTokenizer = tok; encoder = wrapped
         }
-        try beforeWeights(config, encoder)
+        try beforeWeights(config, encoder, format)
         let transformer = try Transformer.load(directory: directory)
         if let adapter { try transformer.loadLoRA(directory: URL(fileURLWithPath: adapter)) }
         return LoadedModel(config: config, tokenizer: loadedTokenizer, encoder: encoder, format: format, transformer: transformer)

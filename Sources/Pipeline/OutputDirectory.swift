@@ -6,7 +6,6 @@ public enum RunKind: String, CaseIterable, Sendable {
     case scoring = "an xtf score run"
     case training = "an xtf train run"
     case job = "an xtf run directory"
-    case evaluation = "xtf eval outputs"
 
     /// Whether a directory entry called `name` belongs to this kind of run.
     func marks(_ name: String) -> Bool {
@@ -14,8 +13,6 @@ public enum RunKind: String, CaseIterable, Sendable {
         case .scoring: return ["settings.json", "progress.jsonl", "scores"].contains(name)
         case .training: return ["train-settings.json", "losses.jsonl"].contains(name) || name.hasPrefix("checkpoint-")
         case .job: return ["run.json", "arms"].contains(name)
-        // Evaluation files sit beside any run's (base-eval.json, arms' eval.json): they mark none.
-        case .evaluation: return false
         }
     }
 }
@@ -44,8 +41,14 @@ public struct OutputDirectory: Sendable {
     /// Takes the directory's lock for the rest of this process: a second writer, in this
     /// directory at the same time, is refused naming the one that has it.
     public func lock() throws {
-        do { try DirectoryLock.acquire(path, purpose: "writing \(kind.rawValue)") } catch let held as DirectoryLock.Held {
-            throw PipelineError.runMismatch(path: path, reason: "in use by another xtf process (\(held.holder)); one writer at a time: wait for it, or choose another --out")
+        try Self.lock(path, purpose: "writing \(kind.rawValue)")
+    }
+
+    /// Takes `folder`'s lock for the rest of this process (any folder xtf writes into, such
+    /// as `xtf eval`'s), refusing it in the project's words while another process has it.
+    public static func lock(_ folder: String, purpose: String) throws {
+        do { try DirectoryLock.acquire(folder, purpose: purpose) } catch let held as DirectoryLock.Held {
+            throw PipelineError.runMismatch(path: folder, reason: "in use by another xtf process (\(held.holder)); one writer at a time: wait for it, or choose another --out")
         }
     }
 
@@ -93,13 +96,12 @@ public struct OutputDirectory: Sendable {
     }
 
     /// The sub-folders this kind of run writes into.
-    var writtenFolders: [String] {
+    public var writtenFolders: [String] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         switch kind {
         case .scoring: return ["scores", "masks", "parts"]
         case .training: return entries.filter { $0.hasPrefix("checkpoint-") } + ["tensorboard"]
         case .job: return ["arms", "score"]
-        case .evaluation: return []
         }
     }
 

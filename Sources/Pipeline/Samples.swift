@@ -90,12 +90,15 @@ public struct SampleBuilder {
         // Chat templates write their own BOS (`<|begin_of_text|>`, `<s>`) as text; only the
         // plain template asks the tokenizer's post-processor for one.
         let plain = format.tokenizerAddsSpecialTokens
-        let prompt = try encoder.encode(rendered.prompt, addSpecialTokens: plain)
+        var prompt = try encoder.encode(rendered.prompt, addSpecialTokens: plain)
         var response: [Int32]
         if format.template == .model {
-            // As TRL builds a prompt-completion sample: the whole conversation tokenized at once,
-            // the completion what follows the prompt's token count.
-            response = Array(try encoder.encode(rendered.prompt + rendered.response, addSpecialTokens: false).dropFirst(prompt.count))
+            // As TRL builds a prompt-completion sample: the ids are the whole conversation's,
+            // tokenized at once, and the response starts at the prompt's token count (where the
+            // prompt alone tokenizes differently at its end, those ids still come from the whole).
+            let whole = try encoder.encode(rendered.prompt + rendered.response, addSpecialTokens: false)
+            prompt = Array(whole.prefix(prompt.count))
+            response = Array(whole.dropFirst(prompt.count))
         } else {
             response = try encoder.encode(rendered.response, addSpecialTokens: false)
         }

@@ -18,12 +18,14 @@ public struct ScoreJob {
     public let world: Communicator
     public let model: any BaseModel
     public let encoder: any TextEncoder
+    /// `settings.template` as the model loader resolved it (one template load per stage).
+    public let format: ChatFormat
     public let log: Logger
 
     public init(settings: ScoreSettings, layout: RunLayout, world: Communicator, model: any BaseModel,
-                encoder: any TextEncoder, log: Logger) {
+                encoder: any TextEncoder, format: ChatFormat, log: Logger) {
         self.settings = settings; self.layout = layout; self.world = world
-        self.model = model; self.encoder = encoder; self.log = log
+        self.model = model; self.encoder = encoder; self.format = format; self.log = log
     }
 
     /// What the coordinator decided before scoring: the chunk plan and what is left to do.
@@ -41,7 +43,6 @@ public struct ScoreJob {
             log.info("scoring \(plan.chunks.count) chunks on \(world.size) rank(s)")
         }
         let dataset = try Dataset(settings.data)
-        let format = try ChatFormat.resolve(settings.template, tokenizerPath: settings.tokenizer)
         if let model = format.modelTemplate { log.info("chat template: the model's own, from \(model.file)") }
         let builder = SampleBuilder(encoder: encoder, format: format,
                                     contextLength: min(settings.maxLength, model.contextLength), endOfText: model.endOfText)

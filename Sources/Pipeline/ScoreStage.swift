@@ -23,7 +23,7 @@ public enum ScoreStage {
         let encoder = loaded.encoder!
         let layout = RunLayout(out)
         try ScoreJob(settings: settings, layout: layout, world: world, model: wrap(ModelScorer(model: loaded.transformer)),
-                     encoder: encoder, log: log).run(resume: resume)
+                     encoder: encoder, format: loaded.format!, log: log).run(resume: resume)
         return try MaskJob(layout: layout, world: world, settings: mask, encoder: encoder, log: log).run()
     }
 }

@@ -39,8 +39,8 @@ public enum TrainStage {
         let (loaded, source, referenceModel) = try world.allSucceed {
             var source: Samples?
             let loaded = try LoadedModel.load(model: job.model, tokenizer: job.data == nil ? nil : job.tokenizer,
-                                              template: job.template ?? .plain) { config, encoder in
-                source = try samples(job, config: config, encoder: encoder, onBadRecord: onBadRecord, log: log)
+                                              template: job.template ?? .plain) { config, encoder, format in
+                source = try samples(job, config: config, encoder: encoder, format: format, onBadRecord: onBadRecord, log: log)
             }
             let reference = try job.reference.map { try LoadedModel.load(model: $0, tokenizer: nil, template: .plain).transformer }
             return (loaded, source!, reference)
@@ -81,7 +81,8 @@ public enum TrainStage {
 
     /// The training samples, checked against the model's vocabulary (its config.json) before
     /// any weight is read.
-    static func samples(_ job: TrainJob, config: ModelConfig, encoder: TokenizerEncoder?, onBadRecord: BadRecordPolicy, log: Logger) throws -> Samples {
+    static func samples(_ job: TrainJob, config: ModelConfig, encoder: TokenizerEncoder?, format: ChatFormat?, onBadRecord: BadRecordPolicy,
+                        log: Logger) throws -> Samples {
         if let run = job.scores {
             let layout = RunLayout(run)
             // Random masking leaves template markup alone; it needs the run's tokenizer to know it.
@@ -101,8 +102,7 @@ public enum TrainStage {
             }
             return Samples(samples: samples, rejected: [], records: scored)
         }
-        guard let spec = job.data, let encoder else { throw PipelineError.invalidSetting(field: "data", reason: "give a scored run or a dataset") }
-        let format = try ChatFormat.resolve(job.template ?? .plain, tokenizerPath: job.tokenizer)
+        guard let spec = job.data, let encoder, let format else { throw PipelineError.invalidSetting(field: "data", reason: "give a scored run or a dataset") }
         let loaded = try TrainingData.load(dataset: spec, format: format, encoder: encoder, maxLength: job.maxLength ?? 1024,
                                            endOfText: config.eosTokenId.map { Int32($0) }, policy: onBadRecord)
         if !loaded.rejected.isEmpty {

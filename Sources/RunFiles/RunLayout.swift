@@ -26,6 +26,13 @@ public struct RunLayout: Sendable {
     public var tokens: String { path("tokens.jsonl") }
     public var manifest: String { path("manifest.json") }
 
+    /// The scoring run `directory` names: itself, or its `score/` stage when it is an `xtf run`
+    /// directory; nil when neither holds `file` (a path of the layout, e.g. `\.masked`).
+    public static func scoringRun(in directory: String, holding file: KeyPath<RunLayout, String>) -> RunLayout? {
+        [RunLayout(directory), RunLayout((directory as NSString).appendingPathComponent("score"))]
+            .first { FileManager.default.fileExists(atPath: $0[keyPath: file]) }
+    }
+
     static func chunkName(_ index: Int) -> String {
         "chunk-" + String(repeating: "0", count: max(0, 6 - String(index).count)) + String(index)
     }

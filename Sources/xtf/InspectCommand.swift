@@ -33,10 +33,7 @@ struct Inspect: ParsableCommand {
 
     /// The run whose tokens.jsonl to read: RUN_DIR itself, or RUN_DIR/score for `xtf run`.
     static func layout(_ directory: String) throws -> RunLayout {
-        for candidate in [directory, (directory as NSString).appendingPathComponent("score")] {
-            let layout = RunLayout(candidate)
-            if FileManager.default.fileExists(atPath: layout.tokens) { return layout }
-        }
+        if let layout = RunLayout.scoringRun(in: directory, holding: \.tokens) { return layout }
         throw ReportError.notFound(path: directory, what: "no tokens.jsonl here or in score/ (mask the run first: `xtf mask`)")
     }
 

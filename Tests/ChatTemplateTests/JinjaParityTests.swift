@@ -73,7 +73,12 @@ final class JinjaParityTests: XCTestCase {
                     failures.append("\(name): generation \(rendering.generationRanges), jinja2 \(expected)")
                 }
             } catch {
-                if !expectsError { failures.append("\(name): \(String(reflecting: source)) failed: \(error)") }
+                if !expectsError {
+                    failures.append("\(name): \(String(reflecting: source)) failed: \(error)")
+                } else if Self.field(item, "error_class")?.text == "TemplateError", let message = Self.field(item, "message")?.text,
+                          (error as? TemplateError)?.underlying != .raised(message) {
+                    failures.append("\(name): raised \(error), jinja2 raised \(message)")
+                }
             }
         }
         XCTAssert(failures.isEmpty, "\(failures.count) of \(cases.count) snippets differ from jinja2:\n" + failures.joined(separator: "\n"))

@@ -46,8 +46,12 @@ final class SandboxTests: XCTestCase {
             XCTAssertEqual(try outcome("open('\(path)', 'w').write('x')\n"), .failed, path)
             XCTAssertFalse(FileManager.default.fileExists(atPath: path), path)
         }
-        // Reads: no /etc (passwords, shadow), no home, no repository.
-        for path in ["/etc/shadow", "/etc/passwd", "\(home)/.bashrc", TestPaths.packageRoot.appendingPathComponent("Package.swift").path] {
+        // Reads: no /etc, no home, no repository; each file is readable unsandboxed (the control).
+        let ownFile = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".xtf-sandbox-test-\(UUID().uuidString)")
+        try "x".write(to: ownFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: ownFile) }
+        for path in ["/etc/passwd", ownFile.path, TestPaths.packageRoot.appendingPathComponent("Package.swift").path] {
+            XCTAssertEqual(try CodeSandbox(kind: .none).runPython("open('\(path)').read()\n", timeout: 10), .passed, "the control reads \(path)")
             XCTAssertEqual(try outcome("open('\(path)').read()\n"), .failed, path)
         }
     }
@@ -86,6 +90,18 @@ final class SandboxTests: XCTestCase {
     }
 
     func testTheTimeoutKillsOrphansInOtherSessions() throws {
+        // The finder sees a sandboxed process while it runs (else the checks below prove nothing).
+        let running = UUID().uuidString, sandbox = self.sandbox
+        let done = expectation(description: "the sleeper ends")
+        DispatchQueue.global().async {
+            _ = try? sandbox.runPython("import time\ntime.sleep(3)\n", timeout: 20, label: running)
+            done.fulfill()
+        }
+        var seen = 0
+        for _ in 0..<100 where seen == 0 { seen = Self.processes(labelled: running, waitingForNone: false); usleep(50_000) }
+        XCTAssertGreaterThan(seen, 0, "a running sandboxed process is found by its label")
+        wait(for: [done], timeout: 30)
+
         // A grandchild in a session of its own keeps running after its parent exits or is killed.
         let orphan = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(60)\n    os._exit(0)\n"
         let start = Date()
@@ -99,11 +115,16 @@ final class SandboxTests: XCTestCase {
 
     func testForkAndMemoryBombsAreContained() throws {
         let start = Date()
-        XCTAssertNotEqual(try outcome("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n", timeout: 5), .passed)
+        // It never ends by itself: the timeout ends it, with every process it made.
+        XCTAssertEqual(try outcome("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n", timeout: 5), .timedOut)
         XCTAssertLessThan(Date().timeIntervalSince(start), 60, "the timeout holds")
         XCTAssertEqual(Self.processes(labelled: label), 0, "the fork bomb's processes outlived the sandbox")
         XCTAssertEqual(try outcome("x = bytearray(8 << 30)\n"), .failed, "8 GiB is past the address-space limit")
         XCTAssertEqual(try outcome("open('/dev/shm/big', 'wb').write(b'x' * (200 << 20))\n"), .failed, "200 MiB is past the file-size limit")
+        // Many files each under the size limit: the in-memory folders are bounded in total.
+        for folder in ["/tmp", "/dev/shm"] {
+            XCTAssertEqual(try outcome("for i in range(8):\n    open(f'\(folder)/f{i}', 'wb').write(b'x' * (8 << 20))\n"), .failed, folder)
+        }
     }
 
     func testHumanEvalRunsTheGeneratedCodeInTheSandbox() throws {
@@ -119,9 +140,9 @@ final class SandboxTests: XCTestCase {
 
     /// Processes still running whose environment carries the run's label (the kernel reaps a
     /// killed namespace's processes at once; allow it a moment on a busy machine).
-    static func processes(labelled label: String) -> Int {
+    static func processes(labelled label: String, waitingForNone: Bool = true) -> Int {
         var count = 0
-        for _ in 0..<50 {
+        for _ in 0..<(waitingForNone ? 50 : 1) {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
             count = entries.filter { $0.allSatisfy(\.isNumber) }.filter { pid in
                 guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }

@@ -170,15 +170,14 @@ final class SmolLM2Tests: XCTestCase {
                                                  "--task", "math", "--out", run.path, "--max-length", "512"],
                                       timeout: 900)
         XCTAssertEqual(score.status, 0, score.stderr)
-        let masked = try String(contentsOf: run.appendingPathComponent("masked.jsonl"), encoding: .utf8).split(separator: "\n")
-            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let masked = try Fixtures.jsonLines(run.appendingPathComponent("masked.jsonl"))
         let reference = try Self.referenceIds("smollm2-gsm8k12-ids.json")
-        XCTAssertEqual(masked.count, reference.count)
+        XCTAssertEqual(masked.count, 12)
+        XCTAssertEqual(reference.count, 12)
         for (record, expected) in zip(masked, reference) {
             XCTAssertEqual((record["input_ids"] as? [Int])?.map(Int32.init), expected.prompt + expected.completion, "\(record["id"] ?? "?")")
         }
-        let tokens = try String(contentsOf: run.appendingPathComponent("tokens.jsonl"), encoding: .utf8).split(separator: "\n")
-            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let tokens = try Fixtures.jsonLines(run.appendingPathComponent("tokens.jsonl"))
         XCTAssertEqual(tokens.count, 12, "every record scored")
         for record in tokens {
             // The template ends the turn with "<|im_end|>\n": the special token is never scored
@@ -197,8 +196,7 @@ final class SmolLM2Tests: XCTestCase {
                                                  "--max-steps", "2", "--global-batch", "4", "--lr", "2e-4", "--micro-batch-tokens", "600",
                                                  "--lora", "8,32,q_proj+v_proj"], timeout: 900)
         XCTAssertEqual(train.status, 0, train.stderr)
-        let losses = try String(contentsOf: trained.appendingPathComponent("losses.jsonl"), encoding: .utf8).split(separator: "\n")
-            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let losses = try Fixtures.jsonLines(trained.appendingPathComponent("losses.jsonl"))
         XCTAssertEqual(losses.count, 2)
         for record in losses {
             let loss = try XCTUnwrap(record["loss"] as? Double)

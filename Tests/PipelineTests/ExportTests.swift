@@ -8,18 +8,9 @@ import XCTest
 /// `datasets`; transformers' DataCollatorForSeq2Seq, which axolotl uses; TRL's SFTTrainer
 /// with packing), where the masked tokens must still have no loss in the batches.
 final class ExportTests: XCTestCase {
-    func lines(_ url: URL) throws -> [[String: Any]] {
-        try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
-            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
-        }
-    }
-
     func testExportsKeepTheMaskThroughTheTrainersReaders() throws {
-        let model = try Fixtures.tinyGPT2(), data = try Fixtures.gsm8k(records: 24)
-        let run = try TestPaths.scratchDirectory("export-run"), out = try TestPaths.scratchDirectory("export-out")
-        let score = try MPIRunner.run(ranks: 2, ["score", "--model", model.path, "--data", data.path, "--format", "gsm8k", "--task", "math",
-                                                 "--out", run.path, "--max-length", "256", "--quiet"], timeout: 600)
-        XCTAssertEqual(score.status, 0, score.stderr)
+        let (model, _, run) = try Fixtures.scoredRun("export-run", records: 24)
+        let out = try TestPaths.scratchDirectory("export-out")
         var files: [String: URL] = [:]
         for format in ["trl", "axolotl", "jsonl"] {
             files[format] = out.appendingPathComponent("\(format).jsonl")
@@ -27,8 +18,8 @@ final class ExportTests: XCTestCase {
             XCTAssertEqual(result.status, 0, result.stderr)
             XCTAssertTrue(result.stdout.contains("24 samples"), result.stdout)
         }
-        let masked = try lines(run.appendingPathComponent("masked.jsonl"))
-        let all = try lines(files["jsonl"]!), trl = try lines(files["trl"]!), axolotl = try lines(files["axolotl"]!)
+        let masked = try Fixtures.jsonLines(run.appendingPathComponent("masked.jsonl"))
+        let all = try Fixtures.jsonLines(files["jsonl"]!), trl = try Fixtures.jsonLines(files["trl"]!), axolotl = try Fixtures.jsonLines(files["axolotl"]!)
         XCTAssertEqual([all.count, trl.count, axolotl.count], [24, 24, 24])
         var maskedResponseTokens = 0
         for (m, (a, (t, x))) in zip(masked, zip(all, zip(trl, axolotl))) {

@@ -11,10 +11,17 @@ import XCTest
 final class FaultTests: XCTestCase {
     static let model: URL = try! Fixtures.tinyGPT2()
     static let data: URL = try! Fixtures.gsm8k(records: 96)
+    /// Enough records that scoring lasts seconds: the status file the killer watches is written
+    /// at most every 0.5 s (RankStatus.interval), and the 96 records above take 1.3 s at -np 2
+    /// from launch to exit, most of it start-up, so the kill sometimes landed after the last
+    /// chunk (1 failure in 8). 600 records at --max-length 512 take 6.2 s (measured with
+    /// `scripts/xtf-mpirun -np 2 score` on these settings, 2026-12-05).
+    static let longData: URL = try! Fixtures.gsm8k(records: 600)
 
-    func scoreArguments(out: URL) -> [String] {
-        ["score", "--model", Self.model.path, "--data", Self.data.path, "--format", "gsm8k", "--task", "math",
-         "--out", out.path, "--records-per-chunk", "4", "--max-length", "128"]
+    func scoreArguments(out: URL, data: URL = FaultTests.data) -> [String] {
+        // The longer file has prompts past 128 tokens.
+        ["score", "--model", Self.model.path, "--data", data.path, "--format", "gsm8k", "--task", "math",
+         "--out", out.path, "--records-per-chunk", "4", "--max-length", data == Self.data ? "128" : "512"]
     }
 
     func trainArguments(scores: URL, out: URL, steps: Int = 24) -> [String] {
@@ -71,17 +78,17 @@ final class FaultTests: XCTestCase {
 
     func testARankKilledInTheMiddleOfScoringStopsTheJobAndResumesToTheSameFiles() throws {
         let reference = try TestPaths.scratchDirectory("fault-score-reference")
-        let clean = try MPIRunner.run(ranks: 2, scoreArguments(out: reference), timeout: 600)
+        let clean = try MPIRunner.run(ranks: 2, scoreArguments(out: reference, data: Self.longData), timeout: 600)
         XCTAssertEqual(clean.status, 0, clean.stderr)
 
         let out = try TestPaths.scratchDirectory("fault-score-killed")
-        _ = try runKilling(victim: 1, ranks: 2, stage: "score", after: 3, scoreArguments(out: out))
+        _ = try runKilling(victim: 1, ranks: 2, stage: "score", after: 3, scoreArguments(out: out, data: Self.longData))
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("stats.json").path),
                        "a killed scoring job must not look finished")
         let finished = try String(contentsOf: out.appendingPathComponent("progress.jsonl"), encoding: .utf8).split(separator: "\n").count
-        XCTAssertLessThan(finished, 24, "the kill came after scoring ended")
+        XCTAssertLessThan(finished, 150, "the kill came after scoring ended")
 
-        let resumed = try MPIRunner.run(ranks: 2, scoreArguments(out: out) + ["--resume"], timeout: 600)
+        let resumed = try MPIRunner.run(ranks: 2, scoreArguments(out: out, data: Self.longData) + ["--resume"], timeout: 600)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("resuming:"), resumed.stderr)
         // Every file but the timing log (its lines record which rank did what, when).

@@ -1,3 +1,4 @@
+import ChatTemplate
 import Data
 import Foundation
 import Pipeline
@@ -37,6 +38,20 @@ final class SampleTokensTests: XCTestCase {
             .build(conversation("What is 1+1?", "It is 2.")))
         XCTAssertEqual(Array(cut.ids[cut.responseStart...]), answer)
         XCTAssertEqual(cut.truncatedTokens, 1)
+    }
+
+    /// With the model's template the ids are the whole conversation's, as TRL takes them, even
+    /// where the prompt alone tokenizes differently at its end: GPT-2 splits "\n\n" before a
+    /// word into two tokens, but keeps it one at the end of the prompt.
+    func testTheModelTemplatesIdsAreTheWholeConversations() throws {
+        let encoder = try gpt2()
+        let template = ModelChatTemplate(template: try ChatTemplate("{% for m in messages %}{{ m.content }}\n\n{% endfor %}"), file: "t.jinja")
+        let s = try sample(SampleBuilder(encoder: encoder, format: ChatFormat(model: template), contextLength: 128, endOfText: 50256)
+            .build(conversation("Hi?", "Hello.")))
+        let prompt = try encoder.encode("Hi?\n\n", addSpecialTokens: false), whole = try encoder.encode("Hi?\n\nHello.\n\n", addSpecialTokens: false)
+        XCTAssertFalse(whole.starts(with: prompt), "the case this test is about: the prompt's last token differs inside the whole")
+        XCTAssertEqual(s.ids, whole)
+        XCTAssertEqual(s.responseStart, prompt.count)
     }
 
     func testChatTemplatesEndWithTheirOwnTokenOnly() throws {

@@ -6,11 +6,7 @@ import XCTest
 /// stats.json as TensorBoard scalars, read back with TensorBoard's own reader.
 final class ScoringEventsTests: XCTestCase {
     func testScoringStatisticsGoToTensorBoard() throws {
-        let model = try Fixtures.tinyGPT2(), data = try Fixtures.gsm8k(records: 12)
-        let run = try TestPaths.scratchDirectory("scoring-events")
-        let score = try MPIRunner.run(ranks: 2, ["score", "--model", model.path, "--data", data.path, "--format", "gsm8k", "--task", "math",
-                                                 "--out", run.path, "--max-length", "256", "--quiet", "--report-to", "tensorboard"], timeout: 600)
-        XCTAssertEqual(score.status, 0, score.stderr)
+        let run = try Fixtures.scoredRun("scoring-events", records: 12, extra: ["--report-to", "tensorboard"]).run
         let remask = try MPIRunner.run(ranks: 1, ["mask", run.path, "--tau-kn", "0.5", "--report-to", "tensorboard", "--quiet"])
         XCTAssertEqual(remask.status, 0, remask.stderr)
         let files = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("tensorboard").path)
@@ -28,7 +24,9 @@ final class ScoringEventsTests: XCTestCase {
         holds("score/masked_fraction", report["maskedFraction"] as! Double)
         holds("score/response_tokens", Double(report["responseTokens"] as! Int))
         XCTAssertEqual(scalars["score/masked_fraction"]?.count, 2, "both maskings")
-        for attribute in report["attributes"] as! [[String: Any]] {
+        let attributes = report["attributes"] as! [[String: Any]]
+        XCTAssertEqual(attributes.count, 3, "RI, KN and TR")
+        for attribute in attributes {
             let name = (attribute["attribute"] as! String).lowercased()
             holds("score/\(name)/flagged_fraction", attribute["flaggedFraction"] as! Double)
         }

@@ -52,15 +52,10 @@ final class TokenizedInputTests: XCTestCase {
     /// The ids and response boundary of a scored text run, given back as a tokenized file,
     /// score to the same numbers: what a trainer trains on is what xtf scores.
     func testTokenizedRunScoresWhatTheTextRunScored() throws {
-        let model = try Fixtures.tinyGPT2(), data = try Fixtures.gsm8k(records: 12)
-        let text = try TestPaths.scratchDirectory("tokenized-text"), tokens = try TestPaths.scratchDirectory("tokenized-ids")
-        let first = try MPIRunner.run(ranks: 2, ["score", "--model", model.path, "--data", data.path, "--format", "gsm8k", "--task", "math",
-                                                 "--out", text.path, "--max-length", "256", "--quiet"], timeout: 600)
-        XCTAssertEqual(first.status, 0, first.stderr)
-        func lines(_ url: URL) throws -> [[String: Any]] {
-            try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-        }
-        let masked = try lines(text.appendingPathComponent("masked.jsonl")), scored = try lines(text.appendingPathComponent("tokens.jsonl"))
+        let (model, _, text) = try Fixtures.scoredRun("tokenized-text", records: 12)
+        let tokens = try TestPaths.scratchDirectory("tokenized-ids")
+        let masked = try Fixtures.jsonLines(text.appendingPathComponent("masked.jsonl")), scored = try Fixtures.jsonLines(text.appendingPathComponent("tokens.jsonl"))
+        XCTAssertEqual(scored.count, 12)
         var converted: [String] = []
         for (m, s) in zip(masked, scored) {
             let ids = try XCTUnwrap(m["input_ids"] as? [Int]), response = try XCTUnwrap(s["token_ids"] as? [Int]).count
@@ -71,8 +66,8 @@ final class TokenizedInputTests: XCTestCase {
         let second = try MPIRunner.run(ranks: 2, ["score", "--model", model.path, "--data", file.path, "--format", "tokenized", "--task", "math",
                                                   "--out", tokens.path, "--max-length", "256", "--quiet"], timeout: 600)
         XCTAssertEqual(second.status, 0, second.stderr)
-        let again = try lines(tokens.appendingPathComponent("tokens.jsonl"))
-        XCTAssertEqual(again.count, scored.count)
+        let again = try Fixtures.jsonLines(tokens.appendingPathComponent("tokens.jsonl"))
+        XCTAssertEqual(again.count, 12)
         for (a, b) in zip(scored, again) {
             for key in ["token_ids", "pcp", "ri", "tr", "flags"] {
                 XCTAssertEqual(try JSONSerialization.data(withJSONObject: a[key]!), try JSONSerialization.data(withJSONObject: b[key]!), "\(a["id"]!) \(key)")

@@ -23,6 +23,23 @@ public enum Fixtures {
         return model
     }
 
+    /// The tiny GPT-2 model scored on the first `records` GSM8K training records at `ranks`
+    /// ranks into a new scratch directory (`xtf score ... --max-length 256`, plus `extra`).
+    public static func scoredRun(_ label: String, records: Int, ranks: Int = 2, extra: [String] = []) throws -> (model: URL, data: URL, run: URL) {
+        let model = try tinyGPT2(), data = try gsm8k(records: records), run = try TestPaths.scratchDirectory(label)
+        let score = try MPIRunner.run(ranks: ranks, ["score", "--model", model.path, "--data", data.path, "--format", "gsm8k", "--task", "math",
+                                                     "--out", run.path, "--max-length", "256", "--quiet"] + extra, timeout: 600)
+        XCTAssertEqual(score.status, 0, score.stderr)
+        return (model, data, run)
+    }
+
+    /// Every line of a JSONL file as a JSON object.
+    public static func jsonLines(_ url: URL) throws -> [[String: Any]] {
+        try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], "\(url.path): a line is not an object")
+        }
+    }
+
     /// The first `records` lines of GSM8K train as a file of their own.
     public static func gsm8k(records: Int) throws -> URL {
         let lines = try String(contentsOf: TestPaths.sharedFile("data/gsm8k/train.jsonl"), encoding: .utf8)

@@ -39,7 +39,7 @@ struct PipelineSelfTest: ParsableCommand {
         let encoder = ByteEncoder()
         let layout = RunLayout(out)
         try ScoreJob(settings: settings, layout: layout, world: context.world, model: model, encoder: encoder,
-                     log: context.log).run(resume: resume)
+                     format: ChatFormat(builtIn: .plain), log: context.log).run(resume: resume)
         let stats = try MaskJob(layout: layout, world: context.world, settings: MaskSettings(), encoder: encoder,
                                 log: context.log).run()
         if context.world.isRoot { print(stats.summary) }
