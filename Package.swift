@@ -93,7 +93,7 @@ let package = Package(
             "GGUF", "Model", "Tokenizer", "Artifacts", "Data", "Pipeline", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
         ], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Artifacts", "TestSupport"]),
-        .testTarget(name: "DataTests", dependencies: ["Data", "ChatTemplate", "TestSupport"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "ChatTemplate", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ChatTemplateTests", dependencies: ["ChatTemplate", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "Randomness"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: [
             "ChatTemplate",
             "Pipeline", "Experiment", "RunFiles", "Scoring", "Data", "Tokenizer", "Report", "Artifacts", "GroundTruth", "Training", "TestSupport",
-        ]),
+        ], exclude: ["Fixtures"]),
         // Mutation fuzzing of the file readers (dataset, safetensors, tokenizer.json, GGUF); scripts/fuzz.sh runs it longer.
         .testTarget(name: "FuzzTests", dependencies: ["Data", "Artifacts", "Tokenizer", "GGUF", "GroundTruth", "Randomness", "TestSupport"]),
     ],

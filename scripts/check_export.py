@@ -2,7 +2,7 @@
 """Reads the files of `xtf export` with the trainers' own code and checks that the tokens XTF
 masked stay without a loss (-100) all the way to a training batch (a test helper: ExportTests).
 
-    python3 scripts/check_export.py --jsonl ALL.jsonl --trl TRL.jsonl --axolotl AXOLOTL.jsonl --tokenizer tokenizer.json
+    python3 scripts/check_export.py --jsonl ALL.jsonl --trl TRL.jsonl --axolotl AXOLOTL.jsonl --tokenizer tokenizer.json [--packed-out FILE.json]
 
 ALL.jsonl (`--to jsonl`) is the truth: ids and labels as masked.jsonl has them.
 - datasets: every file loads with `load_dataset("json")` and holds the truth's columns.
@@ -11,7 +11,9 @@ ALL.jsonl (`--to jsonl`) is the truth: ids and labels as masked.jsonl has them.
 - TRL: SFTTrainer (packing on, completion_only_loss=True) prepares the TRL file
   and packs it; in every packed batch each sequence's labels equal the truth's.
 Prints one JSON object: what was checked, and `skipped` with the reason for each check whose
-library is missing. Exits 1 on a mismatch.
+library is missing. Exits 1 on a mismatch. With --packed-out, TRL's packed batches (each row's
+input_ids, labels and position_ids) are written there: the reference ExportTests checks
+without TRL (Tests/PipelineTests/Fixtures/trl-packing).
 """
 import argparse
 import json
@@ -30,6 +32,7 @@ def main():
     parser.add_argument("--trl", required=True)
     parser.add_argument("--axolotl", required=True)
     parser.add_argument("--tokenizer", required=True, help="tokenizer.json of the run's tokenizer")
+    parser.add_argument("--packed-out", help="write TRL's packed batches here (JSON)")
     args = parser.parse_args()
     truth = [json.loads(line) for line in open(args.jsonl, encoding="utf-8") if line.strip()]
     report = {"samples": len(truth), "checked": [], "skipped": {}}
@@ -87,11 +90,12 @@ def main():
         config = SFTConfig(output_dir=out, packing=True, completion_only_loss=True, max_length=2 * longest, per_device_train_batch_size=2,
                            report_to="none", dataset_num_proc=None, use_cpu=True)
         trainer = SFTTrainer(model=model, args=config, train_dataset=loaded["trl"], processing_class=tokenizer)
-        seen, packed_rows = 0, 0
+        seen, packed_rows, recorded = 0, 0, []
         for batch in trainer.get_train_dataloader():
             ids, labels, positions = batch["input_ids"].tolist(), batch["labels"].tolist(), batch["position_ids"].tolist()
             for row_ids, row_labels, row_positions in zip(ids, labels, positions):
                 packed_rows += 1
+                recorded.append({"input_ids": row_ids, "labels": row_labels, "position_ids": row_positions})
                 starts = [k for k, p in enumerate(row_positions) if p == 0] + [len(row_positions)]
                 for a, b in zip(starts, starts[1:]):
                     key = tuple(row_ids[a:b])
@@ -107,6 +111,12 @@ def main():
             fail(f"the packed batches hold {seen} of {len(truth)} samples")
         report["checked"].append("trl-packed")
         report["packed_rows"] = packed_rows
+        if args.packed_out:
+            import transformers
+            import trl
+            with open(args.packed_out, "w", encoding="utf-8") as f:
+                json.dump({"trl": trl.__version__, "transformers": transformers.__version__, "rows": recorded}, f, separators=(",", ":"))
+                f.write("\n")
     print(json.dumps(report))
 
 

@@ -12,6 +12,7 @@ import Training
 // without a dataset (masking, training, evaluation).
 
 extension DatasetFormat: ExpressibleByArgument {}
+extension AssistantTurns: ExpressibleByArgument {}
 extension RIFence: ExpressibleByArgument {}
 extension TRClassRule: ExpressibleByArgument {}
 extension TrainSettings.SaveDType: ExpressibleByArgument {}
@@ -69,6 +70,9 @@ public struct DataArguments: ParsableArguments {
     @Option(help: "Chat template: auto (the model's own if its tokenizer folder has one, else plain) | model | plain | llama3 | qwen2 | mistral")
     public var template: PromptTemplate = .auto
 
+    @Option(help: "Which assistant turns of a multi-turn record are responses (scored and trained): all (as TRL's assistant_only_loss and LLaMA-Factory) | last (the others are prompt).")
+    public var assistantTurns: AssistantTurns = .all
+
     @Option(help: "fail: stop at the first bad record, naming file and line; skip: list it in the manifest and go on.")
     public var onBadRecord: BadRecordPolicy = .fail
 
@@ -77,7 +81,7 @@ public struct DataArguments: ParsableArguments {
     var options: DataOptions {
         var o = DataOptions()
         o.data = data; o.format = format; o.promptField = promptField; o.responseField = responseField
-        o.systemField = systemField; o.template = template; o.onBadRecord = onBadRecord
+        o.systemField = systemField; o.template = template; o.onBadRecord = onBadRecord; o.assistantTurns = assistantTurns
         return o
     }
 }

@@ -14,6 +14,7 @@ public struct TrainDataArguments: ParsableArguments {
     @Option(help: "Response field for --format prompt-response.") public var responseField = "response"
     @Option(help: "Optional system-prompt field for --format prompt-response.") public var systemField: String?
     @Option(help: "Chat template: auto (the model's own if its tokenizer folder has one, else plain) | model | plain | llama3 | qwen2 | mistral") public var template: PromptTemplate = .auto
+    @Option(help: "Which assistant turns of a multi-turn record are responses (scored and trained): all (as TRL's assistant_only_loss and LLaMA-Factory) | last (the others are prompt).") public var assistantTurns: AssistantTurns = .all
     @Option(help: "tokenizer.json or its directory (default: the model directory).") public var tokenizer: String?
     @Option(help: "Longest sequence; longer responses are truncated.") public var maxLength = 1024
     @Option(help: "fail | skip bad records.") public var onBadRecord: BadRecordPolicy = .fail
@@ -100,6 +101,7 @@ public struct TrainArguments: ParsableArguments {
         }
         var spec = DatasetSpec(path: path, format: format)
         spec.promptField = data.promptField; spec.responseField = data.responseField; spec.systemField = data.systemField
+        spec.assistantTurns = data.assistantTurns
         return TrainJob.fromDataset(spec, template: data.template, tokenizer: data.tokenizer, maxLength: data.maxLength, model: model,
                                     mask: mask, reference: reference, settings: settings)
     }

@@ -29,33 +29,56 @@ public struct Message: Equatable, Sendable {
     }
 }
 
-/// A record as the model will see it: the turns before the response, and the response
-/// (the last assistant turn), which is what XTF scores and fine-tuning trains on.
+/// A record as the model will see it: its turns, up to and including the last assistant
+/// turn (later turns carry nothing to train on), and which assistant turns are responses,
+/// the text XTF scores and fine-tuning trains on (every assistant turn, or the last one).
 public struct Conversation: Equatable, Sendable {
     /// Stable across reruns: `<file name>:<line>` for JSONL, `<file name>#<key>` for keyed files.
     public let id: String
     /// The line the record starts on in its file.
     public let line: Int
-    public let context: [Message]
-    public let response: String
-    /// The response turn whole (its tool calls), when the dataset gave more than its text.
-    public let responseTurn: Message
+    public let turns: [Message]
+    /// Indices in `turns` of the responses, ascending; the last is the last turn.
+    public let responseTurns: [Int]
     /// The tools the conversation may call (JSON schemas), for the model's own template.
     public let tools: [Value]?
 
+    /// A conversation whose response is `response` (or the whole turn `responseTurn`, with its
+    /// tool calls) after `context`.
     public init(id: String, line: Int, context: [Message], response: String, responseTurn: Message? = nil, tools: [Value]? = nil) {
+        self.init(id: id, line: line, turns: context + [responseTurn ?? Message(.assistant, response)], responseTurns: [context.count], tools: tools)
+    }
+
+    public init(id: String, line: Int, turns: [Message], responseTurns: [Int], tools: [Value]? = nil) {
+        precondition(responseTurns.last == turns.count - 1 && zip(responseTurns, responseTurns.dropFirst()).allSatisfy { $0 < $1 },
+                     "the responses are ascending turns ending with the last")
         self.id = id
         self.line = line
-        self.context = context
-        self.response = response
-        self.responseTurn = responseTurn ?? Message(.assistant, response)
+        self.turns = turns
+        self.responseTurns = responseTurns
         self.tools = tools
     }
 
+    /// The turns before the last response.
+    public var context: [Message] { Array(turns.dropLast()) }
+    /// The last response, whole.
+    public var responseTurn: Message { turns[turns.count - 1] }
+    /// The last response's text.
+    public var response: String { responseTurn.content }
+
     public static func == (a: Conversation, b: Conversation) -> Bool {
-        a.id == b.id && a.line == b.line && a.context == b.context && a.responseTurn == b.responseTurn
+        a.id == b.id && a.line == b.line && a.turns == b.turns && a.responseTurns == b.responseTurns
             && (try? a.tools.map { try PythonJSON.dumps(.list($0)) }) == (try? b.tools.map { try PythonJSON.dumps(.list($0)) })
     }
+}
+
+/// Which assistant turns of a multi-turn record are responses (scored, and trained on).
+public enum AssistantTurns: String, Codable, Sendable, CaseIterable {
+    /// Every assistant turn, as TRL's `assistant_only_loss` and LLaMA-Factory train; the
+    /// turns between them are read, never trained on.
+    case all
+    /// Only the last one; the turns before it are prompt.
+    case last
 }
 
 /// Dataset layouts xtf reads.
@@ -70,18 +93,20 @@ public enum DatasetFormat: String, Codable, Sendable, CaseIterable {
     case pubmedqa
     /// JSONL with configurable prompt and response fields (and optionally a system field).
     case promptResponse = "prompt-response"
-    /// JSONL with `messages`: [{role, content}]; the last assistant turn is the response.
+    /// JSONL with `messages`: [{role, content}]; the assistant turns are the responses.
     case chat
     /// Alpaca JSONL: `instruction` and `input` (joined by a newline, as LLaMA-Factory does) ->
     /// `output`; optional `system` and `history` ([[user, assistant], ...]).
     case alpaca
     /// ShareGPT JSONL: `conversations` [{from, value}] with from human / gpt / system (or
-    /// user / assistant); optional top-level `system`. The last gpt turn is the response.
+    /// user / assistant); optional top-level `system`. The gpt turns up to the last one with
+    /// text are the responses.
     case sharegpt
     /// Already tokenized: `input_ids` and one of `labels` (-100 where no loss), `assistant_masks`
-    /// or `completion_mask` (1 on the response), as TRL and axolotl write them. The response is
-    /// one run of tokens with a loss; nothing after it is kept (it has no loss and nothing to
-    /// predict). The tokenizer must be the one that made the ids.
+    /// or `completion_mask` (1 on the response), as TRL and axolotl write them. Each run of
+    /// tokens with a loss is a response (with `last`, the last run; the others are prompt);
+    /// nothing after the last is kept (it has no loss and nothing to predict). The tokenizer
+    /// must be the one that made the ids.
     case tokenized
 }
 
@@ -94,6 +119,12 @@ public struct DatasetSpec: Codable, Equatable, Sendable {
     public var systemField: String?
     /// Records longer than this many bytes are rejected without being held in memory.
     public var maxRecordBytes = 16 << 20
+    /// Which assistant turns are responses. nil in settings written before the option: those
+    /// runs used the last one only (`turns` says so).
+    public var assistantTurns: AssistantTurns? = .all
+
+    /// Which assistant turns are responses.
+    public var turns: AssistantTurns { assistantTurns ?? .last }
 
     public init(path: String, format: DatasetFormat) {
         self.path = path
@@ -126,12 +157,25 @@ public enum RecordOutcome: Equatable, Sendable {
     case rejected(RejectedRecord)
 }
 
-/// A record that came as token ids: the prompt is `ids[..<responseStart]`, the response the rest.
+/// A record that came as token ids: the responses are the runs `spans` of `ids` (ascending,
+/// the first after at least one prompt token, the last ending at the end), the rest is read.
 public struct TokenizedRecord: Equatable, Sendable {
     public let id: String
     public let line: Int
     public let ids: [Int32]
-    public let responseStart: Int
+    public let spans: [Range<Int>]
+
+    public init(id: String, line: Int, ids: [Int32], spans: [Range<Int>]) {
+        self.id = id
+        self.line = line
+        self.ids = ids
+        self.spans = spans
+    }
+
+    /// One response, from `responseStart` to the end.
+    public init(id: String, line: Int, ids: [Int32], responseStart: Int) {
+        self.init(id: id, line: line, ids: ids, spans: [responseStart..<ids.count])
+    }
 }
 
 /// Reads a dataset as a stream of records, by chunk. Never loads the file whole.
@@ -260,9 +304,10 @@ public struct Dataset: Sendable {
             let record: Value
             do { record = try PythonJSON.loads(text()) } catch { return reject("malformed JSON: \(Self.jsonErrorText(error))") }
             do {
-                let (context, last, tools) = try chat(record)
+                let (turns, tools) = try chat(record)
+                let last = turns[turns.count - 1]
                 guard !last.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || !last.isPlainText else { return reject("empty response") }
-                return .conversation(Conversation(id: id, line: span.line, context: context, response: last.content, responseTurn: last, tools: tools))
+                return .conversation(conversation(id: id, line: span.line, turns, tools: tools))
             } catch let FieldError.problem(reason) {
                 return reject(reason)
             } catch {
@@ -281,11 +326,11 @@ public struct Dataset: Sendable {
         }
         if spec.format == .tokenized { return tokenized(object, id: id, line: span.line) }
         do {
-            let (context, response) = try conversation(from: object)
-            guard !response.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            let turns = try turns(from: object)
+            guard !turns[turns.count - 1].content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 return reject("empty response")
             }
-            return .conversation(Conversation(id: id, line: span.line, context: context, response: response,
+            return .conversation(conversation(id: id, line: span.line, turns,
                                               tools: spec.format == .sharegpt ? try shareGPTTools(object, bytes) : nil))
         } catch let FieldError.problem(text) {
             return reject(text)
@@ -302,26 +347,34 @@ public struct Dataset: Sendable {
         return text
     }
 
-    private func conversation(from o: [String: Any]) throws -> ([Message], String) {
+    /// The record's turns up to its last assistant turn, with its responses as `spec` chooses.
+    private func conversation(id: String, line: Int, _ turns: [Message], tools: [Value]?) -> Conversation {
+        let responses = spec.turns == .last ? [turns.count - 1] : turns.indices.filter { turns[$0].role == .assistant }
+        return Conversation(id: id, line: line, turns: turns, responseTurns: responses, tools: tools)
+    }
+
+    /// The turns of a record of a text format, ending with its (last) response.
+    private func turns(from o: [String: Any]) throws -> [Message] {
+        func turns(_ context: [Message], _ response: String) -> [Message] { context + [Message(.assistant, response)] }
         switch spec.format {
         case .gsm8k:
-            return ([Message(.user, try string(o, "question"))], try string(o, "answer"))
+            return turns([Message(.user, try string(o, "question"))], try string(o, "answer"))
         case .gsm8kSolution:
             let answer = try string(o, "answer")
             let solution = answer.range(of: "####").map { String(answer[..<$0.lowerBound]) } ?? answer
-            return ([Message(.user, try string(o, "question"))], solution.trimmingCharacters(in: .whitespacesAndNewlines))
+            return turns([Message(.user, try string(o, "question"))], solution.trimmingCharacters(in: .whitespacesAndNewlines))
         case .pubmedqa:
             guard let contexts = o["CONTEXTS"] as? [String] else {
                 throw FieldError.problem(o["CONTEXTS"] == nil ? "missing field \"CONTEXTS\"" : "field \"CONTEXTS\" is not a list of strings")
             }
             let prompt = "Context: " + contexts.joined(separator: "\n") + "\nQuestion: " + (try string(o, "QUESTION"))
             let decision = try string(o, "final_decision")
-            return ([Message(.user, prompt)], try string(o, "LONG_ANSWER") + "\nFinal answer: " + decision)
+            return turns([Message(.user, prompt)], try string(o, "LONG_ANSWER") + "\nFinal answer: " + decision)
         case .promptResponse:
             var context: [Message] = []
             if let field = spec.systemField, o[field] != nil { context.append(Message(.system, try string(o, field))) }
             context.append(Message(.user, try string(o, spec.promptField)))
-            return (context, try string(o, spec.responseField))
+            return turns(context, try string(o, spec.responseField))
         case .chat, .tokenized:
             preconditionFailure("chat and tokenized records have readers of their own")
         case .alpaca:
@@ -340,7 +393,7 @@ public struct Dataset: Sendable {
             let input = o["input"] == nil || o["input"] is NSNull ? "" : try string(o, "input")
             let instruction = try string(o, "instruction")
             context.append(Message(.user, input.isEmpty ? instruction : instruction + "\n" + input))
-            return (context, try string(o, "output"))
+            return turns(context, try string(o, "output"))
         case .sharegpt:
             guard let raw = o["conversations"] else { throw FieldError.problem("missing field \"conversations\"") }
             guard let list = raw as? [[String: Any]] else { throw FieldError.problem("field \"conversations\" is not a list of objects") }
@@ -374,15 +427,15 @@ public struct Dataset: Sendable {
                     messages.append(Message(role, value))
                 }
             }
-            // The last gpt turn with text is the response (tool calls before it are context).
+            // The last gpt turn with text is the last response (tool calls after it are dropped).
             guard let last = messages.lastIndex(where: { $0.role == .assistant && $0.isPlainText }) else {
                 throw FieldError.problem("conversations has no gpt turn")
             }
-            return (Array(messages[..<last]), messages[last].content)
+            return Array(messages[...last])
         }
     }
 
-    /// A tokenized record: the response is the one run of positions with a loss.
+    /// A tokenized record: the responses are the runs of positions with a loss.
     private func tokenized(_ o: [String: Any], id: String, line: Int) -> RecordOutcome {
         func reject(_ reason: String) -> RecordOutcome { .rejected(RejectedRecord(id: id, line: line, reason: reason)) }
         func integers(_ field: String) -> [Int]? {
@@ -415,12 +468,16 @@ public struct Dataset: Sendable {
                 hasLoss.append(v == 1)
             }
         }
-        guard let first = hasLoss.firstIndex(of: true), let last = hasLoss.lastIndex(of: true) else { return reject("no token has a loss: empty response") }
-        guard first > 0 else { return reject("the response starts at the first token: a prompt of at least one token is needed") }
-        if let gap = hasLoss[first...last].firstIndex(of: false) {
-            return reject("\(field) gives several response spans (a loss again after position \(gap)): one response per record (the last assistant turn)")
+        var spans: [Range<Int>] = []
+        var i = 0
+        while let start = hasLoss[i...].firstIndex(of: true) {
+            let end = hasLoss[start...].firstIndex(of: false) ?? hasLoss.count
+            spans.append(start..<end)
+            i = end
         }
-        return .tokens(TokenizedRecord(id: id, line: line, ids: ids[...last].map(Int32.init), responseStart: first))
+        guard let first = spans.first, let last = spans.last else { return reject("no token has a loss: empty response") }
+        guard first.lowerBound > 0 else { return reject("the response starts at the first token: a prompt of at least one token is needed") }
+        return .tokens(TokenizedRecord(id: id, line: line, ids: ids[..<last.upperBound].map(Int32.init), spans: spec.turns == .last ? [last] : spans))
     }
 
     /// ShareGPT's top-level `tools`: a JSON string (LLaMA-Factory) or a list of schemas.
@@ -444,8 +501,8 @@ public struct Dataset: Sendable {
     /// OpenAI-style messages: roles system, user, assistant and tool; content a string, null
     /// (an assistant turn that only calls tools), or a list of text parts; the whole turn kept
     /// for the model's template as transformers passes it (keys whose value is null dropped).
-    /// The last assistant turn is the response; top-level `tools` are the callable tools.
-    private func chat(_ record: Value) throws -> ([Message], Message, [Value]?) {
+    /// Top-level `tools` are the callable tools.
+    private func chat(_ record: Value) throws -> ([Message], [Value]?) {
         guard case .dict(let o) = record else { throw FieldError.problem("not a JSON object") }
         guard let raw = o["messages"] else { throw FieldError.problem("missing field \"messages\"") }
         guard case .list(let list) = raw else { throw FieldError.problem("field \"messages\" is not a list of objects") }
@@ -490,7 +547,7 @@ public struct Dataset: Sendable {
         default: throw FieldError.problem("field \"tools\" is not a list")
         }
         // Turns after the last assistant turn carry nothing to train on.
-        return (Array(messages[..<last]), messages[last], tools)
+        return (Array(messages[...last]), tools)
     }
 
     static func jsonErrorText(_ error: Error) -> String {

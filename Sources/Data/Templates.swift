@@ -30,46 +30,89 @@ public enum PromptTemplate: String, Codable, Sendable, CaseIterable {
         }
     }
 
-    /// A built-in layout's rendering (`ChatFormat` renders `model`).
+    /// A built-in layout's rendering of a conversation that ends with `response`.
     func render(context: [Message], response: String) -> Rendered {
+        let pieces = pieces(turns: context + [Message(.assistant, response)], responses: [context.count])
+        return Rendered(prompt: pieces.filter { !$0.isResponse }.map(\.text).joined(), response: pieces.filter(\.isResponse).map(\.text).joined())
+    }
+
+    /// A built-in layout's rendering of `turns` (text turns ending with an assistant turn), the
+    /// turns at `responses` written as responses: their text and the end-of-turn markup after
+    /// it, as the layout's last response has. `ChatFormat` renders `model`.
+    func pieces(turns: [Message], responses: [Int]) -> [RenderedPiece] {
+        var out = RenderedPieces()
+        let last = turns.count - 1
+        func turn(_ i: Int, _ text: String) { responses.contains(i) ? out.respond(text) : out.read(text) }
         switch self {
         case .auto, .model:
             preconditionFailure("the model's template is rendered by ChatFormat")
         case .plain:
-            let prompt = context.map(\.content).joined(separator: "\n\n")
-            return Rendered(prompt: prompt + "\n", response: response)
+            // Turns separated by blank lines, the last one after a single newline.
+            for (i, m) in turns.enumerated() {
+                if i == last { out.read("\n") } else if i > 0 { out.read("\n\n") }
+                turn(i, m.content)
+            }
 
         case .llama3:
-            var prompt = "<|begin_of_text|>"
-            for m in context {
-                prompt += "<|start_header_id|>\(m.role.rawValue)<|end_header_id|>\n\n\(m.content)<|eot_id|>"
+            out.read("<|begin_of_text|>")
+            for (i, m) in turns.enumerated() {
+                out.read("<|start_header_id|>\(m.role.rawValue)<|end_header_id|>\n\n")
+                turn(i, m.content + "<|eot_id|>")
             }
-            prompt += "<|start_header_id|>assistant<|end_header_id|>\n\n"
-            return Rendered(prompt: prompt, response: response + "<|eot_id|>")
 
         case .qwen2:
-            var prompt = ""
             // Qwen2's template supplies this system turn when the conversation has none.
-            if context.first?.role != .system { prompt += "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n" }
-            for m in context { prompt += "<|im_start|>\(m.role.rawValue)\n\(m.content)<|im_end|>\n" }
-            prompt += "<|im_start|>assistant\n"
-            return Rendered(prompt: prompt, response: response + "<|im_end|>")
+            if turns.first?.role != .system { out.read("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n") }
+            for (i, m) in turns.enumerated() {
+                out.read("<|im_start|>\(m.role.rawValue)\n")
+                turn(i, m.content + "<|im_end|>")
+                if i < last { out.read("\n") }
+            }
 
         case .mistral:
-            var prompt = "<s>"
+            out.read("<s>")
             var system: String?
-            for m in context {
+            for (i, m) in turns.enumerated() {
                 switch m.role {
                 case .system: system = m.content
                 case .user:
                     let text = system.map { $0 + "\n\n" + m.content } ?? m.content
                     system = nil
-                    prompt += "[INST] \(text) [/INST]"
-                case .assistant: prompt += "\(m.content)</s>"
+                    out.read("[INST] \(text) [/INST]")
+                case .assistant: turn(i, m.content + "</s>")
                 case .tool: preconditionFailure("ChatFormat gives the built-in layouts text turns only")
                 }
             }
-            return Rendered(prompt: prompt, response: response + "</s>")
+        }
+        return out.pieces
+    }
+}
+
+/// A run of a rendered conversation: text the model reads, or a response, which it writes
+/// (scored, and trained on). A conversation's pieces joined are its whole text.
+public struct RenderedPiece: Equatable, Sendable {
+    public let text: String
+    public let isResponse: Bool
+
+    public init(_ text: String, isResponse: Bool) {
+        self.text = text
+        self.isResponse = isResponse
+    }
+}
+
+/// Pieces built left to right: neighbours of one kind joined, empty text dropped.
+struct RenderedPieces {
+    private(set) var pieces: [RenderedPiece] = []
+
+    mutating func read(_ text: String) { add(text, isResponse: false) }
+    mutating func respond(_ text: String) { add(text, isResponse: true) }
+
+    mutating func add(_ text: String, isResponse: Bool) {
+        guard !text.isEmpty else { return }
+        if let tail = pieces.last, tail.isResponse == isResponse {
+            pieces[pieces.count - 1] = RenderedPiece(tail.text + text, isResponse: isResponse)
+        } else {
+            pieces.append(RenderedPiece(text, isResponse: isResponse))
         }
     }
 }

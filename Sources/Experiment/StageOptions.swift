@@ -29,6 +29,7 @@ public struct DataOptions: Codable, Equatable, Sendable {
     public var responseField: String?
     public var systemField: String?
     public var template: PromptTemplate?
+    public var assistantTurns: AssistantTurns?
     public var onBadRecord: BadRecordPolicy?
 
     public init() {}
@@ -36,6 +37,7 @@ public struct DataOptions: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case data, format, template
         case promptField = "prompt-field", responseField = "response-field", systemField = "system-field", onBadRecord = "on-bad-record"
+        case assistantTurns = "assistant-turns"
     }
 
     /// The dataset, or an error naming what is missing.
@@ -46,6 +48,7 @@ public struct DataOptions: Codable, Equatable, Sendable {
         if let promptField { spec.promptField = promptField }
         if let responseField { spec.responseField = responseField }
         spec.systemField = systemField
+        if let assistantTurns { spec.assistantTurns = assistantTurns }
         return spec
     }
 }

@@ -17,14 +17,16 @@ public final class ModelScorer: BaseModel {
         let sequences = batch.map(\.ids)
         // Position t predicts ids[t + 1]; only predictions of response tokens are asked for.
         let targets = batch.map { s in
-            s.ids.indices.map { t in t + 1 >= s.responseStart && t + 1 < s.ids.count ? s.ids[t + 1] : -1 }
+            var targets = [Int32](repeating: -1, count: s.ids.count)
+            for position in s.responsePositions { targets[position - 1] = s.ids[position] }
+            return targets
         }
         let request = ForwardRequest(targets: targets, attentionReceived: AttentionReceivedRequest(
             layers: layers == .lastLayer ? .last : .all, uniformRelative: uniformRelative))
         let result = try model.forward(sequences, request)
         return batch.indices.map { b in
             let s = batch[b]
-            let positions = s.responseStart..<s.ids.count
+            let positions = s.responsePositions
             return ResponseScores(pcp: positions.map { expf(result.targetLogProbs[b][$0 - 1]) },
                                   ri: positions.map { result.attentionReceived[b][$0] })
         }

@@ -6,10 +6,13 @@ import Scoring
 /// A chunk's scores: every scored sample's ids and its response tokens' PCP and RI (TR
 /// depends only on the token id: it lives in the run's shared table, `TaskRelevanceTable`).
 ///
-/// Stored as safetensors with flat tensors: `input_ids` (I32, every sample's prompt and
-/// response), `sample_offsets` (I64, S+1 offsets into input_ids), `response_start` (I32, per
-/// sample, relative), and `pcp`, `ri` (F32, response tokens only, in sample order), and with
-/// `--prompt-free-pcp` `pcp_without_prompt` (F32, the same tokens).
+/// Stored as safetensors with flat tensors: `input_ids` (I32, every sample's tokens),
+/// `sample_offsets` (I64, S+1 offsets into input_ids), `response_spans` (I32, every sample's
+/// responses as start, end pairs relative to the sample), `span_offsets` (I64, S+1 offsets
+/// into the pairs), `response_start` (I32, per sample: the first response's start, for
+/// readers of one-response files), and `pcp`, `ri` (F32, response tokens only, in sample
+/// order), and with `--prompt-free-pcp` `pcp_without_prompt` (F32, the same tokens). Files
+/// written before `response_spans` hold one response per sample, from its start to the end.
 public struct ChunkScores: Equatable, Sendable {
     public var samples: [TokenizedSample] = []
     public var scores: [ResponseScores] = []
@@ -41,6 +44,11 @@ public struct ChunkScores: Equatable, Sendable {
         writer.add("input_ids", shape: [ids.count], int32s: ids)
         writer.add("sample_offsets", shape: [offsets.count], int64s: offsets)
         writer.add("response_start", shape: [samples.count], int32s: samples.map { Int32($0.responseStart) })
+        let spans = samples.flatMap { $0.spans.flatMap { [Int32($0.lowerBound), Int32($0.upperBound)] } }
+        var spanOffsets: [Int64] = [0]
+        for s in samples { spanOffsets.append(spanOffsets.last! + Int64(s.spans.count)) }
+        writer.add("response_spans", shape: [spans.count], int32s: spans)
+        writer.add("span_offsets", shape: [spanOffsets.count], int64s: spanOffsets)
         let pcp = scores.flatMap(\.pcp), ri = scores.flatMap(\.ri)
         writer.add("pcp", shape: [pcp.count], floats: pcp)
         writer.add("ri", shape: [ri.count], floats: ri)
@@ -68,6 +76,13 @@ public struct ChunkScores: Equatable, Sendable {
         guard offsets.count == starts.count + 1, offsets.last == ids.count else {
             throw PipelineError.corruptRun(path: scoresPath, reason: "sample_offsets do not match input_ids and response_start")
         }
+        let spans = file.names.contains("response_spans") ? try file.ints("response_spans") : nil
+        let spanOffsets = file.names.contains("span_offsets") ? try file.ints("span_offsets") : nil
+        if let spans {
+            guard let spanOffsets, spanOffsets.count == starts.count + 1, spanOffsets.last.map({ 2 * $0 == spans.count }) == true else {
+                throw PipelineError.corruptRun(path: scoresPath, reason: "span_offsets do not match response_spans")
+            }
+        }
         var responseOffset = 0
         let byId = Dictionary(chunk.index.compactMap { e in e.sample.map { ($0, e) } }, uniquingKeysWith: { a, _ in a })
         for s in 0..<starts.count {
@@ -75,7 +90,15 @@ public struct ChunkScores: Equatable, Sendable {
                 throw PipelineError.corruptRun(path: indexPath, reason: "no index line for sample \(s)")
             }
             let sampleIds = Array(ids[offsets[s]..<offsets[s + 1]])
-            let sample = TokenizedSample(id: entry.id, line: entry.line, ids: sampleIds, responseStart: starts[s],
+            var sampleSpans = [starts[s]..<sampleIds.count]
+            if let spans, let spanOffsets {
+                sampleSpans = (spanOffsets[s]..<spanOffsets[s + 1]).map { spans[2 * $0]..<max(spans[2 * $0], spans[2 * $0 + 1]) }
+            }
+            guard sampleSpans.allSatisfy({ $0.lowerBound >= 0 && $0.upperBound <= sampleIds.count }),
+                  zip(sampleSpans, sampleSpans.dropFirst()).allSatisfy({ $0.upperBound <= $1.lowerBound }) else {
+                throw PipelineError.corruptRun(path: scoresPath, reason: "sample \(s)'s response spans are not ascending runs inside it")
+            }
+            let sample = TokenizedSample(id: entry.id, line: entry.line, ids: sampleIds, spans: sampleSpans,
                                          truncatedTokens: entry.truncatedTokens ?? 0)
             let n = sample.responseCount
             let range = responseOffset..<(responseOffset + n)
@@ -96,7 +119,7 @@ extension ChunkScores {
     /// flag NaN, so they are never masked.
     public func sampleScores(tr table: [Float], unscored: (Int32) -> Bool = { _ in false }) throws -> [SampleScores] {
         try zip(samples, scores).map { sample, s in
-            let ids = Array(sample.ids[sample.responseStart...])
+            let ids = sample.responseIds
             let skip = ids.map(unscored)
             func scored(_ values: [Float]) -> [Float] { zip(values, skip).map { $1 ? .nan : $0 } }
             return try SampleScores(tokenIds: ids, pcp: scored(s.pcp), ri: scored(s.ri),

@@ -181,11 +181,9 @@ public struct MaskJob {
 }
 
 extension MaskedRecord {
-    /// The prompt and every flagged response token without a loss (-100).
+    /// The tokens only read and every flagged response token without a loss (-100).
     init(sample: TokenizedSample, mask: SampleMask) {
-        self.init(id: sample.id, inputIds: sample.ids, labels: sample.ids.indices.map { i in
-            i < sample.responseStart || !mask.flags[i - sample.responseStart].isEmpty ? -100 : sample.ids[i]
-        })
+        self.init(id: sample.id, inputIds: sample.ids, labels: sample.labels(dropping: mask.flags.map { !$0.isEmpty }))
     }
 }
 

@@ -20,25 +20,52 @@ extension TextEncoder {
     public func isSpecial(_ id: Int32) -> Bool { false }
 }
 
-/// A record as the model sees it: prompt ids then response ids, in one sequence.
+/// A record as the model sees it: one sequence of ids, of which the runs `spans` are responses
+/// (scored and trained on) and the rest is read only: the prompt before the first, and with
+/// every assistant turn trained, the other turns between them.
 public struct TokenizedSample: Sendable, Equatable {
     public let id: String
     public let line: Int
     public let ids: [Int32]
-    /// Index in `ids` of the first response token.
-    public let responseStart: Int
+    /// The responses' positions in `ids`: ascending, disjoint, none empty, the first after at
+    /// least one prompt token; the last ends where `ids` do.
+    public let spans: [Range<Int>]
     /// Response tokens cut off the end so the sequence fits the model's context.
     public let truncatedTokens: Int
 
-    public init(id: String, line: Int, ids: [Int32], responseStart: Int, truncatedTokens: Int) {
+    public init(id: String, line: Int, ids: [Int32], spans: [Range<Int>], truncatedTokens: Int) {
         self.id = id
         self.line = line
         self.ids = ids
-        self.responseStart = responseStart
+        self.spans = spans
         self.truncatedTokens = truncatedTokens
     }
 
-    public var responseCount: Int { ids.count - responseStart }
+    /// One response, from `responseStart` to the end.
+    public init(id: String, line: Int, ids: [Int32], responseStart: Int, truncatedTokens: Int) {
+        self.init(id: id, line: line, ids: ids, spans: responseStart < ids.count ? [responseStart..<ids.count] : [],
+                  truncatedTokens: truncatedTokens)
+    }
+
+    /// Where the first response starts: the prompt's length (the end when there is none).
+    public var responseStart: Int { spans.first?.lowerBound ?? ids.count }
+    public var responseCount: Int { spans.reduce(0) { $0 + $1.count } }
+    /// The response tokens' positions, in order: per-token scores, flags and masks follow it.
+    public var responsePositions: [Int] { spans.flatMap { Array($0) } }
+    public var responseIds: [Int32] { spans.flatMap { ids[$0] } }
+
+    /// For every position, its index among the response tokens, or nil for a token only read.
+    public var responseIndex: [Int?] {
+        var index = [Int?](repeating: nil, count: ids.count)
+        for (k, position) in responsePositions.enumerated() { index[position] = k }
+        return index
+    }
+
+    /// Labels for training: the ids of response tokens `drop` leaves (per response token, nil
+    /// for none), -100 (no loss) everywhere else.
+    public func labels(dropping drop: [Bool]? = nil) -> [Int32] {
+        zip(ids, responseIndex).map { id, k in k.map { drop?[$0] == true ? -100 : id } ?? -100 }
+    }
 }
 
 /// A record after tokenization: a sample to score, or the reason it cannot be one.
@@ -47,8 +74,8 @@ public enum SampleOutcome: Sendable, Equatable {
     case rejected(RejectedRecord)
 }
 
-/// Renders a conversation with its template and tokenizes prompt and response separately,
-/// so the boundary between them is exact (a token never straddles it).
+/// Renders a conversation with its template and tokenizes it so that every boundary between
+/// a response and the text around it is exact (a token never straddles it).
 public struct SampleBuilder {
     public let encoder: any TextEncoder
     public let format: ChatFormat
@@ -66,54 +93,62 @@ public struct SampleBuilder {
 
     /// A tokenized record as it is: its ids must be the tokenizer's, and it is cut to the context.
     public func build(_ record: TokenizedRecord) -> SampleOutcome {
-        func reject(_ reason: String) -> SampleOutcome { .rejected(RejectedRecord(id: record.id, line: record.line, reason: reason)) }
         if let i = record.ids.firstIndex(where: { Int($0) >= encoder.vocabularySize }) {
-            return reject("input_ids[\(i)] is \(record.ids[i]), past the tokenizer's \(encoder.vocabularySize) ids: tokenized with another tokenizer?")
+            return .rejected(RejectedRecord(id: record.id, line: record.line,
+                                            reason: "input_ids[\(i)] is \(record.ids[i]), past the tokenizer's \(encoder.vocabularySize) ids: tokenized with another tokenizer?"))
         }
-        guard record.responseStart < contextLength else {
-            return reject("prompt of \(record.responseStart) tokens leaves no room for the response in a context of \(contextLength)")
-        }
-        let kept = Array(record.ids.prefix(contextLength))
-        return .sample(TokenizedSample(id: record.id, line: record.line, ids: kept, responseStart: record.responseStart,
-                                       truncatedTokens: record.ids.count - kept.count))
+        return fitted(id: record.id, line: record.line, ids: record.ids, spans: record.spans)
     }
 
     /// The sample, or the reason it cannot be used.
     public func build(_ conversation: Conversation) throws -> SampleOutcome {
-        func reject(_ reason: String) -> SampleOutcome {
-            .rejected(RejectedRecord(id: conversation.id, line: conversation.line, reason: reason))
+        let pieces: [RenderedPiece]
+        do { pieces = try format.pieces(conversation) } catch let error as ChatTemplateFileError {
+            return .rejected(RejectedRecord(id: conversation.id, line: conversation.line, reason: error.description))
         }
-        let rendered: PromptTemplate.Rendered
-        do { rendered = try format.render(conversation) } catch let error as ChatTemplateFileError {
-            return reject(error.description)
-        }
-        // Chat templates write their own BOS (`<|begin_of_text|>`, `<s>`) as text; only the
-        // plain template asks the tokenizer's post-processor for one.
-        let plain = format.tokenizerAddsSpecialTokens
-        var prompt = try encoder.encode(rendered.prompt, addSpecialTokens: plain)
-        var response: [Int32]
+        var ids: [Int32] = [], spans: [Range<Int>] = []
         if format.template == .model {
             // As TRL builds a prompt-completion sample: the ids are the whole conversation's,
-            // tokenized at once, and the response starts at the prompt's token count (where the
-            // prompt alone tokenizes differently at its end, those ids still come from the whole).
-            let whole = try encoder.encode(rendered.prompt + rendered.response, addSpecialTokens: false)
-            prompt = Array(whole.prefix(prompt.count))
-            response = Array(whole.dropFirst(prompt.count))
+            // tokenized at once; a response starts and ends at the token counts of the text
+            // before its boundaries, each tokenized alone (where that text's end tokenizes
+            // otherwise inside the whole, the ids still come from the whole).
+            ids = try encoder.encode(pieces.map(\.text).joined(), addSpecialTokens: false)
+            var text = "", boundary = 0
+            for (i, piece) in pieces.enumerated() {
+                text += piece.text
+                let end = i == pieces.count - 1 ? ids.count : try min(ids.count, encoder.encode(text, addSpecialTokens: false).count)
+                if piece.isResponse, end > boundary { spans.append(boundary..<end) }
+                boundary = max(boundary, end)
+            }
         } else {
-            response = try encoder.encode(rendered.response, addSpecialTokens: false)
+            // Each piece tokenized alone; only the plain template asks the tokenizer's
+            // post-processor for its BOS (chat layouts write their own as text).
+            let plain = format.tokenizerAddsSpecialTokens
+            for (i, piece) in pieces.enumerated() {
+                var pieceIds = try encoder.encode(piece.text, addSpecialTokens: plain && i == 0)
+                if plain, let endOfText, i == pieces.count - 1, piece.isResponse, !pieceIds.isEmpty { pieceIds.append(endOfText) }
+                if piece.isResponse, !pieceIds.isEmpty { spans.append(ids.count..<(ids.count + pieceIds.count)) }
+                ids += pieceIds
+            }
         }
-        if plain, let endOfText, !response.isEmpty { response.append(endOfText) }
-        if response.isEmpty { return reject("empty response") }
+        return fitted(id: conversation.id, line: conversation.line, ids: ids, spans: spans)
+    }
+
+    /// The sample cut to the context (what follows the last response is dropped: it has no
+    /// loss and predicts nothing), or why it cannot be one.
+    func fitted(id: String, line: Int, ids: [Int32], spans: [Range<Int>]) -> SampleOutcome {
+        func reject(_ reason: String) -> SampleOutcome { .rejected(RejectedRecord(id: id, line: line, reason: reason)) }
+        guard let first = spans.first, let last = spans.last else { return reject("empty response") }
         // The first response token is predicted from the last prompt token: a prompt of at
         // least one token, and room for at least one response token.
-        if prompt.isEmpty { return reject("empty prompt: the first response token has nothing to be predicted from") }
-        let room = contextLength - prompt.count
-        if room < 1 {
-            return reject("prompt of \(prompt.count) tokens leaves no room for the response in a context of \(contextLength)")
+        if first.lowerBound == 0 { return reject("empty prompt: the first response token has nothing to be predicted from") }
+        if first.lowerBound >= contextLength {
+            return reject("prompt of \(first.lowerBound) tokens leaves no room for the response in a context of \(contextLength)")
         }
-        let cut = max(0, response.count - room)
-        response.removeLast(cut)
-        return .sample(TokenizedSample(id: conversation.id, line: conversation.line, ids: prompt + response,
-                                        responseStart: prompt.count, truncatedTokens: cut))
+        let limit = min(last.upperBound, contextLength)
+        let kept = spans.compactMap { s in s.lowerBound < limit ? s.lowerBound..<min(s.upperBound, limit) : nil }
+        let responseTokens = spans.reduce(0) { $0 + $1.count }
+        return .sample(TokenizedSample(id: id, line: line, ids: Array(ids[..<kept.last!.upperBound]), spans: kept,
+                                       truncatedTokens: responseTokens - kept.reduce(0) { $0 + $1.count }))
     }
 }

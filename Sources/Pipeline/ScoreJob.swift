@@ -130,17 +130,22 @@ public struct ScoreJob {
     }
 
     /// Every sample's scores; with `promptFreePCP`, also each response's PCP without its
-    /// prompt, after an end-of-text token as a document boundary (the model's; without one the
-    /// first response token has no context and scores NaN).
+    /// prompt (everything before the first response; later turns between responses stay),
+    /// after an end-of-text token as a document boundary (the model's; without one the first
+    /// response token has no context and scores NaN).
     func scoreSamples(_ samples: [TokenizedSample]) throws -> [ResponseScores] {
         var scores = try scoreBatches(samples)
         guard settings.promptFreePCP == true else { return scores }
         let prefix = model.endOfText.map { [$0] } ?? []
         let alone = samples.map { s in
-            let response = Array(s.ids[s.responseStart...])
+            let shift = prefix.count - s.responseStart
+            var spans = s.spans.map { ($0.lowerBound + shift)..<($0.upperBound + shift) }
             // Without a boundary token the first response token is the context of the rest.
-            return TokenizedSample(id: s.id, line: s.line, ids: prefix + response, responseStart: prefix.isEmpty ? min(1, response.count) : prefix.count,
-                                   truncatedTokens: 0)
+            if prefix.isEmpty, let first = spans.first {
+                spans[0] = (first.lowerBound + 1)..<first.upperBound
+                if spans[0].isEmpty { spans.removeFirst() }
+            }
+            return TokenizedSample(id: s.id, line: s.line, ids: prefix + s.ids[s.responseStart...], spans: spans, truncatedTokens: 0)
         }
         for (i, free) in try scoreBatches(alone).enumerated() {
             scores[i].pcpWithoutPrompt = prefix.isEmpty && samples[i].responseCount > 0 ? [.nan] + free.pcp : free.pcp

@@ -63,7 +63,7 @@ public enum TaskRelevanceTable {
         var seen = [Int32](repeating: 0, count: vocabulary)
         for chunk in stride(from: world.rank, to: chunks, by: world.size) {
             let scores = try ChunkScores.read(scores: layout.path(layout.scoresFile(chunk)), index: layout.path(layout.indexFile(chunk)))
-            for s in scores.samples { for id in s.ids[s.responseStart...] where Int(id) < vocabulary { seen[Int(id)] = 1 } }
+            for s in scores.samples { for id in s.responseIds where Int(id) < vocabulary { seen[Int(id)] = 1 } }
         }
         try world.allreduce(&seen, op: .max)
         let blocks = (0..<((vocabulary + block - 1) / block)).filter { b in

@@ -60,7 +60,8 @@ public enum TrainingData {
                 case .none, .slm: drop = Array(repeating: false, count: n)
                 case .random:
                     // As many tokens as XTF masks, among those an author wrote.
-                    let candidates = (0..<n).filter { !isSpecial(sample.ids[sample.responseStart + $0]) }
+                    let ids = sample.responseIds
+                    let candidates = (0..<n).filter { !isSpecial(ids[$0]) }
                     let chosen = randomDrop(count: masked.filter { $0 }.count, of: candidates.count, seed: seed, id: sample.id)
                     var random = [Bool](repeating: false, count: n)
                     for (k, position) in candidates.enumerated() where chosen[k] { random[position] = true }
@@ -71,12 +72,15 @@ public enum TrainingData {
                     }
                     drop = labelled
                 }
-                let kept = mode == .delete ? sample.ids.indices.filter { $0 < sample.responseStart || !drop[$0 - sample.responseStart] }
-                                           : Array(sample.ids.indices)
-                let labels = kept.map { i in
-                    i < sample.responseStart || (mode == .loss && drop[i - sample.responseStart]) ? Int32(-100) : sample.ids[i]
+                let labels = sample.labels(dropping: drop)
+                if mode == .delete {
+                    // The dropped tokens leave inputs and targets both.
+                    let index = sample.responseIndex
+                    let kept = sample.ids.indices.filter { i in index[i].map { !drop[$0] } ?? true }
+                    samples.append(try TrainingSample(id: sample.id, ids: kept.map { sample.ids[$0] }, labels: kept.map { labels[$0] }))
+                } else {
+                    samples.append(try TrainingSample(id: sample.id, ids: sample.ids, labels: labels))
                 }
-                samples.append(try TrainingSample(id: sample.id, ids: kept.map { sample.ids[$0] }, labels: labels))
             }
         }
         return samples
@@ -98,8 +102,7 @@ public enum TrainingData {
             }
             switch outcome {
             case let .sample(s):
-                let labels = s.ids.indices.map { $0 < s.responseStart ? Int32(-100) : s.ids[$0] }
-                samples.append(try TrainingSample(id: s.id, ids: s.ids, labels: labels))
+                samples.append(try TrainingSample(id: s.id, ids: s.ids, labels: s.labels()))
             case let .rejected(r):
                 if policy == .fail { throw dataset.error(for: r) }
                 rejected.append(r)

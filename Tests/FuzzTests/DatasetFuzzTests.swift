@@ -97,13 +97,23 @@ final class DatasetFuzzTests: XCTestCase {
         }
 
         let fileName = (path as NSString).lastPathComponent
-        for outcome in chunked {
+        var lastSpec = spec
+        lastSpec.assistantTurns = .last
+        let lastOnly = spec.format == .tokenized ? try? Dataset(lastSpec).records(in: nil) : nil
+        guard lastOnly.map({ $0.count == chunked.count }) ?? true else { return .violation("the last turn only gives another number of records") }
+        for (index, outcome) in chunked.enumerated() {
             switch outcome {
             case .conversation(let c):
                 guard c.id.hasPrefix(fileName), c.line >= 1 else { return .violation("record id \(c.id) at line \(c.line)") }
             case .tokens(let t):
-                guard t.id.hasPrefix(fileName), t.line >= 1, (1..<max(2, t.ids.count)).contains(t.responseStart) else {
-                    return .violation("tokenized record \(t.id) at line \(t.line), response at \(t.responseStart) of \(t.ids.count)")
+                let ordered = zip(t.spans, t.spans.dropFirst()).allSatisfy { $0.upperBound < $1.lowerBound }
+                guard t.id.hasPrefix(fileName), t.line >= 1, let first = t.spans.first, first.lowerBound >= 1, ordered,
+                      t.spans.allSatisfy({ !$0.isEmpty }), t.spans.last?.upperBound == t.ids.count else {
+                    return .violation("tokenized record \(t.id) at line \(t.line), responses \(t.spans) of \(t.ids.count)")
+                }
+                // With the last turn only, the last of these runs.
+                if let lastOnly, case .tokens(let one) = lastOnly[index], one.spans != [t.spans.last!] || one.ids != t.ids {
+                    return .violation("tokenized record \(t.id): with the last turn only, \(one.spans), not the last of \(t.spans)")
                 }
             case .rejected(let r):
                 guard !r.reason.isEmpty, r.id.hasPrefix(fileName), r.line >= 1 else {

@@ -124,19 +124,23 @@ final class SmolLM2Tests: XCTestCase {
 
     /// transformers' ids for a conversation under the model's own template (prompt with the
     /// generation prompt, completion as what the whole conversation adds: TRL's
-    /// prompt-completion), from scripts/chat_template_reference.py.
-    private static func referenceIds(_ name: String) throws -> [(prompt: [Int32], completion: [Int32])] {
+    /// prompt-completion), and for chat records the whole conversation's ids with every
+    /// assistant turn's span, from scripts/chat_template_reference.py.
+    private static func referenceIds(_ name: String) throws -> [(prompt: [Int32], completion: [Int32], ids: [Int32]?, spans: [Range<Int>]?)] {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)")
         let file = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         return (file["records"] as! [[String: Any]]).map {
-            (($0["prompt_ids"] as! [Int]).map(Int32.init), ($0["completion_ids"] as! [Int]).map(Int32.init))
+            (($0["prompt_ids"] as! [Int]).map(Int32.init), ($0["completion_ids"] as! [Int]).map(Int32.init),
+             ($0["input_ids"] as? [Int])?.map(Int32.init), ($0["spans"] as? [[Int]])?.map { $0[0]..<$0[1] })
         }
     }
 
     /// The model's own chat template (SmolLM2's, read from the GGUF into tokenizer_config.json)
     /// renders and tokenizes chat records, with system turns, several turns, unicode, tabs,
-    /// quotes, markup-like text and edge spaces, into exactly transformers' prompt and
-    /// completion ids (Fixtures/chat-records.jsonl, smollm2-chat-records-ids.json).
+    /// quotes, markup-like text and edge spaces, into exactly transformers' ids: with the last
+    /// assistant turn as the response, its prompt and completion; with every assistant turn, the
+    /// whole conversation and each turn's span (Fixtures/chat-records.jsonl,
+    /// smollm2-chat-records-ids.json).
     func testModelChatTemplateGivesTransformersIds() throws {
         let m = try model()
         let format = try ChatFormat.resolve(.auto, tokenizerPath: m.directory.path)
@@ -144,13 +148,24 @@ final class SmolLM2Tests: XCTestCase {
         let encoder = TokenizerEncoder(tokenizer: try Tokenizer.load(path: m.directory.path))
         let builder = SampleBuilder(encoder: encoder, format: format, contextLength: 2048, endOfText: 2)
         let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/chat-records.jsonl")
-        let records = try Dataset(DatasetSpec(path: data.path, format: .chat)).records(in: nil)
         let expected = try Self.referenceIds("smollm2-chat-records-ids.json")
-        XCTAssertEqual(records.count, expected.count)
-        for (record, reference) in zip(records, expected) {
-            guard case .conversation(let c) = record, case .sample(let s) = try builder.build(c) else { return XCTFail("\(record) not a sample") }
-            XCTAssertEqual(Array(s.ids[..<s.responseStart]), reference.prompt, c.id)
-            XCTAssertEqual(Array(s.ids[s.responseStart...]), reference.completion, c.id)
+        XCTAssertEqual(expected.filter { ($0.spans?.count ?? 0) > 1 }.count, 3, "records with several assistant turns")
+        for turns in AssistantTurns.allCases {
+            var spec = DatasetSpec(path: data.path, format: .chat)
+            spec.assistantTurns = turns
+            let records = try Dataset(spec).records(in: nil)
+            XCTAssertEqual(records.count, expected.count)
+            for (record, reference) in zip(records, expected) {
+                guard case .conversation(let c) = record, case .sample(let s) = try builder.build(c) else { return XCTFail("\(record) not a sample") }
+                switch turns {
+                case .last:
+                    XCTAssertEqual(Array(s.ids[..<s.responseStart]), reference.prompt, c.id)
+                    XCTAssertEqual(Array(s.ids[s.responseStart...]), reference.completion, c.id)
+                case .all:
+                    XCTAssertEqual(s.ids, reference.ids, c.id)
+                    XCTAssertEqual(s.spans, reference.spans, c.id)
+                }
+            }
         }
     }
 

@@ -132,9 +132,11 @@ final class RunPlanTests: XCTestCase {
 
     func testOverridesAndArmSelection() throws {
         let url = try write(file)
+        XCTAssertEqual(try RunPlan(file: url.path).score.data.assistantTurns, .all, "every assistant turn unless the plan says")
         let plan = try RunPlan(file: url.path, overrides: ["score.max-length=300", "arms.xtf.lr=0.01", "score.caps=0 0 0",
-                                                           "train.decay-norms-and-biases=true", "out=/elsewhere"])
+                                                           "train.decay-norms-and-biases=true", "out=/elsewhere", "score.assistant-turns=last"])
         XCTAssertEqual(plan.score.maxLength, 300)
+        XCTAssertEqual(plan.score.data.assistantTurns, .last)
         XCTAssertEqual(plan.arms[1].settings.learningRate, 0.01)
         XCTAssertEqual(plan.arms[0].settings.learningRate, 1e-3)
         XCTAssertEqual(plan.rules.caps, Caps(ri: 0, kn: 0, tr: 0))

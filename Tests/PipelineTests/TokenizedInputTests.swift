@@ -12,7 +12,7 @@ final class TokenizedInputTests: XCTestCase {
         return url
     }
 
-    func testRecordsGiveThePromptAndOneResponse() throws {
+    func testRecordsGiveThePromptAndTheirResponses() throws {
         let url = try write([
             #"{"input_ids": [1, 2, 3, 4, 5], "labels": [-100, -100, 3, 4, -100]}"#,
             #"{"input_ids": [1, 2, 3], "completion_mask": [0, 1, 1]}"#,
@@ -35,10 +35,9 @@ final class TokenizedInputTests: XCTestCase {
             case .conversation: XCTFail("a tokenized file gives no text")
             }
         }
-        XCTAssertEqual(kept.map(\.ids), [[1, 2, 3, 4], [1, 2, 3], [1, 2, 3]], "tokens after the response are dropped")
-        XCTAssertEqual(kept.map(\.responseStart), [2, 1, 2])
+        XCTAssertEqual(kept.map(\.ids), [[1, 2, 3, 4], [1, 2, 3], [1, 2, 3], [1, 2, 3, 4]], "tokens after the last response are dropped")
+        XCTAssertEqual(kept.map(\.spans), [[2..<4], [1..<3], [2..<3], [1..<2, 3..<4]], "each run with a loss is a response")
         XCTAssertEqual(reasons, [
-            "labels gives several response spans (a loss again after position 2): one response per record (the last assistant turn)",
             "labels[1] is 9: neither -100 nor input_ids[1] (2)",
             "the response starts at the first token: a prompt of at least one token is needed",
             "no token has a loss: empty response",
