@@ -63,11 +63,11 @@ public struct ChatFormat: Sendable {
         return template.render(context: context, response: responseTurn.content)
     }
 
-    /// The whole conversation as pieces, its `responseTurns` as responses.
-    public func pieces(_ conversation: Conversation) throws -> [RenderedPiece] {
-        if let modelTemplate { return try modelTemplate.pieces(conversation) }
+    /// The whole conversation, its `responseTurns` as responses.
+    public func rendered(_ conversation: Conversation) throws -> RenderedConversation {
+        if let modelTemplate { return try modelTemplate.rendered(conversation) }
         try checkBuiltIn(conversation.turns)
-        return template.pieces(turns: conversation.turns, responses: conversation.responseTurns)
+        return .pieces(template.pieces(turns: conversation.turns, responses: conversation.responseTurns))
     }
 
     /// The text a model is given to write its answer after.
@@ -110,10 +110,10 @@ public enum ChatTemplateFileError: Error, CustomStringConvertible, Equatable {
 /// `eos_token`, ...). A conversation's prompt is the context rendered with
 /// `add_generation_prompt=True`, its response what rendering the whole conversation adds after
 /// that prompt: how TRL builds a prompt-completion sample from the same template. An earlier
-/// response is found the same way: after the prompt of the turns before it, which must be how
-/// the whole conversation starts, the text that turn adds when it ends the conversation, as far
-/// as the whole conversation has it too (what the template writes only at the end of a
-/// conversation, such as an end-of-text token, is not part of it).
+/// response starts after the prompt of the turns before it (which must be how the whole
+/// conversation starts) and ends where the ids of the conversation cut after it stop agreeing
+/// with the whole's (found on token ids by `SampleBuilder`: what the template writes only at
+/// the end of a conversation, such as Phi-3's end-of-text, is not part of it).
 public struct ModelChatTemplate: Sendable {
     public let template: ChatTemplate
     /// The file it was read from.
@@ -220,38 +220,23 @@ public struct ModelChatTemplate: Sendable {
         try rendered(context, tools: tools, addGenerationPrompt: true)
     }
 
-    public func pieces(_ conversation: Conversation) throws -> [RenderedPiece] {
+    /// The whole conversation's text and, per response, the prompt before it (which must be
+    /// where the whole conversation starts) and, before the last, the conversation cut after it.
+    public func rendered(_ conversation: Conversation) throws -> RenderedConversation {
         let turns = conversation.turns, tools = conversation.tools
         let whole = try rendered(turns, tools: tools, addGenerationPrompt: false)
-        let bytes = Array(whole.utf8)
-        func text(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
-        var out = RenderedPieces()
-        var at = 0
+        var responses: [RenderedConversation.Response] = []
         for k in conversation.responseTurns {
-            let prompt = Array(try rendered(Array(turns[..<k]), tools: tools, addGenerationPrompt: true).utf8)
-            guard bytes.starts(with: prompt), prompt.count >= at else {
+            let prompt = try rendered(Array(turns[..<k]), tools: tools, addGenerationPrompt: true)
+            guard whole.utf8.starts(with: prompt.utf8), prompt.utf8.count >= responses.last.map({ $0.prompt.utf8.count }) ?? 0 else {
                 throw ChatTemplateFileError.cannotRender(k == turns.count - 1
                     ? "the chat template of \(file) renders the conversation without its prompt at the start, so the response cannot be told apart"
                     : "the chat template of \(file) renders the turns before assistant turn \(k) otherwise than the whole conversation starts (Mistral v0.3 moves the system prompt to the last user turn, DeepSeek-R1 prompts with <think>), so that turn cannot be found: --assistant-turns last trains the last turn only")
             }
-            var end = bytes.count
-            if k < turns.count - 1 {
-                // The turn as written when it ends the conversation, less what the template writes
-                // only there (Phi-3's end-of-text): the part the whole conversation shares.
-                let turn = Array(try rendered(Array(turns[...k]), tools: tools, addGenerationPrompt: false).utf8.dropFirst(prompt.count))
-                var shared = zip(turn, bytes[prompt.count...]).prefix { $0 == $1 }.count
-                while shared > 0, shared < turn.count, turn[shared] & 0xC0 == 0x80 { shared -= 1 }  // a whole character
-                guard shared > 0, bytes.suffix(turn.count - shared).elementsEqual(turn[shared...]) else {
-                    throw ChatTemplateFileError.cannotRender(
-                        "the chat template of \(file) writes assistant turn \(k) otherwise when later turns follow it (Qwen3 and DeepSeek-R1 drop earlier turns' reasoning), so that turn cannot be found in the whole conversation: --assistant-turns last trains the last turn only")
-                }
-                end = prompt.count + shared
-            }
-            out.read(text(at..<prompt.count))
-            out.respond(text(prompt.count..<end))
-            at = end
+            let cut = k == turns.count - 1 ? nil : try rendered(Array(turns[...k]), tools: tools, addGenerationPrompt: false)
+            responses.append(RenderedConversation.Response(prompt: prompt, cutAfter: cut))
         }
-        return out.pieces
+        return .whole(whole, responses: responses)
     }
 
     public func render(context: [Message], responseTurn: Message, tools: [Value]? = nil) throws -> PromptTemplate.Rendered {

@@ -119,16 +119,24 @@ public struct DatasetSpec: Codable, Equatable, Sendable {
     public var systemField: String?
     /// Records longer than this many bytes are rejected without being held in memory.
     public var maxRecordBytes = 16 << 20
-    /// Which assistant turns are responses. nil in settings written before the option: those
-    /// runs used the last one only (`turns` says so).
-    public var assistantTurns: AssistantTurns? = .all
-
-    /// Which assistant turns are responses.
-    public var turns: AssistantTurns { assistantTurns ?? .last }
+    /// Which assistant turns are responses (settings written before the option read as
+    /// `last`, what those runs did, so that they resume as they were).
+    public var assistantTurns: AssistantTurns = .all
 
     public init(path: String, format: DatasetFormat) {
         self.path = path
         self.format = format
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        path = try c.decode(String.self, forKey: .path)
+        format = try c.decode(DatasetFormat.self, forKey: .format)
+        promptField = try c.decode(String.self, forKey: .promptField)
+        responseField = try c.decode(String.self, forKey: .responseField)
+        systemField = try c.decodeIfPresent(String.self, forKey: .systemField)
+        maxRecordBytes = try c.decode(Int.self, forKey: .maxRecordBytes)
+        assistantTurns = try c.decodeIfPresent(AssistantTurns.self, forKey: .assistantTurns) ?? .last
     }
 
     var fileName: String { (path as NSString).lastPathComponent }
@@ -349,7 +357,9 @@ public struct Dataset: Sendable {
 
     /// The record's turns up to its last assistant turn, with its responses as `spec` chooses.
     private func conversation(id: String, line: Int, _ turns: [Message], tools: [Value]?) -> Conversation {
-        let responses = spec.turns == .last ? [turns.count - 1] : turns.indices.filter { turns[$0].role == .assistant }
+        // An assistant turn that opens the conversation answers nothing: it is read, not trained.
+        let opening = turns.firstIndex { $0.role != .assistant } ?? turns.count - 1
+        let responses = spec.assistantTurns == .last ? [turns.count - 1] : turns.indices.filter { $0 >= opening && turns[$0].role == .assistant }
         return Conversation(id: id, line: line, turns: turns, responseTurns: responses, tools: tools)
     }
 
@@ -475,9 +485,10 @@ public struct Dataset: Sendable {
             spans.append(start..<end)
             i = end
         }
-        guard let first = spans.first, let last = spans.last else { return reject("no token has a loss: empty response") }
-        guard first.lowerBound > 0 else { return reject("the response starts at the first token: a prompt of at least one token is needed") }
-        return .tokens(TokenizedRecord(id: id, line: line, ids: ids[..<last.upperBound].map(Int32.init), spans: spec.turns == .last ? [last] : spans))
+        guard let last = spans.last else { return reject("no token has a loss: empty response") }
+        let responses = spec.assistantTurns == .last ? [last] : spans
+        guard responses[0].lowerBound > 0 else { return reject("the response starts at the first token: a prompt of at least one token is needed") }
+        return .tokens(TokenizedRecord(id: id, line: line, ids: ids[..<last.upperBound].map(Int32.init), spans: responses))
     }
 
     /// ShareGPT's top-level `tools`: a JSON string (LLaMA-Factory) or a list of schemas.

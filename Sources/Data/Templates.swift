@@ -100,6 +100,21 @@ public struct RenderedPiece: Equatable, Sendable {
     }
 }
 
+/// A conversation written out for tokenizing.
+public enum RenderedConversation: Equatable, Sendable {
+    /// A built-in layout's pieces, each tokenized alone.
+    case pieces([RenderedPiece])
+    /// The model's template: the whole text, tokenized at once, and its responses in order.
+    case whole(String, responses: [Response])
+
+    public struct Response: Equatable, Sendable {
+        /// The text before the response: the turns before it with the generation prompt.
+        public let prompt: String
+        /// The conversation ending with this response (nil for the last: the whole).
+        public let cutAfter: String?
+    }
+}
+
 /// Pieces built left to right: neighbours of one kind joined, empty text dropped.
 struct RenderedPieces {
     private(set) var pieces: [RenderedPiece] = []

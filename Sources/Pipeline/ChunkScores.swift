@@ -22,7 +22,7 @@ public struct ChunkScores: Equatable, Sendable {
 
     public mutating func append(_ sample: TokenizedSample, _ scores: ResponseScores) {
         index.append(IndexEntry(id: sample.id, line: sample.line, sample: samples.count,
-                                promptTokens: sample.responseStart, responseTokens: sample.responseCount,
+                                promptTokens: sample.ids.count - sample.responseCount, responseTokens: sample.responseCount,
                                 truncatedTokens: sample.truncatedTokens))
         samples.append(sample)
         self.scores.append(scores)
@@ -73,13 +73,15 @@ public struct ChunkScores: Equatable, Sendable {
         guard free.map({ $0.count == pcp.count }) ?? true else {
             throw PipelineError.corruptRun(path: scoresPath, reason: "pcp_without_prompt and pcp differ in length")
         }
-        guard offsets.count == starts.count + 1, offsets.last == ids.count else {
+        func ascending(_ offsets: [Int]) -> Bool { offsets.first == 0 && zip(offsets, offsets.dropFirst()).allSatisfy { $0 <= $1 } }
+        guard offsets.count == starts.count + 1, offsets.last == ids.count, ascending(offsets) else {
             throw PipelineError.corruptRun(path: scoresPath, reason: "sample_offsets do not match input_ids and response_start")
         }
         let spans = file.names.contains("response_spans") ? try file.ints("response_spans") : nil
         let spanOffsets = file.names.contains("span_offsets") ? try file.ints("span_offsets") : nil
         if let spans {
-            guard let spanOffsets, spanOffsets.count == starts.count + 1, spanOffsets.last.map({ 2 * $0 == spans.count }) == true else {
+            let whole = spanOffsets.map { $0.count == starts.count + 1 && $0.last == spans.count / 2 && spans.count % 2 == 0 && ascending($0) } ?? false
+            guard whole else {
                 throw PipelineError.corruptRun(path: scoresPath, reason: "span_offsets do not match response_spans")
             }
         }
@@ -90,14 +92,19 @@ public struct ChunkScores: Equatable, Sendable {
                 throw PipelineError.corruptRun(path: indexPath, reason: "no index line for sample \(s)")
             }
             let sampleIds = Array(ids[offsets[s]..<offsets[s + 1]])
-            var sampleSpans = [starts[s]..<sampleIds.count]
+            // Files without spans hold one response per sample, from response_start to the end.
+            var bounds: [(Int, Int)] = [(starts[s], sampleIds.count)]
             if let spans, let spanOffsets {
-                sampleSpans = (spanOffsets[s]..<spanOffsets[s + 1]).map { spans[2 * $0]..<max(spans[2 * $0], spans[2 * $0 + 1]) }
+                bounds = (spanOffsets[s]..<spanOffsets[s + 1]).map { (spans[2 * $0], spans[2 * $0 + 1]) }
             }
-            guard sampleSpans.allSatisfy({ $0.lowerBound >= 0 && $0.upperBound <= sampleIds.count }),
-                  zip(sampleSpans, sampleSpans.dropFirst()).allSatisfy({ $0.upperBound <= $1.lowerBound }) else {
-                throw PipelineError.corruptRun(path: scoresPath, reason: "sample \(s)'s response spans are not ascending runs inside it")
+            var previous = 0
+            for (start, end) in bounds {
+                guard previous <= start, start <= end, end <= sampleIds.count else {
+                    throw PipelineError.corruptRun(path: scoresPath, reason: "sample \(s)'s response spans are not ascending runs inside it")
+                }
+                previous = end
             }
+            let sampleSpans = bounds.map { $0.0..<$0.1 }
             let sample = TokenizedSample(id: entry.id, line: entry.line, ids: sampleIds, spans: sampleSpans,
                                          truncatedTokens: entry.truncatedTokens ?? 0)
             let n = sample.responseCount

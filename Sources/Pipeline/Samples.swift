@@ -102,25 +102,40 @@ public struct SampleBuilder {
 
     /// The sample, or the reason it cannot be used.
     public func build(_ conversation: Conversation) throws -> SampleOutcome {
-        let pieces: [RenderedPiece]
-        do { pieces = try format.pieces(conversation) } catch let error as ChatTemplateFileError {
-            return .rejected(RejectedRecord(id: conversation.id, line: conversation.line, reason: error.description))
+        func reject(_ reason: String) -> SampleOutcome { .rejected(RejectedRecord(id: conversation.id, line: conversation.line, reason: reason)) }
+        let rendered: RenderedConversation
+        do { rendered = try format.rendered(conversation) } catch let error as ChatTemplateFileError {
+            return reject(error.description)
         }
         var ids: [Int32] = [], spans: [Range<Int>] = []
-        if format.template == .model {
+        switch rendered {
+        case .whole(let whole, let responses):
             // As TRL builds a prompt-completion sample: the ids are the whole conversation's,
-            // tokenized at once; a response starts and ends at the token counts of the text
-            // before its boundaries, each tokenized alone (where that text's end tokenizes
-            // otherwise inside the whole, the ids still come from the whole).
-            ids = try encoder.encode(pieces.map(\.text).joined(), addSpecialTokens: false)
-            var text = "", boundary = 0
-            for (i, piece) in pieces.enumerated() {
-                text += piece.text
-                let end = i == pieces.count - 1 ? ids.count : try min(ids.count, encoder.encode(text, addSpecialTokens: false).count)
-                if piece.isResponse, end > boundary { spans.append(boundary..<end) }
-                boundary = max(boundary, end)
+            // tokenized at once, and a response starts at the token count of its prompt
+            // tokenized alone (where the prompt's end tokenizes otherwise inside the whole, the
+            // ids still come from the whole). An earlier response ends where the ids of the
+            // conversation cut after it stop agreeing with the whole's; what the cut one has
+            // after that must be how the whole ends (text a template writes only at the end of
+            // a conversation, such as Phi-3's end-of-text).
+            ids = try encoder.encode(whole, addSpecialTokens: false)
+            for (k, response) in responses.enumerated() {
+                let start = min(ids.count, try encoder.encode(response.prompt, addSpecialTokens: false).count)
+                var end = ids.count
+                if let cut = response.cutAfter {
+                    let cutIds = try encoder.encode(cut, addSpecialTokens: false)
+                    end = zip(cutIds, ids).prefix { $0 == $1 }.count
+                    let tail = cutIds[end...]
+                    guard end > start, ids.count - end >= tail.count, ids.suffix(tail.count).elementsEqual(tail) else {
+                        return reject("the chat template of \(format.modelTemplate?.file ?? "the model") writes response \(k + 1) otherwise when later turns follow it (Qwen3 writes an empty think block on the last assistant turn only), so it cannot be found in the whole conversation: --assistant-turns last trains the last turn only")
+                    }
+                }
+                guard start >= (spans.last?.upperBound ?? 1) else {
+                    return reject(spans.isEmpty ? "empty prompt: the first response token has nothing to be predicted from"
+                                                : "response \(k + 1) starts before response \(k) ends in the tokenized conversation")
+                }
+                if end > start { spans.append(start..<end) }
             }
-        } else {
+        case .pieces(let pieces):
             // Each piece tokenized alone; only the plain template asks the tokenizer's
             // post-processor for its BOS (chat layouts write their own as text).
             let plain = format.tokenizerAddsSpecialTokens

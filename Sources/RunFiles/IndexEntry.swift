@@ -5,7 +5,9 @@ public struct IndexEntry: Codable, Equatable, Sendable {
     public var line: Int
     /// Position of the sample in the chunk's score file; nil when rejected.
     public var sample: Int?
+    /// Tokens only read: the prompt, and the turns between responses.
     public var promptTokens: Int?
+    /// Tokens of the responses, scored and trained.
     public var responseTokens: Int?
     public var truncatedTokens: Int?
     public var rejected: String?
