@@ -264,11 +264,10 @@ public struct TrainOptions: Codable, Equatable, Sendable {
         if let bucketBytes { s.bucketBytes = bucketBytes }
         s.saveDType = saveDtype
         if let lora {
-            let parts = lora.split(separator: ",")
-            guard parts.count == 3, let r = Int(parts[0]), let alpha = Float(parts[1]) else {
+            guard let parsed = LoRAConfig(parsing: lora) else {
                 throw OptionError("lora", "takes rank,alpha,modules (e.g. 8,32,q_proj+v_proj), got \(lora)")
             }
-            s.lora = LoRAConfig(rank: r, alpha: alpha, targetModules: parts[2].split(separator: "+").map(String.init))
+            s.lora = parsed
         }
         if lossMask == .slm { s.slmKeepFraction = slmKeep ?? Self.defaultSLMKeep }
         try s.validate()

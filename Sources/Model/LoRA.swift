@@ -19,6 +19,13 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
     }
 
     public var scale: Float { alpha / Float(rank) }
+
+    /// `rank,alpha,modules` as the command line gives it (e.g. 8,32,q_proj+v_proj), or nil.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: ",")
+        guard parts.count == 3, let r = Int(parts[0]), let alpha = Float(parts[1]) else { return nil }
+        self.init(rank: r, alpha: alpha, targetModules: parts[2].split(separator: "+").map(String.init))
+    }
 }
 
 /// The adapters of all targeted modules: parameters and gradients each in one contiguous

@@ -6,6 +6,8 @@ import Randomness
 /// of the gemm ceiling measured in the same run.
 public struct ModelBenchmarkResult: Codable, Sendable {
     public var config: String
+    /// LoRA rank,alpha,modules of the training steps (nil: full fine-tuning).
+    public var lora: String?
     public var batch: Int
     public var sequenceLength: Int
     public var blasThreads: Int
@@ -28,7 +30,7 @@ public struct ModelBenchmarkResult: Codable, Sendable {
 }
 
 public enum ModelBenchmark {
-    /// Batch shape of each named configuration.
+    /// Batch shape of each named configuration (config files: 8 x 256).
     public static func batchShape(_ name: String) -> (batch: Int, length: Int) {
         name == "gpt2-124M" ? (4, 256) : (8, 256)
     }
@@ -40,10 +42,25 @@ public enum ModelBenchmark {
         return Double(c.layers) * (2 * linear + 4 * Double(length) * Double(c.qDim))
     }
 
-    public static func run(configName: String, scoringRepetitions: Int = 3, trainingSteps: Int = 3,
+    /// `configName`: a benchmark name or a config.json (`ModelConfig.named`); `shape` overrides
+    /// its batch and length; with `lora` the training steps train adapters on a frozen base.
+    public static func run(configName: String, shape: (batch: Int, length: Int)? = nil, lora: LoRAConfig? = nil,
+                           scoringRepetitions: Int = 3, trainingSteps: Int = 3,
                            maskedFraction: Double = 0.3, headChunkRows: Int? = nil, progress: (String) -> Void = { _ in }) throws -> ModelBenchmarkResult {
-        let config = try ModelConfig.benchmark(configName)
-        let (B, T) = batchShape(configName)
+        let config = try ModelConfig.named(configName)
+        let (B, T) = shape ?? batchShape(configName)
+        guard B >= 1, T >= 2, T <= config.maxPositions else {
+            throw ModelError.invalidValue(key: "shape", detail: "batch \(B) x length \(T): need batch >= 1 and 2 <= length <= \(config.maxPositions)")
+        }
+        // fp32 weights, and for full fine-tuning their gradients and AdamW's two moments: refuse
+        // what cannot fit before allocating it (the allocator's failure is a crash).
+        let parameterCount = ArchitectureLayout(config).layout.count
+        let needed = Double(parameterCount) * 4 * (lora == nil ? 4 : 1)
+        if let available = availableMemoryBytes(), needed > available {
+            let what = lora == nil ? "weights, gradients and two AdamW moments" : "weights"
+            throw ModelError.invalidValue(key: "config", detail: "\(parameterCount) parameters need "
+                + String(format: "%.1f GiB in fp32 (\(what)); %.1f GiB are available", needed / 1_073_741_824, available / 1_073_741_824))
+        }
         let model = Transformer(config: config, seed: 1)
         if let headChunkRows { model.headChunkRows = headChunkRows }
         var rng = SeededRandom(seed: 2)
@@ -73,14 +90,14 @@ public enum ModelBenchmark {
         for b in 0..<B { weights[b][T - 1] = 0 }
         let unmasked = Float(weights.joined().reduce(0, +))
         weights = weights.map { $0.map { $0 / unmasked } }
-        model.enableGradients()
-        let optimizer = AdamW(parameterCount: model.parameters.count)
+        if let lora { try model.enableLoRA(lora, seed: 3) } else { model.enableGradients() }
+        let optimizer = AdamW(parameterCount: model.trainableParameters.count)
         var training: [Double] = [], rss: [Double] = []
         for step in 0...trainingSteps {  // step 0 is the warm-up
             let t0 = monotonicSeconds()
-            model.gradients!.zero()
+            model.zeroGradients()
             let loss = try model.accumulateGradients(sequences, targets: nextTargets, weights: weights)
-            optimizer.step(model.parameters, model.gradients!)
+            optimizer.step(model.trainableParameters, model.trainableGradients)
             let dt = monotonicSeconds() - t0
             rss.append(currentRSSMiB())
             if step > 0 { training.append(dt); sampleCeiling() }
@@ -93,14 +110,24 @@ public enum ModelBenchmark {
         let scoredRows = Double(B * (T - 1))
         let trainedRows = Double(weights.joined().filter { $0 != 0 }.count)
         let scoreFLOPs = perToken * tokens + head * scoredRows
-        let trainFLOPs = 3 * (perToken * tokens + head * trainedRows)
+        // Full fine-tuning: forward + backward for inputs and weights (x3). LoRA: the frozen base's
+        // weight gradients are not computed (x2, adapters' own matmuls left out).
+        let trainFLOPs = (lora == nil ? 3 : 2) * (perToken * tokens + head * trainedRows)
         let scoreTime = median(scoring), trainTime = median(training)
         return ModelBenchmarkResult(
-            config: configName, batch: B, sequenceLength: T, blasThreads: BLAS.threadCount, parameters: model.parameters.count,
+            config: configName, lora: lora.map { "\($0.rank),\(Int($0.alpha)),\($0.targetModules.joined(separator: "+"))" }, batch: B, sequenceLength: T, blasThreads: BLAS.threadCount, parameters: model.parameters.count,
             scoringTokensPerSecond: tokens / scoreTime, trainingTokensPerSecond: tokens / trainTime,
             scoringGFLOPS: scoreFLOPs / scoreTime / 1e9, trainingGFLOPS: trainFLOPs / trainTime / 1e9,
             gemmCeilingGFLOPS: ceiling, ceilingSize: ceilingSize, peakRSSMiB: peakRSSMiB(), rssPerStepMiB: rss,
             scoringSeconds: scoring, trainingSeconds: training)
+    }
+
+    /// MemAvailable of /proc/meminfo in bytes (nil where there is none).
+    static func availableMemoryBytes() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+              let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kib * 1024
     }
 
     /// Resident set size now (from /proc/self/statm).

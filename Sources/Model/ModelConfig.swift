@@ -146,6 +146,16 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
     // MARK: Benchmark configurations
 
+    /// A benchmark configuration by name, or a Hugging Face config.json file (any name ending
+    /// in .json: the shapes of a real model without its weights, such as configs/models/).
+    public static func named(_ nameOrFile: String) throws -> ModelConfig {
+        guard nameOrFile.hasSuffix(".json") else { return try benchmark(nameOrFile) }
+        guard let data = FileManager.default.contents(atPath: nameOrFile) else {
+            throw ModelError.io(path: nameOrFile, detail: "cannot read the config file")
+        }
+        return try ModelConfig(huggingFaceJSON: data)
+    }
+
     public static func benchmark(_ name: String) throws -> ModelConfig {
         switch name {
         case "gpt2-small-bench":

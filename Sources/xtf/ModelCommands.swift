@@ -133,13 +133,23 @@ struct ModelBench: ParsableCommand {
             Scoring: forward, next-token log-probs at every position, attention received. Training: \
             forward, loss with 30% of positions masked, backward, AdamW. MFU divides the model's matmul \
             FLOP/s by a plain cblas_sgemm (n=1024) measured in the same run. Configurations: \
-            gpt2-small-bench (8x256), gpt2-124M (4x256), llama-bench (8x256).
+            gpt2-small-bench (8x256), gpt2-124M (4x256), llama-bench (8x256), or any config.json \
+            (8x256 unless --batch/--length), e.g. configs/models/.
             """)
 
     @OptionGroup var output: BenchOutput
 
-    @Option(help: "gpt2-small-bench, gpt2-124M or llama-bench.")
+    @Option(help: "gpt2-small-bench, gpt2-124M, llama-bench, or a Hugging Face config.json (a real model's shapes, e.g. configs/models/qwen3-0.6b.json).")
     var config = "gpt2-small-bench"
+
+    @Option(help: "Sequences per batch (default: the configuration's).")
+    var batch: Int?
+
+    @Option(help: "Tokens per sequence (default: the configuration's).")
+    var length: Int?
+
+    @Option(help: "Train LoRA adapters (rank,alpha,modules, e.g. 8,32,q_proj+v_proj) on the frozen base instead of every weight.")
+    var lora: String?
 
     @Option(help: "Timed scoring forwards (median reported).")
     var repetitions = 3
@@ -158,9 +168,16 @@ struct ModelBench: ParsableCommand {
 
     func run() throws {
         if let threads { BLAS.setThreadCount(threads) }
-        let r = try ModelBenchmark.run(configName: config, scoringRepetitions: max(1, repetitions), trainingSteps: max(1, steps), headChunkRows: headChunk,
+        guard lora.map({ LoRAConfig(parsing: $0) != nil }) ?? true else {
+            throw ValidationError("--lora takes rank,alpha,modules (e.g. 8,32,q_proj+v_proj), got \(lora!)")
+        }
+        let named = ModelBenchmark.batchShape(config)
+        let shape = (batch ?? named.batch, length ?? named.length)
+        let r = try ModelBenchmark.run(configName: config, shape: shape, lora: lora.flatMap(LoRAConfig.init(parsing:)),
+                                       scoringRepetitions: max(1, repetitions), trainingSteps: max(1, steps), headChunkRows: headChunk,
                                        progress: { if verbose { print($0); fflush(nil) } })  // long runs: see each step as it ends
-        print("config \(r.config): batch \(r.batch)x\(r.sequenceLength), \(r.parameters) parameters, \(r.blasThreads) OpenBLAS thread(s)")
+        print("config \(r.config): batch \(r.batch)x\(r.sequenceLength), \(r.parameters) parameters, \(r.blasThreads) OpenBLAS thread(s)"
+              + (r.lora.map { ", LoRA \($0)" } ?? ""))
         print(String(format: "scoring   %9.1f tok/s  %7.1f GFLOP/s  MFU %5.1f%% of gemm ceiling", r.scoringTokensPerSecond, r.scoringGFLOPS, 100 * r.scoringMFU))
         print(String(format: "training  %9.1f tok/s  %7.1f GFLOP/s  MFU %5.1f%% of gemm ceiling", r.trainingTokensPerSecond, r.trainingGFLOPS, 100 * r.trainingMFU))
         print(String(format: "gemm ceiling (cblas_sgemm n=%d) %.1f GFLOP/s; peak RSS %.1f MiB", r.ceilingSize, r.gemmCeilingGFLOPS, r.peakRSSMiB))

@@ -22,9 +22,7 @@ struct ModelInit: ParsableCommand {
     var tokenizer: String?
 
     func run() throws {
-        let configuration = config.hasSuffix(".json")
-            ? try ModelConfig(huggingFaceJSON: Data(contentsOf: URL(fileURLWithPath: config)))
-            : try ModelConfig.benchmark(config)
+        let configuration = try ModelConfig.named(config)
         let model = Transformer(config: configuration, seed: seed)
         let directory = URL(fileURLWithPath: out)
         try model.save(directory: directory)

@@ -1,0 +1,51 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `xtf bench model` on a model's config.json (real shapes without weights), with the batch
+/// shape and LoRA training chosen on the command line. Only what it computes and reports is
+/// checked here; its timings go to docs/BENCHMARKS.md from scripts, never from a test.
+final class ModelBenchCommandTests: XCTestCase {
+    func testAConfigFileIsBenchmarkedAtTheShapeAndModeAsked() throws {
+        let dir = try TestPaths.scratchDirectory("bench-model-config")
+        let config = dir.appendingPathComponent("tiny-llama.json")
+        try #"""
+            {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 300,
+             "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "rope_theta": 500000.0, "tie_word_embeddings": true,
+             "rope_scaling": {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0, "original_max_position_embeddings": 32, "rope_type": "llama3"}}
+            """#.write(to: config, atomically: true, encoding: .utf8)
+        let json = dir.appendingPathComponent("result.json")
+        let run = try MPIRunner.run(ranks: 1, ["bench", "model", "--config", config.path, "--batch", "2", "--length", "16",
+                                               "--repetitions", "1", "--steps", "2", "--lora", "4,8,q_proj+v_proj", "--json", json.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("batch 2x16"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("LoRA 4,8,q_proj+v_proj"), run.stdout)
+        let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
+        XCTAssertEqual(result["lora"] as? String, "4,8,q_proj+v_proj")
+        XCTAssertEqual(result["batch"] as? Int, 2)
+        XCTAssertEqual(result["sequenceLength"] as? Int, 16)
+        XCTAssertEqual(result["parameters"] as? Int, 300 * 64 + 2 * (64 * 64 + 2 * 64 * 32 + 64 * 64 + 3 * 64 * 128 + 2 * 64) + 64)
+        XCTAssertEqual((result["trainingSeconds"] as? [Double])?.count, 2)
+        XCTAssertGreaterThan(result["trainingTokensPerSecond"] as? Double ?? 0, 0)
+
+        // Mistakes name what is wrong.
+        for (arguments, message) in [(["--lora", "8"], "--lora takes rank,alpha,modules"),
+                                     (["--length", "65"], "length <= 64"),
+                                     (["--lora", "4,8,nope"], "nope matches no module")] {
+            let bad = try MPIRunner.run(ranks: 1, ["bench", "model", "--config", config.path, "--length", "16", "--repetitions", "1", "--steps", "1"] + arguments)
+            XCTAssertNotEqual(bad.status, 0, "\(arguments)")
+            XCTAssertTrue(bad.stderr.contains(message), "\(arguments): \(bad.stderr)")
+        }
+        // A model too large for the machine's memory is refused before allocating (it crashed).
+        let huge = dir.appendingPathComponent("huge.json")
+        try #"{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 65536, "intermediate_size": 65536, "num_hidden_layers": 64, "num_attention_heads": 64, "num_key_value_heads": 64, "vocab_size": 300, "max_position_embeddings": 64}"#
+            .write(to: huge, atomically: true, encoding: .utf8)
+        let tooBig = try MPIRunner.run(ranks: 1, ["bench", "model", "--config", huge.path, "--length", "16"])
+        XCTAssertNotEqual(tooBig.status, 0)
+        XCTAssertTrue(tooBig.stderr.contains("GiB are available"), tooBig.stderr)
+        let missing = try MPIRunner.run(ranks: 1, ["bench", "model", "--config", dir.appendingPathComponent("none.json").path])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("none.json"), missing.stderr)
+    }
+}
