@@ -59,7 +59,7 @@ let package = Package(
         ]),
         // The command-line option groups and the cluster context, shared by xtf and the test bench.
         .target(name: "CommandOptions", dependencies: [
-            "Experiment", "Pipeline", "Evaluation", "Training", "Cluster", "Data", "Scoring", "RunFiles",
+            "Experiment", "Pipeline", "Evaluation", "Training", "Cluster", "Data", "Scoring", "RunFiles", "Artifacts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
         ]),
 

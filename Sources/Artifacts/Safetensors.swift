@@ -196,9 +196,18 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard destination.count == i.elementCount else {
             throw SafetensorsError.invalidTensor(path: path, tensor: name, detail: "has \(i.elementCount) elements, destination \(destination.count)")
         }
-        let src = try rawBytes(name)
-        let n = i.elementCount
-        let out = destination.baseAddress!
+        try readFloats(name, elements: 0..<i.elementCount, into: destination.baseAddress!)
+    }
+
+    /// Converts `elements` of a floating tensor (in its flat order) to Float at `out`: a slice
+    /// of a tensor widened where it is needed, the rest left in the mapped file.
+    public func readFloats(_ name: String, elements: Range<Int>, into out: UnsafeMutablePointer<Float>) throws {
+        let i = try info(name)
+        guard elements.lowerBound >= 0, elements.upperBound <= i.elementCount else {
+            throw SafetensorsError.invalidTensor(path: path, tensor: name, detail: "has \(i.elementCount) elements, asked for \(elements)")
+        }
+        let src = UnsafeRawBufferPointer(rebasing: try rawBytes(name)[(elements.lowerBound * i.dtype.byteCount)...])
+        let n = elements.count
         switch i.dtype {
         case .f32:
             for k in 0..<n { out[k] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self))) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Artifacts
 import Data
 import Evaluation
 import Experiment
@@ -13,6 +14,7 @@ import Training
 
 extension DatasetFormat: ExpressibleByArgument {}
 extension AssistantTurns: ExpressibleByArgument {}
+extension WeightStorage: ExpressibleByArgument {}
 extension RIFence: ExpressibleByArgument {}
 extension TRClassRule: ExpressibleByArgument {}
 extension TrainSettings.SaveDType: ExpressibleByArgument {}
@@ -124,6 +126,9 @@ public struct ScoringArguments: ParsableArguments {
     @Option(help: "Longest sequence scored (at most the model's context); longer responses are truncated and counted.")
     public var maxLength = 1024
 
+    @Option(help: "Where the base model's weights live: fp32 (read into each rank) | mapped (left in the checkpoint's memory-mapped file, BF16/F16 as stored, shared by a node's ranks, widened a layer at a time).")
+    public var weights: WeightStorage = .fp32
+
     public init() {}
 }
 
@@ -212,7 +217,7 @@ public struct ScoreArguments: ParsableArguments {
         o.task = scoring.task; o.domainWords = scoring.domainWords; o.domainWordList = scoring.domainWordList == .xtf ? nil : scoring.domainWordList; o.domainWordForm = scoring.domainWordForm
         o.trDomain = scoring.trDomain; o.riLayers = scoring.riLayers; o.uniformRelative = scoring.uniformRelative; o.promptFreePCP = scoring.promptFreePcp ? true : nil
         o.recordsPerChunk = scoring.recordsPerChunk; o.batchSize = scoring.batchSize; o.batchTokens = scoring.batchTokens
-        o.maxLength = scoring.maxLength
+        o.maxLength = scoring.maxLength; o.weights = scoring.weights == .fp32 ? nil : scoring.weights
         return try usage { try o.settings(model: model.model, tokenizer: model.tokenizerPath) }
     }
 }

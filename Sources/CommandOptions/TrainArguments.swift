@@ -1,4 +1,5 @@
 import ArgumentParser
+import Artifacts
 import Data
 import Evaluation
 import Experiment
@@ -65,6 +66,8 @@ public struct TrainArguments: ParsableArguments {
     @OptionGroup(title: "Data without scores (normal fine-tuning; instead of --scores)") public var data: TrainDataArguments
     @Option(help: "LoRA instead of full fine-tuning: rank,alpha,module[+module...] (e.g. 8,32,c_attn+c_proj).")
     public var lora: String?
+    @Option(help: "With --lora, where the frozen base's weights live: fp32 | mapped (left in the checkpoint's memory-mapped file, shared by a node's ranks, widened a layer at a time).")
+    public var weights: WeightStorage = .fp32
     @Option(help: "Output directory (checkpoints, losses.jsonl).") public var out: String
     @Flag(help: "Continue from the newest complete checkpoint in --out.") public var resume = false
     @Flag(help: "Write timeline.jsonl: per step compute, exposed communication, optimiser seconds.") public var timeline = false
@@ -78,7 +81,7 @@ public struct TrainArguments: ParsableArguments {
     /// The training job these flags describe (paths made absolute).
     public func job() throws -> TrainJob {
         var o = TrainOptions()
-        o.mask = mask; o.reference = reference; o.slmKeep = slmKeep; o.lora = lora
+        o.mask = mask; o.reference = reference; o.slmKeep = slmKeep; o.lora = lora; o.weights = weights
         o.lr = optimizer.lr; o.schedule = optimizer.schedule; o.warmupSteps = optimizer.warmupSteps
         o.weightDecay = optimizer.weightDecay; o.decayNormsAndBiases = optimizer.decayNormsAndBiases; o.maxGradNorm = optimizer.maxGradNorm
         o.globalBatch = schedule.globalBatch; o.microBatchTokens = schedule.microBatchTokens; o.epochs = schedule.epochs

@@ -1,3 +1,4 @@
+import Artifacts
 import Data
 import Evaluation
 import Foundation
@@ -68,11 +69,12 @@ public struct ScoreOptions: Codable, Equatable, Sendable {
     public var batchSize: Int?
     public var batchTokens: Int?
     public var maxLength: Int?
+    public var weights: WeightStorage?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case task
+        case task, weights
         case domainWords = "domain-words", domainWordList = "domain-word-list", domainWordForm = "domain-word-form", trDomain = "tr-domain", riLayers = "ri-layers"
         case uniformRelative = "uniform-relative", recordsPerChunk = "records-per-chunk", batchSize = "batch-size"
         case batchTokens = "batch-tokens", maxLength = "max-length", promptFreePCP = "prompt-free-pcp"
@@ -95,6 +97,7 @@ public struct ScoreOptions: Codable, Equatable, Sendable {
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize)
         batchTokens = try c.decodeIfPresent(Int.self, forKey: .batchTokens)
         maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength)
+        weights = try c.decodeIfPresent(WeightStorage.self, forKey: .weights)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -106,6 +109,7 @@ public struct ScoreOptions: Codable, Equatable, Sendable {
         try c.encodeIfPresent(recordsPerChunk, forKey: .recordsPerChunk); try c.encodeIfPresent(batchSize, forKey: .batchSize)
         try c.encodeIfPresent(batchTokens, forKey: .batchTokens); try c.encodeIfPresent(maxLength, forKey: .maxLength)
         try c.encodeIfPresent(promptFreePCP, forKey: .promptFreePCP); try c.encodeIfPresent(domainWordList, forKey: .domainWordList)
+        try c.encodeIfPresent(weights, forKey: .weights)
     }
 
     public func settings(model: String, tokenizer: String, section: String = "score") throws -> ScoreSettings {
@@ -114,12 +118,13 @@ public struct ScoreOptions: Codable, Equatable, Sendable {
             throw OptionError("\(section).domain-word-list", "chooses a built-in list; domain-words gives the words themselves: use one")
         }
         let d = ScoreSettings(model: model, tokenizer: tokenizer, data: try dataset.spec(section: section), task: task)
-        let s = ScoreSettings(
+        var s = ScoreSettings(
             model: model, tokenizer: tokenizer, data: d.data, template: ChatFormat.concrete(dataset.template ?? d.template, tokenizerPath: tokenizer), task: task,
             domainWords: domainWords.flatMap { $0.isEmpty ? nil : $0 } ?? task.domainWords(domainWordList ?? .xtf), domainWordForm: domainWordForm ?? .inText, trDomain: trDomain ?? .mean,
             riVariant: riLayers ?? d.riVariant, uniformRelative: uniformRelative ?? d.uniformRelative, promptFreePCP: promptFreePCP ?? false,
             recordsPerChunk: recordsPerChunk ?? d.recordsPerChunk, batchSize: batchSize ?? d.batchSize,
             batchTokens: batchTokens ?? d.batchTokens, maxLength: maxLength ?? d.maxLength, onBadRecord: dataset.onBadRecord ?? d.onBadRecord)
+        s.weights = weights == .mapped ? .mapped : nil  // fp32 is written as nothing: settings files stay as they were
         try s.validate()
         return s
     }
@@ -204,6 +209,7 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     public var slmKeep: Double?
     /// rank,alpha,module[+module...]
     public var lora: String?
+    public var weights: WeightStorage?
     public var timeline: Bool?
     public var reportTo: ReportTarget?
     public var lr: Double?
@@ -227,7 +233,7 @@ public struct TrainOptions: Codable, Equatable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case mask, reference, data, lora, timeline, lr, schedule, epochs, seed
+        case mask, reference, data, lora, weights, timeline, lr, schedule, epochs, seed
         case slmKeep = "slm-keep", warmupSteps = "warmup-steps", weightDecay = "weight-decay", maskMode = "mask-mode"
         case decayNormsAndBiases = "decay-norms-and-biases", maxGradNorm = "max-grad-norm", globalBatch = "global-batch"
         case microBatchTokens = "micro-batch-tokens", maxSteps = "max-steps", checkpointEvery = "checkpoint-every"
@@ -269,6 +275,7 @@ public struct TrainOptions: Codable, Equatable, Sendable {
             }
             s.lora = parsed
         }
+        s.baseWeights = weights == .mapped ? .mapped : nil
         if lossMask == .slm { s.slmKeepFraction = slmKeep ?? Self.defaultSLMKeep }
         try s.validate()
         return s

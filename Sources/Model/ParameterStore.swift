@@ -38,13 +38,38 @@ public final class ParameterStore: @unchecked Sendable {
     public let layout: ParameterLayout
     public let buffer: UnsafeMutableBufferPointer<Float>
 
+    /// Address space only (`reserved`): pages exist once written and go back with `release`.
+    private let reserved: Bool
+
     public init(layout: ParameterLayout) {
         self.layout = layout
         buffer = .allocate(capacity: max(1, layout.count))
         buffer.initialize(repeating: 0)
+        reserved = false
     }
 
-    deinit { buffer.deallocate() }
+    /// A buffer of reserved address space that reads as zeros and holds memory only where
+    /// written (frozen weights widened a layer at a time), or nil when the kernel refuses it.
+    init?(reservedLayout layout: ParameterLayout) {
+        let bytes = max(1, layout.count) * MemoryLayout<Float>.stride
+        guard let map = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), map != MAP_FAILED else { return nil }
+        self.layout = layout
+        buffer = UnsafeMutableBufferPointer(start: map.assumingMemoryBound(to: Float.self), count: max(1, layout.count))
+        reserved = true
+    }
+
+    deinit {
+        if reserved { munmap(buffer.baseAddress, buffer.count * MemoryLayout<Float>.stride) } else { buffer.deallocate() }
+    }
+
+    /// Gives the whole pages inside `elements` back to the kernel (they read as zeros again);
+    /// only for a reserved buffer.
+    func release(_ elements: Range<Int>) {
+        precondition(reserved, "only reserved buffers give memory back")
+        let page = Int(sysconf(Int32(_SC_PAGESIZE))), start = UInt(bitPattern: base + elements.lowerBound), end = UInt(bitPattern: base + elements.upperBound)
+        let first = (start + UInt(page) - 1) / UInt(page) * UInt(page), last = end / UInt(page) * UInt(page)
+        if last > first { madvise(UnsafeMutableRawPointer(bitPattern: first), Int(last - first), MADV_DONTNEED) }
+    }
 
     public var count: Int { layout.count }
     public var base: UnsafeMutablePointer<Float> { buffer.baseAddress! }

@@ -69,6 +69,10 @@ public final class Transformer {
     public private(set) var gradients: ParameterStore?
     /// LoRA adapters; when set, backward computes adapter gradients only (base frozen).
     public private(set) var lora: LoRAAdapters?
+    /// For `WeightStorage.mapped`: the checkpoint's tensors, widened into `parameters` (then
+    /// reserved address space) a layer at a time.
+    var frozen: FrozenWeights?
+    public var weightStorage: WeightStorage { frozen == nil ? .fp32 : .mapped }
 
     let activations = Scratch()
     let backwardScratch = Scratch()
@@ -79,6 +83,8 @@ public final class Transformer {
     /// Rows per chunk of the LM head (logits chunk = rows x vocab floats, <= 128 MiB). Large
     /// chunks matter for training: the head-gradient gemm has k = rows.
     public var headChunkRows: Int
+    /// With mapped weights, vocabulary rows of the LM head widened at a time (default: 32 MiB of fp32).
+    public var mappedHeadBlockRows: Int?
     /// Called during `accumulateGradients` as soon as layer l's gradients are final (layers
     /// finish last to first), so a trainer can start reducing them while earlier layers run.
     public var layerBackwardDone: ((Int) -> Void)?
@@ -86,11 +92,19 @@ public final class Transformer {
     /// What token embeddings are multiplied by on the way in (Gemma: sqrt(hidden_size) in float32).
     var embeddingScale: Float? { config.architecture.scaledEmbeddings ? Float(Double(config.hiddenSize).squareRoot()) : nil }
 
-    /// Parameters allocated but not set: for `load`, which reads every one from the file.
-    init(shapeOf config: ModelConfig) {
+    /// Parameters allocated but not set: for `load`, which reads every one from the file (or,
+    /// `reserved`, widens them as they are used).
+    init(shapeOf config: ModelConfig, reserved: Bool = false) throws {
         self.config = config
         arch = ArchitectureLayout(config)
-        parameters = ParameterStore(layout: arch.layout)
+        if reserved {
+            guard let store = ParameterStore(reservedLayout: arch.layout) else {
+                throw ModelError.invalidValue(key: "weights", detail: "the kernel refused \(arch.layout.count * 4) bytes of address space for the mapped weights")
+            }
+            parameters = store
+        } else {
+            parameters = ParameterStore(layout: arch.layout)
+        }
         ropeInverse = config.architecture.positions != .rope ? []
             : [config.ropeInverseFrequencies()] + (config.slidingLayerRope.map { [config.ropeInverseFrequencies($0)] } ?? [])
         headChunkRows = max(64, min(512, (1 << 25) / max(1, config.vocabSize)))
@@ -98,34 +112,75 @@ public final class Transformer {
 
     /// A model with seeded random weights (norm scales 1, biases 0, matrices N(0, 0.02)).
     public convenience init(config: ModelConfig, seed: UInt64 = 0) {
-        self.init(shapeOf: config)
+        try! self.init(shapeOf: config)
         var rng = SeededRandom(seed: seed)
-        for e in arch.layout.entries {
-            let v = parameters.view(e.name)!
-            // Norm scales start at 1 (stored as 0 for (1 + w) norms); other vectors (biases) at 0.
-            if arch.normWeights.contains(e.offset) {
-                v.update(repeating: 1 - config.architecture.norm.weightOffset)
-            } else if e.shape.count == 1 {
-                v.update(repeating: 0)
-            } else {
-                for i in 0..<v.count { v[i] = 0.02 * rng.normal() }
-            }
+        for e in arch.layout.entries { Self.randomValues(e, arch: arch, config: config, rng: &rng, into: parameters.view(e.name)!) }
+    }
+
+    /// One tensor's seeded random values, drawn in layout order.
+    static func randomValues(_ e: ParameterEntry, arch: ArchitectureLayout, config: ModelConfig, rng: inout SeededRandom,
+                             into v: UnsafeMutableBufferPointer<Float>) {
+        // Norm scales start at 1 (stored as 0 for (1 + w) norms); other vectors (biases) at 0.
+        if arch.normWeights.contains(e.offset) {
+            v.update(repeating: 1 - config.architecture.norm.weightOffset)
+        } else if e.shape.count == 1 {
+            v.update(repeating: 0)
+        } else {
+            for i in 0..<v.count { v[i] = 0.02 * rng.normal() }
         }
     }
 
-    /// Loads config.json and model.safetensors (or a sharded model.safetensors.index.json).
-    public static func load(directory: URL) throws -> Transformer {
+    /// Writes the checkpoint `Transformer(config:seed:)` then `save(directory:bf16:)` would, a
+    /// tensor at a time: a model too large to hold in fp32 (an 8B shape) can still be made.
+    public static func writeRandomCheckpoint(config: ModelConfig, seed: UInt64, directory: URL, bf16: Bool) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let arch = ArchitectureLayout(config)
+        let writer = try SafetensorsStreamWriter(path: directory.appendingPathComponent("model.safetensors").path, metadata: ["format": "pt"],
+                                                 tensors: arch.layout.entries.map { ($0.name, bf16 ? .bf16 : .f32, $0.shape) })
+        var rng = SeededRandom(seed: seed)
+        for e in arch.layout.entries {
+            var values = [Float](repeating: 0, count: e.count)
+            values.withUnsafeMutableBufferPointer { randomValues(e, arch: arch, config: config, rng: &rng, into: $0) }
+            if bf16 {
+                try SafetensorsWriter.bfloat16(values).withUnsafeBytes { try writer.append(e.name, bytes: $0) }
+            } else {
+                try writer.append(e.name, floats: values)
+            }
+        }
+        try writer.commit()
+        let file = try AtomicFile(path: directory.appendingPathComponent("config.json").path)
+        try file.write(try config.huggingFaceJSON(bf16: bf16))
+        try file.commit()
+    }
+
+    /// Loads config.json and model.safetensors (or a sharded model.safetensors.index.json),
+    /// its weights read into fp32 or left in the mapped files (`WeightStorage`).
+    public static func load(directory: URL, weights: WeightStorage = .fp32) throws -> Transformer {
         let config = try ModelConfig(directory: directory)
         try config.checkFitsWeightFiles(in: directory)
         // No random weights first: loadWeights sets every parameter or throws.
-        let model = Transformer(shapeOf: config)
-        try model.loadWeights(directory: directory)
+        let model = try Transformer(shapeOf: config, reserved: weights == .mapped)
+        if weights == .mapped {
+            let locate = try weightLocator(directory: directory, layout: model.arch)
+            model.frozen = try FrozenWeights(layout: model.arch.layout, arch: model.arch, locate: locate, into: model.parameters)
+        } else {
+            try model.loadWeights(directory: directory)
+        }
         return model
     }
 
     /// Reads every parameter from the checkpoint, converting F32/F16/BF16 to Float; a NaN or
     /// infinite weight is an error naming the file and tensor.
     public func loadWeights(directory: URL) throws {
+        let locate = try Self.weightLocator(directory: directory, layout: arch)
+        for e in arch.layout.entries {
+            let (file, name) = try locate(e)
+            try file.readFiniteFloats(name, expectedShape: e.shape, into: parameters.view(e.name)!)
+        }
+    }
+
+    /// Finds each parameter's tensor in the checkpoint's file(s), under its name or an alternative one.
+    static func weightLocator(directory: URL, layout arch: ArchitectureLayout) throws -> (ParameterEntry) throws -> (SafetensorsFile, String) {
         let index = directory.appendingPathComponent("model.safetensors.index.json")
         var files: [String: SafetensorsFile] = [:]
         var location: [String: SafetensorsFile] = [:]
@@ -143,17 +198,18 @@ public final class Transformer {
             let file = try SafetensorsFile(path: directory.appendingPathComponent("model.safetensors").path)
             for name in file.tensors.keys { location[name] = file }
         }
-        for e in arch.layout.entries {
+        return { e in
             let candidates = [e.name] + arch.alternativeNames(e.name)
             guard let name = candidates.first(where: { location[$0] != nil }), let file = location[name] else {
                 throw ModelError.missingTensor(e.name, path: directory.path)
             }
-            try file.readFiniteFloats(name, expectedShape: e.shape, into: parameters.view(e.name)!)
+            return (file, name)
         }
     }
 
     /// Writes config.json and model.safetensors with HF names and layouts (F32 or BF16), atomically.
     public func save(directory: URL, bf16: Bool = false) throws {
+        guard frozen == nil else { throw ModelError.invalidValue(key: "weights", detail: "a model with mapped weights holds no fp32 copy to save") }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var writer = SafetensorsWriter(metadata: ["format": "pt"])
         for e in arch.layout.entries {
@@ -168,6 +224,7 @@ public final class Transformer {
 
     /// Allocates (zeroed) the gradient buffer for full fine-tuning.
     public func enableGradients() {
+        precondition(frozen == nil, "full fine-tuning needs the weights in fp32 (WeightStorage.fp32)")
         if gradients == nil { gradients = ParameterStore(layout: arch.layout) }
     }
 
@@ -312,6 +369,7 @@ public final class Transformer {
         let c = config, N = plan.rows, C = c.hiddenSize, L = c.layers
         // Embeddings (+ learned positions).
         let x0 = a.res(0)
+        frozen?.materialize(embeddingRows: Set(sequences.joined()), store: parameters)
         var row = 0
         for s in sequences {
             for id in s {
@@ -331,6 +389,9 @@ public final class Transformer {
         var riAcc = plan.lengths.map { [Float](repeating: 0, count: $0) }
         var mapsOut: [[[Float]]] = []
         for l in 0..<L {
+            frozen?.materialize(layer: l, store: parameters)
+            // With LoRA the backward pass widens the layer again (there, last to first).
+            defer { frozen?.release(layer: l, store: parameters) }
             let blk = arch.blocks[l]
             let xin = a.res(l), xmid = a.resMid(l), xout = a.res(l + 1)
             let attentionInput = sublayerInput(xin, norm: blk.attentionNorm, normed: a.ln1(l), stats: a.ln1Stats(l), rows: N)

@@ -80,12 +80,21 @@ extension Transformer {
         let scratch = headScratch.ensure(chunk * (2 * C + V))
         let h = scratch, dh = scratch + chunk * C, logits = scratch + 2 * chunk * C
         let w = p + arch.head
+        // The whole vocabulary at once, unless the weights are mapped (blocks of 32 MiB in fp32).
+        let blockRows = frozen == nil ? V : max(1, mappedHeadBlockRows ?? (1 << 23) / C)
+        let headBlocks = stride(from: 0, to: V, by: blockRows).map { $0..<min(V, $0 + blockRows) }
         out.withUnsafeMutableBufferPointer { outBuf in
             let lp = SharedPointer(outBuf.baseAddress!)
             for start in stride(from: 0, to: M, by: chunk) {
                 let n = min(chunk, M - start)
                 for i in 0..<n { (h + i * C).update(from: lnf + rows[start + i] * C, count: C) }
-                gemm(.none, .transposed, m: n, n: V, k: C, a: h, lda: C, b: w, ldb: C, c: logits, ldc: V)
+                // Mapped weights: the head widened a block of the vocabulary at a time.
+                for block in headBlocks {
+                    frozen?.materialize(headRows: block, store: parameters)
+                    gemm(.none, .transposed, m: n, n: block.count, k: C, a: h, lda: C, b: w + block.lowerBound * C, ldb: C,
+                         c: logits + block.lowerBound, ldc: V)
+                    frozen?.release(headRows: block, store: parameters)
+                }
                 if let cap = config.finalLogitSoftcap { softcapInPlace(logits, count: n * V, cap: cap) }
                 if let logitsSink {
                     for i in 0..<n { logitsSink(start + i, UnsafeBufferPointer(start: logits + i * V, count: V)) }
@@ -113,7 +122,12 @@ extension Transformer {
                     }
                 }
                 guard weights != nil, let dlnf else { continue }
-                gemm(.none, .none, m: n, n: C, k: V, a: logits, lda: V, b: w, ldb: C, c: dh, ldc: C)
+                for block in headBlocks {
+                    frozen?.materialize(headRows: block, store: parameters)
+                    gemm(.none, .none, m: n, n: C, k: block.count, a: logits + block.lowerBound, lda: V, b: w + block.lowerBound * C, ldb: C,
+                         beta: block.lowerBound == 0 ? 0 : 1, c: dh, ldc: C)
+                    frozen?.release(headRows: block, store: parameters)
+                }
                 for i in 0..<n {
                     let d = dlnf + rows[start + i] * C, s = dh + i * C
                     for j in 0..<C { d[j] += s[j] }
@@ -173,6 +187,8 @@ extension Transformer {
         dres.update(repeating: 0, count: N * C)
         normBackward(dx: dres, dy: dlnf, x: a.res(c.layers), stats: a.lnfStats, arch.finalNorm, rows: N, grads: g)
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            frozen?.materialize(layer: l, store: parameters)
+            defer { frozen?.release(layer: l, store: parameters) }
             let blk = arch.blocks[l], u = a.loraU(l)
             let dDown = sublayerOutputBackward(dres: dres, norm: blk.mlpOutputNorm, raw: a.mlpRaw(l), stats: a.mlpStats(l),
                                                scratch: dln, rows: N, grads: g)

@@ -1,4 +1,5 @@
 import Data
+import Artifacts
 import Foundation
 import Model
 import Tokenizer
@@ -18,7 +19,7 @@ public struct LoadedModel {
 
     /// `tokenizer`: tokenizer.json or its directory, nil for none. `beforeWeights` runs after
     /// the tokenizer check with the config, the encoder and the chat template resolved for it.
-    public static func load(model: String, tokenizer: String?, template: PromptTemplate, adapter: String? = nil,
+    public static func load(model: String, tokenizer: String?, template: PromptTemplate, adapter: String? = nil, weights: WeightStorage = .fp32,
                             beforeWeights: (ModelConfig, TokenizerEncoder?, ChatFormat?) throws -> Void = { _, _, _ in }) throws -> LoadedModel {
         let directory = URL(fileURLWithPath: model)
         let config = try ModelConfig(directory: directory)
@@ -31,7 +32,7 @@ public struct LoadedModel {
             loadedTokenizer = tok; encoder = wrapped
         }
         try beforeWeights(config, encoder, format)
-        let transformer = try Transformer.load(directory: directory)
+        let transformer = try Transformer.load(directory: directory, weights: weights)
         if let adapter { try transformer.loadLoRA(directory: URL(fileURLWithPath: adapter)) }
         return LoadedModel(config: config, tokenizer: loadedTokenizer, encoder: encoder, format: format, transformer: transformer)
     }

@@ -18,7 +18,7 @@ public enum ScoreStage {
         }
         // Every rank loads the model; a bad file stops them all together, the cause printed once.
         let loaded = try world.allSucceed {
-            try LoadedModel.load(model: settings.model, tokenizer: settings.tokenizer, template: settings.template)
+            try LoadedModel.load(model: settings.model, tokenizer: settings.tokenizer, template: settings.template, weights: settings.weights ?? .fp32)
         }
         let encoder = loaded.encoder!
         let layout = RunLayout(out)

@@ -39,7 +39,7 @@ public enum TrainStage {
         let (loaded, source, referenceModel) = try world.allSucceed {
             var source: Samples?
             let loaded = try LoadedModel.load(model: job.model, tokenizer: job.data == nil ? nil : job.tokenizer,
-                                              template: job.template ?? .plain) { config, encoder, format in
+                                              template: job.template ?? .plain, weights: job.settings.baseWeights ?? .fp32) { config, encoder, format in
                 source = try samples(job, config: config, encoder: encoder, format: format, onBadRecord: onBadRecord, log: log)
             }
             let reference = try job.reference.map { try LoadedModel.load(model: $0, tokenizer: nil, template: .plain).transformer }

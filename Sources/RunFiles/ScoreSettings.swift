@@ -1,3 +1,4 @@
+import Artifacts
 import Data
 import Scoring
 
@@ -91,6 +92,8 @@ public struct ScoreSettings: Codable, Equatable, Sendable {
     /// Longest sequence scored (at most the model's context); longer responses are truncated.
     public var maxLength: Int
     public var onBadRecord: BadRecordPolicy
+    /// Where the base model's weights live (nil: fp32, as runs before the option did).
+    public var weights: WeightStorage?
 
     public init(model: String, tokenizer: String, data: DatasetSpec, template: PromptTemplate = .auto,
                 task: Task, domainWords: [String]? = nil, domainWordForm: DomainWordForm = .inText, trDomain: TRDomain = .mean, riVariant: RIVariant = .lastLayer,

@@ -1,3 +1,4 @@
+import Artifacts
 import Model
 
 /// How the learning rate moves over the run: linear warm-up from 0, then the decay.
@@ -26,6 +27,8 @@ public struct TrainSettings: Codable, Equatable, Sendable {
     public var maxSteps: Int?
     public var seed: UInt64 = 0
     public var lora: LoRAConfig?
+    /// Where the frozen base's weights live under LoRA (nil: fp32; `mapped` needs LoRA).
+    public var baseWeights: WeightStorage?
     /// SLM baseline: the fraction of tokens kept per global batch by excess loss (nil: off).
     public var slmKeepFraction: Double?
     /// Size of the gradient all-reduce buckets.
@@ -56,6 +59,9 @@ public struct TrainSettings: Codable, Equatable, Sendable {
         guard maxGradNorm >= 0 else { throw fail("max-grad-norm", "must be >= 0") }
         if let k = slmKeepFraction, !(k > 0 && k <= 1) { throw fail("slm-keep", "must lie in (0, 1]") }
         guard bucketBytes >= 4 else { throw fail("bucket-bytes", "must be >= 4") }
+        if baseWeights == .mapped, lora == nil {
+            throw fail("weights", "mapped leaves the base weights in the checkpoint, frozen: it goes with --lora (full fine-tuning updates every weight in fp32)")
+        }
     }
 
     /// These settings without those a resumed run may change: how long it runs, how often and

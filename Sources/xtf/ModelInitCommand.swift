@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import CommandOptions
 import Model
+import Training
 
 /// `xtf model init`: a checkpoint with random weights in a benchmark configuration, for
 /// throughput measurements and pipeline tests where the scores' meaning does not matter.
@@ -21,11 +23,14 @@ struct ModelInit: ParsableCommand {
     @Option(help: "A tokenizer.json to copy beside the checkpoint.")
     var tokenizer: String?
 
+    @Option(help: "Dtype of model.safetensors: fp32 | bf16.")
+    var dtype: TrainSettings.SaveDType = .fp32
+
     func run() throws {
         let configuration = try ModelConfig.named(config)
-        let model = Transformer(config: configuration, seed: seed)
         let directory = URL(fileURLWithPath: out)
-        try model.save(directory: directory)
+        // A tensor at a time: the model is never held whole (an 8B shape fits no fp32 buffer here).
+        try Transformer.writeRandomCheckpoint(config: configuration, seed: seed, directory: directory, bf16: dtype == .bf16)
         if let tokenizer {
             let target = directory.appendingPathComponent("tokenizer.json")
             try? FileManager.default.removeItem(at: target)

@@ -154,6 +154,23 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(loraCheck.stdout.contains("logits"), loraCheck.stdout)
     }
 
+    /// LoRA on a base left in the mapped checkpoint trains the adapters fp32 weights train, at
+    /// -np 2 (the tiny GPT-2's head is one block: the same sums in the same order); full
+    /// fine-tuning with mapped weights is refused by name.
+    func testLoRAOnMappedBaseWeightsTrainsWhatFP32BaseWeightsTrain() throws {
+        var adapters: [Data] = []
+        for weights in ["fp32", "mapped"] {
+            let out = try TestPaths.scratchDirectory("train-lora-\(weights)")
+            let result = try train(ranks: 2, out: out, extra: ["--lora", "4,16,c_attn+c_fc", "--max-steps", "3", "--weights", weights])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            adapters.append(try Data(contentsOf: out.appendingPathComponent("checkpoint-00000003/adapter_model.safetensors")))
+        }
+        XCTAssertEqual(adapters[0], adapters[1])
+        let full = try train(ranks: 1, out: try TestPaths.scratchDirectory("train-full-mapped"), extra: ["--max-steps", "1", "--weights", "mapped"])
+        XCTAssertNotEqual(full.status, 0)
+        XCTAssertTrue(full.stderr.contains("weights") && full.stderr.contains("--lora"), full.stderr)
+    }
+
     func testLoRAIsTheSameFor1And2And4RanksAndSavedInPEFTLayout() throws {
         try checkRankIndependence(extra: ["--lora", "4,16,c_attn+c_fc"], file: "adapter_model.safetensors")
         let out = try TestPaths.scratchDirectory("train-lora")
