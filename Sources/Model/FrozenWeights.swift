@@ -79,10 +79,14 @@ final class FrozenWeights: @unchecked Sendable {
 
     func release(layer l: Int, store: ParameterStore) { store.release(layers[l].elements) }
 
-    /// The embedding rows of `ids` (they stay until the next release of the table).
+    /// The embedding rows of `ids`, for the gather; `releaseEmbedding` after it.
     func materialize(embeddingRows ids: Set<Int32>, store: ParameterStore) {
         let C = tokenEmbedding.entry.shape[1]
         for id in ids { widen(tokenEmbedding, elements: (Int(id) * C)..<(Int(id) * C + C), store: store) }
+    }
+
+    func releaseEmbedding(store: ParameterStore) {
+        store.release(tokenEmbedding.entry.offset..<(tokenEmbedding.entry.offset + tokenEmbedding.entry.count))
     }
 
     /// Rows `rows` of the LM head's weight [vocab, hidden].

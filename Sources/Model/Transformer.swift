@@ -385,6 +385,8 @@ public final class Transformer {
                 row += 1
             }
         }
+        // The rows are in x0 now: the table goes back (a tied head widens its own blocks).
+        frozen?.releaseEmbedding(store: parameters)
         ensureRope(positions: plan.keys.max() ?? 0)
         var riAcc = plan.lengths.map { [Float](repeating: 0, count: $0) }
         var mapsOut: [[[Float]]] = []

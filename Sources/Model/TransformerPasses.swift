@@ -73,7 +73,10 @@ extension Transformer {
     func headPass(_ lnf: UnsafePointer<Float>, rows: [Int], targets: [Int32], weights: [Float]?,
                   dlnf: UnsafeMutablePointer<Float>?, gradHead: UnsafeMutablePointer<Float>?,
                   logitsSink: ((Int, UnsafeBufferPointer<Float>) -> Void)?) -> [Float] {
-        let C = config.hiddenSize, V = config.vocabSize, chunk = max(1, headChunkRows)
+        // Mapped weights widen the whole head once per chunk of rows: larger chunks (logits up
+        // to 512 MiB) widen it less often.
+        let C = config.hiddenSize, V = config.vocabSize
+        let chunk = max(1, frozen == nil ? headChunkRows : max(headChunkRows, (1 << 27) / max(1, V)))
         let M = rows.count
         var out = [Float](repeating: .nan, count: M)
         guard M > 0 else { return out }
