@@ -6,6 +6,8 @@
 #
 #   scripts/bench_model_vs_pytorch.sh                       # all three configs, 3 rounds
 #   CONFIGS="gpt2-small-bench" ROUNDS=5 scripts/bench_model_vs_pytorch.sh
+#   CONFIGS="configs/models/smollm2-135m.json configs/models/qwen3-0.6b.json" BATCH=4 LENGTH=256 scripts/bench_model_vs_pytorch.sh
+#   LORA=8,32,q_proj+v_proj CONFIGS=configs/models/smollm2-135m.json scripts/bench_model_vs_pytorch.sh   # LoRA training (needs peft)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 configs=${CONFIGS:-"gpt2-small-bench llama-bench gpt2-124M"}
@@ -17,12 +19,14 @@ python3 -c "import torch, transformers" 2>/dev/null || { echo "needs torch and t
 rm -rf "$work"; mkdir -p "$work"
 for config in $configs; do
   for round in $(seq "$rounds"); do
-    "$xtf" bench model --config "$config" --threads 2 --json "$work/xtf-$config-$round.json" > "$work/xtf-$config-$round.log" 2>&1
-    python3 scripts/bench_pytorch_model.py --config "$config" --threads 2 --json "$work/torch-$config-$round.json" \
-      > "$work/torch-$config-$round.log" 2>&1
+    name=$(basename "$config" .json)
+    shape=(${BATCH:+--batch "$BATCH"} ${LENGTH:+--length "$LENGTH"} ${LORA:+--lora "$LORA"})
+    "$xtf" bench model --config "$config" "${shape[@]}" --threads 2 --json "$work/xtf-$name-$round.json" > "$work/xtf-$name-$round.log" 2>&1
+    python3 scripts/bench_pytorch_model.py --config "$config" "${shape[@]}" --threads 2 --json "$work/torch-$name-$round.json" \
+      > "$work/torch-$name-$round.log" 2>&1
   done
 done
-python3 - "$work" $configs <<'PY'
+python3 - "$work" $(for c in $configs; do basename "$c" .json; done) <<'PY'
 import glob, json, statistics, sys
 work, configs = sys.argv[1], sys.argv[2:]
 print("| config | mode | xtf tokens/s (rounds) | PyTorch tokens/s (rounds) | median xtf / median PyTorch | xtf MFU (median) |")

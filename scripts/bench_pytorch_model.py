@@ -5,8 +5,13 @@ Scoring: forward, next-token log-probs at every position, attention received by 
 from later queries (last layer, mean over heads). Training: forward, mean loss with 30% of
 positions masked, backward, AdamW (lr 1e-3, wd 0.01). Random weights, 2 threads by default.
 
+A config.json (a real model's shapes, e.g. configs/models/qwen3-0.6b.json) builds that model
+with random weights; --batch/--length set the shape (default 8 x 256); --lora r,alpha,modules
+trains PEFT adapters on the frozen base instead of every weight (needs peft).
+
 Needs torch and transformers (pip install torch transformers); never needed by the tests.
-Usage: scripts/bench_pytorch_model.py --config gpt2-small-bench [--threads 2] [--json out.json]
+Usage: scripts/bench_pytorch_model.py --config gpt2-small-bench|FILE.json [--batch B --length T] [--lora 8,32,q_proj+v_proj]
+       [--threads 2] [--json out.json]
 """
 import argparse
 import json
@@ -27,6 +32,12 @@ T = 256
 
 
 def build(name):
+    if name.endswith(".json"):
+        with open(name) as f:
+            fields = json.load(f)
+        cfg = transformers.AutoConfig.for_model(fields.pop("model_type"), **fields)
+        cfg._attn_implementation = "eager"
+        return transformers.AutoModelForCausalLM.from_config(cfg), 8, cfg.vocab_size
     c = dict(CONFIGS[name])
     kind, batch = c.pop("kind"), c.pop("batch")
     if kind == "gpt2":
@@ -54,7 +65,10 @@ def scoring_step(model, ids):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--config", default="gpt2-small-bench", choices=list(CONFIGS))
+    ap.add_argument("--config", default="gpt2-small-bench", help=f"{', '.join(CONFIGS)} or a config.json")
+    ap.add_argument("--batch", type=int)
+    ap.add_argument("--length", type=int)
+    ap.add_argument("--lora", help="rank,alpha,module+module: PEFT adapters on the frozen base")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repetitions", type=int, default=3)
     ap.add_argument("--steps", type=int, default=3)
@@ -63,6 +77,8 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model, B, V = build(a.config)
+    global T
+    B, T = a.batch or B, a.length or T
     ids = torch.randint(0, V, (B, T))
     tokens = B * T
 
@@ -76,8 +92,14 @@ def main():
     labels = ids.clone()
     mask = torch.rand(B, T) < 0.3
     labels[mask] = -100
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    if a.lora:
+        import peft
+        rank, alpha, modules = a.lora.split(",")
+        model = peft.get_peft_model(model, peft.LoraConfig(r=int(rank), lora_alpha=float(alpha), target_modules=modules.split("+"), lora_dropout=0.0))
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3, weight_decay=0.01)
     model.config._attn_implementation = "sdpa"  # training needs no maps; use PyTorch's fastest path
+    if a.lora:
+        model.base_model.model.config._attn_implementation = "sdpa"
     training = []
     for step in range(a.steps + 1):
         t0 = time.perf_counter()
@@ -88,7 +110,7 @@ def main():
         if step > 0:
             training.append(time.perf_counter() - t0)
 
-    result = dict(config=a.config, batch=B, sequence_length=T, threads=a.threads,
+    result = dict(config=a.config, lora=a.lora, batch=B, sequence_length=T, threads=a.threads,
                   scoring_tokens_per_second=tokens / statistics.median(scoring),
                   training_tokens_per_second=tokens / statistics.median(training),
                   peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
