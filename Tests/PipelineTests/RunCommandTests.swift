@@ -194,7 +194,7 @@ final class RunCommandTests: XCTestCase {
 
         let b = try MPIRunner.run(ranks: 1, ["run", "--config", file.path, "--set", "score.no-such-option=1"])
         XCTAssertNotEqual(b.status, 0)
-        XCTAssertTrue(b.stderr.contains("run.yaml: score.no-such-option: unknown option (known here: attributes, batch-size"), b.stderr)
+        XCTAssertTrue(b.stderr.contains("run.yaml: score.no-such-option: unknown option (known here: assistant-turns, attributes, batch-size"), b.stderr)
         let d = try MPIRunner.run(ranks: 1, ["run", "--config", file.path, "--set", "score.max-length=many"])
         XCTAssertNotEqual(d.status, 0)
         XCTAssertTrue(d.stderr.contains("run.yaml: score.max-length: expected Int"), d.stderr)
