@@ -114,8 +114,8 @@ public struct ScoringArguments: ParsableArguments {
     @Flag(help: "Also score each response without its prompt (after an end-of-text token), for KN's prompt gain (--kn-score prompt-gain). About 1.5x the scoring time.")
     public var promptFreePcp = false
 
-    @Option(help: "Records per work unit handed out by the coordinator.")
-    public var recordsPerChunk = 64
+    @Option(help: "Records per work unit handed out by the coordinator (default: 64, fewer for a file under 1,024 records so that it makes about 16 chunks).")
+    public var recordsPerChunk: Int?
 
     @Option(help: "Sequences per forward pass.")
     public var batchSize = 8

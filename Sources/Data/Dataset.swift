@@ -218,10 +218,21 @@ public struct Dataset: Sendable {
         isJSONArray = !spec.isKeyed && first == UInt8(ascii: "[")
     }
 
+    /// The chunk size when none is given: 64 records, or fewer for a small file so that it
+    /// makes about 16 chunks (ceil(n / 16) records each) and every rank gets a share. One scan
+    /// of the file (no parsing).
+    public func defaultRecordsPerChunk() throws -> Int {
+        var count = 0
+        try forEachRecord(in: nil) { _, _ in count += 1 }
+        return min(64, max(1, (count + 15) / 16))
+    }
+
     /// Scans the whole file once (no parsing) and cuts it into chunks of `recordsPerChunk`
     /// records. Chunk boundaries depend only on the file and `recordsPerChunk`, never on the
-    /// number of ranks, which is what makes results independent of -np.
-    public func chunks(recordsPerChunk: Int) throws -> [Chunk] {
+    /// number of ranks, which is what makes results independent of -np. Without a size, the
+    /// default one.
+    public func chunks(recordsPerChunk: Int?) throws -> [Chunk] {
+        guard let recordsPerChunk else { return try chunks(recordsPerChunk: defaultRecordsPerChunk()) }
         precondition(recordsPerChunk > 0)
         var chunks: [Chunk] = []
         var first: RecordSpan?

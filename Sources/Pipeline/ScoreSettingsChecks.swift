@@ -5,7 +5,7 @@ extension ScoreSettings {
     /// Refuses settings no run can use, naming the option.
     public func validate() throws {
         func fail(_ field: String, _ reason: String) -> PipelineError { .invalidSetting(field: field, reason: reason) }
-        guard recordsPerChunk > 0 else { throw fail("records-per-chunk", "must be > 0, got \(recordsPerChunk)") }
+        if let recordsPerChunk, recordsPerChunk <= 0 { throw fail("records-per-chunk", "must be > 0, got \(recordsPerChunk)") }
         guard batchSize > 0 else { throw fail("batch-size", "must be > 0, got \(batchSize)") }
         guard batchTokens > 0 else { throw fail("batch-tokens", "must be > 0, got \(batchTokens)") }
         guard maxLength >= 2 else { throw fail("max-length", "must be >= 2, got \(maxLength)") }

@@ -8,12 +8,14 @@ import Foundation
 ///
 /// e(t) depends only on t, so TR is one table for the whole run (`tr.safetensors`, one value
 /// per vocabulary id, NaN for ids no response holds), computed once per distinct id and shared:
-/// after scoring, the ranks take the union of the response ids, split the needed blocks of
-/// 64 consecutive ids between them, and gather the results. Blocks are fixed so that an id
-/// is always computed in the same batch (a batch's composition can change a float's last
-/// bits), which keeps the table the same whatever -np is.
+/// after scoring, the ranks take the union of the response ids, cut it in ascending order into
+/// batches of `batch` ids, deal the batches round-robin, and gather the results. The batches
+/// depend only on that union, so an id is always computed in the same batch (a batch's
+/// composition can change a float's last bits), which keeps the table the same whatever -np is.
 public enum TaskRelevanceTable {
-    public static let block = 64
+    /// Ids per forward: large enough that each layer is one well-shaped gemm (and, with mapped
+    /// weights, widened once per batch), small enough to keep activations modest.
+    public static let batch = 256
 
     /// Each domain word's state: one short sequence per word, its states averaged.
     static func wordStates(model: any BaseModel, encoder: any TextEncoder, words: [String], form: DomainWordForm) throws -> [[Float]] {
@@ -66,26 +68,21 @@ public enum TaskRelevanceTable {
             for s in scores.samples { for id in s.responseIds where Int(id) < vocabulary { seen[Int(id)] = 1 } }
         }
         try world.allreduce(&seen, op: .max)
-        let blocks = (0..<((vocabulary + block - 1) / block)).filter { b in
-            (b * block..<min(vocabulary, (b + 1) * block)).contains { seen[$0] != 0 }
-        }
+        let needed = (0..<vocabulary).filter { seen[$0] != 0 }.map { Int32($0) }
+        let batches = stride(from: 0, to: needed.count, by: batch).map { Array(needed[$0..<min(needed.count, $0 + batch)]) }
         let states = try wordStates(model: model, encoder: encoder, words: words, form: form)
         let domain = mean(states)
         func relevance(_ e: [Float]) -> Float { Self.relevance(e, words: states, mean: domain, kind: domainKind) }
         var mine: [Float] = []
-        for (i, b) in blocks.enumerated() where i % world.size == world.rank {
-            let ids = (b * block..<min(vocabulary, (b + 1) * block)).map { Int32($0) }
+        for (i, ids) in batches.enumerated() where i % world.size == world.rank {
             mine += try model.meanFinalHidden(ids.map { [$0] }).map(relevance)
         }
         let parts = try world.allgatherv(mine)
         var table = [Float](repeating: .nan, count: vocabulary)
         var next = [Int](repeating: 0, count: world.size)
-        for (i, b) in blocks.enumerated() {
+        for (i, ids) in batches.enumerated() {
             let r = i % world.size
-            for id in b * block..<min(vocabulary, (b + 1) * block) {
-                if seen[id] != 0 { table[id] = parts[r][next[r]] }
-                next[r] += 1
-            }
+            for id in ids { table[Int(id)] = parts[r][next[r]]; next[r] += 1 }
         }
         _ = try world.decidedByRoot { () -> Bool in
             var writer = SafetensorsWriter(metadata: ["format": "xtf-tr-1", "meaning": "cos(e(t), v_domain) per token id; NaN: in no response"])

@@ -85,7 +85,8 @@ public struct ScoreSettings: Codable, Equatable, Sendable {
     /// Also scores every response without its prompt, for KN's prompt gain (nil: off; runs
     /// saved before the option lack it).
     public var promptFreePCP: Bool?
-    public var recordsPerChunk: Int
+    /// nil: 64, or fewer for a small file (`Dataset.chunks`).
+    public var recordsPerChunk: Int?
     /// Sequences per forward pass, and the padded tokens a batch may hold.
     public var batchSize: Int
     public var batchTokens: Int
@@ -97,7 +98,7 @@ public struct ScoreSettings: Codable, Equatable, Sendable {
 
     public init(model: String, tokenizer: String, data: DatasetSpec, template: PromptTemplate = .auto,
                 task: Task, domainWords: [String]? = nil, domainWordForm: DomainWordForm = .inText, trDomain: TRDomain = .mean, riVariant: RIVariant = .lastLayer,
-                uniformRelative: Bool = false, promptFreePCP: Bool = false, recordsPerChunk: Int = 64, batchSize: Int = 8,
+                uniformRelative: Bool = false, promptFreePCP: Bool = false, recordsPerChunk: Int? = nil, batchSize: Int = 8,
                 batchTokens: Int = 4096, maxLength: Int = 1024, onBadRecord: BadRecordPolicy = .fail) {
         self.model = model; self.tokenizer = tokenizer; self.data = data; self.template = template
         self.task = task; self.domainWords = domainWords ?? task.defaultDomainWords

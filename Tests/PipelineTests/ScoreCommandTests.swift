@@ -7,6 +7,33 @@ import XCTest
 /// and resumed under another -np, and `xtf mask`
 /// recomputing from stored scores.
 final class ScoreCommandTests: XCTestCase {
+    /// Without --records-per-chunk a small file is cut into about 16 chunks (60 records: 15 of
+    /// 4), so that every rank gets a share; the size is not written into settings.json, and a
+    /// run whose settings.json writes out the same size resumes, another size does not.
+    func testTheDefaultChunkSizeSharesASmallFileAndResumesARunThatWroteItOut() throws {
+        let model = try Fixtures.tinyGPT2(), data = try Fixtures.gsm8k(records: 60)
+        let out = try TestPaths.scratchDirectory("score-default-chunks")
+        let arguments = ["score", "--model", model.path, "--data", data.path, "--format", "gsm8k", "--task", "math",
+                         "--out", out.path, "--max-length", "160"]
+        let first = try MPIRunner.run(ranks: 2, arguments, timeout: 600)
+        XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
+        XCTAssertTrue(first.stderr.contains("scoring 15 chunks on 2 rank(s)"), first.stderr)
+        let settingsFile = out.appendingPathComponent("settings.json")
+        var settings = try JSONSerialization.jsonObject(with: Data(contentsOf: settingsFile)) as! [String: Any]
+        XCTAssertNil(settings["recordsPerChunk"], "the default size is not written out")
+        for (size, accepted) in [(4, true), (8, false)] {
+            settings["recordsPerChunk"] = size
+            try JSONSerialization.data(withJSONObject: settings).write(to: settingsFile)
+            let resumed = try MPIRunner.run(ranks: 2, arguments + ["--resume"], timeout: 600)
+            if accepted {
+                XCTAssertEqual(resumed.status, 0, resumed.stdout + resumed.stderr)
+            } else {
+                XCTAssertNotEqual(resumed.status, 0, resumed.stdout + resumed.stderr)
+                XCTAssertTrue(resumed.stderr.contains("was written by another run"), resumed.stderr)
+            }
+        }
+    }
+
     func testScoreIsIdenticalFor1And2And4RanksAndAfterAKillAndMaskRecomputes() throws {
         let model = try Fixtures.tinyGPT2(), data = try Fixtures.gsm8k(records: 60)
         var runs: [URL] = []

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `xtf score` against the same model work in PyTorch (scripts/bench_score_pytorch.py) on a
+# real checkpoint, issue #19: ROUNDS rounds that alternate `xtf score` at -np 2 (one OpenBLAS
+# thread per rank) and PyTorch with 2 threads, on the first RECORDS GSM8K train records, plain
+# template, RI from the last layer, TR states of every distinct response id, --max-length 256
+# --batch-tokens 2048. Prints each round, the medians and their ratio. Needs torch and
+# transformers (pip install torch transformers) and an idle machine.
+#
+#   scripts/bench_score_vs_pytorch.sh                                 # SmolLM2-135M-Instruct, 150 records, 3 rounds
+#   MODEL=DIR RECORDS=300 ROUNDS=5 WEIGHTS=mapped scripts/bench_score_vs_pytorch.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model=${MODEL:-${XTF_CACHE:-$HOME/.cache/xtf}/smollm2-135m-instruct}
+records=${RECORDS:-150}
+rounds=${ROUNDS:-3}
+weights=${WEIGHTS:-fp32}
+work=${WORK:-${TMPDIR:-/tmp}/xtf-bench-score-vs-pytorch}
+xtf=.build/release/xtf
+[ -x "$xtf" ] || scripts/setup.sh >/dev/null
+[ -f "$model/model.safetensors" ] || "$xtf" model import --gguf "$(scripts/fetch_smollm2.sh)" --out "$model" >/dev/null
+python3 -c "import torch, transformers" 2>/dev/null || { echo "needs torch and transformers (pip install torch transformers)" >&2; exit 2; }
+rm -rf "$work"; mkdir -p "$work"
+head -n "$records" ../shared/data/gsm8k/train.jsonl > "$work/data.jsonl"
+for round in $(seq "$rounds"); do
+  XTF_BIN="$xtf" scripts/xtf-mpirun -np 2 score --model "$model" --data "$work/data.jsonl" --format gsm8k --task math \
+    --template plain --weights "$weights" --out "$work/run-$round" --max-length 256 --batch-tokens 2048 2> "$work/xtf-$round.log" > /dev/null
+  python3 scripts/bench_score_pytorch.py --model-dir "$model" --data "$work/data.jsonl" --threads 2 > "$work/torch-$round.json"
+done
+python3 - "$work" "$rounds" <<'PY'
+import json, re, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+xs, ts = [], []
+for r in range(1, rounds + 1):
+    line = [l for l in open(f"{work}/xtf-{r}.log") if "tokens/s on" in l][-1]
+    xs.append(float(re.search(r"([0-9.]+) tokens/s on", line).group(1)))
+    ts.append(json.load(open(f"{work}/torch-{r}.json"))["tokens_per_second"])
+print("xtf score -np 2 tokens/s:", ", ".join(f"{v:.0f}" for v in xs))
+print("PyTorch 2 threads tokens/s:", ", ".join(f"{v:.0f}" for v in ts))
+print(f"median xtf / median PyTorch: {statistics.median(xs) / statistics.median(ts):.2f}x")
+PY
