@@ -218,21 +218,18 @@ public struct Dataset: Sendable {
         isJSONArray = !spec.isKeyed && first == UInt8(ascii: "[")
     }
 
-    /// The chunk size when none is given: 64 records, or fewer for a small file so that it
-    /// makes about 16 chunks (ceil(n / 16) records each) and every rank gets a share. One scan
-    /// of the file (no parsing).
-    public func defaultRecordsPerChunk() throws -> Int {
-        var count = 0
-        try forEachRecord(in: nil) { _, _ in count += 1 }
-        return min(64, max(1, (count + 15) / 16))
-    }
-
     /// Scans the whole file once (no parsing) and cuts it into chunks of `recordsPerChunk`
     /// records. Chunk boundaries depend only on the file and `recordsPerChunk`, never on the
-    /// number of ranks, which is what makes results independent of -np. Without a size, the
-    /// default one.
+    /// number of ranks, which is what makes results independent of -np. Without a size: 64
+    /// records, or ceil(n / 16) for a file of n < 1,024 records, so that a small file still
+    /// makes about 16 chunks and every rank gets a share (a second scan only then).
     public func chunks(recordsPerChunk: Int?) throws -> [Chunk] {
-        guard let recordsPerChunk else { return try chunks(recordsPerChunk: defaultRecordsPerChunk()) }
+        guard let recordsPerChunk else {
+            let full = try chunks(recordsPerChunk: 64)
+            guard full.count < 16 else { return full }
+            let records = full.reduce(0) { $0 + $1.recordCount }
+            return try chunks(recordsPerChunk: (records + 15) / 16)
+        }
         precondition(recordsPerChunk > 0)
         var chunks: [Chunk] = []
         var first: RecordSpan?

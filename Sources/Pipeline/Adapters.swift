@@ -15,18 +15,18 @@ public final class ModelScorer: BaseModel {
 
     public func score(_ batch: [TokenizedSample], layers: RIVariant, uniformRelative: Bool) throws -> [ResponseScores] {
         let sequences = batch.map(\.ids)
+        let responses = batch.map(\.responsePositions)  // computed, not stored: once per sample
         // Position t predicts ids[t + 1]; only predictions of response tokens are asked for.
-        let targets = batch.map { s in
+        let targets = zip(batch, responses).map { s, positions in
             var targets = [Int32](repeating: -1, count: s.ids.count)
-            for position in s.responsePositions { targets[position - 1] = s.ids[position] }
+            for position in positions { targets[position - 1] = s.ids[position] }
             return targets
         }
         let request = ForwardRequest(targets: targets, attentionReceived: AttentionReceivedRequest(
             layers: layers == .lastLayer ? .last : .all, uniformRelative: uniformRelative))
         let result = try model.forward(sequences, request)
         return batch.indices.map { b in
-            let s = batch[b]
-            let positions = s.responsePositions
+            let positions = responses[b]
             return ResponseScores(pcp: positions.map { expf(result.targetLogProbs[b][$0 - 1]) },
                                   ri: positions.map { result.attentionReceived[b][$0] })
         }

@@ -87,15 +87,14 @@ public struct ScoreJob {
         try settings.validate()
         let fm = FileManager.default
         let directory = OutputDirectory(layout.root, kind: .scoring, settingsFile: "settings.json")
-        let dataset = try Dataset(settings.data)
-        let chunkSize = try settings.recordsPerChunk ?? dataset.defaultRecordsPerChunk()
-        // A run saved with the size written out resumes under the default when they agree.
+        let chunks = try Dataset(settings.data).chunks(recordsPerChunk: settings.recordsPerChunk)
+        // A run saved with the size written out resumes under the default when they agree (the
+        // first chunk is always a whole one).
         _ = try directory.check(settings: settings, resume: resume) { s in
             var s = s
-            s.recordsPerChunk = s.recordsPerChunk ?? chunkSize
+            s.recordsPerChunk = s.recordsPerChunk ?? chunks[0].recordCount
             return s
         }
-        let chunks = try dataset.chunks(recordsPerChunk: chunkSize)
         // Saved once the data is known to be readable, so a typo in --data leaves --out empty.
         if !fm.fileExists(atPath: layout.settings) { try directory.record(settings) }
         try fm.createDirectory(atPath: layout.path("scores"), withIntermediateDirectories: true)
