@@ -3,8 +3,9 @@
 # family run's summary is committed under docs/results/ and a finished one is skipped, a
 # scored directory is not scored again, so a new machine continues where the last stopped.
 #   1. choosing (data seeds 1-3, surface 1, training seeds 1-2): every family at its default
-#      noise rate, and wrong-sum, late-fact and near-miss at rate 0.3; arms normal, oracle,
-#      clean, random, xtf (scripts/families.sh)
+#      noise rate, wrong-sum, late-fact and near-miss at rate 0.3, wrong-sum (training seeds
+#      1-3), near-miss and dead-end at rate 0.5; arms normal, oracle, clean, random, xtf
+#      (scripts/families.sh)
 #   2. the mask variants on detection, data seeds 1-3 (scripts/families_detection.sh): where
 #      the preset xtf-plus was chosen; and with SmolLM2's scores of wrong-sum and mixed
 #      (about an hour)
@@ -13,8 +14,8 @@
 #      variants on their detection
 #   4. what the paper's rules flag on GSM8K, embedded model and SmolLM2 (scripts/gsm8k_flagged.sh)
 #   5. the tables pasted into docs/RESULTS.md (scripts/families_readme.py)
-# On 2 cores: about 11 minutes per family run of five arms, so the whole grid (54 choosing
-# runs, 60 held-out runs) is about 21 hours; steps 2, 4 and 5 take under an hour. STAGES
+# On 2 cores: about 11 minutes per family run of five arms, so the whole grid (75 choosing
+# runs, 60 held-out runs) is about 25 hours; steps 2, 4 and 5 take under an hour. STAGES
 # picks steps (default "1 2 3 4 5"); FAMILIES, NP, XTF_BIN as in families.sh.
 #
 #   scripts/experiment.sh
@@ -31,6 +32,8 @@ has() { case " $stages " in *" $1 "*) return 0;; *) return 1;; esac; }
 if has 1; then
   FAMILIES="$families" DATA_SEEDS="1 2 3" TRAIN_SEEDS="1 2" scripts/families.sh
   RATE=0.3 FAMILIES="wrong-sum late-fact near-miss" DATA_SEEDS="1 2 3" TRAIN_SEEDS="1 2" scripts/families.sh
+  RATE=0.5 FAMILIES="wrong-sum near-miss dead-end" DATA_SEEDS="1 2 3" TRAIN_SEEDS="1 2" scripts/families.sh
+  RATE=0.5 FAMILIES="wrong-sum" DATA_SEEDS="1 2 3" TRAIN_SEEDS="3" scripts/families.sh
 fi
 if has 2; then
   FAMILIES="$families" DATA_SEEDS="1 2 3" scripts/families_detection.sh
@@ -51,6 +54,9 @@ if has 5; then
   table=$(mktemp); trap 'rm -f "$table"' EXIT
   python3 scripts/families_results.py > "$table"
   python3 scripts/families_readme.py families_results.py "$table"
+  python3 scripts/families_pilot.py > "$table"
+  python3 scripts/families_readme.py families_pilot.py "$table"
+  python3 scripts/families_readme.py --after "| family | noise rate | A:" "families_pilot.py verdicts" "$table"
   for seeds in d1-2-3 d4-5-6 s2-d1-2; do
     file=docs/results/detection-$seeds.md
     [ -f "$file" ] || { echo "experiment: $file missing (stage 2 or 3 not run): its tables are not refreshed" >&2; continue; }

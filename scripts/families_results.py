@@ -16,8 +16,22 @@ import random
 import statistics
 import sys
 
-root = sys.argv[1] if len(sys.argv) > 1 else "docs/results"
-runs = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(root, "*", "*.json")))]
+
+
+def load_runs(root):
+    """Every committed run summary under root (docs/results/FAMILY/*.json)."""
+    return [json.load(open(p)) for p in sorted(glob.glob(os.path.join(root, "*", "*.json")))]
+
+
+def grade_pairs(runs, arm, against="normal"):
+    """Per run, the (arm, against) grade of each test item; None when a run lacks the arm."""
+    out = []
+    for run in runs:
+        arms = {a["arm"]: a for a in run["arms"]}
+        if arm not in arms or against not in arms:
+            return None
+        out.append([(int(x), int(y)) for x, y in zip(arms[arm]["grades"], arms[against]["grades"])])
+    return out
 
 
 def paired_interval(runs_pairs, resamples=4000, seed=1):
@@ -39,38 +53,36 @@ def paired_interval(runs_pairs, resamples=4000, seed=1):
     return sum(pooled) / len(pooled), means[int(0.025 * (resamples - 1))], means[int(0.975 * (resamples - 1))]
 
 
-groups = {}
-for run in runs:
-    groups.setdefault((run["family"], run["surface"], run.get("noiseRate")), []).append(run)
+def main():
+    runs = load_runs(sys.argv[1] if len(sys.argv) > 1 else "docs/results")
+    groups = {}
+    for run in runs:
+        groups.setdefault((run["family"], run["surface"], run.get("noiseRate")), []).append(run)
 
-print("| family | surface | noise rate | runs (data-train seeds) | arm | exact match (mean) | per run | vs normal [95% CI] | share of the oracle gap |")
-print("| --- | ---: | ---: | --- | --- | ---: | --- | --- | ---: |")
-for (family, surface, rate), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)):
-    names = []
-    for run in members:
-        names += [a["arm"] for a in run["arms"] if a["arm"] not in names]
-    for name in names:
-        with_arm = [r for r in members if name in {a["arm"] for a in r["arms"]} and "normal" in {a["arm"] for a in r["arms"]}]
-        if not with_arm:
-            continue
-        def pairs_of(arm_name):
-            out = []
-            for run in with_arm:
-                arms = {a["arm"]: a for a in run["arms"]}
-                if arm_name not in arms:
-                    return None
-                out.append([(int(x), int(y)) for x, y in zip(arms[arm_name]["grades"], arms["normal"]["grades"])])
-            return out
-        metrics = [next(a for a in r["arms"] if a["arm"] == name)["metric"] or 0 for r in with_arm]
-        d, low, high = paired_interval(pairs_of(name))
-        share = ""
-        # A share of the oracle's gain, over the same runs, only where the oracle's gain is
-        # clear (its interval above 0): a share of a gain that may be nothing means nothing.
-        oracle = pairs_of("oracle") if name not in ("normal", "oracle", "base", "clean") else None
-        if oracle:
-            gain, gain_low, _ = paired_interval(oracle)
-            if gain_low > 0:
-                share = f"{d / gain:.2f}"
-        seeds = ", ".join(f"{r['dataSeed']}-{r['trainSeed']}" for r in with_arm)
-        print(f"| {family} | {surface} | {rate if rate is not None else 'default'} | {seeds} | {name} | {statistics.mean(metrics):.3f} | "
-              f"{', '.join(f'{m:.3f}' for m in metrics)} | {d:+.3f} [{low:+.3f}, {high:+.3f}] | {share} |")
+    print("| family | surface | noise rate | runs (data-train seeds) | arm | exact match (mean) | per run | vs normal [95% CI] | share of the oracle gap |")
+    print("| --- | ---: | ---: | --- | --- | ---: | --- | --- | ---: |")
+    for (family, surface, rate), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)):
+        names = []
+        for run in members:
+            names += [a["arm"] for a in run["arms"] if a["arm"] not in names]
+        for name in names:
+            with_arm = [r for r in members if name in {a["arm"] for a in r["arms"]} and "normal" in {a["arm"] for a in r["arms"]}]
+            if not with_arm:
+                continue
+            metrics = [next(a for a in r["arms"] if a["arm"] == name)["metric"] or 0 for r in with_arm]
+            d, low, high = paired_interval(grade_pairs(with_arm, name))
+            share = ""
+            # A share of the oracle's gain, over the same runs, only where the oracle's gain is
+            # clear (its interval above 0): a share of a gain that may be nothing means nothing.
+            oracle = grade_pairs(with_arm, "oracle") if name not in ("normal", "oracle", "base", "clean") else None
+            if oracle:
+                gain, gain_low, _ = paired_interval(oracle)
+                if gain_low > 0:
+                    share = f"{d / gain:.2f}"
+            seeds = ", ".join(f"{r['dataSeed']}-{r['trainSeed']}" for r in with_arm)
+            print(f"| {family} | {surface} | {rate if rate is not None else 'default'} | {seeds} | {name} | {statistics.mean(metrics):.3f} | "
+                  f"{', '.join(f'{m:.3f}' for m in metrics)} | {d:+.3f} [{low:+.3f}, {high:+.3f}] | {share} |")
+
+
+if __name__ == "__main__":
+    main()
