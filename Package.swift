@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["Model", "Cluster", "Artifacts", "Randomness", .product(name: "Logging", package: "swift-log")]),
         // One Codable type per file a run writes (settings, manifest, progress, losses, eval, stats, ...).
         .target(name: "RunFiles", dependencies: ["Artifacts", "Data", "Scoring"]),
-        .target(name: "Evaluation", dependencies: ["Data", "Model", "Tokenizer", "Cluster", "RunFiles", "CZlib"]),
+        .target(name: "Evaluation", dependencies: ["Artifacts", "Data", "Model", "Tokenizer", "Cluster", "RunFiles", "CZlib"]),
         .target(name: "GroundTruth", dependencies: ["Randomness", "RunFiles", "Artifacts"]),
         // The stages (score, mask, train, eval) as typed entry points, and what they share.
         .target(name: "Pipeline", dependencies: [

@@ -139,6 +139,8 @@ public struct EvalArguments: ParsableArguments {
     @Option(help: "Write the result as JSON here.") public var out: String?
     @Option(help: "GSM8K, PubMedQA: write every prompt, generation and grade here (JSONL, in data order).")
     public var generations: String?
+    @Option(help: "fp32: every weight read into fp32 per rank. mapped: left in the checkpoint as stored (BF16, F16, F32), mapped and shared by the ranks of a node, each layer widened to fp32 as it runs (slower per generated token; for models whose fp32 copy does not fit).")
+    public var weights: WeightStorage = .fp32
 
     public init() {}
 
@@ -154,6 +156,7 @@ public struct EvalArguments: ParsableArguments {
         o.k = k; o.temperature = temperature; o.seed = seed; o.timeout = timeout; o.limit = limit; o.batchSize = batchSize
         o.onBadRecord = onBadRecord == .fail ? nil : onBadRecord
         o.unsafeNoSandbox = unsafeNoSandbox ? true : nil
+        o.weights = weights
         return try usage { try o.settings(section: "") }
     }
 }

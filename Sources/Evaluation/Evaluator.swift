@@ -1,3 +1,4 @@
+import Artifacts
 import Cluster
 import Data
 import Foundation
@@ -26,6 +27,9 @@ public struct EvalSettings: Codable, Sendable {
     public var onBadRecord: BadRecordPolicy?
     /// HumanEval without bubblewrap: run the generated code unsandboxed rather than stop.
     public var unsafeNoSandbox = false
+    /// Where the weights live while generating (nil: fp32). `mapped` lets a model too large
+    /// for an fp32 copy per rank be evaluated, at the cost of widening every layer per step.
+    public var weights: WeightStorage?
 
     public init(task: EvalTask, data: String) { self.task = task; self.data = data }
 

@@ -303,11 +303,12 @@ public struct EvalOptions: Codable, Equatable, Sendable {
     public var batchSize: Int?
     public var onBadRecord: BadRecordPolicy?
     public var unsafeNoSandbox: Bool?
+    public var weights: WeightStorage?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case task, data, format, template, samples, k, temperature, seed, timeout, limit
+        case task, data, format, template, samples, k, temperature, seed, timeout, limit, weights
         case maxNewTokens = "max-new-tokens", batchSize = "batch-size", onBadRecord = "on-bad-record", unsafeNoSandbox = "unsafe-no-sandbox"
     }
 
@@ -329,6 +330,7 @@ public struct EvalOptions: Codable, Equatable, Sendable {
         if let batchSize { s.batchSize = batchSize }
         s.onBadRecord = onBadRecord
         s.unsafeNoSandbox = unsafeNoSandbox == true
+        s.weights = weights == .mapped ? .mapped : nil  // fp32 is written as nothing: settings files stay as they were
         do { try s.validate() } catch let EvaluationError.invalidSetting(field, reason) {
             throw OptionError(section.isEmpty ? field : "\(section).\(field)", reason)
         }

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Kernels
 import Randomness
@@ -8,6 +9,8 @@ public struct ModelBenchmarkResult: Codable, Sendable {
     public var config: String
     /// LoRA rank,alpha,modules of the training steps (nil: full fine-tuning).
     public var lora: String?
+    /// `mapped` when a checkpoint's weights were widened a layer at a time (nil: fp32).
+    public var weights: WeightStorage?
     public var batch: Int
     public var sequenceLength: Int
     public var blasThreads: Int
@@ -42,12 +45,18 @@ public enum ModelBenchmark {
         return Double(c.layers) * (2 * linear + 4 * Double(length) * Double(c.qDim))
     }
 
-    /// `configName`: a benchmark name or a config.json (`ModelConfig.named`); `shape` overrides
-    /// its batch and length; with `lora` the training steps train adapters on a frozen base.
-    public static func run(configName: String, shape: (batch: Int, length: Int)? = nil, lora: LoRAConfig? = nil,
+    /// `configName`: a benchmark name or a config.json (`ModelConfig.named`), random weights;
+    /// or `checkpoint`, a model directory loaded with its weights as `storage` says (mapped:
+    /// widened a layer at a time, as `xtf score --weights mapped` runs). `shape` overrides the
+    /// batch and length; with `lora` the training steps train adapters on a frozen base.
+    public static func run(configName: String, checkpoint: URL? = nil, storage: WeightStorage = .fp32,
+                           shape: (batch: Int, length: Int)? = nil, lora: LoRAConfig? = nil,
                            scoringRepetitions: Int = 3, trainingSteps: Int = 3,
                            maskedFraction: Double = 0.3, headChunkRows: Int? = nil, progress: (String) -> Void = { _ in }) throws -> ModelBenchmarkResult {
-        let config = try ModelConfig.named(configName)
+        let config = try checkpoint.map { try ModelConfig(directory: $0) } ?? ModelConfig.named(configName)
+        guard storage == .fp32 || lora != nil else {
+            throw ModelError.invalidValue(key: "weights", detail: "mapped weights are frozen: the training steps need LoRA adapters")
+        }
         let (B, T) = shape ?? batchShape(configName)
         guard B >= 1, T >= 2, T <= config.maxPositions else {
             throw ModelError.invalidValue(key: "shape", detail: "batch \(B) x length \(T): need batch >= 1 and 2 <= length <= \(config.maxPositions)")
@@ -56,12 +65,12 @@ public enum ModelBenchmark {
         // what cannot fit before allocating it (the allocator's failure is a crash).
         let parameterCount = ArchitectureLayout(config).layout.count
         let needed = Double(parameterCount) * 4 * (lora == nil ? 4 : 1)
-        if let available = availableMemoryBytes(), needed > available {
+        if storage == .fp32, let available = availableMemoryBytes(), needed > available {
             let what = lora == nil ? "weights, gradients and two AdamW moments" : "weights"
             throw ModelError.invalidValue(key: "config", detail: "\(parameterCount) parameters need "
                 + String(format: "%.1f GiB in fp32 (\(what)); %.1f GiB are available", needed / 1_073_741_824, available / 1_073_741_824))
         }
-        let model = Transformer(config: config, seed: 1)
+        let model = try checkpoint.map { try Transformer.load(directory: $0, weights: storage) } ?? Transformer(config: config, seed: 1)
         if let headChunkRows { model.headChunkRows = headChunkRows }
         var rng = SeededRandom(seed: 2)
         let sequences = (0..<B).map { _ in (0..<T).map { _ in Int32(rng.next() % UInt64(config.vocabSize)) } }
@@ -115,7 +124,7 @@ public enum ModelBenchmark {
         let trainFLOPs = (lora == nil ? 3 : 2) * (perToken * tokens + head * trainedRows)
         let scoreTime = median(scoring), trainTime = median(training)
         return ModelBenchmarkResult(
-            config: configName, lora: lora.map { "\($0.rank),\(Int($0.alpha)),\($0.targetModules.joined(separator: "+"))" }, batch: B, sequenceLength: T, blasThreads: BLAS.threadCount, parameters: model.parameters.count,
+            config: configName, lora: lora.map { "\($0.rank),\(Int($0.alpha)),\($0.targetModules.joined(separator: "+"))" }, weights: storage == .mapped ? .mapped : nil, batch: B, sequenceLength: T, blasThreads: BLAS.threadCount, parameters: model.parameters.count,
             scoringTokensPerSecond: tokens / scoreTime, trainingTokensPerSecond: tokens / trainTime,
             scoringGFLOPS: scoreFLOPs / scoreTime / 1e9, trainingGFLOPS: trainFLOPs / trainTime / 1e9,
             gemmCeilingGFLOPS: ceiling, ceilingSize: ceilingSize, peakRSSMiB: peakRSSMiB(), rssPerStepMiB: rss,

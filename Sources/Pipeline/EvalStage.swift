@@ -23,10 +23,12 @@ public enum EvalStage {
         }
         // Every rank loads the same files; a bad one stops them all together, the cause printed once.
         let loaded = try world.allSucceed {
-            try LoadedModel.load(model: model, tokenizer: tokenizer ?? model, template: settings.template, adapter: adapter)
+            try LoadedModel.load(model: model, tokenizer: tokenizer ?? model, template: settings.template, adapter: adapter,
+                                 weights: settings.weights ?? .fp32)
         }
         let evaluator = Evaluator(model: loaded.transformer, tokenizer: loaded.tokenizer!, chat: loaded.format!, world: world, settings: settings)
-        let result = try evaluator.run()
+        var result = try evaluator.run()
+        result.weights = loaded.transformer.weightStorage == .mapped ? .mapped : nil
         if world.isRoot {
             if let generations { try AtomicFile.writeJSONLines(evaluator.generations, to: generations) }
             if let out { try AtomicFile.writeJSON(result, to: out) }

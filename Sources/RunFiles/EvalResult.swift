@@ -1,3 +1,5 @@
+import Artifacts
+
 /// eval.json of `xtf eval`, and generations.jsonl beside it.
 
 /// What `xtf eval` measures.
@@ -18,6 +20,8 @@ public struct EvalResult: Codable, Sendable {
     public var sandbox: String?
     /// Records skipped under `--on-bad-record skip`, each "id: reason" (nil: none).
     public var skipped: [String]?
+    /// `mapped` when the model ran from its mapped checkpoint (nil: fp32 weights).
+    public var weights: WeightStorage?
 
     public init(task: EvalTask, items: Int, correct: Int? = nil, accuracy: Double? = nil, passAtK: [String: Double]? = nil,
                 perplexity: Double? = nil, tokens: Int? = nil, sandbox: String? = nil) {

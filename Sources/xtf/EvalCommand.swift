@@ -28,6 +28,7 @@ struct Eval: ParsableCommand {
         for (name, value) in (result.passAtK ?? [:]).sorted(by: { $0.key < $1.key }) { rows.append((name, String(format: "%.4f", value))) }
         if let p = result.perplexity { rows.append(("perplexity", String(format: "%.4f over %d tokens", p, result.tokens ?? 0))) }
         if let s = result.sandbox { rows.append(("sandbox", s)) }
+        if let w = result.weights { rows.append(("weights", w.rawValue)) }
         for (name, value) in rows { print(name.padding(toLength: 12, withPad: " ", startingAt: 0) + value) }
     }
 }

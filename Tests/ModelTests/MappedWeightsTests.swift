@@ -6,7 +6,7 @@ import XCTest
 
 /// Weights left in the mapped checkpoint (BF16 or F32 as stored) and widened a layer at a time
 /// compute what the same values read into fp32 compute: every architecture's fixture, fp32
-/// and bf16, forward (log-probs, attention received, final states) and LoRA gradients, with
+/// and bf16, forward (log-probs, attention received, final states), greedy generation and LoRA gradients, with
 /// the LM head widened in several uneven blocks.
 final class MappedWeightsTests: XCTestCase {
     static let fixtures = ["gpt2-tiny", "llama3-tiny", "mistral-tiny", "qwen2-tiny", "qwen3-tiny", "olmo2-tiny", "smollm3-tiny",
@@ -45,6 +45,10 @@ final class MappedWeightsTests: XCTestCase {
                         assertClose(a.finalHidden[i], b.finalHidden[i], "\(variant) pass \(pass) final states")
                     }
                 }
+                // Generation (xtf eval): the KV-cached steps widen every layer per token; greedy
+                // picks the same tokens.
+                XCTAssertEqual(try mapped.generate(prompts: sequences, maxNewTokens: 5), try fp32.generate(prompts: sequences, maxNewTokens: 5),
+                               "\(variant) greedy generation")
                 // The embedding table went back after the gather (and a tied head's blocks of 300
                 // rows after the head): its whole pages read as zeros.
                 let table = mapped.parameters.view(mapped.parameterNames.first { $0.hasSuffix("embed_tokens.weight") || $0.hasSuffix("wte.weight") }!)!

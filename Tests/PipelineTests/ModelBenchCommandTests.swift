@@ -48,4 +48,26 @@ final class ModelBenchCommandTests: XCTestCase {
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.stderr.contains("none.json"), missing.stderr)
     }
+
+    /// `--model DIR`: a checkpoint's own weights; `--weights mapped` widens them a layer at a time
+    /// (LoRA training only), the mode `xtf score --weights mapped` runs in.
+    func testACheckpointIsBenchmarkedWithMappedWeights() throws {
+        let model = try Fixtures.tinyGPT2()
+        let json = try TestPaths.scratchDirectory("bench-model-checkpoint").appendingPathComponent("result.json")
+        let run = try MPIRunner.run(ranks: 1, ["bench", "model", "--model", model.path, "--weights", "mapped", "--batch", "2", "--length", "16",
+                                               "--repetitions", "1", "--steps", "1", "--lora", "4,8,c_attn", "--json", json.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("mapped weights"), run.stdout)
+        let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
+        XCTAssertEqual(result["weights"] as? String, "mapped")
+        XCTAssertEqual(result["config"] as? String, model.path)
+        XCTAssertGreaterThan(result["scoringTokensPerSecond"] as? Double ?? 0, 0)
+        for (arguments, message) in [(["--model", model.path, "--weights", "mapped"], "the training steps need LoRA adapters"),
+                                     (["--weights", "mapped", "--lora", "4,8,c_attn"], "needs --model"),
+                                     (["--model", model.path, "--config", "llama-bench"], "give one")] {
+            let bad = try MPIRunner.run(ranks: 1, ["bench", "model", "--length", "16", "--repetitions", "1", "--steps", "1"] + arguments)
+            XCTAssertNotEqual(bad.status, 0, "\(arguments)")
+            XCTAssertTrue(bad.stderr.contains(message), "\(arguments): \(bad.stderr)")
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Artifacts
 import Experiment
 import Foundation
 import Pipeline
@@ -26,7 +27,7 @@ final class RunPlanTests: XCTestCase {
           xtf: {}
           kn-only: {attributes: kn, flag-classes: 3, lr: 2e-3}
           slm: {mask: slm, reference: ref}
-        eval: {task: gsm8k, data: data/test.jsonl, max-new-tokens: 80, k: 1}
+        eval: {task: gsm8k, data: data/test.jsonl, max-new-tokens: 80, k: 1, weights: mapped}
         groundtruth: {labels: data/train.jsonl}
         """
 
@@ -60,6 +61,7 @@ final class RunPlanTests: XCTestCase {
         XCTAssertEqual(plan.job(plan.arms[0]).scores, base + "/runs/x/score")
         XCTAssertEqual(plan.eval?.maxNewTokens, 80)
         XCTAssertEqual(plan.eval?.k, [1])
+        XCTAssertEqual(plan.eval?.weights, .mapped)
         XCTAssertEqual(plan.groundTruthLabels, base + "/data/train.jsonl")
     }
 
