@@ -59,7 +59,7 @@ let package = Package(
         ]),
         // The command-line option groups and the cluster context, shared by xtf and the test bench.
         .target(name: "CommandOptions", dependencies: [
-            "Experiment", "Pipeline", "Evaluation", "Training", "Cluster", "Data", "Scoring", "RunFiles", "Artifacts",
+            "Experiment", "Pipeline", "Evaluation", "Training", "Cluster", "Data", "Scoring", "RunFiles", "Artifacts", "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(name: "xtf-fuzz", dependencies: ["ChatTemplate", "Data", "Model", "Artifacts", "GGUF", "Tokenizer"], path: "Tests/Fuzzers", exclude: ["Corpus"]),
         // Shared by the test targets: paths to ../shared, scratch space, the mpirun launcher.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestSupport"]),
         // Fixtures: tokenizer.json files written by transformers' converters (scripts/make_converted_tokenizers.py).
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"], exclude: ["Fixtures"]),

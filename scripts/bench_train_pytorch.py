@@ -2,9 +2,10 @@
 """PyTorch reference for `xtf train` on the same records (issue #19's training comparison).
 
 The first --records GSM8K records, plain template (question + "\\n", then the answer),
-tokenized with the model's tokenizer.json and truncated to --max-length, taken in order in
-batches of --batch (padded, attention mask); loss = mean cross-entropy over the response
-tokens; AdamW (lr 1e-4); one epoch. Full fine-tuning, or with --lora r,alpha,modules PEFT
+tokenized with the model's tokenizer.json and truncated to --max-length, sorted by length
+and cut into batches of --batch (padded to the batch's longest, attention mask: sorting keeps
+the padding small, as transformers' group_by_length does; xtf packs without padding); loss =
+mean cross-entropy over the response tokens; AdamW (lr 1e-4); one epoch. Full fine-tuning, or with --lora r,alpha,modules PEFT
 adapters on the frozen base. fp32, SDPA attention, --threads threads. Prints JSON: the
 tokens read (prompt and response, padding not counted), the wall seconds of the whole epoch
 and tokens/s.
@@ -51,7 +52,9 @@ def main():
             a = tok(r["answer"])["input_ids"]
             samples.append(((p + a)[: args.max_length], len(p)))
 
+    samples.sort(key=lambda s: len(s[0]))
     tokens = sum(len(ids) for ids, _ in samples)
+    padded = sum(len(b) * max(len(ids) for ids, _ in b) for b in (samples[i:i + args.batch] for i in range(0, len(samples), args.batch)))
     start = time.perf_counter()
     for i in range(0, len(samples), args.batch):
         batch = samples[i:i + args.batch]
@@ -68,7 +71,7 @@ def main():
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
     seconds = time.perf_counter() - start
-    print(json.dumps({"tokens": tokens, "seconds": seconds, "tokens_per_second": tokens / seconds, "steps": (len(samples) + args.batch - 1) // args.batch,
+    print(json.dumps({"tokens": tokens, "seconds": seconds, "tokens_per_second": tokens / seconds, "padded_tokens": padded, "steps": (len(samples) + args.batch - 1) // args.batch,
                       "lora": args.lora, "torch": torch.__version__, "transformers": transformers.__version__}))
 
 

@@ -3,8 +3,9 @@
 # checkpoint, issue #19: the first RECORDS GSM8K train records (plain template, --max-length
 # 256), one epoch in batches of BATCH samples, every response token trained, full fine-tuning
 # or LORA adapters (PyTorch + peft). ROUNDS rounds alternate `xtf train` at -np 2 (one
-# OpenBLAS thread per rank) and PyTorch with 2 threads. Both read the same records, so tokens/s
-# is the same token count (prompt and response) over each one's epoch time: xtf's from its
+# OpenBLAS thread per rank) and PyTorch with 2 threads (batches grouped by length, so little
+# padding; xtf packs sequences without any). Both read the same records, so tokens/s is the
+# same token count (prompt and response, no padding) over each one's epoch time: xtf's from its
 # losses.jsonl (the steps' timestamps, and step 1's compute, communication and optimizer
 # time), PyTorch's around its loop. The records are scored once first (not timed). Needs torch,
 # transformers (and peft for LORA) and an idle machine.
@@ -45,7 +46,8 @@ for r in range(1, rounds + 1):
     seconds = steps[-1]["time"] - first["time"] + first["compute"] + first["exposed_communication"] + first["optimizer"]
     xs.append(torch["tokens"] / seconds)
     ts.append(torch["tokens_per_second"])
-print(f"{len(steps)} steps, {torch['tokens']} tokens per epoch" + (f", LoRA {torch['lora']}" if torch["lora"] else ", full fine-tuning"))
+print(f"{len(steps)} steps, {torch['tokens']} tokens per epoch ({torch['padded_tokens']} with PyTorch's padding)"
+      + (f", LoRA {torch['lora']}" if torch["lora"] else ", full fine-tuning"))
 print("xtf train -np 2 tokens/s:", ", ".join(f"{v:.0f}" for v in xs))
 print("PyTorch 2 threads tokens/s:", ", ".join(f"{v:.0f}" for v in ts))
 print(f"median xtf / median PyTorch: {statistics.median(xs) / statistics.median(ts):.2f}x")

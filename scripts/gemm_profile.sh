@@ -2,7 +2,8 @@
 # Where a command's gemm time goes, per call shape (issue #19): runs it with the
 # scripts/gemm_profile.c shim preloaded, then prints, per (transA, transB, m, n, k), the calls,
 # the seconds, the share of all gemm time and the GFLOP/s (2 m n k per call), largest first.
-# Only cblas_sgemm is seen; the shapes of one rank (the command runs as one process).
+# Only cblas_sgemm is seen, from one process (under mpirun every rank would write the same
+# file); a failing command still gets its report, and its exit status is kept.
 #
 #   scripts/gemm_profile.sh .build/release/xtf bench model --config configs/models/smollm2-135m.json --threads 2
 #   TOP=20 scripts/gemm_profile.sh .build/release/xtf bench model --config llama-bench --threads 2
@@ -11,7 +12,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 gcc -O2 -shared -fPIC -o "$work/gemm_profile.so" "$here/gemm_profile.c" -ldl
-GEMM_PROFILE_OUT="$work/profile.tsv" LD_PRELOAD="$work/gemm_profile.so" "$@"
+status=0
+GEMM_PROFILE_OUT="$work/profile.tsv" LD_PRELOAD="$work/gemm_profile.so" "$@" || status=$?
+[ -f "$work/profile.tsv" ] || { echo "gemm_profile: the command made no cblas_sgemm call (exit status $status)" >&2; exit "$status"; }
 python3 - "$work/profile.tsv" "${TOP:-15}" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
@@ -26,3 +29,4 @@ for r in rows[: int(sys.argv[2])]:
     g = 2 * int(r["m"]) * int(r["n"]) * int(r["k"]) * int(r["calls"]) / s / 1e9 if s > 0 else 0
     print(f"| {r['transA']}{r['transB']} | {r['m']} | {r['n']} | {r['k']} | {r['calls']} | {s:.3f} | {100 * s / total:.1f}% | {g:.1f} |")
 PY
+exit "$status"

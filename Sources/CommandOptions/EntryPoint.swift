@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cluster
+import Kernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,6 +11,8 @@ import Glibc
 /// multi-rank job aborts the whole job, so no rank is left waiting in a collective for a peer
 /// that is gone; a failure every rank agreed on ends cleanly, rank 0 saying why first.
 public func runCommandLine<Root: ParsableCommand>(_ root: Root.Type) -> Never {
+    // Before anything else runs: OpenBLAS's kernels can only be chosen at load time.
+    BLASCore.reexecuteWithNativeKernelsIfNeeded()
     do {
         var command = try Root.parseAsRoot()
         try command.run()

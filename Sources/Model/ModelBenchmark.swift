@@ -57,6 +57,9 @@ public enum ModelBenchmark {
         guard storage == .fp32 || lora != nil else {
             throw ModelError.invalidValue(key: "weights", detail: "mapped weights are frozen: the training steps need LoRA adapters")
         }
+        guard storage == .fp32 || checkpoint != nil else {
+            throw ModelError.invalidValue(key: "weights", detail: "mapped weights are read from a checkpoint: give its directory")
+        }
         let (B, T) = shape ?? batchShape(configName)
         guard B >= 1, T >= 2, T <= config.maxPositions else {
             throw ModelError.invalidValue(key: "shape", detail: "batch \(B) x length \(T): need batch >= 1 and 2 <= length <= \(config.maxPositions)")

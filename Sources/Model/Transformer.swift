@@ -77,6 +77,8 @@ public final class Transformer {
     let activations = Scratch()
     let backwardScratch = Scratch()
     let headScratch = Scratch()
+    /// A GQA group's queries, outputs and their gradients, stacked one head under another.
+    let attentionScratch = Scratch()
     /// Per RoPE table (`ModelConfig.ropeTable(layer:)`): cos and sin by position, inverse frequencies.
     var ropeCos: [[Float]] = [], ropeSin: [[Float]] = [], ropePositions = 0
     let ropeInverse: [[Float]]
@@ -246,8 +248,11 @@ public final class Transformer {
         let offsets: [Int]
         let rows: Int
         let positions: [Int]
-        /// Per sequence: offset of head 0's [len, len] map within one layer's attention region.
+        /// Per sequence: offset of its maps within one layer's attention region. Head-major:
+        /// head h's [len, keys] map follows head h-1's, so a GQA group's maps form one
+        /// [group * len, keys] block (`mapOffset`).
         let attentionOffsets: [Int]
+        /// One layer's attention region: every head's map of every sequence.
         let attentionPerLayer: Int
         let training: Bool
 
@@ -255,7 +260,7 @@ public final class Transformer {
         let keys: [Int]
         let starts: [Int]
 
-        init(_ sequences: [[Int32]], training: Bool, starts: [Int]? = nil) {
+        init(_ sequences: [[Int32]], heads: Int, training: Bool, starts: [Int]? = nil) {
             lengths = sequences.map(\.count)
             self.starts = starts ?? lengths.map { _ in 0 }
             var off: [Int] = [], att: [Int] = [], pos: [Int] = []
@@ -263,7 +268,7 @@ public final class Transformer {
             for (b, len) in lengths.enumerated() {
                 let start = self.starts[b]
                 off.append(r); att.append(a)
-                r += len; a += len * (start + len)
+                r += len; a += heads * len * (start + len)
                 pos.append(contentsOf: start..<(start + len))
             }
             keys = zip(lengths, self.starts).map { $0 + $1 }
@@ -271,6 +276,9 @@ public final class Transformer {
             attentionPerLayer = a
             self.training = training
         }
+
+        /// Where head h's [len, keys] map of sequence b starts in a layer's attention region.
+        func mapOffset(sequence b: Int, head h: Int) -> Int { attentionOffsets[b] + h * lengths[b] * keys[b] }
     }
 
     /// Per-layer activation pointers; stride 0 (one slot shared by all layers) in inference.
@@ -294,14 +302,13 @@ public final class Transformer {
 
     func makeActivations(_ plan: Plan) -> Activations {
         let c = config, N = plan.rows, L = c.layers, C = c.hiddenSize
-        let H = c.heads
         let F = c.upDim
         let loraWidth = (lora?.adaptersPerLayer ?? 0) * (lora?.config.rank ?? 0)
         let slots = plan.training ? L : 1
         var sizes: [(Int, Int)] = []  // (per-slot size, slots)
         sizes.append((N * C, plan.training ? L + 1 : 1))                    // res
         sizes.append((N * C, plan.training ? L : 0))                        // resMid
-        for per in [N * C, 2 * N, N * c.qkvDim, H * plan.attentionPerLayer, N * c.qDim, N * C, 2 * N, N * F, N * c.intermediateSize, N * loraWidth] {
+        for per in [N * C, 2 * N, N * c.qkvDim, plan.attentionPerLayer, N * c.qDim, N * C, 2 * N, N * F, N * c.intermediateSize, N * loraWidth] {
             sizes.append((per, slots))
         }
         sizes.append((N * C, 1)); sizes.append((2 * N, 1))                  // lnf, lnfStats
@@ -407,7 +414,7 @@ public final class Transformer {
                 mapsOut.append((0..<plan.lengths.count).map { b in
                     let len = plan.lengths[b]
                     return (0..<c.heads).flatMap { h in
-                        Array(UnsafeBufferPointer(start: a.att(l) + h * plan.attentionPerLayer + plan.attentionOffsets[b], count: len * len))
+                        Array(UnsafeBufferPointer(start: a.att(l) + plan.mapOffset(sequence: b, head: h), count: len * len))
                     }
                 })
             }
@@ -493,12 +500,17 @@ public final class Transformer {
         }
     }
 
-    /// Softmax attention per (sequence, head) with gemms: S = scale Q K^T, P = softmax, O = P V.
+    /// Softmax attention per (sequence, KV head) with gemms: S = scale Q K^T, P = softmax,
+    /// O = P V. The query heads of a GQA group share their keys and values, so their queries
+    /// are stacked [group * len, headDim] and each product is one gemm for the whole group
+    /// (per-head gemms of 256 x 256 x 64 run far below OpenBLAS's ceiling on two threads).
     /// With a cache, the new rows' k/v are appended to it first and queries attend to it.
     func attentionForward(plan: Plan, qkv: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
                           out: UnsafeMutablePointer<Float>, layer: Int, cache: KVCache?) {
         let c = config, W = c.qkvDim, hd = c.headDim, group = c.heads / c.kvHeads
         let scale = c.attentionScale
+        let stackRows = group * (plan.lengths.max() ?? 0)
+        let stacked = group > 1 ? attentionScratch.ensure(2 * stackRows * hd) : nil
         for b in 0..<plan.lengths.count {
             let len = plan.lengths[b], r0 = plan.offsets[b], start = plan.starts[b]
             if let cache {
@@ -510,29 +522,60 @@ public final class Transformer {
                     }
                 }
             }
-            for h in 0..<c.heads {
-                let kvh = h / group
-                let q = qkv + r0 * W + h * hd
+            for kvh in 0..<c.kvHeads {
+                let h0 = kvh * group
                 var k = qkv + r0 * W + c.qDim + kvh * hd
                 var v = k + c.kvDim
                 var ldKV = W
                 if let cache { k = cache.keys(layer, b, kvh, position: 0); v = cache.values(layer, b, kvh, position: 0); ldKV = hd }
-                let pm = att + h * plan.attentionPerLayer + plan.attentionOffsets[b]
-                attentionCore(q: q, k: k, v: v, ld: W, ldKV: ldKV, queries: len, keys: start + len, keyOffset: start,
-                              probs: pm, out: out + r0 * c.qDim + h * hd, ldOut: c.qDim, scale: scale, window: c.window(layer: layer))
+                let q = qkv + r0 * W + h0 * hd, o = out + r0 * c.qDim + h0 * hd
+                let probs = att + plan.mapOffset(sequence: b, head: h0)
+                if let stacked {
+                    let qs = stacked, os = stacked + stackRows * hd
+                    stackHeads(q, ld: W, rows: len, heads: group, into: qs)
+                    attentionCore(q: qs, ld: hd, k: k, v: v, ldKV: ldKV, heads: group, queries: len, keys: start + len,
+                                  keyOffset: start, probs: probs, out: os, ldOut: hd, scale: scale, window: c.window(layer: layer))
+                    unstackHeads(os, rows: len, heads: group, into: o, ld: c.qDim, add: false)
+                } else {
+                    attentionCore(q: q, ld: W, k: k, v: v, ldKV: ldKV, heads: 1, queries: len, keys: start + len,
+                                  keyOffset: start, probs: probs, out: o, ldOut: c.qDim, scale: scale, window: c.window(layer: layer))
+                }
             }
         }
     }
 
-    /// One head: queries i (at key position i + keyOffset) over keys 0..<keys.
-    func attentionCore(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int, ldKV: Int,
-                       queries: Int, keys: Int, keyOffset: Int, probs: UnsafeMutablePointer<Float>,
+    /// `heads` query heads stacked [heads * queries, headDim] (row j * queries + i is head j's
+    /// query i, at key position i + keyOffset) over the same keys 0..<keys; their maps are
+    /// stacked the same way in `probs` and their outputs in `out`.
+    func attentionCore(q: UnsafePointer<Float>, ld: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldKV: Int,
+                       heads: Int, queries: Int, keys: Int, keyOffset: Int, probs: UnsafeMutablePointer<Float>,
                        out: UnsafeMutablePointer<Float>, ldOut: Int, scale: Float, window: Int?) {
+        let hd = config.headDim, rows = heads * queries
+        gemm(.none, .transposed, m: rows, n: keys, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ldKV, c: probs, ldc: keys)
+        if let cap = config.attentionSoftcap { softcapInPlace(probs, count: rows * keys, cap: cap) }
+        for j in 0..<heads {
+            causalSoftmaxRows(probs + j * queries * keys, rows: queries, ld: keys, keyOffset: keyOffset, window: window)
+        }
+        gemm(.none, .none, m: rows, n: hd, k: keys, a: probs, lda: keys, b: v, ldb: ldKV, c: out, ldc: ldOut)
+    }
+
+    /// Copies `heads` adjacent heads of `rows` rows (row stride `ld`) into [heads * rows, headDim].
+    func stackHeads(_ src: UnsafePointer<Float>, ld: Int, rows: Int, heads: Int, into dst: UnsafeMutablePointer<Float>) {
         let hd = config.headDim
-        gemm(.none, .transposed, m: queries, n: keys, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ldKV, c: probs, ldc: keys)
-        if let cap = config.attentionSoftcap { softcapInPlace(probs, count: queries * keys, cap: cap) }
-        causalSoftmaxRows(probs, rows: queries, ld: keys, keyOffset: keyOffset, window: window)
-        gemm(.none, .none, m: queries, n: hd, k: keys, a: probs, lda: keys, b: v, ldb: ldKV, c: out, ldc: ldOut)
+        for j in 0..<heads {
+            for t in 0..<rows { (dst + (j * rows + t) * hd).update(from: src + t * ld + j * hd, count: hd) }
+        }
+    }
+
+    /// The inverse of `stackHeads`, writing or adding into the strided rows.
+    func unstackHeads(_ src: UnsafePointer<Float>, rows: Int, heads: Int, into dst: UnsafeMutablePointer<Float>, ld: Int, add: Bool) {
+        let hd = config.headDim
+        for j in 0..<heads {
+            for t in 0..<rows {
+                let s = src + (j * rows + t) * hd, d = dst + t * ld + j * hd
+                if add { for i in 0..<hd { d[i] += s[i] } } else { d.update(from: s, count: hd) }
+            }
+        }
     }
 
     func accumulateReceived(_ acc: inout [[Float]], plan: Plan, att: UnsafePointer<Float>, uniformRelative: Bool) {
@@ -540,7 +583,7 @@ public final class Transformer {
             let len = plan.lengths[b]
             acc[b].withUnsafeMutableBufferPointer { dst in
                 for h in 0..<config.heads {
-                    let pm = att + h * plan.attentionPerLayer + plan.attentionOffsets[b]
+                    let pm = att + plan.mapOffset(sequence: b, head: h)
                     for q in 1..<max(1, len) {
                         let row = pm + q * len
                         let wq: Float = uniformRelative ? Float(q + 1) : 1

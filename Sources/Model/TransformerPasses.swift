@@ -13,7 +13,7 @@ extension Transformer {
                 throw ModelError.invalidRequest("targets must have one entry per token of each sequence")
             }
         }
-        let plan = Plan(sequences, training: false)
+        let plan = Plan(sequences, heads: config.heads, training: false)
         let a = makeActivations(plan)
         let (ri, maps) = forwardBlocks(sequences, plan: plan, acts: a, received: request.attentionReceived, maps: request.attentionMaps)
         var result = ForwardResult()
@@ -159,15 +159,16 @@ extension Transformer {
         }
         if lora == nil && gradients == nil { enableGradients() }
         let g: UnsafeMutablePointer<Float>? = lora == nil ? gradients!.base : nil
-        let plan = Plan(sequences, training: true)
+        let plan = Plan(sequences, heads: config.heads, training: true)
         let a = makeActivations(plan)
         _ = forwardBlocks(sequences, plan: plan, acts: a, received: nil, maps: false)
 
         let c = config, N = plan.rows, C = c.hiddenSize, W = c.qkvDim
         let F = c.upDim
         let maxLen = plan.lengths.max() ?? 0
-        let sizes = [N * C, N * C, N * C, N * W, N * c.qDim, N * F, N * c.intermediateSize, maxLen * maxLen,
-                     c.attentionSoftcap == nil ? 0 : maxLen * maxLen]
+        let group = c.heads / c.kvHeads
+        let sizes = [N * C, N * C, N * C, N * W, N * c.qDim, N * F, N * c.intermediateSize, group * maxLen * maxLen,
+                     c.attentionSoftcap == nil ? 0 : group * maxLen * maxLen]
         let base = backwardScratch.ensure(sizes.reduce(0, +))
         var cursor = 0
         let ptrs = sizes.map { s -> UnsafeMutablePointer<Float> in defer { cursor += s }; return base + cursor }
@@ -231,32 +232,45 @@ extension Transformer {
         return loss
     }
 
-    /// Backward of attentionForward per (sequence, head); dqkv must be zeroed (k/v heads shared
-    /// by a GQA group accumulate). With soft-capped scores, `rawScores` ([len, len]) holds each
-    /// head's scores recomputed before the cap.
+    /// Backward of attentionForward per (sequence, KV head), a GQA group's heads stacked as
+    /// there; dqkv must be zeroed. `dP` (and, with soft-capped scores, `rawScores`, each
+    /// group's scores recomputed before the cap) hold [group * len, len].
     func attentionBackward(plan: Plan, qkv: UnsafePointer<Float>, att: UnsafePointer<Float>,
                            dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>, dP: UnsafeMutablePointer<Float>,
                            rawScores: UnsafeMutablePointer<Float>) {
         let c = config, W = c.qkvDim, hd = c.headDim, group = c.heads / c.kvHeads
         let scale = c.attentionScale
+        let stackRows = group * (plan.lengths.max() ?? 0)
+        let stacked = group > 1 ? attentionScratch.ensure(3 * stackRows * hd) : nil
         for b in 0..<plan.lengths.count {
-            let len = plan.lengths[b], r0 = plan.offsets[b]
-            for h in 0..<c.heads {
-                let kvh = h / group
-                let qOff = r0 * W + h * hd, kOff = r0 * W + c.qDim + kvh * hd, vOff = kOff + c.kvDim
-                let pm = att + h * plan.attentionPerLayer + plan.attentionOffsets[b]
-                let dO = dOut + r0 * c.qDim + h * hd
-                // dV += P^T dO;  dP = dO V^T;  dS = softmax'(dP);  dQ += s dS K;  dK += s dS^T Q.
-                gemm(.transposed, .none, m: len, n: hd, k: len, a: pm, lda: len, b: dO, ldb: c.qDim, beta: 1, c: dqkv + vOff, ldc: W)
-                gemm(.none, .transposed, m: len, n: len, k: hd, a: dO, lda: c.qDim, b: qkv + vOff, ldb: W, c: dP, ldc: len)
-                softmaxBackwardRows(dP, pm, rows: len, cols: len, ld: len)
-                if let cap = c.attentionSoftcap {
-                    gemm(.none, .transposed, m: len, n: len, k: hd, alpha: scale, a: qkv + qOff, lda: W, b: qkv + kOff, ldb: W,
-                         c: rawScores, ldc: len)
-                    softcapBackward(dP, raw: rawScores, count: len * len, cap: cap)
+            let len = plan.lengths[b], r0 = plan.offsets[b], rows = group * len
+            for kvh in 0..<c.kvHeads {
+                let h0 = kvh * group
+                let qOff = r0 * W + h0 * hd, kOff = r0 * W + c.qDim + kvh * hd, vOff = kOff + c.kvDim
+                let pm = att + plan.mapOffset(sequence: b, head: h0)
+                // The group's queries, output gradients and query gradients: in place when the
+                // group is one head, else stacked [group * len, hd].
+                var q = qkv + qOff, ldQ = W, dO = dOut + r0 * c.qDim + h0 * hd, ldDO = c.qDim
+                var dQ = dqkv + qOff, ldDQ = W
+                if let stacked {
+                    stackHeads(q, ld: W, rows: len, heads: group, into: stacked)
+                    stackHeads(dO, ld: c.qDim, rows: len, heads: group, into: stacked + stackRows * hd)
+                    (q, ldQ, dO, ldDO) = (UnsafePointer(stacked), hd, UnsafePointer(stacked + stackRows * hd), hd)
+                    (dQ, ldDQ) = (stacked + 2 * stackRows * hd, hd)
                 }
-                gemm(.none, .none, m: len, n: hd, k: len, alpha: scale, a: dP, lda: len, b: qkv + kOff, ldb: W, beta: 1, c: dqkv + qOff, ldc: W)
-                gemm(.transposed, .none, m: len, n: hd, k: len, alpha: scale, a: dP, lda: len, b: qkv + qOff, ldb: W, beta: 1, c: dqkv + kOff, ldc: W)
+                // dV += P^T dO;  dP = dO V^T;  dS = softmax'(dP);  dQ = s dS K;  dK += s dS^T Q.
+                gemm(.transposed, .none, m: len, n: hd, k: rows, a: pm, lda: len, b: dO, ldb: ldDO, beta: 1, c: dqkv + vOff, ldc: W)
+                gemm(.none, .transposed, m: rows, n: len, k: hd, a: dO, lda: ldDO, b: qkv + vOff, ldb: W, c: dP, ldc: len)
+                softmaxBackwardRows(dP, pm, rows: rows, cols: len, ld: len)
+                if let cap = c.attentionSoftcap {
+                    gemm(.none, .transposed, m: rows, n: len, k: hd, alpha: scale, a: q, lda: ldQ, b: qkv + kOff, ldb: W,
+                         c: rawScores, ldc: len)
+                    softcapBackward(dP, raw: rawScores, count: rows * len, cap: cap)
+                }
+                gemm(.none, .none, m: rows, n: hd, k: len, alpha: scale, a: dP, lda: len, b: qkv + kOff, ldb: W,
+                     beta: stacked == nil ? 1 : 0, c: dQ, ldc: ldDQ)
+                gemm(.transposed, .none, m: len, n: hd, k: rows, alpha: scale, a: dP, lda: len, b: q, ldb: ldQ, beta: 1, c: dqkv + kOff, ldc: W)
+                if stacked != nil { unstackHeads(dQ, rows: len, heads: group, into: dqkv + qOff, ld: W, add: true) }
             }
         }
     }
