@@ -37,7 +37,9 @@ def build(name):
             fields = json.load(f)
         cfg = transformers.AutoConfig.for_model(fields.pop("model_type"), **fields)
         cfg._attn_implementation = "eager"
-        return transformers.AutoModelForCausalLM.from_config(cfg), 8, cfg.vocab_size
+        # fp32 as xtf computes: from_config would otherwise take the config's torch_dtype
+        # (bfloat16 in Llama-3.2 and Qwen configs), which AMX CPUs run several times faster.
+        return transformers.AutoModelForCausalLM.from_config(cfg, dtype=torch.float32), 8, cfg.vocab_size
     c = dict(CONFIGS[name])
     kind, batch = c.pop("kind"), c.pop("batch")
     if kind == "gpt2":

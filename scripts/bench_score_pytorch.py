@@ -32,7 +32,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     tok = transformers.PreTrainedTokenizerFast(tokenizer_file=f"{args.model_dir}/tokenizer.json")
-    model = transformers.AutoModelForCausalLM.from_pretrained(args.model_dir, attn_implementation="eager").eval()
+    model = transformers.AutoModelForCausalLM.from_pretrained(args.model_dir, attn_implementation="eager", dtype=torch.float32).eval()
 
     samples = []
     with open(args.data) as f:
