@@ -6,8 +6,8 @@ import Glibc
 
 /// OpenBLAS picks its kernels when the library loads (before `main`), from the CPU's family
 /// and model. Debian 12's OpenBLAS 0.3.21 does not know CPUs newer than itself (Emerald
-/// Rapids, model 207, for one) and falls back to its Prescott (SSE3) kernels, whose sgemm runs
-/// at about a quarter of the AVX-512 kernels' speed on the same machine. Only the environment
+/// Rapids, model 207, for one) and falls back to its Prescott (SSE3) kernels, whose sgemm ran
+/// at a sixth of the AVX-512 kernels' speed there (docs/BENCHMARKS.md). Only the environment
 /// variable OPENBLAS_CORETYPE overrides the choice, so the entry point re-executes the process
 /// with it set, once, from the CPU's feature flags. A user's own OPENBLAS_CORETYPE is kept.
 public enum BLASCore {
@@ -36,11 +36,15 @@ public enum BLASCore {
     /// Re-executes this process with OPENBLAS_CORETYPE set when OpenBLAS fell back to generic
     /// kernels on a CPU that has wider ones, and the variable is not set already (so at most
     /// once). Call first thing in `main`, before any thread or MPI starts. Returns when nothing
-    /// is to be done or the re-execution fails (the process then runs on the slow kernels).
+    /// is to be done, or after saying so when the re-execution fails (the process then runs on
+    /// the slow kernels).
     public static func reexecuteWithNativeKernelsIfNeeded() {
-        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
-              let core = replacement(for: String(cString: openblas_get_corename()), cpuFlags: cpuFlags()) else { return }
+        let current = String(cString: openblas_get_corename())
+        guard current == unknownCPUFallback, ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+              let core = replacement(for: current, cpuFlags: cpuFlags()) else { return }
         setenv("OPENBLAS_CORETYPE", core, 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
+        let reason = String(cString: strerror(errno))
+        FileHandle.standardError.write(Data("xtf: warning: could not restart on OpenBLAS's \(core) kernels (\(reason)); running on its \(current) kernels, several times slower\n".utf8))
     }
 }

@@ -34,18 +34,11 @@ final class BLASCoreTests: XCTestCase {
             print("*** SKIP: this CPU has no AVX, so OpenBLAS's generic kernels are the right ones here ***")
             return
         }
-        let process = Process(), pipe = Pipe()
-        process.executableURL = MPIRunner.xtfBinary
-        process.arguments = ["info", "--json"]
         var environment = MPIRunner.cleanEnvironment
         environment["OPENBLAS_CORETYPE"] = nil
-        process.environment = environment
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
-        let info = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let run = try Process.outcome(MPIRunner.xtfBinary, ["info", "--json"], withStandardError: false, environment: environment)
+        XCTAssertEqual(run.status, 0, run.output)
+        let info = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
         let core = try XCTUnwrap(info["openblasCore"] as? String)
         XCTAssertNotEqual(core, BLASCore.unknownCPUFallback, "xtf ran on OpenBLAS's fallback kernels on a CPU with \(flags.filter { $0.hasPrefix("avx") }.sorted())")
     }

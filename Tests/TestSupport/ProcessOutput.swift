@@ -8,10 +8,12 @@ extension Process {
     }
 
     /// Runs a program to completion: its exit status and its standard output (with standard
-    /// error merged into it when asked).
-    public static func outcome(_ executable: URL, _ arguments: [String], withStandardError: Bool) throws -> (status: Int32, output: String) {
+    /// error merged into it when asked), in `environment` when given, else in this process's.
+    public static func outcome(_ executable: URL, _ arguments: [String], withStandardError: Bool,
+                               environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
         let process = Process(), pipe = Pipe()
         process.executableURL = executable; process.arguments = arguments; process.standardOutput = pipe
+        if let environment { process.environment = environment }
         if withStandardError { process.standardError = pipe }
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
