@@ -9,7 +9,8 @@
 #
 # MODEL=DIR scores with another base model into DATA/score-NAME (NAME: the directory's name)
 # and writes detection-NAME-....md; TEMPLATE=plain|qwen2|... its prompt template. ALL=1 adds
-# the variants tried on data seed 1 only; MAX_LENGTH (default 256) the longest sequence scored.
+# the variants tried on data seed 1 only; MAX_LENGTH (default 256) the longest sequence scored;
+# TAG=WORD adds -WORD to the file's name (a table of some families beside the one of all).
 #
 #   DATA_SEEDS="1 2 3" scripts/families_detection.sh        # 18 runs: 22 minutes of variants after the
 #                                                           # scoring, on 2 cores shared with a training run
@@ -40,7 +41,7 @@ for family in $families; do
   done
 done
 seeds=$(echo $data_seeds | tr ' ' '-')
-out="docs/results/detection${name:+-$name}${SURFACE:+-s$SURFACE}${RATE:+-r$RATE}-d$seeds.md"
+out="docs/results/detection${name:+-$name}${TAG:+-$TAG}${SURFACE:+-s$SURFACE}${RATE:+-r$RATE}-d$seeds.md"
 python3 scripts/detection_variants.py ${ALL:+--all} "${dirs[@]}" > "$out.tmp"
 mv "$out.tmp" "$out"
 echo "families_detection: wrote $out" >&2

@@ -20,6 +20,13 @@ public enum NoiseKind: String, Codable, CaseIterable, Sendable {
     /// A wrong equation on numbers of its own, written like a step and used by nothing later
     /// (low RI): it harms by what the model learns from it, not by the context it leaves.
     case wrongSum = "wrong-sum"
+    /// The amount so far restated under the answer marker ("#### 12") between steps: it says
+    /// nothing new (low KN) and no step needs it (low RI). Read, it repeats the running amount
+    /// and misleads nothing; written, it is the answer a grader takes (the first "####").
+    case earlyAnswer = "early-answer"
+    /// A markdown heading under the answer marker before a step ("#### Step 2:"): layout, not
+    /// reasoning or content (low RI, low TR). Harmless to read, a wrong answer when written.
+    case heading
 }
 
 /// A family of injected noise: which kinds, how often, and where. `mixed` is the original
@@ -34,6 +41,8 @@ public enum NoiseFamily: String, Codable, CaseIterable, Sendable {
     case distractor
     case lateFact = "late-fact"
     case wrongSum = "wrong-sum"
+    case earlyAnswer = "early-answer"
+    case headings
 
     public var kinds: [NoiseKind] {
         switch self {
@@ -43,11 +52,18 @@ public enum NoiseFamily: String, Codable, CaseIterable, Sendable {
         case .distractor: return [.distractor]
         case .lateFact: return [.fact]
         case .wrongSum: return [.wrongSum]
+        case .earlyAnswer: return [.earlyAnswer]
+        case .headings: return [.heading]
         }
     }
 
     /// The probability of noise at each of the family's slots, unless set.
-    public var defaultRate: Double { self == .mixed ? 0.5 : 0.8 }
+    public var defaultRate: Double {
+        switch self {
+        case .mixed, .earlyAnswer, .headings: return 0.5
+        default: return 0.8
+        }
+    }
 }
 
 /// A labelled stretch of a solution: bytes `start..<end` of the UTF-8 answer (all ASCII, so
@@ -229,6 +245,22 @@ public struct ProblemGenerator {
             case (.wrongSum, _):
                 if i > 0, maybe() { add(wrongSum(), kind: .wrongSum) }
                 add(sentence, kind: nil)
+            case (.earlyAnswer, 1):
+                add(sentence, kind: nil)
+                if i < sentences.count - 1, maybe() { add("Answer so far: #### \(amounts[i]).", kind: .earlyAnswer) }
+            case (.earlyAnswer, _):
+                // After the steps only (not the start), in other words.
+                add(sentence, kind: nil)
+                if i > 0, i < sentences.count - 1, maybe() {
+                    add(pick(["The total so far is #### \(amounts[i]).", "Subtotal: #### \(amounts[i]) \(story.item)."]), kind: .earlyAnswer)
+                }
+            case (.headings, 1):
+                if i > 0, maybe() { add("#### Step \(i):", kind: .heading) }
+                add(sentence, kind: nil)
+            case (.headings, _):
+                // A smaller heading (five marks hold the marker too), without a number.
+                if i > 0, maybe() { add(pick(["##### Next:", "##### Now:", "##### Working:"]), kind: .heading) }
+                add(sentence, kind: nil)
             default:
                 add(sentence, kind: nil)
             }
@@ -296,6 +328,8 @@ public struct ProblemGenerator {
         case .distractor: return distractor()
         case .fact: return fact()
         case .wrongSum: return wrongSum()
+        case .earlyAnswer: return "Answer so far: #### \(number(2...40))."
+        case .heading: return "#### Step \(number(1...3)):"
         case .aside:
             let a = number(2...40), b = (a + number(1...30)) % 41
             switch number(0...2) {

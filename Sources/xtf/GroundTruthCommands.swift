@@ -21,7 +21,7 @@ struct GroundTruthGenerate: ParsableCommand {
         discussion: """
             train.jsonl and test.jsonl are in GSM8K's layout (question, answer ending "#### N"); train \
             records also carry "noise": [{start, end, kind}] byte spans of the answer (kinds: \
-            boilerplate, filler, aside, dead-end, near-miss, distractor, fact, wrong-sum). train-clean.jsonl holds the same \
+            boilerplate, filler, aside, dead-end, near-miss, distractor, fact, wrong-sum, early-answer, heading). train-clean.jsonl holds the same \
             problems with the noise cut out. pretrain.jsonl holds {"prompt": "", "response": text} documents \
             for pretraining a base model (arithmetic facts and chains, stories with the amount restated \
             after each event, the phrases the noise is made of; never the question and worked solution format). The same seed always writes the same files.
@@ -32,10 +32,10 @@ struct GroundTruthGenerate: ParsableCommand {
     @Option(help: "Training problems (noisy).") var train = 2000
     @Option(help: "Held-out problems (clean).") var test = 200
     @Option(help: "Pretraining documents.") var pretrain = 20000
-    @Option(help: "Noise family: mixed (the control: boilerplate, filler, asides; harmless), dead-end (computations on the running amount nothing uses), near-miss (the same on a number near it), distractor (off-topic numbers), late-fact (known sums before the answer), wrong-sum (equations off by one that nothing uses).")
+    @Option(help: "Noise family: mixed (the control: boilerplate, filler, asides; harmless), dead-end (computations on the running amount nothing uses), near-miss (the same on a number near it), distractor (off-topic numbers), late-fact (known sums before the answer), wrong-sum (equations off by one that nothing uses), early-answer (the amount so far under the answer marker \"####\" between steps), headings (\"#### Step 2:\" before steps).")
     var family: NoiseFamily = .mixed
     @Option(help: "Surface forms of the family's noise: 1, or 2 (other wording, openings and positions).") var surface = 1
-    @Option(help: "Probability of noise at each of the family's slots (default: 0.5 for mixed, 0.8 for the others).") var noiseRate: Double?
+    @Option(help: "Probability of noise at each of the family's slots (default: 0.5 for mixed, early-answer and headings, 0.8 for the others).") var noiseRate: Double?
     @Option(help: "For --family mixed: noise kinds, comma-separated: boilerplate,filler,aside") var kinds = "boilerplate,filler,aside"
     @Option(help: "Fewest operations per problem.") var minSteps = 2
     @Option(help: "Most operations per problem.") var maxSteps = 2
