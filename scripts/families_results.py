@@ -12,10 +12,10 @@ it reads only the summaries.
 import glob
 import json
 import os
-import random
 import statistics
 import sys
 
+import numpy as np
 
 
 def load_runs(root):
@@ -37,20 +37,24 @@ def grade_pairs(runs, arm, against="normal"):
 def paired_interval(runs_pairs, resamples=4000, seed=1):
     """mean(a - b) over the pooled item pairs, and 2.5% / 97.5% quantiles of a two-level
     bootstrap: the runs (training and data seeds) resampled, then the items within each run,
-    so the interval carries the spread between training seeds as well as the items'."""
-    deltas = [[a - b for a, b in pairs] for pairs in runs_pairs]
-    rng = random.Random(seed)
-    means = []
-    for _ in range(resamples):
-        total = count = 0
-        for _ in deltas:
-            run = deltas[rng.randrange(len(deltas))]
-            total += sum(run[rng.randrange(len(run))] for _ in run)
-            count += len(run)
-        means.append(total / count)
-    means.sort()
-    pooled = [d for run in deltas for d in run]
-    return sum(pooled) / len(pooled), means[int(0.025 * (resamples - 1))], means[int(0.975 * (resamples - 1))]
+    so the interval carries the spread between training seeds as well as the items'.
+    Resampling a run's n items with replacement is drawn as one multinomial over its distinct
+    differences (the same distribution, without drawing each item)."""
+    deltas = [np.asarray([a - b for a, b in pairs], dtype=np.int64) for pairs in runs_pairs]
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(len(deltas), size=(resamples, len(deltas)))
+    totals, counts = np.zeros(resamples), np.zeros(resamples)
+    for r, run in enumerate(deltas):
+        rows = np.nonzero(picks == r)[0]  # one entry per time a resample picked run r
+        if len(rows) == 0:
+            continue
+        values, frequency = np.unique(run, return_counts=True)
+        draws = rng.multinomial(len(run), frequency / len(run), size=len(rows))
+        np.add.at(totals, rows, draws @ values)
+        np.add.at(counts, rows, len(run))
+    means = np.sort(totals / counts)
+    pooled = np.concatenate(deltas)
+    return float(pooled.mean()), float(means[int(0.025 * (resamples - 1))]), float(means[int(0.975 * (resamples - 1))])
 
 
 def main():
