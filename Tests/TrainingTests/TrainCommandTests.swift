@@ -155,17 +155,38 @@ final class TrainCommandTests: XCTestCase {
     }
 
     /// LoRA on a base left in the mapped checkpoint trains the adapters fp32 weights train, at
-    /// -np 2 (the tiny GPT-2's head is one block: the same sums in the same order); full
-    /// fine-tuning with mapped weights is refused by name.
+    /// -np 2 (the tiny GPT-2's head is one block: the same sums in the same order), and `xtf
+    /// eval --adapter` generates the same text from either storage; full fine-tuning with
+    /// mapped weights is refused by name.
     func testLoRAOnMappedBaseWeightsTrainsWhatFP32BaseWeightsTrain() throws {
-        var adapters: [Data] = []
+        var adapters: [Data] = [], generations: [String] = []
+        let data = try Fixtures.gsm8k(records: 8)
         for weights in ["fp32", "mapped"] {
             let out = try TestPaths.scratchDirectory("train-lora-\(weights)")
             let result = try train(ranks: 2, out: out, extra: ["--lora", "4,16,c_attn+c_fc", "--max-steps", "3", "--weights", weights])
             XCTAssertEqual(result.status, 0, result.stderr)
-            adapters.append(try Data(contentsOf: out.appendingPathComponent("checkpoint-00000003/adapter_model.safetensors")))
+            let checkpoint = out.appendingPathComponent("checkpoint-00000003")
+            adapters.append(try Data(contentsOf: checkpoint.appendingPathComponent("adapter_model.safetensors")))
+            let written = out.appendingPathComponent("generations.jsonl")
+            let eval = try MPIRunner.run(ranks: 2, ["eval", "--model", Self.shared.model.path, "--adapter", checkpoint.path, "--weights", weights,
+                                                   "--task", "gsm8k", "--data", data.path, "--max-new-tokens", "12", "--batch-size", "4",
+                                                   "--generations", written.path], timeout: 600)
+            XCTAssertEqual(eval.status, 0, eval.stderr)
+            generations.append(try String(contentsOf: written, encoding: .utf8))
+            // Perplexity moves with any change of the weights: the adapter is applied.
+            let perplexity = try MPIRunner.run(ranks: 2, ["eval", "--model", Self.shared.model.path, "--adapter", checkpoint.path,
+                                                         "--weights", weights, "--task", "perplexity", "--data", data.path], timeout: 600)
+            XCTAssertEqual(perplexity.status, 0, perplexity.stderr)
+            generations.append(perplexity.stdout.split(separator: "\n").filter { $0.contains("perplexity") }.joined(separator: "\n"))
         }
+        let base = try MPIRunner.run(ranks: 2, ["eval", "--model", Self.shared.model.path, "--task", "perplexity", "--data", data.path], timeout: 600)
+        XCTAssertEqual(base.status, 0, base.stderr)
+        XCTAssertFalse(generations[1].isEmpty)
+        XCTAssertNotEqual(generations[1], base.stdout.split(separator: "\n").filter { $0.contains("perplexity") }.joined(separator: "\n"))
         XCTAssertEqual(adapters[0], adapters[1])
+        XCTAssertEqual(generations[0], generations[2])
+        XCTAssertEqual(generations[1], generations[3])
+        XCTAssertEqual(generations[0].split(separator: "\n").count, 8, "one line per record")
         let full = try train(ranks: 1, out: try TestPaths.scratchDirectory("train-full-mapped"), extra: ["--max-steps", "1", "--weights", "mapped"])
         XCTAssertNotEqual(full.status, 0)
         XCTAssertTrue(full.stderr.contains("weights") && full.stderr.contains("--lora"), full.stderr)
