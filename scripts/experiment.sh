@@ -5,13 +5,16 @@
 #   1. choosing (data seeds 1-3, surface 1, training seeds 1-2): every family at its default
 #      noise rate, wrong-sum, late-fact and near-miss at rate 0.3, wrong-sum (training seeds
 #      1-3), near-miss and dead-end at rate 0.5; arms normal, oracle, clean, random, xtf
-#      (scripts/families.sh)
+#      (scripts/families.sh); the families that harm by being written (early-answer,
+#      headings: added on 2026-12-06, after xtf-plus was frozen) at their default rate 0.5,
+#      and at 0.3 and 0.8 on data seed 1 (normal, oracle, clean: the pilot's condition C)
 #   2. the mask variants on detection, data seeds 1-3 (scripts/families_detection.sh): where
 #      the preset xtf-plus was chosen; and with SmolLM2's scores of wrong-sum and mixed
 #      (about an hour)
 #   3. held out (never looked at while choosing): data seeds 4-6 of surface 1 and seeds 1-2 of
 #      surface 2, training seeds 1-2, arms normal, oracle, clean, xtf, xtf-plus; and the
-#      variants on their detection
+#      variants on their detection. The written-harm families are held out as a whole for
+#      xtf-plus (frozen before they existed).
 #   4. what the paper's rules flag on GSM8K, embedded model and SmolLM2 (scripts/gsm8k_flagged.sh)
 #   5. the tables pasted into docs/RESULTS.md (scripts/families_readme.py)
 # On 2 cores: about 11 minutes per family run of five arms, so the whole grid (75 choosing
@@ -24,7 +27,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 stages=${STAGES:-"1 2 3 4 5"}
 harmful="dead-end distractor late-fact near-miss wrong-sum"
-families=${FAMILIES:-"mixed $harmful"}
+written="early-answer headings"
+families=${FAMILIES:-"mixed $harmful $written"}
+# The families of this run that are in the list (FAMILIES narrows every stage).
+only() { local out=""; for f in $1; do case " $families " in *" $f "*) out="$out $f";; esac; done; echo $out; }
 [ -n "${XTF_BIN:-}" ] || { [ -x .build/release/xtf ] || scripts/setup.sh >/dev/null; export XTF_BIN=$PWD/.build/release/xtf; }
 start=$(date +%s)
 has() { case " $stages " in *" $1 "*) return 0;; *) return 1;; esac; }
@@ -34,9 +40,15 @@ if has 1; then
   RATE=0.3 FAMILIES="wrong-sum late-fact near-miss" DATA_SEEDS="1 2 3" TRAIN_SEEDS="1 2" scripts/families.sh
   RATE=0.5 FAMILIES="wrong-sum near-miss dead-end" DATA_SEEDS="1 2 3" TRAIN_SEEDS="1 2" scripts/families.sh
   RATE=0.5 FAMILIES="wrong-sum" DATA_SEEDS="1 2 3" TRAIN_SEEDS="3" scripts/families.sh
+  if [ -n "$(only "$written")" ]; then
+    for rate in 0.3 0.8; do
+      ARMS=normal,oracle,clean RATE=$rate FAMILIES="$(only "$written")" DATA_SEEDS=1 TRAIN_SEEDS="1 2" scripts/families.sh
+    done
+  fi
 fi
 if has 2; then
-  FAMILIES="$families" DATA_SEEDS="1 2 3" scripts/families_detection.sh
+  FAMILIES="$(only "mixed $harmful")" DATA_SEEDS="1 2 3" scripts/families_detection.sh
+  [ -z "$(only "$written")" ] || TAG=written FAMILIES="$(only "$written")" DATA_SEEDS="1 2 3" scripts/families_detection.sh
   # A real base model's attributes (SmolLM2, imported by scripts/gsm8k_flagged.sh's recipe).
   smollm2="${XTF_CACHE:-$HOME/.cache/xtf}/smollm2-135m-instruct"
   [ -f "$smollm2/model.safetensors" ] || "$XTF_BIN" model import --gguf "$(scripts/fetch_smollm2.sh)" --out "$smollm2" >/dev/null
