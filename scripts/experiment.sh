@@ -53,6 +53,8 @@ if has 2; then
   smollm2="${XTF_CACHE:-$HOME/.cache/xtf}/smollm2-135m-instruct"
   [ -f "$smollm2/model.safetensors" ] || "$XTF_BIN" model import --gguf "$(scripts/fetch_smollm2.sh)" --out "$smollm2" >/dev/null
   MODEL="$smollm2" MAX_LENGTH=512 TEMPLATE=plain FAMILIES="wrong-sum mixed" DATA_SEEDS=1 scripts/families_detection.sh
+  [ -z "$(only "$written")" ] || MODEL="$smollm2" MAX_LENGTH=512 TEMPLATE=plain TAG=written FAMILIES="$(only "$written")" \
+    DATA_SEEDS=1 scripts/families_detection.sh
 fi
 if has 3; then
   held_out=normal,oracle,clean,xtf,xtf-plus
@@ -76,5 +78,11 @@ if has 5; then
   done
   python3 scripts/families_readme.py --after "Each attribute" "detection d1-2-3 attributes" docs/results/detection-d1-2-3.md
   python3 scripts/families_readme.py --after "Means over" "detection smollm2 means" docs/results/detection-smollm2-135m-instruct-d1.md
+  for pair in "written d1-2-3:detection-written-d1-2-3" "smollm2 written:detection-smollm2-135m-instruct-written-d1"; do
+    file=docs/results/${pair#*:}.md
+    [ -f "$file" ] || { echo "experiment: $file missing (stage 2 not run): its tables are not refreshed" >&2; continue; }
+    python3 scripts/families_readme.py --after "Means over" "detection ${pair%%:*} means" "$file"
+    python3 scripts/families_readme.py --after "Each attribute" "detection ${pair%%:*} attributes" "$file"
+  done
 fi
 echo "experiment: stages $stages in $(( $(date +%s) - start )) s" >&2
