@@ -2,9 +2,10 @@
 # README command 1: set up (apt packages, release build), then run the whole job under
 # mpirun -np 2 on the embedded default base model (models/default) and data with known,
 # harmful noise: generate the early-answer family's problems (the amount so far written under
-# the answer marker "####" between steps, labelled, and their clean twins), score and mask them, fine-tune normally, on what the paper's rules keep,
-# on what the xtf-plus preset keeps and with exactly the noise masked (oracle), evaluate every arm and the base model on clean held-out problems, and print the
-# comparison table (differences to normal with paired intervals) and how well each attribute
+# the answer marker "####" between steps, labelled, and their clean twins), score and mask
+# them, fine-tune normally, on what the paper's rules keep, on what the xtf-plus preset keeps
+# and with exactly the noise masked (oracle), evaluate every arm and the base model on clean
+# held-out problems, and print the comparison table (differences to normal with paired intervals) and how well each attribute
 # found the noise. Outputs: runs/demo (report.md, report.html, manifest.json, ...).
 #
 #   scripts/demo.sh                                  # NP=2

@@ -43,7 +43,7 @@ def paired_interval(runs_pairs, resamples=4000, seed=1):
     deltas = [np.asarray([a - b for a, b in pairs], dtype=np.int64) for pairs in runs_pairs]
     rng = np.random.default_rng(seed)
     picks = rng.integers(len(deltas), size=(resamples, len(deltas)))
-    totals, counts = np.zeros(resamples), np.zeros(resamples)
+    totals = np.zeros(resamples)
     for r, run in enumerate(deltas):
         rows = np.nonzero(picks == r)[0]  # one entry per time a resample picked run r
         if len(rows) == 0:
@@ -51,7 +51,7 @@ def paired_interval(runs_pairs, resamples=4000, seed=1):
         values, frequency = np.unique(run, return_counts=True)
         draws = rng.multinomial(len(run), frequency / len(run), size=len(rows))
         np.add.at(totals, rows, draws @ values)
-        np.add.at(counts, rows, len(run))
+    counts = np.array([len(run) for run in deltas])[picks].sum(axis=1)
     means = np.sort(totals / counts)
     pooled = np.concatenate(deltas)
     return float(pooled.mean()), float(means[int(0.025 * (resamples - 1))]), float(means[int(0.975 * (resamples - 1))])

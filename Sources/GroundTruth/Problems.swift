@@ -328,6 +328,7 @@ public struct ProblemGenerator {
         case .distractor: return distractor()
         case .fact: return fact()
         case .wrongSum: return wrongSum()
+        // Outside its family (`--kinds`) an early answer has no story to restate: any amount.
         case .earlyAnswer: return "Answer so far: #### \(number(2...40))."
         case .heading: return "#### Step \(number(1...3)):"
         case .aside:
