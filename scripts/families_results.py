@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The noise-family tables from the committed run summaries (docs/results/FAMILY/*.json,
-written by scripts/families.sh): per family and surface, every arm's exact match (mean over
+written by scripts/families.sh): per family, surface and seed role (the data seeds where
+variants were chosen, kept apart from the held-out ones), every arm's exact match (mean over
 the runs, and each run's), its difference to normal (each run's items paired with its own
 normal arm) with a 95% two-level bootstrap interval (runs, then items within them), and the
 share of the oracle gap it recovers, (arm - normal) / (oracle - normal), over the same runs
@@ -57,36 +58,48 @@ def paired_interval(runs_pairs, resamples=4000, seed=1):
     return float(pooled.mean()), float(means[int(0.025 * (resamples - 1))]), float(means[int(0.975 * (resamples - 1))])
 
 
+def role(run):
+    """Where a run's data seed sits in the protocol: variants were chosen on surface 1's data
+    seeds 1-3; surface 1's seeds 4-6 and every seed of surface 2 are held out. Never pooled."""
+    return "choosing" if run["surface"] == 1 and run["dataSeed"] <= 3 else "held out"
+
+
 def main():
     runs = load_runs(sys.argv[1] if len(sys.argv) > 1 else "docs/results")
     groups = {}
     for run in runs:
-        groups.setdefault((run["family"], run["surface"], run.get("noiseRate")), []).append(run)
+        groups.setdefault((run["family"], run["surface"], role(run), run.get("noiseRate")), []).append(run)
 
-    print("| family | surface | noise rate | runs (data-train seeds) | arm | exact match (mean) | per run | vs normal [95% CI] | share of the oracle gap |")
-    print("| --- | ---: | ---: | --- | --- | ---: | --- | --- | ---: |")
-    for (family, surface, rate), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)):
+    print("| family | surface | seeds | noise rate | runs (data-train seeds) | arm | exact match (mean) | per run | vs normal [95% CI] | share of the oracle gap |")
+    print("| --- | ---: | --- | ---: | --- | --- | ---: | --- | --- | ---: |")
+    for (family, surface, seeds_role, rate), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], kv[0][3] or 0)):
         names = []
         for run in members:
             names += [a["arm"] for a in run["arms"] if a["arm"] not in names]
         for name in names:
-            with_arm = [r for r in members if name in {a["arm"] for a in r["arms"]} and "normal" in {a["arm"] for a in r["arms"]}]
+            # An arm of the official LoRA protocol is compared with that protocol's normal and
+            # oracle arms, every other arm with full fine-tuning's.
+            lora = "-lora" if name.endswith("-lora") else ""
+            normal, oracle_arm = "normal" + lora, "oracle" + lora
+            with_arm = [r for r in members if {name, normal} <= {a["arm"] for a in r["arms"]}]
             if not with_arm:
                 continue
             metrics = [next(a for a in r["arms"] if a["arm"] == name)["metric"] or 0 for r in with_arm]
-            d, low, high = paired_interval(grade_pairs(with_arm, name))
+            d, low, high = paired_interval(grade_pairs(with_arm, name, against=normal))
             share = ""
             # A share of the oracle's gain, over the same runs, only where the oracle's gain is
             # clear (its interval above 0): a share of a gain that may be nothing means nothing.
-            oracle = grade_pairs(with_arm, "oracle") if name not in ("normal", "oracle", "base", "clean") else None
+            oracle = None
+            if name not in (normal, oracle_arm, "base", "clean"):
+                oracle = grade_pairs(with_arm, oracle_arm, against=normal)
             if oracle:
                 gain, gain_low, _ = paired_interval(oracle)
                 if gain_low > 0:
                     share = f"{d / gain:.2f}"
             seeds = ", ".join(f"{r['dataSeed']}-{r['trainSeed']}" for r in with_arm)
-            print(f"| {family} | {surface} | {rate if rate is not None else 'default'} | {seeds} | {name} | {statistics.mean(metrics):.3f} | "
-                  f"{', '.join(f'{m:.3f}' for m in metrics)} | {d:+.3f} [{low:+.3f}, {high:+.3f}] | {share} |")
-
+            versus = f"{d:+.3f} [{low:+.3f}, {high:+.3f}]" + (f" (vs {normal})" if lora else "")
+            print(f"| {family} | {surface} | {seeds_role} | {rate if rate is not None else 'default'} | {seeds} | {name} | {statistics.mean(metrics):.3f} | "
+                  f"{', '.join(f'{m:.3f}' for m in metrics)} | {versus} | {share} |")
 
 if __name__ == "__main__":
     main()
