@@ -3,16 +3,23 @@
 it only reads what xtf wrote): per arm its mask, steps, tokens with a loss, exact match, the
 difference to normal with its 95% paired-bootstrap interval, and the per-item grades as a
 string of 0/1 (so intervals over pooled seeds can be recomputed without the run directory);
-the detection table of the scoring run.
+the detection table of the scoring run. With --previous SUMMARY (the run's summary from an
+earlier invocation that ran other arms), the arms it holds and this report lacks are kept:
+`xtf run --arms` reports only the arms it was asked for.
 
-    scripts/families_summary.py RUN_DIR FAMILY SURFACE DATA_SEED TRAIN_SEED [NOISE_RATE]
+    scripts/families_summary.py [--previous SUMMARY] RUN_DIR FAMILY SURFACE DATA_SEED TRAIN_SEED [NOISE_RATE]
 """
 import json
 import os
 import sys
 
-run, family, surface, data_seed, train_seed = sys.argv[1:6]
-noise_rate = float(sys.argv[6]) if len(sys.argv) > 6 and sys.argv[6] else None  # None: the family's default
+args = sys.argv[1:]
+previous = None
+if args[:1] == ["--previous"]:
+    previous = json.load(open(args[1]))
+    args = args[2:]
+run, family, surface, data_seed, train_seed = args[:5]
+noise_rate = float(args[5]) if len(args) > 5 and args[5] else None  # None: the family's default
 report = json.load(open(os.path.join(run, "report.json")))
 arms = []
 for row in report:
@@ -27,6 +34,9 @@ detection = None
 path = os.path.join(run, "detection.json")
 if os.path.exists(path):
     detection = json.load(open(path))
+if previous is not None:
+    new = {a["arm"] for a in arms}
+    arms = [a for a in previous["arms"] if a["arm"] not in new] + arms
 summary = {"family": family, "surface": int(surface), "dataSeed": int(data_seed), "trainSeed": int(train_seed),
            "arms": arms, "detection": detection}
 if noise_rate is not None:
