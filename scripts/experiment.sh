@@ -7,7 +7,8 @@
 #      1-3), near-miss and dead-end at rate 0.5; arms normal, oracle, clean, random, xtf
 #      (scripts/families.sh); the families that harm by being written (early-answer,
 #      headings: added on 2026-12-06, after xtf-plus was frozen) at their default rate 0.5,
-#      and at 0.3 and 0.8 on data seed 1 (normal, oracle, clean: the pilot's condition C)
+#      and at 0.3 and 0.8 on data seed 1 (normal, oracle, clean: the pilot's condition C);
+#      the official LoRA protocol's arms on early-answer, data seed 1 (about 5 minutes)
 #   2. the mask variants on detection, data seeds 1-3 (scripts/families_detection.sh): where
 #      the preset xtf-plus was chosen; and with SmolLM2's scores of wrong-sum and mixed
 #      (about an hour)
@@ -48,6 +49,8 @@ if has 1; then
       ARMS=normal,oracle,clean RATE=$rate FAMILIES="$(only "$written")" DATA_SEEDS=1 TRAIN_SEEDS="1 2" scripts/families.sh
     done
   fi
+  # The official code's LoRA protocol (docs/METHOD.md section 6, row 11).
+  [ -z "$(only early-answer)" ] || ARMS=normal-lora,oracle-lora,xtf-lora FAMILIES=early-answer DATA_SEEDS=1 TRAIN_SEEDS=1 scripts/families.sh
 fi
 if has 2; then
   FAMILIES="$(only "mixed $harmful")" DATA_SEEDS="1 2 3" scripts/families_detection.sh
