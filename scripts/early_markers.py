@@ -22,7 +22,7 @@ def early_marker(output):
 
 
 def main():
-    print("| run | arm | generations | first "####" not at the start of the last line | exact match |")
+    print("| run | arm | generations | first #### not at the start of the last line | exact match |")
     print("| --- | --- | ---: | ---: | ---: |")
     for run in sys.argv[1:]:
         for path in sorted(glob.glob(os.path.join(run, "arms", "*", "generations.jsonl"))):
