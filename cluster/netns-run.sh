@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs xtf with one rank per namespace host (cluster/netns-hosts.sh), over TCP only:
 #   cluster/netns-run.sh -np 4 info
-#   XTF_BIN=.build/release/xtf-testbench cluster/netns-run.sh -np 4 collectives --out /tmp/x
+#   XTF_BIN=.build/release/xtf-testbench cluster/netns-run.sh -np 4 collectives --out /tmp/x   # after scripts/test.sh (or XTF_BUILD_TESTS=1 scripts/setup.sh) built it
 # Creates the hosts if needed. Each namespace host has its own network stack but they share
 # the machine's cores, so ranks are not bound to cores (every "host" would pick core 0).
 set -euo pipefail

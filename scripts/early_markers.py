@@ -16,6 +16,7 @@ def early_marker(output):
     """The first "####" is anywhere but at the start of the last line (where the answer goes):
     before a later line, or inside a line that something else starts, as in a solution that
     stops without its answer line."""
+    output = output.rstrip()
     first = output.find("####")
     last_line = output.rfind("\n") + 1
     return first >= 0 and (first < last_line or output[last_line:first].strip() != "")

@@ -47,7 +47,8 @@ sys.exit(0 if set(sys.argv[2].split(",")) <= have else 1)' "$summary" "$arms"; t
       mkdir -p "$(dirname "$summary")"
       # The arms an earlier invocation wrote into this summary stay in it.
       previous=(); [ ! -f "$summary" ] || previous=(--previous "$summary")
-      python3 scripts/families_summary.py "${previous[@]}" "$out" "$family" "$surface" "$d" "$t" "$rate" > "$summary.tmp" && mv "$summary.tmp" "$summary"
+      python3 scripts/families_summary.py ${previous[@]+"${previous[@]}"} "$out" "$family" "$surface" "$d" "$t" "$rate" > "$summary.tmp"
+      mv "$summary.tmp" "$summary"
       echo "families: wrote $summary"
     done
   done

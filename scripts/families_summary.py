@@ -13,6 +13,35 @@ import json
 import os
 import sys
 
+
+
+def merged(previous, summary):
+    """The earlier summary's arms, each replaced in place by this report's row of the same
+    name, then the arms new here. A kept arm's grades were paired with the earlier normal
+    arm, so a normal arm whose grades changed (a rerun on other kernels) is refused; a row
+    whose difference this report could not compute (normal not among its arms) keeps the
+    earlier one when its grades are the same."""
+    for key in ("family", "surface", "dataSeed", "trainSeed"):
+        if previous.get(key) != summary[key]:
+            sys.exit(f"families_summary: --previous is another run ({key} {previous.get(key)!r}, not {summary[key]!r})")
+    if previous.get("noiseRate") != summary.get("noiseRate"):
+        sys.exit("families_summary: --previous is another run (its noise rate differs)")
+    new = {a["arm"]: a for a in summary["arms"]}
+    kept = [a["arm"] for a in previous["arms"] if a["arm"] not in new]
+    old = {a["arm"]: a for a in previous["arms"]}
+    if kept and "normal" in old and "normal" in new and old["normal"]["grades"] != new["normal"]["grades"]:
+        sys.exit(f"families_summary: the normal arm's grades changed, so the kept arms ({', '.join(kept)}) "
+                 "would be compared with another run: rerun them too (ARMS)")
+    arms = []
+    for a in previous["arms"]:
+        row = new.pop(a["arm"], a)
+        if row is not a and row.get("difference") is None and row["grades"] == a["grades"]:
+            row = row | {"difference": a.get("difference"), "interval": a.get("interval")}
+        arms.append(row)
+    arms += new.values()
+    return summary | {"arms": arms, "detection": summary["detection"] or previous.get("detection")}
+
+
 args = sys.argv[1:]
 previous = None
 if args[:1] == ["--previous"]:
@@ -34,11 +63,10 @@ detection = None
 path = os.path.join(run, "detection.json")
 if os.path.exists(path):
     detection = json.load(open(path))
-if previous is not None:
-    new = {a["arm"] for a in arms}
-    arms = [a for a in previous["arms"] if a["arm"] not in new] + arms
 summary = {"family": family, "surface": int(surface), "dataSeed": int(data_seed), "trainSeed": int(train_seed),
            "arms": arms, "detection": detection}
 if noise_rate is not None:
     summary["noiseRate"] = noise_rate
+if previous is not None:
+    summary = merged(previous, summary)
 print(json.dumps(summary, indent=1, sort_keys=True))
