@@ -18,8 +18,8 @@
 #      xtf-plus (frozen before they existed).
 #   4. what the paper's rules flag on GSM8K, embedded model and SmolLM2 (scripts/gsm8k_flagged.sh)
 #   5. the tables pasted into docs/RESULTS.md (scripts/families_readme.py)
-# On 2 cores: about 11 minutes per family run of five arms on the earlier machines (about 8
-# for four arms on the Emerald Rapids machines, 2026-12-06), so the first round's grid (75
+# On 2 cores: about 11 minutes per family run of five arms on the earlier machines (about 9
+# on the Emerald Rapids machines: the held-out runs of 2026-12-06), so the first round's grid (75
 # choosing runs, 60 held-out runs) is about 25 hours and the written-harm families add 20
 # choosing and 20 held-out runs (about 6 hours); steps 2, 4 and 5 take under an hour, plus
 # about 20 minutes of SmolLM2 scoring per family and data seed. STAGES

@@ -45,9 +45,7 @@ sys.exit(0 if set(sys.argv[2].split(",")) <= have else 1)' "$summary" "$arms"; t
         --set score.data="$data/train.jsonl" --set eval.data="$data/test.jsonl" --set groundtruth.labels="$data/train.jsonl" \
         --set arms.clean.data="$data/train-clean.jsonl" --set train.seed="$t" --arms "$arms" >/dev/null
       mkdir -p "$(dirname "$summary")"
-      # The arms an earlier invocation wrote into this summary stay in it.
-      previous=(); [ ! -f "$summary" ] || previous=(--previous "$summary")
-      python3 scripts/families_summary.py ${previous[@]+"${previous[@]}"} "$out" "$family" "$surface" "$d" "$t" "$rate" > "$summary.tmp"
+      python3 scripts/families_summary.py "$out" "$family" "$surface" "$d" "$t" "$rate" > "$summary.tmp"
       mv "$summary.tmp" "$summary"
       echo "families: wrote $summary"
     done

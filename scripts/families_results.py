@@ -101,5 +101,6 @@ def main():
             print(f"| {family} | {surface} | {seeds_role} | {rate if rate is not None else 'default'} | {seeds} | {name} | {statistics.mean(metrics):.3f} | "
                   f"{', '.join(f'{m:.3f}' for m in metrics)} | {versus} | {share} |")
 
+
 if __name__ == "__main__":
     main()

@@ -92,31 +92,55 @@ public struct ExperimentJob {
             } else {
                 say("\(arm.name): training done")
             }
-            guard let checkpoint = try CheckpointStore(directory: training).newest() else {
+            guard var row = try trainedRow(arm) else {
                 throw PipelineError.corruptRun(path: training, reason: "arms.\(arm.name): training wrote no checkpoint here")
             }
-            var row = ArmComparison.Row(arm: arm.name, mask: arm.maskName, checkpoint: checkpoint)
-            let state = try CheckpointStore.state(of: checkpoint)
-            row.steps = state.step; row.tokens = state.tokens.reduce(0, +); row.finalLoss = state.losses.last
             if let eval = plan.eval {
-                let isLoRA = exists((checkpoint as NSString).appendingPathComponent("adapter_config.json"))
-                try evaluate(&row, name: arm.name, model: isLoRA ? plan.model : checkpoint, adapter: isLoRA ? checkpoint : nil,
+                let isLoRA = exists((row.checkpoint as NSString).appendingPathComponent("adapter_config.json"))
+                try evaluate(&row, name: arm.name, model: isLoRA ? plan.model : row.checkpoint, adapter: isLoRA ? row.checkpoint : nil,
                              settings: eval, out: layout.armEval(arm.name), generations: layout.armGenerations(arm.name))
             }
             rows.append(row)
         }
 
-        // 3. The report, the ground-truth detection table and the manifest (rank 0).
+        // 3. The report, the ground-truth detection table and the manifest (rank 0), of every
+        // arm the directory holds: an earlier `--arms` may have finished others.
         guard world.isRoot else { try world.barrier(); return nil }
-        let outcome = try writeReport(ArmComparison(rows: try withDifferences(rows)))
+        let directory = ExperimentJob(plan: try JSONFiles.read(RunPlan.self, from: layout.plan), world: world, log: log, announce: announce)
+        let outcome = try directory.writeReport(ArmComparison(rows: try directory.withDifferences(try directory.rows(adding: rows))))
         try world.barrier()
         return outcome
+    }
+
+    /// An arm's row from its newest checkpoint (steps, tokens with a loss, last loss); nil
+    /// when it has none.
+    func trainedRow(_ arm: RunPlan.Arm) throws -> ArmComparison.Row? {
+        guard let checkpoint = try CheckpointStore(directory: layout.armTraining(arm.name)).newest() else { return nil }
+        var row = ArmComparison.Row(arm: arm.name, mask: arm.maskName, checkpoint: checkpoint)
+        let state = try CheckpointStore.state(of: checkpoint)
+        row.steps = state.step; row.tokens = state.tokens.reduce(0, +); row.finalLoss = state.losses.last
+        return row
+    }
+
+    /// This plan's rows in its arms' order: those of this invocation (`current`, the base
+    /// model's first), and of the arms evaluated here before, read back from their files.
+    func rows(adding current: [ArmComparison.Row]) throws -> [ArmComparison.Row] {
+        var rows = current.filter { $0.arm == "base" }
+        for arm in plan.arms {
+            if let row = current.first(where: { $0.arm == arm.name }) {
+                rows.append(row)
+            } else if exists(layout.armEval(arm.name)), var row = try trainedRow(arm) {
+                try readHeadline(&row, from: layout.armEval(arm.name))
+                rows.append(row)
+            }
+        }
+        return rows
     }
 
     /// Each row's metric minus the `normal` arm's with its paired-bootstrap interval, from the
     /// graded generations of both (tasks graded per item; unchanged otherwise).
     func withDifferences(_ rows: [ArmComparison.Row]) throws -> [ArmComparison.Row] {
-        guard let eval = plan.eval, [.gsm8k, .pubmedqa].contains(eval.task), plan.arms.contains(where: { $0.name == "normal" }) else { return rows }
+        guard let eval = plan.eval, [.gsm8k, .pubmedqa].contains(eval.task), rows.contains(where: { $0.arm == "normal" }) else { return rows }
         func graded(_ arm: String) throws -> [Double] {
             let file = arm == "base" ? layout.baseGenerations : layout.armGenerations(arm)
             return try JSONFiles.readLines(Generation.self, from: file).sorted { $0.index < $1.index }.map { $0.correct ? 1 : 0 }
@@ -168,16 +192,21 @@ public struct ExperimentJob {
             say("\(name): evaluation done")
         }
         try world.barrier()
+        try readHeadline(&row, from: out)
+        if let metric = row.metric, let metricName = row.metricName { say("\(name): \(metricName) \(String(format: "%.4f", metric))") }
+    }
+
+    /// An evaluation's headline metric (its eval.json) into `row`.
+    func readHeadline(_ row: inout ArmComparison.Row, from out: String) throws {
         if let headline = try JSONFiles.read(EvalResult.self, from: out).headline {
             row.metricName = headline.name; row.metric = headline.value
-            say("\(name): \(headline.name) \(String(format: "%.4f", headline.value))")
         }
     }
 
     /// Refuses an OUT that holds another kind of run, or an `xtf run` whose settings differ in a
     /// stage that has outputs there (it would be skipped as done, or continued, with other
     /// settings). Returns the plan to record: this one, plus the arms only the directory has
-    /// (a run of some arms keeps the others' settings for the next comparison).
+    /// (a run of some arms keeps the others' settings, and the report compares them all).
     func checkDirectory() throws -> RunPlan {
         let directory = OutputDirectory(plan.out, kind: .job, settingsFile: "run.json")
         try directory.refuseSymlinkAndNesting()
@@ -194,8 +223,10 @@ public struct ExperimentJob {
             throw PipelineError.runMismatch(path: directory.settingsFile, reason: "was written by another run (\(conflicts.joined(separator: "; "))), "
                 + "whose outputs would be taken as this run's: choose another out, or delete the directories of those stages to redo them")
         }
+        // The directory's arms in the order they first ran there, this run's settings replacing theirs.
         var recorded = plan
-        recorded.arms += saved.arms.filter { old in !plan.arms.contains { $0.name == old.name } }
+        recorded.arms = saved.arms.map { old in plan.arms.first { $0.name == old.name } ?? old }
+            + plan.arms.filter { new in !saved.arms.contains { $0.name == new.name } }
         return recorded
     }
 

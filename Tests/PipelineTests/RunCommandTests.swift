@@ -119,6 +119,11 @@ final class RunCommandTests: XCTestCase {
         let htmlSum = try Process.run(URL(fileURLWithPath: "/usr/bin/sha256sum"), [out.appendingPathComponent("report.html").path])
         XCTAssertEqual(html["sha256"] as? String, htmlSum.split(separator: " ").first.map(String.init))
 
+        // One arm run again by name: the report still compares every arm the directory holds.
+        let one = try MPIRunner.run(ranks: 1, ["run", "--config", file.path, "--arms", "xtf"], timeout: 900)
+        XCTAssertEqual(one.status, 0, one.stderr)
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8), report)
+
         // Overrides and arm selection on a new run directory.
         let third = try MPIRunner.run(ranks: 1, ["run", "--config", file.path, "--set", "out=\(directory.path)/other",
                                                  "--set", "train.max-steps=2", "--set", "train.lora=4,16,c_attn",
