@@ -66,8 +66,12 @@ if has 3; then
   held_out=normal,oracle,clean,xtf,xtf-plus
   ARMS=$held_out FAMILIES="$families" DATA_SEEDS="4 5 6" TRAIN_SEEDS="1 2" scripts/families.sh
   ARMS=$held_out SURFACE=2 FAMILIES="$families" DATA_SEEDS="1 2" TRAIN_SEEDS="1 2" scripts/families.sh
-  FAMILIES="$families" DATA_SEEDS="4 5 6" scripts/families_detection.sh
-  SURFACE=2 FAMILIES="$families" DATA_SEEDS="1 2" scripts/families_detection.sh
+  # Detection in two tables, as in stage 2: the first round's families, and the written-harm ones.
+  for held in "4 5 6:" "1 2:2"; do
+    FAMILIES="$(only "mixed $harmful")" SURFACE=${held#*:} DATA_SEEDS="${held%:*}" scripts/families_detection.sh
+    [ -z "$(only "$written")" ] || TAG=written FAMILIES="$(only "$written")" SURFACE=${held#*:} DATA_SEEDS="${held%:*}" \
+      scripts/families_detection.sh
+  done
 fi
 has 4 && scripts/gsm8k_flagged.sh
 if has 5; then
@@ -77,6 +81,11 @@ if has 5; then
   python3 scripts/families_pilot.py > "$table"
   python3 scripts/families_readme.py families_pilot.py "$table"
   python3 scripts/families_readme.py --after "| family | noise rate | A:" "families_pilot.py verdicts" "$table"
+  # The held-out sections' own tables: the same rows, one family group at a time.
+  for pair in "wrong-sum held out:--family wrong-sum" "written held out:--family early-answer --family headings"; do
+    python3 scripts/families_results.py ${pair#*:} --held-out > "$table"
+    python3 scripts/families_readme.py "${pair%%:*}" "$table"
+  done
   for seeds in d1-2-3 d4-5-6 s2-d1-2; do
     file=docs/results/detection-$seeds.md
     [ -f "$file" ] || { echo "experiment: $file missing (stage 2 or 3 not run): its tables are not refreshed" >&2; continue; }
@@ -84,9 +93,10 @@ if has 5; then
   done
   python3 scripts/families_readme.py --after "Each attribute" "detection d1-2-3 attributes" docs/results/detection-d1-2-3.md
   python3 scripts/families_readme.py --after "Means over" "detection smollm2 means" docs/results/detection-smollm2-135m-instruct-d1.md
-  for pair in "written d1-2-3:detection-written-d1-2-3" "smollm2 written:detection-smollm2-135m-instruct-written-d1"; do
+  for pair in "written d1-2-3:detection-written-d1-2-3" "smollm2 written:detection-smollm2-135m-instruct-written-d1" \
+    "written d4-5-6:detection-written-d4-5-6" "written s2-d1-2:detection-written-s2-d1-2"; do
     file=docs/results/${pair#*:}.md
-    [ -f "$file" ] || { echo "experiment: $file missing (stage 2 not run): its tables are not refreshed" >&2; continue; }
+    [ -f "$file" ] || { echo "experiment: $file missing (stage 2 or 3 not run): its tables are not refreshed" >&2; continue; }
     python3 scripts/families_readme.py --after "Means over" "detection ${pair%%:*} means" "$file"
     python3 scripts/families_readme.py --after "Each attribute" "detection ${pair%%:*} attributes" "$file"
   done

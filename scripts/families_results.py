@@ -5,16 +5,17 @@ variants were chosen, kept apart from the held-out ones), every arm's exact matc
 the runs, and each run's), its difference to normal (each run's items paired with its own
 normal arm) with a 95% two-level bootstrap interval (runs, then items within them), and the
 share of the oracle gap it recovers, (arm - normal) / (oracle - normal), over the same runs
-where the oracle's own gain has an interval above 0 (blank elsewhere). A comparison script:
-it reads only the summaries.
+where the oracle's own gain has an interval above 0 (blank elsewhere), and each run's count
+of generations that write the answer marker early (where the summary records it). A
+comparison script: it reads only the summaries.
 
-    scripts/families_results.py [RESULTS_DIR]      # prints Markdown
+    scripts/families_results.py [--family NAME]... [--held-out] [RESULTS_DIR]      # prints Markdown
 """
+import argparse
 import glob
 import json
 import os
 import statistics
-import sys
 
 import numpy as np
 
@@ -65,13 +66,19 @@ def role(run):
 
 
 def main():
-    runs = load_runs(sys.argv[1] if len(sys.argv) > 1 else "docs/results")
+    parser = argparse.ArgumentParser(description="The noise-family tables from the committed run summaries.")
+    parser.add_argument("results", nargs="?", default="docs/results")
+    parser.add_argument("--family", action="append", help="only this family (repeatable)")
+    parser.add_argument("--held-out", action="store_true", help="only the held-out seeds")
+    args = parser.parse_args()
+    runs = [run for run in load_runs(args.results)
+            if (not args.family or run["family"] in args.family) and (not args.held_out or role(run) == "held out")]
     groups = {}
     for run in runs:
         groups.setdefault((run["family"], run["surface"], role(run), run.get("noiseRate")), []).append(run)
 
-    print("| family | surface | seeds | noise rate | runs (data-train seeds) | arm | exact match (mean) | per run | vs normal [95% CI] | share of the oracle gap |")
-    print("| --- | ---: | --- | ---: | --- | --- | ---: | --- | --- | ---: |")
+    print("| family | surface | seeds | noise rate | runs (data-train seeds) | arm | exact match (mean) | per run | vs normal [95% CI] | share of the oracle gap | early markers (per run) |")
+    print("| --- | ---: | --- | ---: | --- | --- | ---: | --- | --- | ---: | --- |")
     for (family, surface, seeds_role, rate), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], kv[0][3] or 0)):
         names = []
         for run in members:
@@ -84,7 +91,10 @@ def main():
             with_arm = [r for r in members if {name, normal} <= {a["arm"] for a in r["arms"]}]
             if not with_arm:
                 continue
-            metrics = [next(a for a in r["arms"] if a["arm"] == name)["metric"] or 0 for r in with_arm]
+            rows = [next(a for a in r["arms"] if a["arm"] == name) for r in with_arm]
+            metrics = [row["metric"] or 0 for row in rows]
+            early = [row.get("earlyMarkers") for row in rows]
+            markers = "" if None in early else ", ".join(map(str, early))
             d, low, high = paired_interval(grade_pairs(with_arm, name, against=normal))
             share = ""
             # A share of the oracle's gain, over the same runs, only where the oracle's gain is
@@ -99,7 +109,7 @@ def main():
             seeds = ", ".join(f"{r['dataSeed']}-{r['trainSeed']}" for r in with_arm)
             versus = f"{d:+.3f} [{low:+.3f}, {high:+.3f}]" + (f" (vs {normal})" if lora else "")
             print(f"| {family} | {surface} | {seeds_role} | {rate if rate is not None else 'default'} | {seeds} | {name} | {statistics.mean(metrics):.3f} | "
-                  f"{', '.join(f'{m:.3f}' for m in metrics)} | {versus} | {share} |")
+                  f"{', '.join(f'{m:.3f}' for m in metrics)} | {versus} | {share} | {markers} |")
 
 
 if __name__ == "__main__":
