@@ -83,7 +83,8 @@ if has 5; then
   python3 scripts/families_readme.py families_pilot.py "$table"
   python3 scripts/families_readme.py --after "| family | noise rate | A:" "families_pilot.py verdicts" "$table"
   # The held-out sections' own tables: the same rows, one family group at a time.
-  for pair in "wrong-sum held out:--family wrong-sum" "written held out:--family early-answer --family headings"; do
+  for pair in "wrong-sum held out:--family wrong-sum" "mixed held out:--family mixed" \
+    "written held out:--family early-answer --family headings"; do
     python3 scripts/families_results.py ${pair#*:} --held-out > "$table"
     python3 scripts/families_readme.py "${pair%%:*}" "$table"
   done
