@@ -19,12 +19,14 @@
 #      xtf-plus (frozen before they existed).
 #   4. what the paper's rules flag on GSM8K, embedded model and SmolLM2 (scripts/gsm8k_flagged.sh)
 #   5. the tables pasted into docs/RESULTS.md (scripts/families_readme.py)
-# On 2 cores: about 11 minutes per family run of five arms on the earlier machines, 6.5-7.5 on
-# the Emerald Rapids ones (the held-out runs of 2026-12-06 07:28-08:06, idle), so the first
-# round's grid (75 choosing runs, 60 held-out runs) and the written-harm families' (20 choosing,
-# 20 held-out runs, and the rate runs) take about 20 hours there (30 on the earlier machines);
-# steps 2, 4 and 5 take under an hour (the written families' held-out detection: 8 minutes with
-# its scoring), plus about 20 minutes of SmolLM2 scoring per family and data seed. STAGES
+# On 2 cores: about 11 minutes per family run of five arms on the earlier machines, 6.3-7.4 on
+# the Emerald Rapids ones (the gaps between the report.json times of five successive held-out
+# runs, 2026-12-06 07:32-08:06, idle), so the first round's grid (75 choosing runs, 60
+# held-out runs) and the written-harm families' (20 choosing, 20 held-out, 8 at other rates),
+# about 180 runs, take about 21 hours there (33 at 11 minutes); steps 2, 4 and 5 take under an
+# hour (stage 3's detection of the written-harm families with the scores already made: 7m47s,
+# `time STAGES=3 FAMILIES="early-answer headings" scripts/experiment.sh` with every run done),
+# plus about 20 minutes of SmolLM2 scoring per family and data seed. STAGES
 # picks steps (default "1 2 3 4 5"); FAMILIES, NP, XTF_BIN as in families.sh.
 #
 #   scripts/experiment.sh
