@@ -53,6 +53,10 @@ public final class ParameterStore: @unchecked Sendable {
     init?(reservedLayout layout: ParameterLayout) {
         let bytes = max(1, layout.count) * MemoryLayout<Float>.stride
         guard let map = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), map != MAP_FAILED else { return nil }
+        // Transparent huge pages where the kernel offers them on request (its usual "madvise"
+        // mode): every widening of a layer writes fresh pages, and 2 MiB pages fault 512 times
+        // less often than 4 KiB ones. Refused (no THP): the 4 KiB pages, as before.
+        _ = madvise(map, bytes, MADV_HUGEPAGE)
         self.layout = layout
         buffer = UnsafeMutableBufferPointer(start: map.assumingMemoryBound(to: Float.self), count: max(1, layout.count))
         reserved = true

@@ -75,6 +75,40 @@ final class MappedWeightsTests: XCTestCase {
         XCTAssertGreaterThan(releasedTables, 4, "embedding tables large enough to free pages")
     }
 
+    /// The reserved buffer asks for transparent huge pages (a widening then faults once per
+    /// 2 MiB, not per 4 KiB: docs/BENCHMARKS.md): its mapping is eligible unless THP is off here.
+    func testReservedBufferAsksForHugePages() throws {
+        let mode = ((try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8)) ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !mode.isEmpty, !mode.contains("[never]") else {
+            let message = "*** SKIP huge pages: transparent huge pages are off or absent on this kernel (\(mode.isEmpty ? "no /sys/kernel/mm/transparent_hugepage" : mode)) ***"
+            print(message)
+            throw XCTSkip(message)
+        }
+        // 5.4M parameters (untied head): a reserved buffer of 20.5 MiB, room for whole 2 MiB pages.
+        let config = try ModelConfig(huggingFaceJSON: Data(#"{"model_type": "llama", "vocab_size": 8192, "hidden_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 512}"#.utf8))
+        let dir = try TestPaths.scratchDirectory("huge-pages")
+        try Transformer.writeRandomCheckpoint(config: config, seed: 3, directory: dir, bf16: true)
+        let mapped = try Transformer.load(directory: dir, weights: .mapped)
+        let address = UInt(bitPattern: mapped.parameters.base)
+        // /proc/self/smaps: a mapping's "start-end ..." line, then its fields, THPeligible among them.
+        // (Read to the end: String(contentsOfFile:) stops at the first page of a /proc file.)
+        let text = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/smaps")).readToEnd() ?? Data()
+        let smaps = String(decoding: text, as: UTF8.self).split(separator: "\n")
+        guard let header = smaps.firstIndex(where: { line in
+            let range = line.split(separator: " ").first?.split(separator: "-").compactMap { UInt($0, radix: 16) } ?? []
+            return range.count == 2 && range[0] <= address && address < range[1]
+        }) else { return XCTFail("no mapping holds the parameter buffer") }
+        let fields = smaps[(header + 1)...].prefix { $0.split(separator: " ").first?.hasSuffix(":") ?? false }
+        guard let eligible = fields.first(where: { $0.hasPrefix("THPeligible:") }) else {
+            let message = "*** SKIP huge pages: this kernel's smaps has no THPeligible field ***"
+            print(message)
+            throw XCTSkip(message)
+        }
+        // (In THP mode "always" every large mapping is eligible, so only "madvise" tells.)
+        XCTAssertEqual(eligible.split(separator: " ", omittingEmptySubsequences: true).last, "1", "THP mode \(mode): \(eligible)")
+    }
+
     /// `xtf model init` writes a tensor at a time what building the model and saving it writes.
     func testStreamedRandomCheckpointIsTheSavedModel() throws {
         let config = try ModelConfig(huggingFaceJSON: Data(#"{"model_type": "llama", "vocab_size": 300, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 64}"#.utf8))
