@@ -53,5 +53,5 @@ int main(int argc, char **argv) {
     if (rate > best) best = rate;
   }
   printf("peak %d-lane FMA: %.1f GFLOP/s\n", lanes, best);
-  return sink[0] == 12345.0f;  // keeps the chains from being optimised away
+  return 0;  // (the sums stored through the threads' pointers keep the chains alive)
 }
