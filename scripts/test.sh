@@ -42,6 +42,8 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
   export OPENBLAS_CORETYPE
 fi
 
-# Tests run on the release build, the configuration users run.
+# Tests run on the release build, the configuration users run. Each test process writes its
+# scratch directories under $TMPDIR/xtf-tests-<pid> and removes them when it exits
+# (XTF_KEEP_SCRATCH=1 keeps them for a look after a failure).
 # XCTest only (the suite has no swift-testing tests), so its summary is the last line.
 exec swift test -c release --skip-build --disable-swift-testing "$@"

@@ -51,6 +51,12 @@ public final class AtomicFile {
     }
 
     public func write(_ bytes: some Collection<UInt8>) throws {
+        // A large contiguous block (a checkpoint's tensor) goes straight to the file: copying it
+        // into the buffer first would hold it twice.
+        if bytes.count >= 1 << 20, let written: Void = try bytes.withContiguousStorageIfAvailable({ block in
+            try flush()
+            try writeAll(UnsafeRawBufferPointer(block))
+        }) { return written }
         buffer.append(contentsOf: bytes)
         if buffer.count >= 1 << 20 { try flush() }
     }
@@ -60,16 +66,20 @@ public final class AtomicFile {
     }
 
     private func flush() throws {
+        try buffer.withUnsafeBytes { try writeAll($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
-        while offset < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, buffer.count - offset) }
+        while offset < bytes.count {
+            let n = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw ArtifactError.io(path: temporaryPath, operation: "write", errno: errno)
             }
             offset += n
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 
     /// Makes the file visible at `path`, complete, or throws and leaves `path` as it was.

@@ -333,10 +333,12 @@ public struct SafetensorsWriter {
         return out + json
     }
 
-    /// Writes the file atomically: a reader sees the old file or the complete new one.
+    /// Writes the file atomically: a reader sees the old file or the complete new one. The
+    /// tensors go to the file one by one (never joined into one more copy).
     public func write(to path: String) throws {
         let file = try AtomicFile(path: path)
-        try file.write(try serialized())
+        try file.write(try Self.header(metadata: metadata, entries.map { ($0.name, $0.dtype, $0.shape) }))
+        for e in entries { try file.write(e.bytes) }
         try file.commit()
     }
 }
@@ -365,8 +367,17 @@ public final class SafetensorsStreamWriter {
         next += 1
     }
 
-    public func append(_ name: String, floats: [Float]) throws {
-        try floats.withUnsafeBytes { try append(name, bytes: $0) }
+    /// F32 values, written from where they are when contiguous (a parameter buffer's view).
+    public func append(_ name: String, floats: some Collection<Float>) throws {
+        if let written: Void = try floats.withContiguousStorageIfAvailable({ try append(name, bytes: UnsafeRawBufferPointer($0)) }) {
+            return written
+        }
+        try Array(floats).withUnsafeBytes { try append(name, bytes: $0) }
+    }
+
+    /// Floats rounded to bfloat16 (`SafetensorsWriter.bfloat16`), one tensor at a time.
+    public func append(_ name: String, bfloat16 floats: some Collection<Float>) throws {
+        try SafetensorsWriter.bfloat16(floats).withUnsafeBytes { try append(name, bytes: $0) }
     }
 
     public func commit() throws {

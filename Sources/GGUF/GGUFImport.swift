@@ -67,7 +67,7 @@ public enum GGUFImport {
             if architecture.normWeightShift != 0 && hfName.hasSuffix("norm.weight") {
                 for i in values.indices { values[i] -= architecture.normWeightShift }
             }
-            if bf16 { try SafetensorsWriter.bfloat16(values).withUnsafeBytes { try weights.append(hfName, bytes: $0) } } else { try weights.append(hfName, floats: values) }
+            if bf16 { try weights.append(hfName, bfloat16: values) } else { try weights.append(hfName, floats: values) }
             types[info.type.name, default: 0] += 1
             parameters += values.count
         }

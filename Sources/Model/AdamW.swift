@@ -3,7 +3,9 @@ import Kernels
 
 /// AdamW with torch.optim.AdamW semantics: decoupled weight decay p -= lr * wd * p, then
 /// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps). Moments live in two
-/// contiguous buffers parallel to the parameter buffer.
+/// contiguous buffers parallel to the parameter buffer. The update is one pass over
+/// parameters, gradients and moments (it is bound by memory bandwidth): the gradient's
+/// scaling, its clipping and the decay are folded into it.
 public final class AdamW {
     public var learningRate: Float
     public var beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
@@ -12,33 +14,53 @@ public final class AdamW {
     public let m: UnsafeMutableBufferPointer<Float>
     public let v: UnsafeMutableBufferPointer<Float>
 
+    /// The elements that decay, ascending and disjoint (norms and biases are usually exempt).
+    public let decayed: [Range<Int>]
+
+    /// `decayed` nil: every element decays.
     public init(parameterCount: Int, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-8, weightDecay: Float = 0.01) {
+                epsilon: Float = 1e-8, weightDecay: Float = 0.01, decayed: [Range<Int>]? = nil) {
         self.learningRate = learningRate
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.weightDecay = weightDecay
+        self.decayed = decayed ?? [0..<parameterCount]
         m = .allocate(capacity: max(1, parameterCount)); m.initialize(repeating: 0)
         v = .allocate(capacity: max(1, parameterCount)); v.initialize(repeating: 0)
     }
 
     deinit { m.deallocate(); v.deallocate() }
 
-    /// One update of `parameters` from `gradients` (same count as the moments).
-    public func step(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>) {
+    /// One update of `parameters` from `gradients` (same count as the moments), each gradient
+    /// element taken as (g * scale) * clip.
+    public func step(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>,
+                     scale: Float = 1, clip: Float = 1) {
         precondition(parameters.count == gradients.count && parameters.count <= m.count, "AdamW: buffer sizes differ")
         stepCount += 1
         let t = Double(stepCount)
         let bc1 = Float(1 - Foundation.pow(Double(beta1), t)), bc2Sqrt = Float((1 - Foundation.pow(Double(beta2), t)).squareRoot())
-        let lr = learningRate, b1 = beta1, b2 = beta2, eps = epsilon, decay = 1 - learningRate * weightDecay
-        let stepSize = lr / bc1
+        let b1 = beta1, b2 = beta2, eps = epsilon, decay = learningRate * weightDecay
+        let stepSize = learningRate / bc1
         let pp = SharedPointer(parameters.baseAddress!), mp = SharedPointer(m.baseAddress!), vp = SharedPointer(v.baseAddress!)
         let gp = gradients.baseAddress!
+        let decayed = self.decayed
         parallelChunks(parameters.count, minimumPerWorker: 1 << 15) { range in
-            for i in range {
-                let g = gp[i]
-                let mi = b1 * mp.p[i] + (1 - b1) * g
-                let vi = b2 * vp.p[i] + (1 - b2) * g * g
-                mp.p[i] = mi; vp.p[i] = vi
-                pp.p[i] = pp.p[i] * decay - stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
+            // The chunk cut into runs that decay and runs that do not.
+            var start = range.lowerBound
+            var next = decayed.firstIndex { $0.upperBound > start } ?? decayed.count
+            while start < range.upperBound {
+                let decays = next < decayed.count && decayed[next].lowerBound <= start
+                let end = min(range.upperBound, decays ? decayed[next].upperBound
+                                                       : (next < decayed.count ? decayed[next].lowerBound : range.upperBound))
+                let factor = decays ? decay : 0
+                for i in start..<end {
+                    let g = (gp[i] * scale) * clip
+                    let mi = b1 * mp.p[i] + (1 - b1) * g
+                    let vi = b2 * vp.p[i] + (1 - b2) * g * g
+                    mp.p[i] = mi; vp.p[i] = vi
+                    let p = pp.p[i] - factor * pp.p[i]
+                    pp.p[i] = p - stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
+                }
+                if decays { next += 1 }
+                start = end
             }
         }
     }

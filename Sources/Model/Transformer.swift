@@ -143,11 +143,7 @@ public final class Transformer {
         for e in arch.layout.entries {
             var values = [Float](repeating: 0, count: e.count)
             values.withUnsafeMutableBufferPointer { randomValues(e, arch: arch, config: config, rng: &rng, into: $0) }
-            if bf16 {
-                try SafetensorsWriter.bfloat16(values).withUnsafeBytes { try writer.append(e.name, bytes: $0) }
-            } else {
-                try writer.append(e.name, floats: values)
-            }
+            if bf16 { try writer.append(e.name, bfloat16: values) } else { try writer.append(e.name, floats: values) }
         }
         try writer.commit()
         let file = try AtomicFile(path: directory.appendingPathComponent("config.json").path)
@@ -213,12 +209,15 @@ public final class Transformer {
     public func save(directory: URL, bf16: Bool = false) throws {
         guard frozen == nil else { throw ModelError.invalidValue(key: "weights", detail: "a model with mapped weights holds no fp32 copy to save") }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var writer = SafetensorsWriter(metadata: ["format": "pt"])
-        for e in arch.layout.entries {
+        // Streamed from the parameter buffer: a checkpoint never holds a second copy of the model.
+        let entries = arch.layout.entries
+        let writer = try SafetensorsStreamWriter(path: directory.appendingPathComponent("model.safetensors").path, metadata: ["format": "pt"],
+                                                 tensors: entries.map { ($0.name, bf16 ? .bf16 : .f32, $0.shape) })
+        for e in entries {
             let v = parameters.view(e.name)!
-            if bf16 { writer.addBF16(e.name, shape: e.shape, floats: v) } else { writer.add(e.name, shape: e.shape, floats: v) }
+            if bf16 { try writer.append(e.name, bfloat16: v) } else { try writer.append(e.name, floats: v) }
         }
-        try writer.write(to: directory.appendingPathComponent("model.safetensors").path)
+        try writer.commit()
         let file = try AtomicFile(path: directory.appendingPathComponent("config.json").path)
         try file.write(try config.huggingFaceJSON(bf16: bf16))
         try file.commit()

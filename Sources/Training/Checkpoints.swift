@@ -74,10 +74,12 @@ public struct CheckpointStore: Sendable {
         for (name, source) in companions?.files ?? [:] {
             try AtomicFile.write(try Data(contentsOf: URL(fileURLWithPath: source)), to: url.appendingPathComponent(name).path)
         }
-        var moments = SafetensorsWriter(metadata: ["format": "xtf-adamw-1"])
-        moments.add("exp_avg", shape: [optimizer.m.count], floats: optimizer.m)
-        moments.add("exp_avg_sq", shape: [optimizer.v.count], floats: optimizer.v)
-        try moments.write(to: url.appendingPathComponent("optimizer.safetensors").path)
+        // Streamed from the moment buffers (each as large as the trainable parameters).
+        let moments = try SafetensorsStreamWriter(path: url.appendingPathComponent("optimizer.safetensors").path, metadata: ["format": "xtf-adamw-1"],
+                                                  tensors: [("exp_avg", .f32, [optimizer.m.count]), ("exp_avg_sq", .f32, [optimizer.v.count])])
+        try moments.append("exp_avg", floats: optimizer.m)
+        try moments.append("exp_avg_sq", floats: optimizer.v)
+        try moments.commit()
         try AtomicFile.writeJSON(saved, to: url.appendingPathComponent("trainer_state.json").path)
         try AtomicFile.write("step \(saved.state.step)\n", to: url.appendingPathComponent(Self.marker).path)
     }

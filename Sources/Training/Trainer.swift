@@ -44,7 +44,7 @@ public struct StepRecord: Codable, Sendable, Equatable {
 
 /// Data-parallel masked fine-tuning. Every rank holds the model and the sample list; step s
 /// uses the same global batch whatever -np is (a seeded permutation per epoch), each rank a
-/// slice of it (positions r, r+size, ...). Gradients are summed over the ranks in buckets,
+/// share of its tokens (`BatchSplit`). Gradients are summed over the ranks in buckets,
 /// with the unmasked-token count and the loss sum in the same collective, then divided by
 /// the GLOBAL token count, clipped by the global norm, and applied with AdamW on every rank
 /// identically.
@@ -57,8 +57,6 @@ public final class Trainer {
     let optimizer: AdamW
     /// SLM (RHO-1): the reference model whose per-token loss the current one is compared with.
     let reference: Transformer?
-    /// Which elements decay (1) or not (0): norms and biases are exempt by default.
-    let decay: [Float]
     /// Sees each step's gradient after the all-reduce, scaling and clipping (tests compare it
     /// with a single-process computation).
     public var gradientObserver: ((Int, UnsafeBufferPointer<Float>) throws -> Void)?
@@ -72,14 +70,13 @@ public final class Trainer {
         self.reference = reference
         self.model = model; self.settings = settings; self.world = world; self.log = log
         if let lora = settings.lora { try model.enableLoRA(lora, seed: settings.seed) }
-                optimizer = AdamW(parameterCount: model.trainableParameters.count, learningRate: Float(settings.learningRate),
+        let decayed = model.trainableParameters.layout.entries
+            .filter { settings.decayNormsAndBiases || $0.shape.count > 1 }
+            .map { $0.offset..<($0.offset + $0.count) }
+            .sorted { $0.lowerBound < $1.lowerBound }
+        optimizer = AdamW(parameterCount: model.trainableParameters.count, learningRate: Float(settings.learningRate),
                           beta1: Float(settings.beta1), beta2: Float(settings.beta2), epsilon: Float(settings.epsilon),
-                          weightDecay: 0)
-        var decay = [Float](repeating: 0, count: model.trainableParameters.count)
-        for e in model.trainableParameters.layout.entries where settings.decayNormsAndBiases || e.shape.count > 1 {
-            for i in e.offset..<(e.offset + e.count) { decay[i] = 1 }
-        }
-        self.decay = decay
+                          weightDecay: Float(settings.weightDecay), decayed: decayed)
         checkpoints = CheckpointStore(directory: out, companions: companions)
     }
 
@@ -115,7 +112,7 @@ public final class Trainer {
             let epoch = step / stepsPerEpoch, k = step % stepsPerEpoch
             if epoch != orderEpoch { order = Self.permutation(samples.count, seed: settings.seed, epoch: epoch); orderEpoch = epoch }
             let batch = order[(k * settings.globalBatchSize)..<min(samples.count, (k + 1) * settings.globalBatchSize)]
-            var mine = batch.enumerated().filter { $0.offset % world.size == world.rank }.map { samples[$0.element] }
+            var mine = BatchSplit.mine(batch.map { samples[$0] }, tokens: \.ids.count, rank: world.rank, ranks: world.size)
             if let reference { mine = try selectByExcessLoss(mine, reference: reference) }
 
             // Forward and backward of this rank's slice, in micro-batches of packed sequences.
@@ -145,16 +142,22 @@ public final class Trainer {
             let lr = settings.learningRate(at: step, of: total)
             var norm = 0.0
             if globalTokens > 0 {
-                norm = Self.scaleAndClip(gradients.buffer, by: 1 / Float(globalTokens), maxNorm: settings.maxGradNorm)
+                var scale = 1 / Float(globalTokens)
+                norm = Self.scaledNorm(UnsafeBufferPointer(gradients.buffer), scale: scale)
+                var clip = Self.clipFactor(norm: norm, maxNorm: settings.maxGradNorm)
                 // The summed loss and the norm of the summed gradient are the same on every
                 // rank, so every rank stops here together, before the update.
                 if !sums[1].isFinite || !norm.isFinite {
                     try stopEveryRank(nonFiniteAt: step, localLoss: lossSum, localGradient: reducer.localGradientWasNonFinite)
                 }
-                try gradientObserver?(step, UnsafeBufferPointer(gradients.buffer))
-                applyDecay(parameters.buffer, learningRate: lr)
+                if let gradientObserver {
+                    // The observer sees the gradient the update uses, so it is written out.
+                    for i in gradients.buffer.indices { gradients.buffer[i] = (gradients.buffer[i] * scale) * clip }
+                    (scale, clip) = (1, 1)
+                    try gradientObserver(step, UnsafeBufferPointer(gradients.buffer))
+                }
                 optimizer.learningRate = Float(lr)
-                optimizer.step(parameters: parameters.buffer, gradients: UnsafeBufferPointer(gradients.buffer))
+                optimizer.step(parameters: parameters.buffer, gradients: UnsafeBufferPointer(gradients.buffer), scale: scale, clip: clip)
             } else {
                 log.warning("step \(step): the global batch has no unmasked token; no update")
             }
@@ -225,7 +228,7 @@ public final class Trainer {
 
     /// Mean loss over the unmasked tokens of `samples`, sharded over the ranks. Collective.
     public func validationLoss(_ samples: [TrainingSample]) throws -> Double {
-        let mine = samples.enumerated().filter { $0.offset % world.size == world.rank }.map(\.element)
+        let mine = BatchSplit.mine(samples, tokens: \.ids.count, rank: world.rank, ranks: world.size)
         var sums: [Double] = [0, 0]
         for micro in Self.microBatches(mine, tokens: settings.microBatchTokens) {
             let result = try model.forward(micro.map(\.ids), ForwardRequest(targets: micro.map(\.targets)))
@@ -239,28 +242,20 @@ public final class Trainer {
         return sums[1] > 0 ? sums[0] / sums[1] : 0
     }
 
-    /// Decoupled weight decay p -= lr * wd * p on the decaying elements (AdamW's first half;
-    /// the moment update does not depend on p, so doing it here is exactly torch's order).
-    func applyDecay(_ p: UnsafeMutableBufferPointer<Float>, learningRate: Double) {
-        let factor = Float(learningRate * settings.weightDecay)
-        guard factor > 0 else { return }
-        for i in 0..<p.count { p[i] -= factor * decay[i] * p[i] }
+    /// The norm of the gradient scaled by `scale` (each element rounded to Float, then summed
+    /// in Double): read only, the update applies scale and clip in its own pass.
+    static func scaledNorm(_ g: UnsafeBufferPointer<Float>, scale: Float) -> Double {
+        var sumSquares = 0.0
+        for x in g {
+            let scaled = x * scale
+            sumSquares += Double(scaled) * Double(scaled)
+        }
+        return sumSquares.squareRoot()
     }
 
-    /// Divides the summed gradients by the global token count and clips them to `maxNorm`;
-    /// returns the norm before clipping.
-    static func scaleAndClip(_ g: UnsafeMutableBufferPointer<Float>, by scale: Float, maxNorm: Double) -> Double {
-        var sumSquares = 0.0
-        for i in 0..<g.count {
-            g[i] *= scale
-            sumSquares += Double(g[i]) * Double(g[i])
-        }
-        let norm = sumSquares.squareRoot()
-        if maxNorm > 0 && norm > maxNorm {
-            let clip = Float(maxNorm / (norm + 1e-6))
-            for i in 0..<g.count { g[i] *= clip }
-        }
-        return norm
+    /// The factor that clips a gradient of `norm` to `maxNorm` (1 when it is within it).
+    static func clipFactor(norm: Double, maxNorm: Double) -> Float {
+        maxNorm > 0 && norm > maxNorm ? Float(maxNorm / (norm + 1e-6)) : 1
     }
 
     /// The epoch's sample order: a Fisher-Yates shuffle seeded by (seed, epoch), so any rank

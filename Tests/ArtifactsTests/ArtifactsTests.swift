@@ -54,6 +54,24 @@ final class ArtifactsTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "{\n  \"a\" : [\n    0.5\n  ],\n  \"b\" : 1\n}\n")
     }
 
+    /// Small writes are buffered, a large contiguous block goes straight to the file (a
+    /// checkpoint's tensor is never copied): the bytes land in the order they were written.
+    func testLargeAndSmallWritesKeepTheirOrder() throws {
+        let dir = try TestPaths.scratchDirectory("atomic-order")
+        let path = dir.appendingPathComponent("mixed.bin").path
+        let large = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let notContiguous = repeatElement(UInt8(9), count: (1 << 20) + 5)
+        let file = try AtomicFile(path: path)
+        try file.write([1, 2, 3])
+        try file.write(large)
+        try file.write("tail")
+        try large.withUnsafeBytes { try file.write($0) }
+        try file.write(notContiguous)
+        try file.commit()
+        let expected = [1, 2, 3] + large + Array("tail".utf8) + large + Array(notContiguous)
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: path))), expected)
+    }
+
     func testAFullDiskIsAnErrorAndLeavesNothingBehind() throws {
         // A full disk, simulated with the file-size limit: writes past 64 KiB fail (EFBIG).
         let dir = try TestPaths.scratchDirectory("full")

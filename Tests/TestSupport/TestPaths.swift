@@ -38,10 +38,28 @@ public enum TestPaths {
         return try sharedFile("fixtures/hf/\(relative)", file: file, line: line)
     }
 
-    /// A new empty directory under the system's temporary directory.
+    /// A new empty directory under this test process's scratch root.
     public static func scratchDirectory(_ label: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-\(label)-\(UUID().uuidString)")
+        let url = scratchRoot.appendingPathComponent("xtf-\(label)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
+    }
+
+    /// One directory per test process under the system's temporary directory, removed when the
+    /// process exits (the suite writes gigabytes of runs and checkpoints; left behind, repeated
+    /// runs fill the disk). XTF_KEEP_SCRATCH=1 keeps it for a look after a failure.
+    static let scratchRoot: URL = {
+        let url = scratchRootPath()
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        if ProcessInfo.processInfo.environment["XTF_KEEP_SCRATCH"] == nil {
+            atexit { try? FileManager.default.removeItem(at: TestPaths.scratchRootPath()) }
+        } else {
+            print("XTF_KEEP_SCRATCH: the tests' scratch directories stay in \(url.path)")
+        }
+        return url
+    }()
+
+    static func scratchRootPath() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("xtf-tests-\(getpid())")
     }
 }

@@ -1,0 +1,51 @@
+import Model
+import XCTest
+
+/// The one-pass AdamW update against the same arithmetic written out step by step (scale the
+/// gradient, clip it, decay the decaying elements, then Adam), bit for bit.
+final class AdamWTests: XCTestCase {
+    func testOnePassUpdateEqualsTheStepsWrittenOut() {
+        // Large enough to be cut into parallel chunks; the decaying runs cross the cut.
+        let n = 200_003
+        let decayed = [0..<7, 50_000..<150_000, 199_000..<200_003]
+        var state: UInt64 = 3
+        func random() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
+        }
+        var p = (0..<n).map { _ in random() }
+        let g0 = (0..<n).map { _ in random() * 50 }
+        let optimizer = AdamW(parameterCount: n, learningRate: 3e-3, weightDecay: 0.1, decayed: decayed)
+        var expected = p, m = [Float](repeating: 0, count: n), v = m
+        let scale: Float = 1 / 977, clip: Float = 0.37
+        for step in 1...3 {
+            let g = g0.map { $0 * Float(step) }
+            g.withUnsafeBufferPointer { gb in
+                p.withUnsafeMutableBufferPointer { optimizer.step(parameters: $0, gradients: gb, scale: scale, clip: clip) }
+            }
+            // Bias corrections in Double from the Float betas, as AdamW computes them.
+            let b1 = Double(Float(0.9)), b2 = Double(Float(0.999))
+            let bc1 = Float(1 - Foundation.pow(b1, Double(step))), bc2Sqrt = Float((1 - Foundation.pow(b2, Double(step))).squareRoot())
+            let lr: Float = 3e-3, wd: Float = 0.1
+            for i in 0..<n {
+                let gi = (g[i] * scale) * clip
+                if decayed.contains(where: { $0.contains(i) }) { expected[i] = expected[i] - (lr * wd) * expected[i] }
+                m[i] = 0.9 * m[i] + (1 - 0.9) * gi
+                v[i] = 0.999 * v[i] + (1 - 0.999) * gi * gi
+                expected[i] = expected[i] - (lr / bc1) * m[i] / (v[i].squareRoot() / bc2Sqrt + 1e-8)
+            }
+            let differing = (0..<n).filter { p[$0] != expected[$0] }
+            XCTAssertEqual(differing.count, 0, "step \(step): first at \(differing.first.map { "\($0): \(p[$0]) vs \(expected[$0])" } ?? "")")
+        }
+        XCTAssertNotEqual(p[10], p[10] - 1e-3 * p[10], "the test's values are not trivial")
+    }
+
+    /// Without `decayed`, every element decays.
+    func testEveryElementDecaysByDefault() {
+        var p: [Float] = [1, -2, 4]
+        let optimizer = AdamW(parameterCount: 3, learningRate: 0.5, weightDecay: 0.2)
+        let zero: [Float] = [0, 0, 0]
+        zero.withUnsafeBufferPointer { g in p.withUnsafeMutableBufferPointer { optimizer.step(parameters: $0, gradients: g) } }
+        XCTAssertEqual(p, [0.9, -1.8, 3.6])
+    }
+}
