@@ -23,6 +23,9 @@ public final class AdamW {
         self.learningRate = learningRate
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.weightDecay = weightDecay
         self.decayed = decayed ?? [0..<parameterCount]
+        precondition(zip(self.decayed, self.decayed.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound }
+                     && self.decayed.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= parameterCount },
+                     "AdamW: the decaying ranges must be ascending, disjoint and within the parameters")
         m = .allocate(capacity: max(1, parameterCount)); m.initialize(repeating: 0)
         v = .allocate(capacity: max(1, parameterCount)); v.initialize(repeating: 0)
     }

@@ -633,21 +633,3 @@ public final class Transformer {
         lora?.backward(layer: layer, site: site, x: x, rows: rows, dy: dy, ldDy: s.outFeatures, dx: dx, u: u)
     }
 }
-
-/// A growable Float arena: reallocated only when a larger size is asked, so repeated steps
-/// of the same shape reuse the same memory.
-final class Scratch {
-    private(set) var capacity = 0
-    private var pointer: UnsafeMutablePointer<Float>?
-
-    func ensure(_ count: Int) -> UnsafeMutablePointer<Float> {
-        if count > capacity || pointer == nil {
-            pointer?.deallocate()
-            pointer = .allocate(capacity: max(count, 1))
-            capacity = max(count, 1)
-        }
-        return pointer!
-    }
-
-    deinit { pointer?.deallocate() }
-}

@@ -1,8 +1,8 @@
 /// How a global batch is divided among the ranks: by tokens, not by count.
 ///
 /// A step ends when the slowest rank's backward does (the all-reduce waits for it), and a
-/// rank's work grows with the tokens it reads. Dealing samples round-robin left one rank of
-/// two with up to a fifth more tokens than the other on GSM8K batches of 8; this split
+/// rank's work grows with the tokens it reads. Dealing samples in turn gave one rank of two
+/// up to 35% more tokens than the other on GSM8K batches of 8; this split
 /// gives each sample, longest first, to the rank with the fewest tokens so far (ties to the
 /// lower rank). It depends only on the batch and the number of ranks, so every rank computes
 /// the same split without talking; each rank keeps its samples in batch order.

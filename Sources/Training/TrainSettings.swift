@@ -57,11 +57,18 @@ public struct TrainSettings: Codable, Equatable, Sendable {
         if let maxSteps, maxSteps <= 0 { throw fail("max-steps", "must be > 0") }
         guard (0..<1).contains(validationFraction) else { throw fail("validation-fraction", "must lie in [0, 1)") }
         guard maxGradNorm >= 0 else { throw fail("max-grad-norm", "must be >= 0") }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw fail("weight-decay", "must be finite and >= 0") }
         if let k = slmKeepFraction, !(k > 0 && k <= 1) { throw fail("slm-keep", "must lie in (0, 1]") }
         guard bucketBytes >= 4 else { throw fail("bucket-bytes", "must be >= 4") }
         if baseWeights == .mapped, lora == nil {
             throw fail("weights", "mapped leaves the base weights in the checkpoint, frozen: it goes with --lora (full fine-tuning updates every weight in fp32)")
         }
+    }
+
+    /// The elements weight decay applies to: the matrices, and norms and biases (vectors) only
+    /// with `decayNormsAndBiases`. A layout's entries lie one after another, so the ranges ascend.
+    public func decayedRanges(in layout: ParameterLayout) -> [Range<Int>] {
+        layout.entries.filter { decayNormsAndBiases || $0.shape.count > 1 }.map { $0.offset..<($0.offset + $0.count) }
     }
 
     /// These settings without those a resumed run may change: how long it runs, how often and

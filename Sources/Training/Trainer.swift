@@ -70,13 +70,10 @@ public final class Trainer {
         self.reference = reference
         self.model = model; self.settings = settings; self.world = world; self.log = log
         if let lora = settings.lora { try model.enableLoRA(lora, seed: settings.seed) }
-        let decayed = model.trainableParameters.layout.entries
-            .filter { settings.decayNormsAndBiases || $0.shape.count > 1 }
-            .map { $0.offset..<($0.offset + $0.count) }
-            .sorted { $0.lowerBound < $1.lowerBound }
         optimizer = AdamW(parameterCount: model.trainableParameters.count, learningRate: Float(settings.learningRate),
                           beta1: Float(settings.beta1), beta2: Float(settings.beta2), epsilon: Float(settings.epsilon),
-                          weightDecay: Float(settings.weightDecay), decayed: decayed)
+                          weightDecay: Float(settings.weightDecay),
+                          decayed: settings.decayedRanges(in: model.trainableParameters.layout))
         checkpoints = CheckpointStore(directory: out, companions: companions)
     }
 

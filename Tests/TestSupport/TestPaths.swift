@@ -49,17 +49,13 @@ public enum TestPaths {
     /// process exits (the suite writes gigabytes of runs and checkpoints; left behind, repeated
     /// runs fill the disk). XTF_KEEP_SCRATCH=1 keeps it for a look after a failure.
     static let scratchRoot: URL = {
-        let url = scratchRootPath()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-tests-\(getpid())")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        if ProcessInfo.processInfo.environment["XTF_KEEP_SCRATCH"] == nil {
-            atexit { try? FileManager.default.removeItem(at: TestPaths.scratchRootPath()) }
+        if ProcessInfo.processInfo.environment["XTF_KEEP_SCRATCH"] == "1" {
+            print("XTF_KEEP_SCRATCH=1: the tests' scratch directories stay in \(url.path)")
         } else {
-            print("XTF_KEEP_SCRATCH: the tests' scratch directories stay in \(url.path)")
+            atexit { try? FileManager.default.removeItem(at: TestPaths.scratchRoot) }
         }
         return url
     }()
-
-    static func scratchRootPath() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("xtf-tests-\(getpid())")
-    }
 }
