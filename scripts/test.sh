@@ -43,7 +43,7 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
 fi
 
 # Tests run on the release build, the configuration users run. Each test process writes its
-# scratch directories under $TMPDIR/xtf-tests-<pid> and removes them when it exits
-# (XTF_KEEP_SCRATCH=1 keeps them for a look after a failure).
+# scratch directories under $TMPDIR/xtf-tests-<pid> and removes them when it exits, and a
+# killed one's at the next run (XTF_KEEP_SCRATCH=1 keeps them for a look after a failure).
 # XCTest only (the suite has no swift-testing tests), so its summary is the last line.
 exec swift test -c release --skip-build --disable-swift-testing "$@"

@@ -47,9 +47,16 @@ public enum TestPaths {
 
     /// One directory per test process under the system's temporary directory, removed when the
     /// process exits (the suite writes gigabytes of runs and checkpoints; left behind, repeated
-    /// runs fill the disk). XTF_KEEP_SCRATCH=1 keeps it for a look after a failure.
+    /// runs fill the disk). XTF_KEEP_SCRATCH=1 keeps it for a look after a failure. The roots
+    /// of test processes that died without exiting (killed, crashed) go at the next start.
     static let scratchRoot: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("xtf-tests-\(getpid())")
+        let temporary = FileManager.default.temporaryDirectory
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? [] where name.hasPrefix("xtf-tests-") {
+            if let pid = Int32(name.dropFirst("xtf-tests-".count)), kill(pid, 0) != 0, errno == ESRCH {
+                try? FileManager.default.removeItem(at: temporary.appendingPathComponent(name))
+            }
+        }
+        let url = temporary.appendingPathComponent("xtf-tests-\(getpid())")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         if ProcessInfo.processInfo.environment["XTF_KEEP_SCRATCH"] == "1" {
             print("XTF_KEEP_SCRATCH=1: the tests' scratch directories stay in \(url.path)")
