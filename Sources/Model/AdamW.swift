@@ -14,18 +14,24 @@ public final class AdamW {
     public let m: UnsafeMutableBufferPointer<Float>
     public let v: UnsafeMutableBufferPointer<Float>
 
-    /// The elements that decay, ascending and disjoint (norms and biases are usually exempt).
-    public let decayed: [Range<Int>]
+    /// The buffer cut into runs that decay or not (norms and biases are usually exempt).
+    let runs: [(elements: Range<Int>, decays: Bool)]
 
     /// `decayed` nil: every element decays.
     public init(parameterCount: Int, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-8, weightDecay: Float = 0.01, decayed: [Range<Int>]? = nil) {
         self.learningRate = learningRate
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.weightDecay = weightDecay
-        self.decayed = decayed ?? [0..<parameterCount]
-        precondition(zip(self.decayed, self.decayed.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound }
-                     && self.decayed.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= parameterCount },
-                     "AdamW: the decaying ranges must be ascending, disjoint and within the parameters")
+        var runs: [(elements: Range<Int>, decays: Bool)] = [], end = 0
+        for r in decayed ?? [0..<parameterCount] where !r.isEmpty {
+            precondition(r.lowerBound >= end && r.upperBound <= parameterCount,
+                         "AdamW: the decaying ranges must be ascending, disjoint and within the parameters")
+            if r.lowerBound > end { runs.append((end..<r.lowerBound, false)) }
+            runs.append((r, true))
+            end = r.upperBound
+        }
+        if end < parameterCount { runs.append((end..<parameterCount, false)) }
+        self.runs = runs
         m = .allocate(capacity: max(1, parameterCount)); m.initialize(repeating: 0)
         v = .allocate(capacity: max(1, parameterCount)); v.initialize(repeating: 0)
     }
@@ -44,17 +50,11 @@ public final class AdamW {
         let stepSize = learningRate / bc1
         let pp = SharedPointer(parameters.baseAddress!), mp = SharedPointer(m.baseAddress!), vp = SharedPointer(v.baseAddress!)
         let gp = gradients.baseAddress!
-        let decayed = self.decayed
-        parallelChunks(parameters.count, minimumPerWorker: 1 << 15) { range in
-            // The chunk cut into runs that decay and runs that do not.
-            var start = range.lowerBound
-            var next = decayed.firstIndex { $0.upperBound > start } ?? decayed.count
-            while start < range.upperBound {
-                let decays = next < decayed.count && decayed[next].lowerBound <= start
-                let end = min(range.upperBound, decays ? decayed[next].upperBound
-                                                       : (next < decayed.count ? decayed[next].lowerBound : range.upperBound))
-                let factor = decays ? decay : 0
-                for i in start..<end {
+        let runs = self.runs
+        parallelChunks(parameters.count, minimumPerWorker: 1 << 15) { chunk in
+            for run in runs where run.elements.overlaps(chunk) {
+                let factor = run.decays ? decay : 0
+                for i in run.elements.clamped(to: chunk) {
                     let g = (gp[i] * scale) * clip
                     let mi = b1 * mp.p[i] + (1 - b1) * g
                     let vi = b2 * vp.p[i] + (1 - b2) * g * g
@@ -62,8 +62,6 @@ public final class AdamW {
                     let p = pp.p[i] - factor * pp.p[i]
                     pp.p[i] = p - stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
                 }
-                if decays { next += 1 }
-                start = end
             }
         }
     }
