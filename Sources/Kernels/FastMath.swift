@@ -55,13 +55,19 @@ public func rowMax(_ x: UnsafePointer<Float>, count: Int) -> Float {
 @inlinable
 public func fastLogSumExp(_ x: UnsafePointer<Float>, count: Int) -> Float {
     let mx = rowMax(x, count: count)
-    let m8 = Float8(repeating: mx)
+    return mx + logf(expSum(x, count: count, shift: mx))
+}
+
+/// sum_j exp(x[j] - shift), vectorised (x is only read).
+@inlinable
+public func expSum(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> Float {
+    let sh = Float8(repeating: shift)
     var s8 = Float8.zero
     var j = 0
-    while j + 8 <= count { s8 += fastExp(load8(x + j) - m8); j += 8 }
+    while j + 8 <= count { s8 += fastExp(load8(x + j) - sh); j += 8 }
     var s = s8.sum()
-    while j < count { s += fastExp(x[j] - mx); j += 1 }
-    return mx + logf(s)
+    while j < count { s += fastExp(x[j] - shift); j += 1 }
+    return s
 }
 
 /// x[j] = scale * exp(x[j] - shift), in place (softmax rows given their log-sum-exp).

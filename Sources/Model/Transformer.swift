@@ -85,6 +85,9 @@ public final class Transformer {
     /// Rows per chunk of the LM head (logits chunk = rows x vocab floats, <= 128 MiB). Large
     /// chunks matter for training: the head-gradient gemm has k = rows.
     public var headChunkRows: Int
+    /// Vocabulary columns per tile of scoring's LM head (`headLogProbs`): a tile of logits of
+    /// `headChunkRows` rows stays in the core's cache.
+    public var headTileColumns = 512
     /// With mapped weights, vocabulary rows of the LM head widened at a time (default: 32 MiB of fp32).
     public var mappedHeadBlockRows: Int?
     /// Called during `accumulateGradients` as soon as layer l's gradients are final (layers

@@ -75,6 +75,8 @@ extension Transformer {
                   logitsSink: ((Int, UnsafeBufferPointer<Float>) -> Void)?) -> [Float] {
         // Mapped weights widen the whole head once per chunk of rows: larger chunks (logits up
         // to 512 MiB) widen it less often.
+        // Scoring needs only log p(target): the vocabulary in tiles, never a row's whole logits.
+        if weights == nil && logitsSink == nil { return headLogProbs(lnf, rows: rows, targets: targets) }
         let C = config.hiddenSize, V = config.vocabSize
         let chunk = max(1, frozen == nil ? headChunkRows : max(headChunkRows, (1 << 27) / max(1, V)))
         let M = rows.count
@@ -139,6 +141,64 @@ extension Transformer {
                     gemm(.transposed, .none, m: V, n: C, k: n, a: logits, lda: V, b: h, ldb: C, beta: 1, c: gradHead, ldc: C)
                 }
             }
+        }
+        return out
+    }
+
+    /// log p(target) at `rows` (NaN for target -1), the vocabulary taken `headTileColumns` at a
+    /// time: a tile's logits stay in cache while each row's log-sum-exp is carried across tiles
+    /// (the running sum rescaled when a tile raises the row's maximum), so no row's logits are
+    /// ever written out whole, nor zeroed, nor read back twice.
+    func headLogProbs(_ lnf: UnsafePointer<Float>, rows: [Int], targets: [Int32]) -> [Float] {
+        let C = config.hiddenSize, V = config.vocabSize
+        // Mapped weights widen the whole head once per chunk of rows: larger chunks widen it less often.
+        let chunk = max(1, frozen == nil ? headChunkRows : max(headChunkRows, (1 << 27) / max(1, V)))
+        let tile = max(16, min(V, headTileColumns))
+        let M = rows.count
+        var out = [Float](repeating: .nan, count: M)
+        guard M > 0 else { return out }
+        let scratch = headScratch.ensure(chunk * (C + tile))
+        let h = scratch, logits = scratch + chunk * C
+        let w = p + arch.head
+        // Mapped weights: the head widened a block of the vocabulary at a time, in whole tiles,
+        // so the tiles (and the sums) are those of fp32 weights.
+        let blockRows = frozen == nil ? V : (max(1, mappedHeadBlockRows ?? (1 << 23) / C) + tile - 1) / tile * tile
+        var maximum = [Float](repeating: -.infinity, count: chunk), sum = [Float](repeating: 0, count: chunk)
+        var targetLogit = [Float](repeating: .nan, count: chunk)
+        for start in stride(from: 0, to: M, by: chunk) {
+            let n = min(chunk, M - start)
+            for i in 0..<n { (h + i * C).update(from: lnf + rows[start + i] * C, count: C) }
+            for i in 0..<n { maximum[i] = -.infinity; sum[i] = 0; targetLogit[i] = .nan }
+            for blockStart in stride(from: 0, to: V, by: blockRows) {
+                let block = blockStart..<min(V, blockStart + blockRows)
+                frozen?.materialize(headRows: block, store: parameters)
+                for tileStart in stride(from: block.lowerBound, to: block.upperBound, by: tile) {
+                    let width = min(tile, block.upperBound - tileStart)
+                    gemm(.none, .transposed, m: n, n: width, k: C, a: h, lda: C, b: w + tileStart * C, ldb: C,
+                         c: logits, ldc: width)
+                    if let cap = config.finalLogitSoftcap { softcapInPlace(logits, count: n * width, cap: cap) }
+                    maximum.withUnsafeMutableBufferPointer { mx in sum.withUnsafeMutableBufferPointer { sm in
+                        targetLogit.withUnsafeMutableBufferPointer { tl in
+                            let (mx, sm, tl) = (SharedPointer(mx.baseAddress!), SharedPointer(sm.baseAddress!), SharedPointer(tl.baseAddress!))
+                            parallelChunks(n, minimumPerWorker: 4) { range in
+                                for i in range {
+                                    let row = logits + i * width
+                                    let tileMax = rowMax(row, count: width)
+                                    if tileMax > mx.p[i] {
+                                        if sm.p[i] > 0 { sm.p[i] *= fastExp(mx.p[i] - tileMax) }
+                                        mx.p[i] = tileMax
+                                    }
+                                    sm.p[i] += expSum(row, count: width, shift: mx.p[i])
+                                    let t = Int(targets[start + i]) - tileStart
+                                    if t >= 0 && t < width { tl.p[i] = row[t] }
+                                }
+                            }
+                        }
+                    } }
+                }
+                frozen?.release(headRows: block, store: parameters)
+            }
+            for i in 0..<n where targets[start + i] >= 0 { out[start + i] = targetLogit[i] - (maximum[i] + logf(sum[i])) }
         }
         return out
     }

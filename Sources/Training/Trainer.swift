@@ -176,7 +176,7 @@ public final class Trainer {
             let validationText = record.validationLoss.map { " val \(String(format: "%.5f", $0))" } ?? ""
             inputTokens += record.inputTokens
             progress.update(done: state.step, tokens: inputTokens,
-                            metrics: ["loss": record.loss, "lr": record.learningRate, "grad_norm": record.gradientNorm ?? .nan])
+                            metrics: ["loss": record.loss, "lr": record.learningRate, "grad_norm": record.gradientNorm])
             log.debug("step \(state.step)/\(total) loss \(String(format: "%.5f", record.loss)) tokens \(globalTokens) lr \(String(format: "%.3g", lr))\(validationText)")
             if (settings.checkpointEvery > 0 && state.step % settings.checkpointEvery == 0) || state.step == total || state.stopped {
                 try checkpoints.save(model: model, optimizer: optimizer, state: state, settings: settings, world: world)

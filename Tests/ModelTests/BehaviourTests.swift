@@ -47,6 +47,31 @@ final class BehaviourTests: XCTestCase {
         }
     }
 
+    /// Scoring's head takes the vocabulary in tiles with a running log-sum-exp: whatever the
+    /// tile width (one that does not divide the vocabulary, or the whole of it), log p(target)
+    /// is the one the whole row's logits give, soft-capped logits included (gemma2-tiny).
+    func testTiledHeadMatchesWholeRows() throws {
+        for m in [try fixture("llama3-tiny"), try Transformer.load(directory: try TestPaths.hfFixture("gemma2-tiny"))] {
+            let s: [[Int32]] = [[10, 20, 30, 40, 50, 60, 70, 80], [3, 1, 4]]
+            let targets = ForwardRequest.nextTokenTargets(s)
+            let all = try m.forward(s, ForwardRequest(logits: .all)).logits
+            let V = m.config.vocabSize
+            for tile in [16, 37, 100, V] {
+                m.headTileColumns = tile
+                let tiled = try m.forward(s, ForwardRequest(targets: targets)).targetLogProbs
+                for b in s.indices {
+                    for t in 0..<(s[b].count - 1) {
+                        let row = all[b][(t * V)..<((t + 1) * V)].map(Double.init)
+                        let top = row.max()!
+                        let expected = row[row.startIndex + Int(targets[b][t])] - top - log(row.reduce(0) { $0 + exp($1 - top) })
+                        XCTAssertEqual(Double(tiled[b][t]), expected, accuracy: 1e-5, "tile \(tile), sequence \(b), position \(t)")
+                    }
+                    XCTAssertTrue(tiled[b].last!.isNaN)
+                }
+            }
+        }
+    }
+
     func testLogitsAtTargetsMatchAll() throws {
         let m = try fixture("mistral-tiny")
         let s: [[Int32]] = [[10, 20, 30, 40, 50]]
