@@ -95,7 +95,7 @@ __attribute__((noinline)) T static void kernel(int kc, const float *a, const flo
     _mm_prefetch((const char *)(b + PFB * NR), _MM_HINT_T0);
     _mm_prefetch((const char *)(b + PFB * NR + 16), _MM_HINT_T0);
     _mm_prefetch((const char *)(a + PFA * MR), _MM_HINT_T0);
-    #pragma clang loop unroll(full)
+    #pragma GCC unroll 14
     for (int i = 0; i < MR; i++) {
       __m512 ai = _mm512_set1_ps(a[i]);
       c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);

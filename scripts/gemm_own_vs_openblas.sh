@@ -14,7 +14,7 @@ xtf="$here/../.build/release/xtf"
 grep -qw avx512f /proc/cpuinfo || { echo "gemm_own_vs_openblas: this CPU has no AVX-512" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cc=$(command -v clang || command -v gcc)
+cc=$(command -v clang || command -v gcc) || { echo "gemm_own_vs_openblas: needs clang or gcc" >&2; exit 2; }
 "$cc" -O3 -o "$work/gemm_own_kernel" "$here/gemm_own_kernel.c" -lopenblas -lm
 "$cc" -O2 -pthread -o "$work/fma_peak" "$here/fma_peak.c"
 core=${OPENBLAS_CORETYPE:-$("$xtf" info --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["openblasCore"])')}

@@ -40,6 +40,7 @@ def main():
                 log_probs = torch.log_softmax(model(ids).logits[0], -1)
             for j in range(span_offsets[s], span_offsets[s + 1]):
                 for t in range(spans[2 * j], spans[2 * j + 1]):
+                    assert t > 0, "a response token at position 0 has no prediction"
                     exact = log_probs[t - 1, ids[0, t]].exp().item()
                     for run in args.runs:
                         errors[run].append(abs(float(files[run]["pcp"][k]) - exact) / exact)

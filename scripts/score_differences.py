@@ -2,7 +2,8 @@
 """The largest differences between the score files of two scoring runs of the same data.
 
 For each tensor of every chunk's scores (pcp, ri, the ids and offsets): the largest absolute
-and relative difference and how many values differ; "identical" when none does. Used to
+and relative difference and how many values differ; "identical" when every value is equal
+(compared as numbers, not bytes: `cmp` compares bytes). Used to
 state how far a change of summation order moved the scores (docs/BENCHMARKS.md).
 
 Usage: scripts/score_differences.py RUN_A RUN_B
@@ -35,11 +36,13 @@ def read(path):
 def main():
     a, b = sys.argv[1], sys.argv[2]
     worst, identical = {}, True
+    names = lambda run: sorted(os.path.basename(p) for p in glob.glob(f"{run}/scores/*.safetensors"))
+    if names(a) != names(b):
+        sys.exit(f"the runs have different chunks: {len(names(a))} score files against {len(names(b))}")
     for path in sorted(glob.glob(f"{a}/scores/*.safetensors")):
-        other = f"{b}/scores/{os.path.basename(path)}"
-        if not os.path.exists(other):
-            sys.exit(f"{other} is missing: the runs have different chunks")
-        x, y = read(path), read(other)
+        x, y = read(path), read(f"{b}/scores/{os.path.basename(path)}")
+        if set(x) != set(y):
+            sys.exit(f"{path}: tensors {sorted(x)} against {sorted(y)}")
         for name in x:
             u, v = x[name].astype(np.float64), y[name].astype(np.float64)
             if u.shape != v.shape:

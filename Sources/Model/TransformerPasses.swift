@@ -73,12 +73,10 @@ extension Transformer {
     func headPass(_ lnf: UnsafePointer<Float>, rows: [Int], targets: [Int32], weights: [Float]?,
                   dlnf: UnsafeMutablePointer<Float>?, gradHead: UnsafeMutablePointer<Float>?,
                   logitsSink: ((Int, UnsafeBufferPointer<Float>) -> Void)?) -> [Float] {
-        // Mapped weights widen the whole head once per chunk of rows: larger chunks (logits up
-        // to 512 MiB) widen it less often.
         // Scoring needs only log p(target): the vocabulary in tiles, never a row's whole logits.
         if weights == nil && logitsSink == nil { return headLogProbs(lnf, rows: rows, targets: targets) }
         let C = config.hiddenSize, V = config.vocabSize
-        let chunk = max(1, frozen == nil ? headChunkRows : max(headChunkRows, (1 << 27) / max(1, V)))
+        let chunk = headRowsPerChunk
         let M = rows.count
         var out = [Float](repeating: .nan, count: M)
         guard M > 0 else { return out }
@@ -145,24 +143,28 @@ extension Transformer {
         return out
     }
 
+    /// Rows of the LM head per chunk. Mapped weights widen the whole head once per chunk, so
+    /// they take larger chunks (up to 2^27 logits, 512 MiB, where whole rows are kept).
+    var headRowsPerChunk: Int {
+        max(1, frozen == nil ? headChunkRows : max(headChunkRows, (1 << 27) / max(1, config.vocabSize)))
+    }
+
     /// log p(target) at `rows` (NaN for target -1), the vocabulary taken `headTileColumns` at a
     /// time: a tile's logits stay in cache while each row's log-sum-exp is carried across tiles
     /// (the running sum rescaled when a tile raises the row's maximum), so no row's logits are
     /// ever written out whole, nor zeroed, nor read back twice.
     func headLogProbs(_ lnf: UnsafePointer<Float>, rows: [Int], targets: [Int32]) -> [Float] {
         let C = config.hiddenSize, V = config.vocabSize
-        // Mapped weights widen the whole head once per chunk of rows: larger chunks widen it less often.
-        let chunk = max(1, frozen == nil ? headChunkRows : max(headChunkRows, (1 << 27) / max(1, V)))
-        let tile = max(16, min(V, headTileColumns))
+        let chunk = headRowsPerChunk, tile = max(1, min(V, headTileColumns))
         let M = rows.count
         var out = [Float](repeating: .nan, count: M)
         guard M > 0 else { return out }
         let scratch = headScratch.ensure(chunk * (C + tile))
         let h = scratch, logits = scratch + chunk * C
         let w = p + arch.head
-        // Mapped weights: the head widened a block of the vocabulary at a time, in whole tiles,
-        // so the tiles (and the sums) are those of fp32 weights.
-        let blockRows = frozen == nil ? V : (max(1, mappedHeadBlockRows ?? (1 << 23) / C) + tile - 1) / tile * tile
+        // Mapped weights: the head widened a block of the vocabulary at a time, in whole tiles
+        // (at least one), so no tile straddles a block: the tiles, hence the sums, are fp32's.
+        let blockRows = frozen == nil ? V : max(tile, max(1, mappedHeadBlockRows ?? (1 << 23) / C) / tile * tile)
         var maximum = [Float](repeating: -.infinity, count: chunk), sum = [Float](repeating: 0, count: chunk)
         var targetLogit = [Float](repeating: .nan, count: chunk)
         for start in stride(from: 0, to: M, by: chunk) {

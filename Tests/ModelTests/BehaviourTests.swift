@@ -56,6 +56,7 @@ final class BehaviourTests: XCTestCase {
             let targets = ForwardRequest.nextTokenTargets(s)
             let all = try m.forward(s, ForwardRequest(logits: .all)).logits
             let V = m.config.vocabSize
+            m.headChunkRows = 4  // several chunks of rows: each starts its rows' sums afresh
             for tile in [16, 37, 100, V] {
                 m.headTileColumns = tile
                 let tiled = try m.forward(s, ForwardRequest(targets: targets)).targetLogProbs

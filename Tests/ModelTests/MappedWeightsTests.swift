@@ -32,6 +32,8 @@ final class MappedWeightsTests: XCTestCase {
                 // Several blocks, the last one short; blocks of 7 rows fit in a page, of 300
                 // rows free whole pages (and so must be widened again on the next pass).
                 mapped.mappedHeadBlockRows = name.hasPrefix("gpt2") || name.hasPrefix("llama") ? 7 : 300
+                // Scoring's head widens whole tiles: tiles of 7 (one per block) and 100 (three).
+                for m in [fp32, mapped] { m.headTileColumns = mapped.mappedHeadBlockRows == 7 ? 7 : 100 }
                 let V = fp32.config.vocabSize
                 let sequences: [[Int32]] = [(0..<9).map { Int32(($0 * 13 + 5) % V) }, (0..<5).map { Int32(($0 * 7 + 2) % V) }]
                 let request = ForwardRequest(targets: ForwardRequest.nextTokenTargets(sequences), finalHidden: true,
