@@ -88,7 +88,7 @@ public final class Transformer {
     /// Vocabulary columns per tile of scoring's LM head (`headLogProbs`): a tile of logits of
     /// `headChunkRows` rows stays in the core's cache.
     public var headTileColumns = 512
-    /// With mapped weights, vocabulary rows of the LM head widened at a time (default: 32 MiB of
+    /// With mapped weights, vocabulary rows of the LM head widened at a time (nil: 32 MiB of
     /// fp32; in scoring rounded down to whole tiles of `headTileColumns`, at least one).
     public var mappedHeadBlockRows: Int?
     /// Called during `accumulateGradients` as soon as layer l's gradients are final (layers

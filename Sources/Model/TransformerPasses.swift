@@ -84,7 +84,7 @@ extension Transformer {
         let h = scratch, dh = scratch + chunk * C, logits = scratch + 2 * chunk * C
         let w = p + arch.head
         // The whole vocabulary at once, unless the weights are mapped (blocks of 32 MiB in fp32).
-        let blockRows = frozen == nil ? V : max(1, mappedHeadBlockRows ?? (1 << 23) / C)
+        let blockRows = frozen == nil ? V : mappedHeadBlock
         let headBlocks = stride(from: 0, to: V, by: blockRows).map { $0..<min(V, $0 + blockRows) }
         out.withUnsafeMutableBufferPointer { outBuf in
             let lp = SharedPointer(outBuf.baseAddress!)
@@ -149,6 +149,9 @@ extension Transformer {
         max(1, frozen == nil ? headChunkRows : max(headChunkRows, (1 << 27) / max(1, config.vocabSize)))
     }
 
+    /// Vocabulary rows of a mapped head widened at a time (default: 32 MiB of fp32).
+    var mappedHeadBlock: Int { max(1, mappedHeadBlockRows ?? (1 << 23) / config.hiddenSize) }
+
     /// log p(target) at `rows` (NaN for target -1), the vocabulary taken `headTileColumns` at a
     /// time: a tile's logits stay in cache while each row's log-sum-exp is carried across tiles
     /// (the running sum rescaled when a tile raises the row's maximum), so no row's logits are
@@ -159,14 +162,15 @@ extension Transformer {
         let M = rows.count
         var out = [Float](repeating: .nan, count: M)
         guard M > 0 else { return out }
-        let scratch = headScratch.ensure(chunk * (C + tile))
+        // The chunk's rows, a tile of logits, and per row the running maximum, sum and target logit.
+        let scratch = headScratch.ensure(chunk * (C + tile + 3))
         let h = scratch, logits = scratch + chunk * C
+        let maximum = logits + chunk * tile, sum = maximum + chunk, targetLogit = sum + chunk
+        let (mx, sm, tl) = (SharedPointer(maximum), SharedPointer(sum), SharedPointer(targetLogit))
         let w = p + arch.head
         // Mapped weights: the head widened a block of the vocabulary at a time, in whole tiles
         // (at least one), so no tile straddles a block: the tiles, hence the sums, are fp32's.
-        let blockRows = frozen == nil ? V : max(tile, max(1, mappedHeadBlockRows ?? (1 << 23) / C) / tile * tile)
-        var maximum = [Float](repeating: -.infinity, count: chunk), sum = [Float](repeating: 0, count: chunk)
-        var targetLogit = [Float](repeating: .nan, count: chunk)
+        let blockRows = frozen == nil ? V : max(tile, mappedHeadBlock / tile * tile)
         for start in stride(from: 0, to: M, by: chunk) {
             let n = min(chunk, M - start)
             for i in 0..<n { (h + i * C).update(from: lnf + rows[start + i] * C, count: C) }
@@ -179,24 +183,19 @@ extension Transformer {
                     gemm(.none, .transposed, m: n, n: width, k: C, a: h, lda: C, b: w + tileStart * C, ldb: C,
                          c: logits, ldc: width)
                     if let cap = config.finalLogitSoftcap { softcapInPlace(logits, count: n * width, cap: cap) }
-                    maximum.withUnsafeMutableBufferPointer { mx in sum.withUnsafeMutableBufferPointer { sm in
-                        targetLogit.withUnsafeMutableBufferPointer { tl in
-                            let (mx, sm, tl) = (SharedPointer(mx.baseAddress!), SharedPointer(sm.baseAddress!), SharedPointer(tl.baseAddress!))
-                            parallelChunks(n, minimumPerWorker: 4) { range in
-                                for i in range {
-                                    let row = logits + i * width
-                                    let tileMax = rowMax(row, count: width)
-                                    if tileMax > mx.p[i] {
-                                        if sm.p[i] > 0 { sm.p[i] *= fastExp(mx.p[i] - tileMax) }
-                                        mx.p[i] = tileMax
-                                    }
-                                    sm.p[i] += expSum(row, count: width, shift: mx.p[i])
-                                    let t = Int(targets[start + i]) - tileStart
-                                    if t >= 0 && t < width { tl.p[i] = row[t] }
-                                }
+                    parallelChunks(n, minimumPerWorker: 4) { range in
+                        for i in range {
+                            let row = logits + i * width
+                            let tileMax = rowMax(row, count: width)
+                            if tileMax > mx.p[i] {
+                                if sm.p[i] > 0 { sm.p[i] *= fastExp(mx.p[i] - tileMax) }
+                                mx.p[i] = tileMax
                             }
+                            sm.p[i] += expSum(row, count: width, shift: mx.p[i])
+                            let t = Int(targets[start + i]) - tileStart
+                            if t >= 0 && t < width { tl.p[i] = row[t] }
                         }
-                    } }
+                    }
                 }
                 frozen?.release(headRows: block, store: parameters)
             }
