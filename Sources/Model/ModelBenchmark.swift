@@ -4,7 +4,8 @@ import Kernels
 import Randomness
 
 /// `xtf bench model`: scoring and training throughput of a random-weight model, as a fraction
-/// of the gemm ceiling measured in the same run.
+/// of the gemm ceiling measured in the same run. With several ranks, every number is the
+/// whole batch's: the ranks' times are the slowest rank's, ceilings and memory their sums.
 public struct ModelBenchmarkResult: Codable, Sendable {
     public var config: String
     /// LoRA rank,alpha,modules of the training steps (nil: full fine-tuning).
@@ -13,6 +14,9 @@ public struct ModelBenchmarkResult: Codable, Sendable {
     public var weights: WeightStorage?
     public var batch: Int
     public var sequenceLength: Int
+    /// Ranks the batch was shared by (each ran its slice of the sequences).
+    public var ranks: Int
+    /// OpenBLAS threads of each rank.
     public var blasThreads: Int
     public var parameters: Int
     public var scoringTokensPerSecond: Double
@@ -20,16 +24,30 @@ public struct ModelBenchmarkResult: Codable, Sendable {
     /// Model FLOPs (matmuls incl. attention, PaLM convention) per second.
     public var scoringGFLOPS: Double
     public var trainingGFLOPS: Double
-    /// Plain cblas_sgemm GFLOP/s at n = ceilingSize: median of samples taken between the timed runs.
+    /// Plain cblas_sgemm GFLOP/s at n = ceilingSize, summed over the ranks (sampled by all at
+    /// once): median of samples taken between the timed runs.
     public var gemmCeilingGFLOPS: Double
     public var ceilingSize: Int
     public var scoringMFU: Double { scoringGFLOPS / gemmCeilingGFLOPS }
     public var trainingMFU: Double { trainingGFLOPS / gemmCeilingGFLOPS }
+    /// Peak resident set size, summed over the ranks.
     public var peakRSSMiB: Double
-    /// Resident memory after each training step (flat after step 2 when nothing leaks).
+    /// Rank 0's resident memory after each training step (flat after step 2 when nothing leaks).
     public var rssPerStepMiB: [Double]
+    /// The whole batch's loss at each training step, the untimed warm-up (step 0) first: the
+    /// same for any number of ranks, up to the order of the gradients' sums.
+    public var trainingLosses: [Double]
     public var scoringSeconds: [Double]
     public var trainingSeconds: [Double]
+    /// Rank 0's seconds per timed training step in its three phases (medians): forward and
+    /// backward, the gradients' sum across ranks (waiting for the slowest rank included), AdamW.
+    public var trainingPhases: TrainingPhases
+}
+
+public struct TrainingPhases: Codable, Sendable {
+    public var passes: Double
+    public var gradientSum: Double
+    public var optimizer: Double
 }
 
 public enum ModelBenchmark {
@@ -52,7 +70,8 @@ public enum ModelBenchmark {
     public static func run(configName: String, checkpoint: URL? = nil, storage: WeightStorage = .fp32,
                            shape: (batch: Int, length: Int)? = nil, lora: LoRAConfig? = nil,
                            scoringRepetitions: Int = 3, trainingSteps: Int = 3,
-                           maskedFraction: Double = 0.3, headChunkRows: Int? = nil, progress: (String) -> Void = { _ in }) throws -> ModelBenchmarkResult {
+                           maskedFraction: Double = 0.3, headChunkRows: Int? = nil, peers: any BenchmarkPeers = SingleProcess(),
+                           progress: (String) -> Void = { _ in }) throws -> ModelBenchmarkResult {
         let config = try checkpoint.map { try ModelConfig(directory: $0) } ?? ModelConfig.named(configName)
         guard storage == .fp32 || lora != nil else {
             throw ModelError.invalidValue(key: "weights", detail: "mapped weights are frozen: the training steps need LoRA adapters")
@@ -63,6 +82,9 @@ public enum ModelBenchmark {
         let (B, T) = shape ?? batchShape(configName)
         guard B >= 1, T >= 2, T <= config.maxPositions else {
             throw ModelError.invalidValue(key: "shape", detail: "batch \(B) x length \(T): need batch >= 1 and 2 <= length <= \(config.maxPositions)")
+        }
+        guard B >= peers.count else {
+            throw ModelError.invalidValue(key: "batch", detail: "batch \(B) over \(peers.count) ranks: each rank needs at least one sequence")
         }
         // fp32 weights, and for full fine-tuning their gradients and AdamW's two moments: refuse
         // what cannot fit before allocating it (the allocator's failure is a crash).
@@ -79,40 +101,63 @@ public enum ModelBenchmark {
         let sequences = (0..<B).map { _ in (0..<T).map { _ in Int32(rng.next() % UInt64(config.vocabSize)) } }
         let nextTargets = ForwardRequest.nextTokenTargets(sequences)
         let tokens = Double(B * T)
+        // Every rank draws the whole batch (same seeds) and runs its contiguous slice of it.
+        let mine = (B * peers.rank / peers.count)..<(B * (peers.rank + 1) / peers.count)
+        let local = Array(sequences[mine]), localTargets = Array(nextTargets[mine])
+        /// Seconds of `body` on the slowest rank, all ranks starting together.
+        func timed(_ body: () throws -> Void) throws -> Double {
+            _ = try peers.maximum(0)
+            let t0 = monotonicSeconds()
+            try body()
+            return try peers.maximum(monotonicSeconds() - t0)
+        }
 
         // Scoring: next-token log-probs at every position and attention received (last layer).
-        let scoreRequest = ForwardRequest(targets: nextTargets, attentionReceived: AttentionReceivedRequest(layers: .last))
-        _ = try model.forward(sequences, scoreRequest)  // warm-up: arenas, page faults
+        let scoreRequest = ForwardRequest(targets: localTargets, attentionReceived: AttentionReceivedRequest(layers: .last))
+        _ = try model.forward(local, scoreRequest)  // warm-up: arenas, page faults
         // The ceiling is sampled after every timed rep and step, so load from other processes
         // on a shared machine hits the model and the ceiling alike.
         let ceilingSize = 1024
         var ceilings: [Double] = []
-        func sampleCeiling() { ceilings.append(GemmBenchmark.run(n: ceilingSize, repetitions: 1, minSeconds: 0.1).ceilingGFLOPS) }
+        // The ranks sample it at once, as they run the model.
+        func sampleCeiling() throws {
+            ceilings.append(try peers.sum(GemmBenchmark.run(n: ceilingSize, repetitions: 1, minSeconds: 0.1).ceilingGFLOPS))
+        }
         var scoring: [Double] = []
         for i in 0..<scoringRepetitions {
-            let t0 = monotonicSeconds()
-            _ = try model.forward(sequences, scoreRequest)
-            scoring.append(monotonicSeconds() - t0)
-            sampleCeiling()
+            scoring.append(try timed { _ = try model.forward(local, scoreRequest) })
+            try sampleCeiling()
             progress(String(format: "scoring rep %d: %.3f s", i + 1, scoring.last!))
         }
 
-        // Training: 30% of positions masked, mean loss over the rest, backward, AdamW.
+        // Training: 30% of positions masked, mean loss over the whole batch's rest (each rank's
+        // weights divided by the global count), backward, gradients summed over ranks, AdamW.
         var weights = sequences.map { $0.map { _ in Float(rng.uniform() < Float(maskedFraction) ? 0 : 1) } }
         for b in 0..<B { weights[b][T - 1] = 0 }
         let unmasked = Float(weights.joined().reduce(0, +))
         weights = weights.map { $0.map { $0 / unmasked } }
         if let lora { try model.enableLoRA(lora, seed: 3) } else { model.enableGradients() }
         let optimizer = AdamW(parameterCount: model.trainableParameters.count)
-        var training: [Double] = [], rss: [Double] = []
+        let localWeights = Array(weights[mine])
+        var training: [Double] = [], rss: [Double] = [], losses: [Double] = [], phases: [[Double]] = []
         for step in 0...trainingSteps {  // step 0 is the warm-up
-            let t0 = monotonicSeconds()
-            model.zeroGradients()
-            let loss = try model.accumulateGradients(sequences, targets: nextTargets, weights: weights)
-            optimizer.step(model.trainableParameters, model.trainableGradients)
-            let dt = monotonicSeconds() - t0
+            var partial: Float = 0
+            var marks: [Double] = []
+            let dt = try timed {
+                marks.append(monotonicSeconds())
+                model.zeroGradients()
+                partial = try model.accumulateGradients(local, targets: localTargets, weights: localWeights)
+                marks.append(monotonicSeconds())
+                try peers.sum(model.trainableGradients.buffer)
+                marks.append(monotonicSeconds())
+                optimizer.step(model.trainableParameters, model.trainableGradients)
+                marks.append(monotonicSeconds())
+            }
+            if step > 0 { phases.append(zip(marks.dropFirst(), marks).map { $0 - $1 }) }
+            let loss = try peers.sum(Double(partial))
+            losses.append(loss)
             rss.append(currentRSSMiB())
-            if step > 0 { training.append(dt); sampleCeiling() }
+            if step > 0 { training.append(dt); try sampleCeiling() }
             progress(String(format: "training step %d: %.3f s, loss %.4f, rss %.1f MiB", step, dt, loss, rss.last!))
         }
 
@@ -127,11 +172,13 @@ public enum ModelBenchmark {
         let trainFLOPs = (lora == nil ? 3 : 2) * (perToken * tokens + head * trainedRows)
         let scoreTime = median(scoring), trainTime = median(training)
         return ModelBenchmarkResult(
-            config: configName, lora: lora.map { "\($0.rank),\(Int($0.alpha)),\($0.targetModules.joined(separator: "+"))" }, weights: storage == .mapped ? .mapped : nil, batch: B, sequenceLength: T, blasThreads: BLAS.threadCount, parameters: model.parameters.count,
+            config: configName, lora: lora.map { "\($0.rank),\(Int($0.alpha)),\($0.targetModules.joined(separator: "+"))" }, weights: storage == .mapped ? .mapped : nil, batch: B, sequenceLength: T, ranks: peers.count, blasThreads: BLAS.threadCount, parameters: model.parameters.count,
             scoringTokensPerSecond: tokens / scoreTime, trainingTokensPerSecond: tokens / trainTime,
             scoringGFLOPS: scoreFLOPs / scoreTime / 1e9, trainingGFLOPS: trainFLOPs / trainTime / 1e9,
-            gemmCeilingGFLOPS: ceiling, ceilingSize: ceilingSize, peakRSSMiB: peakRSSMiB(), rssPerStepMiB: rss,
-            scoringSeconds: scoring, trainingSeconds: training)
+            gemmCeilingGFLOPS: ceiling, ceilingSize: ceilingSize, peakRSSMiB: try peers.sum(peakRSSMiB()), rssPerStepMiB: rss,
+            trainingLosses: losses, scoringSeconds: scoring, trainingSeconds: training,
+            trainingPhases: TrainingPhases(passes: median(phases.map { $0[0] }), gradientSum: median(phases.map { $0[1] }),
+                                           optimizer: median(phases.map { $0[2] })))
     }
 
     /// MemAvailable of /proc/meminfo in bytes (nil where there is none).

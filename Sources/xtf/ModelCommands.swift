@@ -3,7 +3,6 @@ import Artifacts
 import CommandOptions
 import Foundation
 import GGUF
-import Kernels
 import Model
 
 /// `xtf model ...`: checkpoint tools.
@@ -127,77 +126,3 @@ struct ModelCheck: ParsableCommand {
     }
 }
 
-struct ModelBench: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "model",
-        abstract: "Scoring and training tokens/s of a model (random weights of a shape, or a checkpoint), and MFU against the gemm ceiling.",
-        discussion: """
-            Scoring: forward, next-token log-probs at every position, attention received. Training: \
-            forward, loss with 30% of positions masked, backward, AdamW. MFU divides the model's matmul \
-            FLOP/s by a plain cblas_sgemm (n=1024) measured in the same run. Configurations: \
-            gpt2-small-bench (8x256), gpt2-124M (4x256), llama-bench (8x256), or any config.json \
-            (8x256 unless --batch/--length), e.g. configs/models/; or --model DIR, a checkpoint, \
-            whose weights --weights mapped leaves in the file (the widening timed with the passes).
-            """)
-
-    @OptionGroup var output: BenchOutput
-
-    @Option(help: "gpt2-small-bench (the default), gpt2-124M, llama-bench, or a Hugging Face config.json (a real model's shapes, e.g. configs/models/qwen3-0.6b.json): random weights.")
-    var config: String?
-
-    @Option(help: "A model directory instead of --config: its own weights, loaded as --weights says.")
-    var model: String?
-
-    @Option(help: "With --model: fp32 (read into fp32) or mapped (left in the file, widened a layer at a time; needs --lora).")
-    var weights: WeightStorage = .fp32
-
-    @Option(help: "Sequences per batch (default: the configuration's).")
-    var batch: Int?
-
-    @Option(help: "Tokens per sequence (default: the configuration's).")
-    var length: Int?
-
-    @Option(help: "Train LoRA adapters (rank,alpha,modules, e.g. 8,32,q_proj+v_proj) on the frozen base instead of every weight.")
-    var lora: String?
-
-    @Option(help: "Timed scoring forwards (median reported).")
-    var repetitions = 3
-
-    @Option(help: "Timed training steps (median reported; RSS printed per step).")
-    var steps = 3
-
-    @Option(help: "OpenBLAS threads (default: OpenBLAS's own setting).")
-    var threads: Int?
-
-    @Option(help: "Rows per LM-head chunk (default: the model's).")
-    var headChunk: Int?
-
-    @Flag(help: "Print each repetition and step.")
-    var verbose = false
-
-    func run() throws {
-        if let threads { BLAS.setThreadCount(threads) }
-        guard lora.map({ LoRAConfig(parsing: $0) != nil }) ?? true else {
-            throw ValidationError("--lora takes rank,alpha,modules (e.g. 8,32,q_proj+v_proj), got \(lora!)")
-        }
-        guard config == nil || model == nil else { throw ValidationError("--config and --model: give one (a shape with random weights, or a checkpoint)") }
-        guard weights == .fp32 || model != nil else { throw ValidationError("--weights mapped needs --model (the weights are read from its files)") }
-        let name = model ?? config ?? "gpt2-small-bench"
-        let named = ModelBenchmark.batchShape(name)
-        let shape = (batch ?? named.batch, length ?? named.length)
-        let r = try ModelBenchmark.run(configName: name, checkpoint: model.map { URL(fileURLWithPath: $0) }, storage: weights,
-                                       shape: shape, lora: lora.flatMap(LoRAConfig.init(parsing:)),
-                                       scoringRepetitions: max(1, repetitions), trainingSteps: max(1, steps), headChunkRows: headChunk,
-                                       progress: { if verbose { print($0); fflush(nil) } })  // long runs: see each step as it ends
-        print("config \(r.config): batch \(r.batch)x\(r.sequenceLength), \(r.parameters) parameters, \(r.blasThreads) OpenBLAS thread(s)"
-              + (r.lora.map { ", LoRA \($0)" } ?? "") + (r.weights == .mapped ? ", mapped weights" : ""))
-        print(String(format: "scoring   %9.1f tok/s  %7.1f GFLOP/s  MFU %5.1f%% of gemm ceiling", r.scoringTokensPerSecond, r.scoringGFLOPS, 100 * r.scoringMFU))
-        print(String(format: "training  %9.1f tok/s  %7.1f GFLOP/s  MFU %5.1f%% of gemm ceiling", r.trainingTokensPerSecond, r.trainingGFLOPS, 100 * r.trainingMFU))
-        print(String(format: "gemm ceiling (cblas_sgemm n=%d) %.1f GFLOP/s; peak RSS %.1f MiB", r.ceilingSize, r.gemmCeilingGFLOPS, r.peakRSSMiB))
-        let rss = r.rssPerStepMiB
-        if rss.count > 2 {
-            print(String(format: "RSS after step 2: %.1f MiB, after last step: %.1f MiB (growth %.1f MiB)", rss[2], rss.last!, rss.last! - rss[2]))
-        }
-        try output.write(r)
-    }
-}

@@ -8,13 +8,7 @@ import XCTest
 final class ModelBenchCommandTests: XCTestCase {
     func testAConfigFileIsBenchmarkedAtTheShapeAndModeAsked() throws {
         let dir = try TestPaths.scratchDirectory("bench-model-config")
-        let config = dir.appendingPathComponent("tiny-llama.json")
-        try #"""
-            {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
-             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 300,
-             "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "rope_theta": 500000.0, "tie_word_embeddings": true,
-             "rope_scaling": {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0, "original_max_position_embeddings": 32, "rope_type": "llama3"}}
-            """#.write(to: config, atomically: true, encoding: .utf8)
+        let config = try tinyLlama(in: dir)
         let json = dir.appendingPathComponent("result.json")
         let run = try MPIRunner.run(ranks: 1, ["bench", "model", "--config", config.path, "--batch", "2", "--length", "16",
                                                "--repetitions", "1", "--steps", "2", "--lora", "4,8,q_proj+v_proj", "--json", json.path])
@@ -70,4 +64,54 @@ final class ModelBenchCommandTests: XCTestCase {
             XCTAssertTrue(bad.stderr.contains(message), "\(arguments): \(bad.stderr)")
         }
     }
+}
+
+/// Under mpirun every rank runs its slice of the batch; the training steps' losses are the whole
+/// batch's whatever the number of ranks (the gradients summed across ranks, the loss normalised
+/// by the whole batch's unmasked count).
+final class ModelBenchRanksTests: XCTestCase {
+    func testLossesDoNotDependOnTheNumberOfRanks() throws {
+        let dir = try TestPaths.scratchDirectory("bench-model-ranks")
+        let config = try tinyLlama(in: dir)
+        for lora in [nil, "4,8,q_proj+v_proj"] {
+            var losses: [Int: [Double]] = [:]
+            for ranks in [1, 2, 4] {
+                let json = dir.appendingPathComponent("result-\(ranks).json")
+                let run = try MPIRunner.run(ranks: ranks, ["bench", "model", "--config", config.path, "--batch", "4", "--length", "16",
+                                                           "--repetitions", "1", "--steps", "3", "--threads", "1", "--json", json.path]
+                                            + (lora.map { ["--lora", $0] } ?? []))
+                XCTAssertEqual(run.status, 0, run.stderr)
+                let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
+                XCTAssertEqual(result["ranks"] as? Int, ranks)
+                XCTAssertEqual(result["batch"] as? Int, 4)
+                losses[ranks] = try XCTUnwrap(result["trainingLosses"] as? [Double])
+                if ranks > 1 { XCTAssertTrue(run.stdout.contains("\(ranks) ranks of 1 OpenBLAS thread(s)"), run.stdout) }
+            }
+            let one = try XCTUnwrap(losses[1])
+            XCTAssertEqual(one.count, 4)
+            // The loss must move between steps by far more than the ranks' summation order moves it,
+            // or equal losses would prove nothing.
+            XCTAssertGreaterThan(abs(one[3] - one[0]) / one[0], 1e-3, "\(lora ?? "full"): \(one)")
+            for ranks in [2, 4] {
+                for (a, b) in zip(one, try XCTUnwrap(losses[ranks])) {
+                    XCTAssertEqual(a, b, accuracy: 1e-5 * abs(a), "\(lora ?? "full") at \(ranks) ranks: \(one) against \(losses[ranks]!)")
+                }
+            }
+        }
+        let tooFew = try MPIRunner.run(ranks: 2, ["bench", "model", "--config", config.path, "--batch", "1", "--length", "16"])
+        XCTAssertNotEqual(tooFew.status, 0)
+        XCTAssertTrue(tooFew.stderr.contains("each rank needs at least one sequence"), tooFew.stderr)
+    }
+}
+
+/// A two-layer llama config (grouped attention, llama3 RoPE scaling, tied embeddings).
+private func tinyLlama(in dir: URL) throws -> URL {
+    let config = dir.appendingPathComponent("tiny-llama.json")
+    try #"""
+        {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
+         "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 300,
+         "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "rope_theta": 500000.0, "tie_word_embeddings": true,
+         "rope_scaling": {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0, "original_max_position_embeddings": 32, "rope_type": "llama3"}}
+        """#.write(to: config, atomically: true, encoding: .utf8)
+    return config
 }
