@@ -4,8 +4,9 @@ import Kernels
 import Randomness
 
 /// `xtf bench model`: scoring and training throughput of a random-weight model, as a fraction
-/// of the gemm ceiling measured in the same run. With several ranks, every number is the
-/// whole batch's: the ranks' times are the slowest rank's, ceilings and memory their sums.
+/// of the gemm ceiling measured in the same run. With several ranks, rates and seconds are the
+/// whole batch's (a timed section lasts until the slowest rank ends it), ceilings and peak
+/// memory the ranks' sums; what is one rank's says so.
 public struct ModelBenchmarkResult: Codable, Sendable {
     public var config: String
     /// LoRA rank,alpha,modules of the training steps (nil: full fine-tuning).
@@ -39,14 +40,18 @@ public struct ModelBenchmarkResult: Codable, Sendable {
     public var trainingLosses: [Double]
     public var scoringSeconds: [Double]
     public var trainingSeconds: [Double]
-    /// Rank 0's seconds per timed training step in its three phases (medians): forward and
-    /// backward, the gradients' sum across ranks (waiting for the slowest rank included), AdamW.
+    /// Rank 0's seconds per timed training step in its three phases (medians).
     public var trainingPhases: TrainingPhases
 }
 
+/// Where a training step's time goes on one rank.
 public struct TrainingPhases: Codable, Sendable {
+    /// Zeroing the gradients, forward and backward.
     public var passes: Double
+    /// The gradients' sum across ranks: one blocking all-reduce after the backward (`xtf train`
+    /// overlaps it with the backward in buckets), waiting for the slowest rank included.
     public var gradientSum: Double
+    /// AdamW.
     public var optimizer: Double
 }
 
@@ -72,31 +77,37 @@ public enum ModelBenchmark {
                            scoringRepetitions: Int = 3, trainingSteps: Int = 3,
                            maskedFraction: Double = 0.3, headChunkRows: Int? = nil, peers: any BenchmarkPeers = SingleProcess(),
                            progress: (String) -> Void = { _ in }) throws -> ModelBenchmarkResult {
-        let config = try checkpoint.map { try ModelConfig(directory: $0) } ?? ModelConfig.named(configName)
-        guard storage == .fp32 || lora != nil else {
-            throw ModelError.invalidValue(key: "weights", detail: "mapped weights are frozen: the training steps need LoRA adapters")
+        // Checked and loaded on every rank; a refusal on any ends all of them with its error.
+        let (config, B, T, model) = try peers.allSucceed { () throws -> (ModelConfig, Int, Int, Transformer) in
+            let config = try checkpoint.map { try ModelConfig(directory: $0) } ?? ModelConfig.named(configName)
+            guard storage == .fp32 || lora != nil else {
+                throw ModelError.invalidValue(key: "weights", detail: "mapped weights are frozen: the training steps need LoRA adapters")
+            }
+            guard storage == .fp32 || checkpoint != nil else {
+                throw ModelError.invalidValue(key: "weights", detail: "mapped weights are read from a checkpoint: give its directory")
+            }
+            let (B, T) = shape ?? batchShape(configName)
+            guard B >= 1, T >= 2, T <= config.maxPositions else {
+                throw ModelError.invalidValue(key: "shape", detail: "batch \(B) x length \(T): need batch >= 1 and 2 <= length <= \(config.maxPositions)")
+            }
+            guard B >= peers.count else {
+                throw ModelError.invalidValue(key: "batch", detail: "batch \(B) over \(peers.count) ranks: each rank needs at least one sequence")
+            }
+            // fp32 weights, and for full fine-tuning their gradients and AdamW's two moments: refuse
+            // what cannot fit before allocating it (the allocator's failure is a crash).
+            let parameterCount = ArchitectureLayout(config).layout.count
+            // Every rank on a host holds its own copy.
+            let needed = Double(parameterCount) * 4 * (lora == nil ? 4 : 1) * Double(peers.countOnThisHost)
+            if storage == .fp32, let available = availableMemoryBytes(), needed > available {
+                let what = (lora == nil ? "weights, gradients and two AdamW moments" : "weights")
+                    + (peers.countOnThisHost > 1 ? ", for each of \(peers.countOnThisHost) ranks on this host" : "")
+                throw ModelError.invalidValue(key: "config", detail: "\(parameterCount) parameters need "
+                    + String(format: "%.1f GiB in fp32 (\(what)); %.1f GiB are available", needed / 1_073_741_824, available / 1_073_741_824))
+            }
+            let model = try checkpoint.map { try Transformer.load(directory: $0, weights: storage) } ?? Transformer(config: config, seed: 1)
+            if let headChunkRows { model.headChunkRows = headChunkRows }
+            return (config, B, T, model)
         }
-        guard storage == .fp32 || checkpoint != nil else {
-            throw ModelError.invalidValue(key: "weights", detail: "mapped weights are read from a checkpoint: give its directory")
-        }
-        let (B, T) = shape ?? batchShape(configName)
-        guard B >= 1, T >= 2, T <= config.maxPositions else {
-            throw ModelError.invalidValue(key: "shape", detail: "batch \(B) x length \(T): need batch >= 1 and 2 <= length <= \(config.maxPositions)")
-        }
-        guard B >= peers.count else {
-            throw ModelError.invalidValue(key: "batch", detail: "batch \(B) over \(peers.count) ranks: each rank needs at least one sequence")
-        }
-        // fp32 weights, and for full fine-tuning their gradients and AdamW's two moments: refuse
-        // what cannot fit before allocating it (the allocator's failure is a crash).
-        let parameterCount = ArchitectureLayout(config).layout.count
-        let needed = Double(parameterCount) * 4 * (lora == nil ? 4 : 1)
-        if storage == .fp32, let available = availableMemoryBytes(), needed > available {
-            let what = lora == nil ? "weights, gradients and two AdamW moments" : "weights"
-            throw ModelError.invalidValue(key: "config", detail: "\(parameterCount) parameters need "
-                + String(format: "%.1f GiB in fp32 (\(what)); %.1f GiB are available", needed / 1_073_741_824, available / 1_073_741_824))
-        }
-        let model = try checkpoint.map { try Transformer.load(directory: $0, weights: storage) } ?? Transformer(config: config, seed: 1)
-        if let headChunkRows { model.headChunkRows = headChunkRows }
         var rng = SeededRandom(seed: 2)
         let sequences = (0..<B).map { _ in (0..<T).map { _ in Int32(rng.next() % UInt64(config.vocabSize)) } }
         let nextTargets = ForwardRequest.nextTokenTargets(sequences)
@@ -106,7 +117,7 @@ public enum ModelBenchmark {
         let local = Array(sequences[mine]), localTargets = Array(nextTargets[mine])
         /// Seconds of `body` on the slowest rank, all ranks starting together.
         func timed(_ body: () throws -> Void) throws -> Double {
-            _ = try peers.maximum(0)
+            try peers.barrier()
             let t0 = monotonicSeconds()
             try body()
             return try peers.maximum(monotonicSeconds() - t0)
@@ -139,21 +150,22 @@ public enum ModelBenchmark {
         if let lora { try model.enableLoRA(lora, seed: 3) } else { model.enableGradients() }
         let optimizer = AdamW(parameterCount: model.trainableParameters.count)
         let localWeights = Array(weights[mine])
-        var training: [Double] = [], rss: [Double] = [], losses: [Double] = [], phases: [[Double]] = []
+        var training: [Double] = [], rss: [Double] = [], losses: [Double] = [], phases: [TrainingPhases] = []
         for step in 0...trainingSteps {  // step 0 is the warm-up
             var partial: Float = 0
-            var marks: [Double] = []
+            var phase = TrainingPhases(passes: 0, gradientSum: 0, optimizer: 0)
             let dt = try timed {
-                marks.append(monotonicSeconds())
+                var t = monotonicSeconds()
+                func lap() -> Double { let now = monotonicSeconds(); defer { t = now }; return now - t }
                 model.zeroGradients()
                 partial = try model.accumulateGradients(local, targets: localTargets, weights: localWeights)
-                marks.append(monotonicSeconds())
+                phase.passes = lap()
                 try peers.sum(model.trainableGradients.buffer)
-                marks.append(monotonicSeconds())
+                phase.gradientSum = lap()
                 optimizer.step(model.trainableParameters, model.trainableGradients)
-                marks.append(monotonicSeconds())
+                phase.optimizer = lap()
             }
-            if step > 0 { phases.append(zip(marks.dropFirst(), marks).map { $0 - $1 }) }
+            if step > 0 { phases.append(phase) }
             let loss = try peers.sum(Double(partial))
             losses.append(loss)
             rss.append(currentRSSMiB())
@@ -177,8 +189,8 @@ public enum ModelBenchmark {
             scoringGFLOPS: scoreFLOPs / scoreTime / 1e9, trainingGFLOPS: trainFLOPs / trainTime / 1e9,
             gemmCeilingGFLOPS: ceiling, ceilingSize: ceilingSize, peakRSSMiB: try peers.sum(peakRSSMiB()), rssPerStepMiB: rss,
             trainingLosses: losses, scoringSeconds: scoring, trainingSeconds: training,
-            trainingPhases: TrainingPhases(passes: median(phases.map { $0[0] }), gradientSum: median(phases.map { $0[1] }),
-                                           optimizer: median(phases.map { $0[2] })))
+            trainingPhases: TrainingPhases(passes: median(phases.map(\.passes)), gradientSum: median(phases.map(\.gradientSum)),
+                                           optimizer: median(phases.map(\.optimizer))))
     }
 
     /// MemAvailable of /proc/meminfo in bytes (nil where there is none).

@@ -163,9 +163,11 @@ struct ModelBench: ParsableCommand {
             gpt2-small-bench (8x256), gpt2-124M (4x256), llama-bench (8x256), or any config.json \
             (8x256 unless --batch/--length), e.g. configs/models/; or --model DIR, a checkpoint, \
             whose weights --weights mapped leaves in the file (the widening timed with the passes). \
-            Under mpirun every rank runs its slice of the batch, as the pipeline's ranks do: times \
-            are the slowest rank's, the training step sums the gradients across ranks, and the \
-            ceiling is every rank's cblas_sgemm sampled at once, summed.
+            Under mpirun the ranks share the batch (at least one sequence each), each running its \
+            slice: a timed section lasts until the slowest rank ends it, the training step sums \
+            the gradients across ranks in one all-reduce after the backward (xtf train overlaps \
+            it with the backward), and the ceiling and the peak RSS are the ranks' sums (every \
+            rank's cblas_sgemm sampled at once).
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -180,7 +182,7 @@ struct ModelBench: ParsableCommand {
     @Option(help: "With --model: fp32 (read into fp32) or mapped (left in the file, widened a layer at a time; needs --lora).")
     var weights: WeightStorage = .fp32
 
-    @Option(help: "Sequences per batch (default: the configuration's).")
+    @Option(help: "Sequences per batch, shared by the ranks (default: the configuration's).")
     var batch: Int?
 
     @Option(help: "Tokens per sequence (default: the configuration's).")
@@ -195,7 +197,7 @@ struct ModelBench: ParsableCommand {
     @Option(help: "Timed training steps (median reported; RSS printed per step).")
     var steps = 3
 
-    @Option(help: "OpenBLAS threads (default: OpenBLAS's own setting).")
+    @Option(help: "OpenBLAS threads per rank (default: OpenBLAS's own setting; 1 under scripts/xtf-mpirun).")
     var threads: Int?
 
     @Option(help: "Rows per LM-head chunk (default: the model's).")
@@ -204,22 +206,26 @@ struct ModelBench: ParsableCommand {
     @Flag(help: "Print each repetition and step.")
     var verbose = false
 
-    func run() throws {
-        let context = try ClusterContext(global, label: "xtf.bench.model")
-        let world = context.world
-        if let threads { BLAS.setThreadCount(threads) }
+    func validate() throws {
         guard lora.map({ LoRAConfig(parsing: $0) != nil }) ?? true else {
             throw ValidationError("--lora takes rank,alpha,modules (e.g. 8,32,q_proj+v_proj), got \(lora!)")
         }
         guard config == nil || model == nil else { throw ValidationError("--config and --model: give one (a shape with random weights, or a checkpoint)") }
         guard weights == .fp32 || model != nil else { throw ValidationError("--weights mapped needs --model (the weights are read from its files)") }
+    }
+
+    func run() throws {
+        let context = try ClusterContext(global, label: "xtf.bench.model")
+        let world = context.world
+        if let threads { BLAS.setThreadCount(threads) }
         let name = model ?? config ?? "gpt2-small-bench"
         let named = ModelBenchmark.batchShape(name)
         let shape = (batch ?? named.batch, length ?? named.length)
+        let peers: any BenchmarkPeers = world.size > 1 ? try CommunicatorPeers(world: world) : SingleProcess()
         let r = try ModelBenchmark.run(configName: name, checkpoint: model.map { URL(fileURLWithPath: $0) }, storage: weights,
                                        shape: shape, lora: lora.flatMap(LoRAConfig.init(parsing:)),
                                        scoringRepetitions: max(1, repetitions), trainingSteps: max(1, steps), headChunkRows: headChunk,
-                                       peers: RankPeers(world: world),
+                                       peers: peers,
                                        progress: { if verbose && world.isRoot { print($0); fflush(nil) } })  // long runs: see each step as it ends
         guard world.isRoot else { return }
         print("config \(r.config): batch \(r.batch)x\(r.sequenceLength), \(r.parameters) parameters, "
@@ -233,18 +239,10 @@ struct ModelBench: ParsableCommand {
         print(String(format: "gemm ceiling (cblas_sgemm n=%d) %.1f GFLOP/s; peak RSS %.1f MiB" + (r.ranks > 1 ? " (ranks summed)" : ""), r.ceilingSize, r.gemmCeilingGFLOPS, r.peakRSSMiB))
         let rss = r.rssPerStepMiB
         if rss.count > 2 {
-            print(String(format: "RSS after step 2: %.1f MiB, after last step: %.1f MiB (growth %.1f MiB)", rss[2], rss.last!, rss.last! - rss[2]))
+            print(String(format: "RSS after step 2: %.1f MiB, after last step: %.1f MiB (growth %.1f MiB)", rss[2], rss.last!, rss.last! - rss[2])
+                  + (r.ranks > 1 ? " (rank 0)" : ""))
         }
         try output.write(r)
     }
 }
 
-/// The world communicator as the benchmark's peers.
-struct RankPeers: BenchmarkPeers {
-    let world: Communicator
-    var rank: Int { world.rank }
-    var count: Int { world.size }
-    func sum(_ values: UnsafeMutableBufferPointer<Float>) throws { try world.allreduce(values, op: .sum) }
-    func sum(_ value: Double) throws -> Double { try world.allreduce(value, op: .sum) }
-    func maximum(_ value: Double) throws -> Double { try world.allreduce(value, op: .max) }
-}

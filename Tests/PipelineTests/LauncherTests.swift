@@ -4,39 +4,48 @@ import XCTest
 
 /// scripts/xtf-mpirun's placement of ranks on cores.
 final class LauncherTests: XCTestCase {
-    /// The `cpus` column of rank 0 in `xtf info`'s table.
-    private func cpusOfRankZero(_ output: String) -> String? {
-        output.split(separator: "\n").first { $0.hasPrefix("0 ") }?.split(separator: " ").last.map(String.init)
+    /// How many CPUs rank 0 may run on: the `cpus` column of `xtf info` ("0-3,8", "1").
+    private func cpuCountOfRankZero(_ output: String) -> Int? {
+        guard let column = output.split(separator: "\n").first(where: { $0.hasPrefix("0 ") })?.split(separator: " ").last else { return nil }
+        return column.split(separator: ",").map { part in
+            let ends = part.split(separator: "-").compactMap { Int($0) }
+            return ends.count == 2 ? ends[1] - ends[0] + 1 : 1
+        }.reduce(0, +)
     }
 
     /// mpirun binds each rank to one core by itself at -np 1 and 2; a rank with several OpenBLAS
-    /// threads would run them all on that core (half the speed on two cores, measured).
+    /// threads would run them all on that core (half the gemm rate on two cores, measured).
     func testARankWithSeveralThreadsIsNotBoundToOneCore() throws {
+        // The user's own placement settings would change what is tested.
+        var environment = MPIRunner.cleanEnvironment.filter { key, _ in key != "XTF_MPIRUN_ARGS" && !key.hasPrefix("OMPI_MCA_") }
+        environment["XTF_BIN"] = MPIRunner.xtfBinary.path
+        let launcher = TestPaths.packageRoot.appendingPathComponent("scripts/xtf-mpirun")
+        func launch(threads: Int, _ arguments: [String], mpirunArguments: String = "") throws -> String {
+            environment["OPENBLAS_NUM_THREADS"] = String(threads)
+            environment["XTF_MPIRUN_ARGS"] = mpirunArguments
+            let run = try Process.outcome(launcher, ["-np", "1"] + arguments, withStandardError: true, environment: environment)
+            XCTAssertEqual(run.status, 0, run.output)
+            return run.output
+        }
         let unbound = try Process.outcome(MPIRunner.xtfBinary, ["info"], withStandardError: true)
-        let all = try XCTUnwrap(cpusOfRankZero(unbound.output), unbound.output)
-        guard ProcessInfo.processInfo.activeProcessorCount >= 2, all.contains("-") || all.contains(",") else {
-            print("*** SKIP: this machine gives the tests one CPU (\(all)), so no binding can be told apart ***")
+        let all = try XCTUnwrap(cpuCountOfRankZero(unbound.output), unbound.output)
+        let oneThread = try launch(threads: 1, ["info"])
+        let bound = try XCTUnwrap(cpuCountOfRankZero(oneThread), oneThread)
+        guard bound < all else {
+            print("*** SKIP: mpirun's own binding here already spans all \(all) CPUs (one core, or one CPU), so unbinding cannot be told apart ***")
             return
         }
-        let launcher = TestPaths.packageRoot.appendingPathComponent("scripts/xtf-mpirun")
-        var environment = ProcessInfo.processInfo.environment
-        // One thread: mpirun's own binding, to one CPU, is kept.
-        environment["OPENBLAS_NUM_THREADS"] = "1"
-        let one = try Process.outcome(launcher, ["-np", "1", "info"], withStandardError: true, environment: environment)
-        XCTAssertEqual(one.status, 0, one.output)
-        let cpu = try XCTUnwrap(cpusOfRankZero(one.output), one.output)
-        XCTAssertFalse(cpu.contains("-") || cpu.contains(","), one.output)
-        environment["OPENBLAS_NUM_THREADS"] = "2"
-        let two = try Process.outcome(launcher, ["-np", "1", "info"], withStandardError: true, environment: environment)
-        XCTAssertEqual(two.status, 0, two.output)
-        XCTAssertEqual(cpusOfRankZero(two.output), all, two.output)
-        // A bench's --threads counts too; a binding the user chose is kept.
-        environment["XTF_MPIRUN_ARGS"] = "--report-bindings"
-        let gemm = ["-np", "1", "bench", "gemm", "--threads", "2", "--sizes", "8", "--repetitions", "1"]
-        let bench = try Process.outcome(launcher, gemm, withStandardError: true, environment: environment)
-        XCTAssertTrue(bench.output.contains("MCW rank 0 is not bound"), bench.output)
-        environment["XTF_MPIRUN_ARGS"] = "--report-bindings --bind-to core"
-        let chosen = try Process.outcome(launcher, gemm, withStandardError: true, environment: environment)
-        XCTAssertTrue(chosen.output.contains("MCW rank 0 bound to"), chosen.output)
+        let twoThreads = try launch(threads: 2, ["info"])
+        XCTAssertEqual(cpuCountOfRankZero(twoThreads), all, twoThreads)
+
+        // A bench's --threads counts, in either form, over OPENBLAS_NUM_THREADS; a placement
+        // the user chose is kept.
+        let gemm = ["bench", "gemm", "--sizes", "8", "--repetitions", "1"]
+        for (threads, extra, mpirunArguments, unbinds) in [(1, ["--threads", "2"], "", true), (1, ["--threads=2"], "", true),
+                                                           (2, ["--threads", "1"], "", false), (1, ["--threads", "2"], "--bind-to core", false),
+                                                           (1, ["--threads", "2"], "--mca hwloc_base_binding_policy core", false)] {
+            let output = try launch(threads: threads, gemm + extra, mpirunArguments: "--report-bindings " + mpirunArguments)
+            XCTAssertEqual(output.contains("MCW rank 0 is not bound"), unbinds, "\(threads) \(extra) \(mpirunArguments): \(output)")
+        }
     }
 }

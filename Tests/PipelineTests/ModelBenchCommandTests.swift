@@ -68,7 +68,7 @@ final class ModelBenchCommandTests: XCTestCase {
 
 /// Under mpirun every rank runs its slice of the batch; the training steps' losses are the whole
 /// batch's whatever the number of ranks (the gradients summed across ranks, the loss normalised
-/// by the whole batch's unmasked count).
+/// by the whole batch's unmasked count). A batch of 5 cannot be cut evenly at 2 or 4 ranks.
 final class ModelBenchRanksTests: XCTestCase {
     func testLossesDoNotDependOnTheNumberOfRanks() throws {
         let dir = try TestPaths.scratchDirectory("bench-model-ranks")
@@ -77,13 +77,19 @@ final class ModelBenchRanksTests: XCTestCase {
             var losses: [Int: [Double]] = [:]
             for ranks in [1, 2, 4] {
                 let json = dir.appendingPathComponent("result-\(ranks).json")
-                let run = try MPIRunner.run(ranks: ranks, ["bench", "model", "--config", config.path, "--batch", "4", "--length", "16",
+                let run = try MPIRunner.run(ranks: ranks, ["bench", "model", "--config", config.path, "--batch", "5", "--length", "16",
                                                            "--repetitions", "1", "--steps", "3", "--threads", "1", "--json", json.path]
                                             + (lora.map { ["--lora", $0] } ?? []))
                 XCTAssertEqual(run.status, 0, run.stderr)
                 let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
                 XCTAssertEqual(result["ranks"] as? Int, ranks)
-                XCTAssertEqual(result["batch"] as? Int, 4)
+                XCTAssertEqual(result["batch"] as? Int, 5)
+                // Rates are the whole batch's: tokens/s times the median step is its 5 x 16 tokens.
+                let seconds = try XCTUnwrap(result["trainingSeconds"] as? [Double]).sorted()
+                XCTAssertEqual(try XCTUnwrap(result["trainingTokensPerSecond"] as? Double) * seconds[1], 80, accuracy: 1e-6)
+                let phases = try XCTUnwrap(result["trainingPhases"] as? [String: Double])
+                XCTAssertEqual(Set(phases.keys), ["passes", "gradientSum", "optimizer"])
+                XCTAssertTrue(phases.values.allSatisfy { $0 >= 0 && $0 <= seconds.last! } && phases["passes"]! > 0, "\(phases) \(seconds)")
                 losses[ranks] = try XCTUnwrap(result["trainingLosses"] as? [Double])
                 if ranks > 1 { XCTAssertTrue(run.stdout.contains("\(ranks) ranks of 1 OpenBLAS thread(s)"), run.stdout) }
             }
