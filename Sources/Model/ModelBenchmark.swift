@@ -48,8 +48,8 @@ public struct ModelBenchmarkResult: Codable, Sendable {
 public struct TrainingPhases: Codable, Sendable {
     /// Zeroing the gradients, forward and backward.
     public var passes: Double
-    /// The gradients' sum across ranks: one blocking all-reduce after the backward (`xtf train`
-    /// overlaps it with the backward in buckets), waiting for the slowest rank included.
+    /// The gradients' sum across ranks: blocking all-reduces after the backward (`xtf train`
+    /// overlaps them with the backward in buckets), waiting for the slowest rank included.
     public var gradientSum: Double
     /// AdamW.
     public var optimizer: Double
@@ -77,8 +77,9 @@ public enum ModelBenchmark {
                            scoringRepetitions: Int = 3, trainingSteps: Int = 3,
                            maskedFraction: Double = 0.3, headChunkRows: Int? = nil, peers: any BenchmarkPeers = SingleProcess(),
                            progress: (String) -> Void = { _ in }) throws -> ModelBenchmarkResult {
-        // Checked and loaded on every rank; a refusal on any ends all of them with its error.
-        let (config, B, T, model) = try peers.allSucceed { () throws -> (ModelConfig, Int, Int, Transformer) in
+        // Checked, then loaded, on every rank; a refusal on any ends all of them with its error.
+        // Two steps, so no rank reads the free memory after another has taken its share.
+        let (config, B, T) = try peers.allSucceed { () throws -> (ModelConfig, Int, Int) in
             let config = try checkpoint.map { try ModelConfig(directory: $0) } ?? ModelConfig.named(configName)
             guard storage == .fp32 || lora != nil else {
                 throw ModelError.invalidValue(key: "weights", detail: "mapped weights are frozen: the training steps need LoRA adapters")
@@ -104,10 +105,14 @@ public enum ModelBenchmark {
                 throw ModelError.invalidValue(key: "config", detail: "\(parameterCount) parameters need "
                     + String(format: "%.1f GiB in fp32 (\(what)); %.1f GiB are available", needed / 1_073_741_824, available / 1_073_741_824))
             }
-            let model = try checkpoint.map { try Transformer.load(directory: $0, weights: storage) } ?? Transformer(config: config, seed: 1)
-            if let headChunkRows { model.headChunkRows = headChunkRows }
-            return (config, B, T, model)
+            // Modules the adapters would not find, before the scoring repetitions rather than after.
+            if let lora { _ = try LoRAAdapters(config: lora, layout: ArchitectureLayout(config), layers: config.layers, seed: 3) }
+            return (config, B, T)
         }
+        let model = try peers.allSucceed {
+            try checkpoint.map { try Transformer.load(directory: $0, weights: storage) } ?? Transformer(config: config, seed: 1)
+        }
+        if let headChunkRows { model.headChunkRows = headChunkRows }
         var rng = SeededRandom(seed: 2)
         let sequences = (0..<B).map { _ in (0..<T).map { _ in Int32(rng.next() % UInt64(config.vocabSize)) } }
         let nextTargets = ForwardRequest.nextTokenTargets(sequences)

@@ -165,8 +165,8 @@ struct ModelBench: ParsableCommand {
             whose weights --weights mapped leaves in the file (the widening timed with the passes). \
             Under mpirun the ranks share the batch (at least one sequence each), each running its \
             slice: a timed section lasts until the slowest rank ends it, the training step sums \
-            the gradients across ranks in one all-reduce after the backward (xtf train overlaps \
-            it with the backward), and the ceiling and the peak RSS are the ranks' sums (every \
+            the gradients across ranks in blocking all-reduces of up to 256 MiB after the backward \
+            (xtf train overlaps them with the backward), and the ceiling and the peak RSS are the ranks' sums (every \
             rank's cblas_sgemm sampled at once).
             """)
 
