@@ -49,7 +49,8 @@ public final class LoRAAdapters {
     let adaptersPerLayer: Int
     private let scratch = Scratch()
 
-    init(config: LoRAConfig, layout model: ArchitectureLayout, layers: Int, seed: UInt64) throws {
+    /// The modules `config` targets in `model`, or the error naming what is wrong with it.
+    static func targetedModules(_ config: LoRAConfig, in model: ArchitectureLayout) throws -> [TargetModule] {
         guard config.rank >= 1 else { throw ModelError.invalidValue(key: "lora.rank", detail: "must be at least 1") }
         let modules = model.targetModules.filter { m in
             config.targetModules.contains { t in m.name == t || m.name.hasSuffix("." + t) }
@@ -58,6 +59,11 @@ public final class LoRAAdapters {
             throw ModelError.invalidValue(key: "lora.target_modules", detail: "\(t) matches no module (available: \(model.targetModules.map(\.name).joined(separator: ", ")))")
         }
         guard !modules.isEmpty else { throw ModelError.invalidValue(key: "lora.target_modules", detail: "empty") }
+        return modules
+    }
+
+    init(config: LoRAConfig, layout model: ArchitectureLayout, layers: Int, seed: UInt64) throws {
+        let modules = try Self.targetedModules(config, in: model)
         self.config = config
         var layout = ParameterLayout()
         var perLayer: [[Adapter]] = []

@@ -96,7 +96,8 @@ public enum ModelBenchmark {
             }
             // fp32 weights, and for full fine-tuning their gradients and AdamW's two moments: refuse
             // what cannot fit before allocating it (the allocator's failure is a crash).
-            let parameterCount = ArchitectureLayout(config).layout.count
+            let architecture = ArchitectureLayout(config)
+            let parameterCount = architecture.layout.count
             // Every rank on a host holds its own copy.
             let needed = Double(parameterCount) * 4 * (lora == nil ? 4 : 1) * Double(peers.countOnThisHost)
             if storage == .fp32, let available = availableMemoryBytes(), needed > available {
@@ -106,7 +107,7 @@ public enum ModelBenchmark {
                     + String(format: "%.1f GiB in fp32 (\(what)); %.1f GiB are available", needed / 1_073_741_824, available / 1_073_741_824))
             }
             // Modules the adapters would not find, before the scoring repetitions rather than after.
-            if let lora { _ = try LoRAAdapters(config: lora, layout: ArchitectureLayout(config), layers: config.layers, seed: 3) }
+            if let lora { _ = try LoRAAdapters.targetedModules(lora, in: architecture) }
             return (config, B, T)
         }
         let model = try peers.allSucceed {
