@@ -166,8 +166,8 @@ struct ModelBench: ParsableCommand {
             Under mpirun the ranks share the batch (at least one sequence each), each running its \
             slice: a timed section lasts until the slowest rank ends it, the training step sums \
             the gradients across ranks in blocking all-reduces of up to 256 MiB after the backward \
-            (xtf train overlaps them with the backward), and the ceiling and the peak RSS are the ranks' sums (every \
-            rank's cblas_sgemm sampled at once).
+            (xtf train overlaps them with the backward), and the ceiling and the peak RSS are the \
+            ranks' sums (every rank's cblas_sgemm sampled at once).
             """)
 
     @OptionGroup var global: GlobalOptions
