@@ -235,7 +235,7 @@ public final class Communicator: @unchecked Sendable {
     /// core busy: Open MPI's blocking calls spin, which on a rank that also computes (rank 0's
     /// coordinator thread) takes the core from the computation. Polls, sleeping in between; the
     /// sleep doubles while nothing arrives, from `firstInterval` up to `longestInterval`, so a
-    /// long wait wakes the shared core rarely and a request soon after the last is answered soon.
+    /// long wait wakes the shared core rarely; each call starts again at `firstInterval`.
     public func waitForMessage(tag: Int, firstInterval: Double = 0.0005, longestInterval: Double = 0.008) throws {
         var flag: Int32 = 0
         var status = MPI_Status()
