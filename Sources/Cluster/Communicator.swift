@@ -234,17 +234,17 @@ public final class Communicator: @unchecked Sendable {
     /// Waits until a message with `tag` (from any source) can be received, without keeping a
     /// core busy: Open MPI's blocking calls spin, which on a rank that also computes (rank 0's
     /// coordinator thread) takes the core from the computation. Polls, sleeping in between; the
-    /// sleep doubles while nothing arrives, from `firstInterval` up to `longestInterval`, so a
-    /// long wait wakes the shared core rarely; each call starts again at `firstInterval`.
-    public func waitForMessage(tag: Int, firstInterval: Double = 0.0005, longestInterval: Double = 0.008) throws {
+    /// sleep doubles while nothing arrives, from 0.5 ms to 8 ms, so a long wait wakes the
+    /// shared core rarely; each call starts again at 0.5 ms.
+    public func waitForMessage(tag: Int) throws {
         var flag: Int32 = 0
         var status = MPI_Status()
-        var interval = firstInterval
+        var microseconds: UInt32 = 500
         while true {
             try check(MPI_Iprobe(cmpi_any_source(), Int32(tag), comm, &flag, &status), "MPI_Iprobe")
             if flag != 0 { return }
-            usleep(UInt32(interval * 1_000_000))
-            interval = min(longestInterval, 2 * interval)
+            usleep(microseconds)
+            microseconds = min(8_000, 2 * microseconds)
         }
     }
 
