@@ -2,9 +2,10 @@
 // xtf's gemm shapes (issue #19: is there room above OpenBLAS on this CPU?). A 14 x 32
 // register tile (28 zmm accumulators: 14 broadcasts of A times two 16-float vectors of B per
 // k), A and B packed into panels (gathers where a panel runs across the stored rows), k in
-// blocks of 768. Not used by xtf: a measurement. Each shape runs both libraries alternately in
-// one process, ROUNDS times; prints the best rate of each, the ratio of bests and of means, and
-// the largest difference between the two results.
+// blocks of 768; then the forward's NT products (C = X W^T) with W packed once beforehand and
+// X read in place, so nothing is packed while timed. Not used by xtf: a measurement. Each
+// shape runs both libraries alternately in one process, ROUNDS times; prints the best rate of
+// each, the ratio of bests and of means, and the largest difference between the two results.
 //
 //   clang -O3 -o gemm_own_kernel scripts/gemm_own_kernel.c -lopenblas -lm
 //   OPENBLAS_NUM_THREADS=1 ./gemm_own_kernel [ROUNDS]      (scripts/gemm_own_vs_openblas.sh)
@@ -144,37 +145,119 @@ T static void own_sgemm(int ta, int tb, int m, int n, int k, float alpha, const 
   }
 }
 
-static double now() { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
-int main(int argc, char **argv) {
-  int shapes[][5] = { // ta tb m n k
-    {0,1,2048,3072,576}, {0,1,2048,576,1536}, {0,0,2048,576,3072}, {1,0,3072,576,2048}, {0,1,768,256,64}, {0,0,768,64,256}, {0,1,512,49152,576}, {0,1,2048,960,576}};
-  int ns = sizeof shapes / sizeof shapes[0];
-  int rounds = argc > 1 ? atoi(argv[1]) : 3;
-  for (int s = 0; s < ns; s++) {
-    int ta = shapes[s][0], tb = shapes[s][1], m = shapes[s][2], n = shapes[s][3], k = shapes[s][4];
-    int lda = ta ? m : k, ldb = tb ? k : n;
-    size_t asz = (size_t)m * k, bsz = (size_t)k * n;
-    float *A = malloc(asz * 4), *B = malloc(bsz * 4), *C1 = malloc((size_t)m * n * 4), *C2 = malloc((size_t)m * n * 4);
-    for (size_t i = 0; i < asz; i++) A[i] = (float)rand() / (float)RAND_MAX - 0.5f;
-    for (size_t i = 0; i < bsz; i++) B[i] = (float)rand() / (float)RAND_MAX - 0.5f;
-    double flops = 2.0 * m * n * k, best[2] = {1e9, 1e9}, tot[2] = {0, 0};
-    int reps = (int)(2e10 / flops) + 1;
-    for (int r = 0; r < rounds; r++) {
-      for (int w = 0; w < 2; w++) {
-        double t0 = now();
-        for (int i = 0; i < reps; i++) {
-          if (w == 0) cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1, A, lda, B, ldb, 0, C1, n);
-          else own_sgemm(ta, tb, m, n, k, 1, A, lda, B, ldb, 0, C2, n);
+// The same tile on the NT products of a forward (C = X W^T) with W packed once, as frozen
+// weights could be at load, and X read in place: no packing at all while it runs.
+static size_t prepacked_size(int n, int k) { return (size_t)((n + NR - 1) / NR) * NR * k; }
+
+// W [n x k] -> for each block of KC k's, panels of NR rows, each kc x NR (zero padded).
+static void prepack_w(int n, int k, const float *W, int ldw, float *out) {
+  int np = (n + NR - 1) / NR;
+  for (int pc = 0; pc < k; pc += KC) {
+    int kc = k - pc < KC ? k - pc : KC;
+    for (int j = 0; j < np; j++) {
+      float *o = out + (size_t)pc * np * NR + (size_t)j * kc * NR;
+      for (int p = 0; p < kc; p++)
+        for (int r = 0; r < NR; r++) o[p * NR + r] = j * NR + r < n ? W[(size_t)(j * NR + r) * ldw + pc + p] : 0;
+    }
+  }
+}
+
+// Like `kernel`, but A's rows are read where they are (row stride ldx) and C is accumulated
+// into when `acc` (later k blocks) or overwritten.
+__attribute__((noinline)) T static void kernel_rows(int kc, const float *x, int ldx, const float *w, float *c, int ldc, int mr, int nr, int acc) {
+  __m512 c0[MR], c1[MR];
+  const float *xr[MR];
+  for (int i = 0; i < MR; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); xr[i] = x + (size_t)(i < mr ? i : 0) * ldx; }
+  for (int p = 0; p < kc; p++) {
+    __m512 b0 = _mm512_load_ps(w), b1 = _mm512_load_ps(w + 16);
+    _mm_prefetch((const char *)(w + PFB * NR), _MM_HINT_T0);
+    #pragma GCC unroll 14
+    for (int i = 0; i < MR; i++) {
+      __m512 ai = _mm512_set1_ps(xr[i][p]);
+      c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+    }
+    w += NR;
+  }
+  __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
+  __mmask16 m1 = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+  for (int i = 0; i < mr; i++) {
+    float *ci = c + (size_t)i * ldc;
+    __m512 r0 = c0[i], r1 = c1[i];
+    if (acc) { r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, ci)); r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, ci + 16)); }
+    _mm512_mask_storeu_ps(ci, m0, r0);
+    _mm512_mask_storeu_ps(ci + 16, m1, r1);
+  }
+}
+
+// Row-major C[m x n] = X[m x k] W^T, W prepacked by prepack_w.
+T static void own_nt_prepacked(int m, int n, int k, const float *X, int ldx, const float *Wp, float *C, int ldc) {
+  int np = (n + NR - 1) / NR;
+  for (int pc = 0; pc < k; pc += KC) {
+    int kc = k - pc < KC ? k - pc : KC;
+    const float *block = Wp + (size_t)pc * np * NR;
+    for (int ic = 0; ic < m; ic += MC) {
+      int mc = m - ic < MC ? m - ic : MC;
+      for (int j = 0; j < np; j++) {
+        int nr = n - j * NR < NR ? n - j * NR : NR;
+        for (int ir = 0; ir < mc; ir += MR) {
+          int mr = mc - ir < MR ? mc - ir : MR;
+          kernel_rows(kc, X + (size_t)(ic + ir) * ldx + pc, ldx, block + (size_t)j * kc * NR, C + (size_t)(ic + ir) * ldc + j * NR, ldc, mr, nr, pc > 0);
         }
-        double t = (now() - t0) / reps;
-        if (t < best[w]) best[w] = t;
-        tot[w] += t;
       }
     }
-    double maxd = 0, maxv = 0;
-    for (size_t i = 0; i < (size_t)m * n; i++) { double d = fabs(C1[i] - C2[i]); if (d > maxd) maxd = d; if (fabs(C1[i]) > maxv) maxv = fabs(C1[i]); }
-    printf("%c%c %5d x %5d x %5d  openblas %6.1f  own %6.1f GFLOP/s (best)  own/openblas %.2fx (mean %.2fx)  maxdiff %.2e of %.2e\n",
-      ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, flops / best[0] * 1e-9, flops / best[1] * 1e-9, best[0] / best[1], tot[0] / tot[1], maxd, maxv);
-    free(A); free(B); free(C1); free(C2);
   }
+}
+
+static double now() { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+// One product both ways: its operands and the two results, and how each way computes it.
+struct product {
+  int ta, tb, m, n, k;
+  const float *A, *B, *Wp;  // Wp: B prepacked (NT products only), or NULL
+  float *C1, *C2;
+};
+
+static void run(const struct product *p, int own) {
+  int lda = p->ta ? p->m : p->k, ldb = p->tb ? p->k : p->n;
+  if (!own) cblas_sgemm(CblasRowMajor, p->ta ? CblasTrans : CblasNoTrans, p->tb ? CblasTrans : CblasNoTrans, p->m, p->n, p->k, 1, p->A, lda, p->B, ldb, 0, p->C1, p->n);
+  else if (p->Wp) own_nt_prepacked(p->m, p->n, p->k, p->A, lda, p->Wp, p->C2, p->n);
+  else own_sgemm(p->ta, p->tb, p->m, p->n, p->k, 1, p->A, lda, p->B, ldb, 0, p->C2, p->n);
+}
+
+// Times both ways alternately, ROUNDS times, and prints one line.
+static void compare(int ta, int tb, int m, int n, int k, int prepacked, int rounds) {
+  float *A = malloc((size_t)m * k * 4), *B = malloc((size_t)k * n * 4), *C1 = malloc((size_t)m * n * 4), *C2 = malloc((size_t)m * n * 4);
+  for (size_t i = 0; i < (size_t)m * k; i++) A[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+  for (size_t i = 0; i < (size_t)k * n; i++) B[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+  float *Wp = NULL;
+  if (prepacked) { Wp = aligned_alloc(64, ((prepacked_size(n, k) * 4 + 63) / 64) * 64); prepack_w(n, k, B, k, Wp); }
+  struct product p = {ta, tb, m, n, k, A, B, Wp, C1, C2};
+  double flops = 2.0 * m * n * k, best[2] = {1e9, 1e9}, tot[2] = {0, 0};
+  int reps = (int)(2e10 / flops) + 1;
+  for (int r = 0; r < rounds; r++) {
+    for (int w = 0; w < 2; w++) {
+      double t0 = now();
+      for (int i = 0; i < reps; i++) run(&p, w);
+      double t = (now() - t0) / reps;
+      if (t < best[w]) best[w] = t;
+      tot[w] += t;
+    }
+  }
+  double maxd = 0, maxv = 0;
+  for (size_t i = 0; i < (size_t)m * n; i++) { double d = fabs(C1[i] - C2[i]); if (d > maxd) maxd = d; if (fabs(C1[i]) > maxv) maxv = fabs(C1[i]); }
+  printf("%c%c%s %5d x %5d x %5d  openblas %6.1f  own %6.1f GFLOP/s (best)  own/openblas %.2fx (mean %.2fx)  maxdiff %.2e of %.2e\n",
+    ta ? 'T' : 'N', tb ? 'T' : 'N', prepacked ? " prepacked" : "", m, n, k, flops / best[0] * 1e-9, flops / best[1] * 1e-9,
+    best[0] / best[1], tot[0] / tot[1], maxd, maxv);
+  free(A); free(B); free(C1); free(C2); free(Wp);
+}
+
+int main(int argc, char **argv) {
+  int rounds = argc > 1 ? atoi(argv[1]) : 3;
+  int shapes[][5] = { // ta tb m n k
+    {0,1,2048,3072,576}, {0,1,2048,576,1536}, {0,0,2048,576,3072}, {1,0,3072,576,2048}, {0,1,768,256,64}, {0,0,768,64,256}, {0,1,512,49152,576}, {0,1,2048,960,576}};
+  for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++)
+    compare(shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], shapes[s][4], 0, rounds);
+  // The forward's NT products (m x n x k), W prepacked once (not timed), X in place.
+  int nt[][3] = {{2048,960,576}, {2048,576,576}, {2048,3072,576}, {2048,576,1536}, {512,49152,576}, {1460,960,576}, {1460,3072,576}, {1460,576,1536}};
+  for (int s = 0; s < (int)(sizeof nt / sizeof nt[0]); s++) compare(0, 1, nt[s][0], nt[s][1], nt[s][2], 1, rounds);
 }

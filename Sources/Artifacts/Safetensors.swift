@@ -345,11 +345,14 @@ public struct SafetensorsWriter {
 
 /// A safetensors file written tensor by tensor, for checkpoints too large to hold twice: the
 /// tensors are declared up front (the header needs every offset), then their bytes are
-/// appended in that order; the file appears at `path` complete on `commit`, or not at all.
+/// appended in that order, each tensor whole or in pieces; the file appears at `path` complete
+/// on `commit`, or not at all.
 public final class SafetensorsStreamWriter {
     private let file: AtomicFile
     private let tensors: [(name: String, dtype: SafetensorsDType, shape: [Int])]
     private var next = 0
+    /// Bytes of tensor `next` already written.
+    private var written = 0
 
     public init(path: String, metadata: [String: String] = [:], tensors: [(name: String, dtype: SafetensorsDType, shape: [Int])]) throws {
         precondition(Set(tensors.map(\.name)).count == tensors.count, "safetensors: duplicate tensor names")
@@ -358,13 +361,15 @@ public final class SafetensorsStreamWriter {
         try file.write(try SafetensorsWriter.header(metadata: metadata, tensors))
     }
 
-    /// The next declared tensor's little-endian bytes.
+    /// The next declared tensor's little-endian bytes, or its next piece: the tensor after it
+    /// starts once this one's bytes are all written.
     public func append(_ name: String, bytes: some Collection<UInt8>) throws {
         precondition(next < tensors.count && tensors[next].name == name, "safetensors: \(name) is not the next declared tensor")
-        let t = tensors[next]
-        precondition(bytes.count == t.shape.reduce(1, *) * t.dtype.byteCount, "safetensors: \(name) has \(bytes.count) bytes for shape \(t.shape)")
+        let t = tensors[next], size = t.shape.reduce(1, *) * t.dtype.byteCount
+        precondition(written + bytes.count <= size, "safetensors: \(name) has \(written + bytes.count) bytes for shape \(t.shape)")
         try file.write(bytes)
-        next += 1
+        written += bytes.count
+        if written == size { next += 1; written = 0 }
     }
 
     /// F32 values, written from where they are when contiguous (a parameter buffer's view).

@@ -208,6 +208,45 @@ public final class Communicator: @unchecked Sendable {
         return split(flat, counts: counts, offsets: offsets)
     }
 
+    /// Every rank's own slice of `buffer` to every rank, in place: rank r's elements
+    /// `slices[r]` (ascending and disjoint, the same list on every rank) overwrite theirs on
+    /// the other ranks. MPI's counts and offsets are 32-bit, so the slices move in rounds of
+    /// at most 4M elements per rank, counted in blocks of 16 (offsets up to 2^35 elements);
+    /// the elements at a slice's ends that do not fill a block are broadcast by its owner.
+    public func allgather<T: MPIScalar>(inPlace buffer: UnsafeMutableBufferPointer<T>, slices: [Range<Int>]) throws {
+        precondition(slices.count == size && slices.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= buffer.count },
+                     "allgather(inPlace:): one slice per rank, within the buffer")
+        guard size > 1, let base = buffer.baseAddress else { return }
+        let unit = 16, blocksPerRound = 1 << 18
+        let blocks = slices.map { s in
+            let first = (s.lowerBound + unit - 1) / unit
+            return first..<max(first, s.upperBound / unit)
+        }
+        var block: MPI_Datatype? = nil
+        try check(MPI_Type_contiguous(Int32(unit), T.mpiDatatype, &block), "MPI_Type_contiguous")
+        try check(MPI_Type_commit(&block), "MPI_Type_commit")
+        defer { MPI_Type_free(&block) }
+        let rounds = blocks.map { ($0.count + blocksPerRound - 1) / blocksPerRound }.max() ?? 0
+        for round in 0..<rounds {
+            var counts: [Int32] = [], offsets: [Int32] = []
+            for b in blocks {
+                let start = min(b.upperBound, b.lowerBound + round * blocksPerRound)
+                counts.append(Int32(min(blocksPerRound, b.upperBound - start)))
+                offsets.append(try count(start))
+            }
+            try check(MPI_Allgatherv(cmpi_in_place(), 0, block, UnsafeMutableRawPointer(base), counts, offsets, block, comm),
+                      "MPI_Allgatherv")
+        }
+        for (owner, s) in slices.enumerated() {
+            let b = blocks[owner]
+            // The elements the rounds moved (none when the slice holds no whole block).
+            let moved = b.isEmpty ? s.upperBound..<s.upperBound : (b.lowerBound * unit)..<(b.upperBound * unit)
+            for piece in [s.lowerBound..<moved.lowerBound, moved.upperBound..<s.upperBound] where !piece.isEmpty {
+                try broadcast(UnsafeMutableBufferPointer(rebasing: buffer[piece]), root: owner)
+            }
+        }
+    }
+
     /// Every rank's Codable value, JSON-encoded, gathered to root in rank order.
     public func gather<V: Codable>(value: V, root: Int = 0) throws -> [V]? {
         let parts = try gatherv(Array(try JSONEncoder().encode(value)), root: root)

@@ -13,6 +13,8 @@ public protocol BenchmarkPeers {
     /// Sums `values` across the ranks in place (the training step's gradients).
     func sum(_ values: UnsafeMutableBufferPointer<Float>) throws
     func sum(_ value: Double) throws -> Double
+    /// Rank r's `slices[r]` of `values` to every rank, in place (the optimizer's updated slices).
+    func allgather(inPlace values: UnsafeMutableBufferPointer<Float>, slices: [Range<Int>]) throws
     func maximum(_ value: Double) throws -> Double
 }
 
@@ -26,5 +28,6 @@ public struct SingleProcess: BenchmarkPeers {
     public func barrier() {}
     public func sum(_ values: UnsafeMutableBufferPointer<Float>) {}
     public func sum(_ value: Double) -> Double { value }
+    public func allgather(inPlace values: UnsafeMutableBufferPointer<Float>, slices: [Range<Int>]) {}
     public func maximum(_ value: Double) -> Double { value }
 }

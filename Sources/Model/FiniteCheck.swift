@@ -27,4 +27,20 @@ extension SafetensorsFile {
             throw ModelError.nonFiniteWeight(tensor: name, path: path, index: i, value: "\(destination[i])")
         }
     }
+
+    /// The same for `elements` of the tensor (in its flat order) into `destination`, which holds
+    /// exactly that many: one rank's slice of a tensor that every rank reads a part of.
+    public func readFiniteFloats(_ name: String, expectedShape: [Int], elements: Range<Int>,
+                                 into destination: UnsafeMutableBufferPointer<Float>) throws {
+        let found = try info(name).shape
+        guard found == expectedShape else {
+            throw SafetensorsError.shapeMismatch(path: path, tensor: name, expected: expectedShape, found: found)
+        }
+        precondition(destination.count == elements.count, "readFiniteFloats: the destination does not hold the slice")
+        guard !elements.isEmpty else { return }
+        try readFloats(name, elements: elements, into: destination.baseAddress!)
+        if let i = firstNonFinite(UnsafeBufferPointer(destination)) {
+            throw ModelError.nonFiniteWeight(tensor: name, path: path, index: elements.lowerBound + i, value: "\(destination[i])")
+        }
+    }
 }

@@ -154,7 +154,9 @@ public enum ModelBenchmark {
         let unmasked = Float(weights.joined().reduce(0, +))
         weights = weights.map { $0.map { $0 / unmasked } }
         if let lora { try model.enableLoRA(lora, seed: 3) } else { model.enableGradients() }
-        let optimizer = AdamW(parameterCount: model.trainableParameters.count)
+        // Each rank updates its own slice of the parameters and shares it, as the trainer does.
+        let shards = OptimizerShards(count: model.trainableParameters.count, ranks: peers.count)
+        let optimizer = AdamW(parameterCount: model.trainableParameters.count, shard: shards.ranges[peers.rank])
         let localWeights = Array(weights[mine])
         var training: [Double] = [], rss: [Double] = [], losses: [Double] = [], phases: [TrainingPhases] = []
         for step in 0...trainingSteps {  // step 0 is the warm-up
@@ -169,6 +171,7 @@ public enum ModelBenchmark {
                 try peers.sum(model.trainableGradients.buffer)
                 phase.gradientSum = lap()
                 optimizer.step(model.trainableParameters, model.trainableGradients)
+                try peers.allgather(inPlace: model.trainableParameters.buffer, slices: shards.ranges)
                 phase.optimizer = lap()
             }
             if step > 0 { phases.append(phase) }

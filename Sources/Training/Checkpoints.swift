@@ -41,29 +41,75 @@ public struct CheckpointStore: Sendable {
         try JSONFiles.read(Saved.self, from: (checkpoint as NSString).appendingPathComponent("trainer_state.json")).state
     }
 
-    /// Rank 0 writes (every rank holds the same parameters); the others wait. Collective: a
-    /// failed write (a full disk) stops every rank, naming the checkpoint and the step.
-    func save(model: Transformer, optimizer: AdamW, state: TrainerState, settings: TrainSettings, world: Communicator) throws {
-        _ = try world.decidedByRoot { () -> Bool in
-            let target = path(step: state.step)
-            // What loading refuses is never saved: a checkpoint marked complete must load.
-            let trained = model.lora?.parameters.buffer ?? model.parameters.buffer
-            for (name, values) in [("parameters", trained), ("optimizer exp_avg", optimizer.m), ("optimizer exp_avg_sq", optimizer.v)] {
+    /// Rank 0 writes the files (every rank holds the same parameters); each other rank sends
+    /// it the moments of its own slice, piece by piece, as rank 0 streams them into
+    /// optimizer.safetensors. Collective: a failed write (a full disk) stops every rank, naming
+    /// the checkpoint and the step.
+    func save(model: Transformer, optimizer: AdamW, shards: OptimizerShards, state: TrainerState, settings: TrainSettings,
+              world: Communicator) throws {
+        let target = path(step: state.step), url = URL(fileURLWithPath: target)
+        // What loading refuses is never saved: a checkpoint marked complete must load. Each
+        // rank checks the moments it holds.
+        try world.allSucceed {
+            for (name, values) in [("optimizer exp_avg", optimizer.m), ("optimizer exp_avg_sq", optimizer.v)] {
                 if let i = firstNonFinite(UnsafeBufferPointer(values)) {
-                    throw TrainingError.checkpoint(path: target, reason: "not saved at step \(state.step): the \(name) hold \(values[i]) at element \(i)")
+                    throw TrainingError.checkpoint(path: target, reason: "not saved at step \(state.step): the \(name) hold \(values[i]) at element \(optimizer.shard.lowerBound + i)")
                 }
             }
+        }
+        // Rank 0's first error; it still receives every piece, so no rank is left sending.
+        var failure: Error?
+        var moments: SafetensorsStreamWriter?
+        if world.isRoot {
             do {
-                try write(to: URL(fileURLWithPath: target), model: model, optimizer: optimizer, bf16: settings.saveDType == .bf16,
-                          saved: Saved(state: state, settings: settings, optimizerSteps: optimizer.stepCount))
-            } catch {
-                throw TrainingError.checkpoint(path: target, reason: "not saved at step \(state.step) (\(error)); it has no \(Self.marker) marker, so it is never loaded")
+                let trained = model.lora?.parameters.buffer ?? model.parameters.buffer
+                if let i = firstNonFinite(UnsafeBufferPointer(trained)) {
+                    throw TrainingError.checkpoint(path: target, reason: "not saved at step \(state.step): the parameters hold \(trained[i]) at element \(i)")
+                }
+                moments = try writeModel(to: url, model: model, bf16: settings.saveDType == .bf16, count: shards.count)
+            } catch { failure = error }
+        }
+        for (name, values) in [("exp_avg", optimizer.m), ("exp_avg_sq", optimizer.v)] {
+            for owner in shards.ranges.indices {
+                for piece in shards.pieces(of: owner) {
+                    let mine = (piece.lowerBound - optimizer.shard.lowerBound)..<(piece.upperBound - optimizer.shard.lowerBound)
+                    if world.isRoot {
+                        let received = owner == 0 ? nil : try world.receive(Float.self, from: owner, tag: Self.momentsTag).values
+                        guard failure == nil, let moments else { continue }
+                        do {
+                            if let received { try moments.append(name, floats: received) }
+                            else { try moments.append(name, floats: UnsafeBufferPointer(rebasing: values[mine])) }
+                        } catch { failure = error }
+                    } else if world.rank == owner {
+                        try world.send(Array(values[mine]), to: 0, tag: Self.momentsTag)
+                    }
+                }
+            }
+        }
+        if world.isRoot, failure == nil, let moments {
+            do {
+                try moments.commit()
+                let saved = Saved(state: state, settings: settings, optimizerSteps: optimizer.stepCount)
+                try AtomicFile.writeJSON(saved, to: url.appendingPathComponent("trainer_state.json").path)
+                try AtomicFile.write("step \(state.step)\n", to: url.appendingPathComponent(Self.marker).path)
+            } catch { failure = error }
+        }
+        _ = try world.decidedByRoot { () -> Bool in
+            if let failure = failure as? TrainingError { throw failure }
+            if let failure {
+                throw TrainingError.checkpoint(path: target, reason: "not saved at step \(state.step) (\(failure)); it has no \(Self.marker) marker, so it is never loaded")
             }
             return true
         }
     }
 
-    private func write(to url: URL, model: Transformer, optimizer: AdamW, bf16: Bool, saved: Saved) throws {
+    /// The tag of the moments' pieces sent to rank 0 (the world communicator carries nothing
+    /// else while a checkpoint is saved).
+    static let momentsTag = 7301
+
+    /// Writes the model or adapters and the companions, and opens optimizer.safetensors for
+    /// the moments of `count` parameters (streamed in by the caller).
+    private func writeModel(to url: URL, model: Transformer, bf16: Bool, count: Int) throws -> SafetensorsStreamWriter {
         try? FileManager.default.removeItem(at: url.appendingPathComponent(Self.marker))
         if model.lora != nil {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -74,17 +120,12 @@ public struct CheckpointStore: Sendable {
         for (name, source) in companions?.files ?? [:] {
             try AtomicFile.write(try Data(contentsOf: URL(fileURLWithPath: source)), to: url.appendingPathComponent(name).path)
         }
-        // Streamed from the moment buffers (each as large as the trainable parameters).
-        let moments = try SafetensorsStreamWriter(path: url.appendingPathComponent("optimizer.safetensors").path, metadata: ["format": "xtf-adamw-1"],
-                                                  tensors: [("exp_avg", .f32, [optimizer.m.count]), ("exp_avg_sq", .f32, [optimizer.v.count])])
-        try moments.append("exp_avg", floats: optimizer.m)
-        try moments.append("exp_avg_sq", floats: optimizer.v)
-        try moments.commit()
-        try AtomicFile.writeJSON(saved, to: url.appendingPathComponent("trainer_state.json").path)
-        try AtomicFile.write("step \(saved.state.step)\n", to: url.appendingPathComponent(Self.marker).path)
+        return try SafetensorsStreamWriter(path: url.appendingPathComponent("optimizer.safetensors").path, metadata: ["format": "xtf-adamw-1"],
+                                           tensors: [("exp_avg", .f32, [count]), ("exp_avg_sq", .f32, [count])])
     }
 
-    /// Restores parameters, moments and state from `checkpoint` (every rank reads it).
+    /// Restores parameters, moments and state from `checkpoint` (every rank reads it; the
+    /// moments only for the slice its optimizer owns).
     func load(_ checkpoint: String, into model: Transformer, optimizer: AdamW, settings: TrainSettings) throws -> TrainerState {
         let url = URL(fileURLWithPath: checkpoint)
         let saved = try JSONFiles.read(Saved.self, from: url.appendingPathComponent("trainer_state.json").path)
@@ -99,9 +140,11 @@ public struct CheckpointStore: Sendable {
         } else {
             try model.loadWeights(directory: url)
         }
+        // Each rank reads the moments of its own slice (whatever -np wrote them).
         let moments = try SafetensorsFile(path: url.appendingPathComponent("optimizer.safetensors").path)
-        try moments.readFiniteFloats("exp_avg", expectedShape: [optimizer.m.count], into: optimizer.m)
-        try moments.readFiniteFloats("exp_avg_sq", expectedShape: [optimizer.v.count], into: optimizer.v)
+        let count = (model.lora?.parameters.buffer ?? model.parameters.buffer).count
+        try moments.readFiniteFloats("exp_avg", expectedShape: [count], elements: optimizer.shard, into: optimizer.m)
+        try moments.readFiniteFloats("exp_avg_sq", expectedShape: [count], elements: optimizer.shard, into: optimizer.v)
         optimizer.stepCount = saved.optimizerSteps
         return saved.state
     }

@@ -35,7 +35,8 @@ public struct StepRecord: Codable, Sendable, Equatable {
     public var learningRate: Double
     public var gradientNorm: Double
     public var validationLoss: Double?
-    /// Seconds: forward+backward, communication not hidden behind it, optimiser.
+    /// Seconds: forward+backward, communication not hidden behind it, and the optimiser (this
+    /// rank's slice updated, then every slice shared).
     public var compute: Double
     public var exposedCommunication: Double
     public var communication: Double
@@ -46,8 +47,8 @@ public struct StepRecord: Codable, Sendable, Equatable {
 /// uses the same global batch whatever -np is (a seeded permutation per epoch), each rank a
 /// share of its tokens (`BatchSplit`). Gradients are summed over the ranks in buckets,
 /// with the unmasked-token count and the loss sum in the same collective, then divided by
-/// the GLOBAL token count, clipped by the global norm, and applied with AdamW on every rank
-/// identically.
+/// the GLOBAL token count, clipped by the global norm, and applied with AdamW, each rank
+/// updating its own slice of the parameters (`OptimizerShards`) and then sharing it.
 public final class Trainer {
     public let model: Transformer
     public let settings: TrainSettings
@@ -55,6 +56,8 @@ public final class Trainer {
     public let log: Logger
     public let checkpoints: CheckpointStore
     let optimizer: AdamW
+    /// The slice of the trainable parameters whose moments and update this rank owns.
+    let shards: OptimizerShards
     /// SLM (RHO-1): the reference model whose per-token loss the current one is compared with.
     let reference: Transformer?
     /// Sees each step's gradient after the all-reduce, scaling and clipping (tests compare it
@@ -70,10 +73,11 @@ public final class Trainer {
         self.reference = reference
         self.model = model; self.settings = settings; self.world = world; self.log = log
         if let lora = settings.lora { try model.enableLoRA(lora, seed: settings.seed) }
+        shards = OptimizerShards(count: model.trainableParameters.count, ranks: world.size)
         optimizer = AdamW(parameterCount: model.trainableParameters.count, learningRate: Float(settings.learningRate),
                           beta1: Float(settings.beta1), beta2: Float(settings.beta2), epsilon: Float(settings.epsilon),
                           weightDecay: Float(settings.weightDecay),
-                          decayed: settings.decayedRanges(in: model.trainableParameters.layout))
+                          decayed: settings.decayedRanges(in: model.trainableParameters.layout), shard: shards.ranges[world.rank])
         checkpoints = CheckpointStore(directory: out, companions: companions)
     }
 
@@ -133,7 +137,7 @@ public final class Trainer {
             let compute = Communicator.wallTime() - computeStart
             let (sums, timing) = try reducer.finish()
 
-            // The update, identical on every rank.
+            // The update: each rank its own slice, then every rank gets the others' slices.
             let optimizerStart = Communicator.wallTime()
             let globalTokens = Int(sums[0])
             let lr = settings.learningRate(at: step, of: total)
@@ -155,6 +159,7 @@ public final class Trainer {
                 }
                 optimizer.learningRate = Float(lr)
                 optimizer.step(parameters: parameters.buffer, gradients: UnsafeBufferPointer(gradients.buffer), scale: scale, clip: clip)
+                try world.allgather(inPlace: parameters.buffer, slices: shards.ranges)
             } else {
                 log.warning("step \(step): the global batch has no unmasked token; no update")
             }
@@ -179,7 +184,7 @@ public final class Trainer {
                             metrics: ["loss": record.loss, "lr": record.learningRate, "grad_norm": record.gradientNorm])
             log.debug("step \(state.step)/\(total) loss \(String(format: "%.5f", record.loss)) tokens \(globalTokens) lr \(String(format: "%.3g", lr))\(validationText)")
             if (settings.checkpointEvery > 0 && state.step % settings.checkpointEvery == 0) || state.step == total || state.stopped {
-                try checkpoints.save(model: model, optimizer: optimizer, state: state, settings: settings, world: world)
+                try checkpoints.save(model: model, optimizer: optimizer, shards: shards, state: state, settings: settings, world: world)
             }
         }
         return records

@@ -234,7 +234,7 @@ struct ModelBench: ParsableCommand {
         print(String(format: "scoring   %9.1f tok/s  %7.1f GFLOP/s  MFU %5.1f%% of gemm ceiling", r.scoringTokensPerSecond, r.scoringGFLOPS, 100 * r.scoringMFU))
         print(String(format: "training  %9.1f tok/s  %7.1f GFLOP/s  MFU %5.1f%% of gemm ceiling", r.trainingTokensPerSecond, r.trainingGFLOPS, 100 * r.trainingMFU))
         let phases = r.trainingPhases
-        print(String(format: "training step: passes %.3f s, gradients' sum %.3f s, AdamW %.3f s (rank 0, medians)",
+        print(String(format: "training step: passes %.3f s, gradients' sum %.3f s, AdamW on its slice and sharing it %.3f s (rank 0, medians)",
                      phases.passes, phases.gradientSum, phases.optimizer))
         print(String(format: "gemm ceiling (cblas_sgemm n=%d) %.1f GFLOP/s; peak RSS %.1f MiB" + (r.ranks > 1 ? " (ranks summed)" : ""), r.ceilingSize, r.gemmCeilingGFLOPS, r.peakRSSMiB))
         let rss = r.rssPerStepMiB

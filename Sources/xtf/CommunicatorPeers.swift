@@ -19,6 +19,9 @@ struct CommunicatorPeers: BenchmarkPeers {
     func barrier() throws { try world.barrier() }
     func maximum(_ value: Double) throws -> Double { try world.allreduce(value, op: .max) }
     func sum(_ value: Double) throws -> Double { try world.allreduce(value, op: .sum) }
+    func allgather(inPlace values: UnsafeMutableBufferPointer<Float>, slices: [Range<Int>]) throws {
+        try world.allgather(inPlace: values, slices: slices)
+    }
 
     /// In pieces: MPI counts elements in Int32, and a model's gradients can hold more.
     func sum(_ values: UnsafeMutableBufferPointer<Float>) throws {

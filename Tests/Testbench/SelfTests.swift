@@ -32,6 +32,11 @@ struct CollectivesSelfTest: ParsableCommand {
 
     static let lengths = [0, 1, 7, 1003]
 
+    /// Rank r owns [bounds[r], bounds[r + 1]) of 1003 elements: off block boundaries, rank 1's empty at -np 4.
+    static func sliceBounds(ranks n: Int) -> [Int] {
+        (0...n).map { s in s == n ? 1003 : s == 0 ? 0 : n == 4 && s == 2 ? 255 : s * 250 + 5 }
+    }
+
     func run() throws {
         let context = try ClusterContext(global, label: "xtf-testbench")
         let world = context.world
@@ -74,6 +79,21 @@ struct CollectivesSelfTest: ParsableCommand {
         if let codable = try world.gather(value: "rank-\(r)", root: 0) {
             rec.values["gather.codable"] = codable.map { Double($0.dropFirst(5))! }
         }
+
+        // Each rank's slice to all, in place: slices that start and end off 16-element blocks,
+        // one empty at -np 4; then slices of over 4M elements each (several rounds).
+        let bounds = Self.sliceBounds(ranks: n)
+        var sliced = [Float](repeating: -1, count: bounds.last!)
+        for i in bounds[r]..<bounds[r + 1] { sliced[i] = Float(r * 10_000 + i) }
+        try sliced.withUnsafeMutableBufferPointer {
+            try world.allgather(inPlace: $0, slices: (0..<n).map { bounds[$0]..<bounds[$0 + 1] })
+        }
+        rec.values["allgather.inplace"] = sliced.map(Double.init)
+        let per = (1 << 22) + 37
+        var large = [Float](repeating: -1, count: n * per)
+        for i in (r * per)..<((r + 1) * per) { large[i] = Float(i % 1000 + r * 1000) }
+        try large.withUnsafeMutableBufferPointer { try world.allgather(inPlace: $0, slices: (0..<n).map { ($0 * per)..<(($0 + 1) * per) }) }
+        rec.values["allgather.inplace.large"] = [large.indices.allSatisfy { large[$0] == Float($0 % 1000 + ($0 / per) * 1000) } ? 1 : 0]
 
         // Point to point: a ring, then every rank reporting to rank 0 (the work-queue pattern).
         try world.send([Int64(r), Int64(2 * r)], to: (r + 1) % n, tag: 7)

@@ -72,11 +72,14 @@ final class TrainCommandTests: XCTestCase {
             outs.append(out)
         }
         let reference = try losses(outs[0]), parameters = try tensors(outs[0], file)
+        let moments = try tensors(outs[0], "optimizer.safetensors")
         XCTAssertEqual(reference.count, 20)
         XCTAssertLessThan(reference.last!, reference.first!, "training does not lower the loss: \(reference)")
         for (out, ranks) in zip(outs.dropFirst(), [2, 4]) {
             assertClose(try losses(out), reference, "losses np=\(ranks)")
             assertClose(try tensors(out, file), parameters, "parameters np=\(ranks)")
+            // Each rank kept the moments of its own slice; rank 0 put them together in order.
+            assertClose(try tensors(out, "optimizer.safetensors"), moments, "moments np=\(ranks)")
         }
     }
 

@@ -78,24 +78,28 @@ final class TrainFaultTests: XCTestCase {
                        "step 1: the loss or gradient summed over the ranks is " + tail + "The last good checkpoint: none yet." + advice)
     }
 
+    /// A real full disk (a small tmpfs: ENOSPC) while saving the model, and while streaming the
+    /// moments that rank 1 sends rank 0 (rank 0 keeps receiving them, so no rank is left waiting).
     func testAFullDiskWhileSavingACheckpointStopsNamingItAndLeavesItIncomplete() throws {
-        // A real full disk: a 4 MiB tmpfs, too small for the 14 MB model.safetensors (ENOSPC).
-        let disk = try TestPaths.scratchDirectory("train-full")
-        guard try mountTool("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", disk.path]) else {
-            throw XCTSkip("SKIPPED LOUDLY: cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN); the full-disk case is untested")
-        }
-        defer { _ = try? mountTool("umount", [disk.path]); try? FileManager.default.removeItem(at: disk) }
-        let out = disk.appendingPathComponent("out")
-        let result = try train(ranks: 2, records: 4, out: out, ["--max-steps", "1", "--global-batch", "2"])
+        // 4 MiB: too small for the 14 MB model.safetensors; 20 MiB: the model fits, its 28 MB of moments do not.
+        for (size, failing) in [("4m", "model.safetensors"), ("20m", "optimizer.safetensors")] {
+            let disk = try TestPaths.scratchDirectory("train-full")
+            guard try mountTool("mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", disk.path]) else {
+                throw XCTSkip("SKIPPED LOUDLY: cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN); the full-disk case is untested")
+            }
+            defer { _ = try? mountTool("umount", [disk.path]); try? FileManager.default.removeItem(at: disk) }
+            let out = disk.appendingPathComponent("out")
+            let result = try train(ranks: 2, records: 4, out: out, ["--max-steps", "1", "--global-batch", "2"])
 
-        XCTAssertNotEqual(result.status, 0)
-        let checkpoint = out.appendingPathComponent("checkpoint-00000001")
-        XCTAssertEqual(errors(result).count, 1, result.stderr)
-        XCTAssertTrue(result.stderr.contains("Error: \(checkpoint.path): not saved at step 1 (\(checkpoint.path)/model.safetensors.tmp-"), result.stderr)
-        XCTAssertTrue(result.stderr.contains(" failed: No space left on device); it has no COMPLETE marker, so it is never loaded"), result.stderr)
-        let left = (try? FileManager.default.contentsOfDirectory(atPath: checkpoint.path)) ?? []
-        XCTAssertFalse(left.contains("COMPLETE"))
-        XCTAssertTrue(left.filter { $0.contains(".tmp-") }.isEmpty, "\(left)")
+            XCTAssertNotEqual(result.status, 0, failing)
+            let checkpoint = out.appendingPathComponent("checkpoint-00000001")
+            XCTAssertEqual(errors(result).count, 1, result.stderr)
+            XCTAssertTrue(result.stderr.contains("Error: \(checkpoint.path): not saved at step 1 (\(checkpoint.path)/\(failing).tmp-"), result.stderr)
+            XCTAssertTrue(result.stderr.contains(" failed: No space left on device); it has no COMPLETE marker, so it is never loaded"), result.stderr)
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: checkpoint.path)) ?? []
+            XCTAssertFalse(left.contains("COMPLETE"))
+            XCTAssertTrue(left.filter { $0.contains(".tmp-") }.isEmpty, "\(left)")
+        }
     }
 
     func losses(_ out: URL) throws -> [Double] {
