@@ -386,6 +386,8 @@ public final class SafetensorsStreamWriter {
     }
 
     public func commit() throws {
+        // A tensor with no elements needs no append.
+        while next < tensors.count && tensors[next].shape.reduce(1, *) == 0 { next += 1 }
         precondition(next == tensors.count, "safetensors: \(tensors.count - next) declared tensors were not written")
         try file.commit()
     }

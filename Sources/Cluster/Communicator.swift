@@ -210,12 +210,14 @@ public final class Communicator: @unchecked Sendable {
 
     /// Every rank's own slice of `buffer` to every rank, in place: rank r's elements
     /// `slices[r]` (ascending and disjoint, the same list on every rank) overwrite theirs on
-    /// the other ranks. MPI's counts and offsets are 32-bit, so the slices move in rounds of
-    /// at most 4M elements per rank, counted in blocks of 16 (offsets up to 2^35 elements);
-    /// the elements at a slice's ends that do not fill a block are broadcast by its owner.
+    /// the other ranks. MPI's counts and offsets are 32-bit, so they count blocks of 16
+    /// elements (offsets up to 2^35 elements); the elements at a slice's ends that do not fill
+    /// a block are broadcast by its owner. The slices move in rounds of at most 4M elements
+    /// per rank, which bounds each message.
     public func allgather<T: MPIScalar>(inPlace buffer: UnsafeMutableBufferPointer<T>, slices: [Range<Int>]) throws {
-        precondition(slices.count == size && slices.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= buffer.count },
-                     "allgather(inPlace:): one slice per rank, within the buffer")
+        precondition(slices.count == size && slices.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= buffer.count }
+                     && zip(slices, slices.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound },
+                     "allgather(inPlace:): one slice per rank, ascending and disjoint, within the buffer")
         guard size > 1, let base = buffer.baseAddress else { return }
         let unit = 16, blocksPerRound = 1 << 18
         let blocks = slices.map { s in

@@ -59,9 +59,9 @@ public final class AdamW {
         let b1 = beta1, b2 = beta2, eps = epsilon, decay = learningRate * weightDecay
         let stepSize = learningRate / bc1
         guard !shard.isEmpty else { return }
-        // The moments' pointers are moved back by the shard's start, so one index serves all four.
+        // Element i of the parameters has its moments at i - first.
         let first = shard.lowerBound
-        let pp = SharedPointer(parameters.baseAddress!), mp = SharedPointer(m.baseAddress! - first), vp = SharedPointer(v.baseAddress! - first)
+        let pp = SharedPointer(parameters.baseAddress!), mp = SharedPointer(m.baseAddress!), vp = SharedPointer(v.baseAddress!)
         let gp = gradients.baseAddress!
         let runs = self.runs
         parallelChunks(shard.count, minimumPerWorker: 1 << 15) { local in
@@ -69,10 +69,10 @@ public final class AdamW {
             for run in runs where run.elements.overlaps(chunk) {
                 let factor = run.decays ? decay : 0
                 for i in run.elements.clamped(to: chunk) {
-                    let g = (gp[i] * scale) * clip
-                    let mi = b1 * mp.p[i] + (1 - b1) * g
-                    let vi = b2 * vp.p[i] + (1 - b2) * g * g
-                    mp.p[i] = mi; vp.p[i] = vi
+                    let g = (gp[i] * scale) * clip, j = i - first
+                    let mi = b1 * mp.p[j] + (1 - b1) * g
+                    let vi = b2 * vp.p[j] + (1 - b2) * g * g
+                    mp.p[j] = mi; vp.p[j] = vi
                     let p = pp.p[i] - factor * pp.p[i]
                     pp.p[i] = p - stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
                 }

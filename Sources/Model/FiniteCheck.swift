@@ -22,21 +22,21 @@ extension SafetensorsFile {
     /// infinity: such a weight turns every output it touches into NaN, so a checkpoint saved
     /// from a diverged run (or a corrupt file) is stopped here, naming file, tensor and element.
     public func readFiniteFloats(_ name: String, expectedShape: [Int], into destination: UnsafeMutableBufferPointer<Float>) throws {
-        try readFloats(name, expectedShape: expectedShape, into: destination)
-        if let i = firstNonFinite(UnsafeBufferPointer(destination)) {
-            throw ModelError.nonFiniteWeight(tensor: name, path: path, index: i, value: "\(destination[i])")
-        }
+        try readFiniteFloats(name, expectedShape: expectedShape, elements: 0..<expectedShape.reduce(1, *), into: destination)
     }
 
     /// The same for `elements` of the tensor (in its flat order) into `destination`, which holds
-    /// exactly that many: one rank's slice of a tensor that every rank reads a part of.
+    /// exactly that many: one rank's slice of a tensor that every rank reads a part of. A bad
+    /// value is named by its index in the whole tensor.
     public func readFiniteFloats(_ name: String, expectedShape: [Int], elements: Range<Int>,
                                  into destination: UnsafeMutableBufferPointer<Float>) throws {
         let found = try info(name).shape
         guard found == expectedShape else {
             throw SafetensorsError.shapeMismatch(path: path, tensor: name, expected: expectedShape, found: found)
         }
-        precondition(destination.count == elements.count, "readFiniteFloats: the destination does not hold the slice")
+        guard destination.count == elements.count else {
+            throw SafetensorsError.invalidTensor(path: path, tensor: name, detail: "read \(elements.count) elements into \(destination.count)")
+        }
         guard !elements.isEmpty else { return }
         try readFloats(name, elements: elements, into: destination.baseAddress!)
         if let i = firstNonFinite(UnsafeBufferPointer(destination)) {

@@ -57,7 +57,7 @@ public struct CheckpointStore: Sendable {
                 }
             }
         }
-        // Rank 0's first error; it still receives every piece, so no rank is left sending.
+        // Rank 0's first error: the collective steps go on, and every rank throws at the end.
         var failure: Error?
         var moments: SafetensorsStreamWriter?
         if world.isRoot {
@@ -69,23 +69,7 @@ public struct CheckpointStore: Sendable {
                 moments = try writeModel(to: url, model: model, bf16: settings.saveDType == .bf16, count: shards.count)
             } catch { failure = error }
         }
-        for (name, values) in [("exp_avg", optimizer.m), ("exp_avg_sq", optimizer.v)] {
-            for owner in shards.ranges.indices {
-                for piece in shards.pieces(of: owner) {
-                    let mine = (piece.lowerBound - optimizer.shard.lowerBound)..<(piece.upperBound - optimizer.shard.lowerBound)
-                    if world.isRoot {
-                        let received = owner == 0 ? nil : try world.receive(Float.self, from: owner, tag: Self.momentsTag).values
-                        guard failure == nil, let moments else { continue }
-                        do {
-                            if let received { try moments.append(name, floats: received) }
-                            else { try moments.append(name, floats: UnsafeBufferPointer(rebasing: values[mine])) }
-                        } catch { failure = error }
-                    } else if world.rank == owner {
-                        try world.send(Array(values[mine]), to: 0, tag: Self.momentsTag)
-                    }
-                }
-            }
-        }
+        try streamMoments(optimizer, shards: shards, into: moments, failure: &failure, world: world)
         if world.isRoot, failure == nil, let moments {
             do {
                 try moments.commit()
@@ -101,6 +85,38 @@ public struct CheckpointStore: Sendable {
             }
             return true
         }
+    }
+
+    /// Every rank's moments to rank 0 in slice order, each slice in pieces of at most
+    /// `pieceElements` (a bounded copy, and an MPI count that fits in 32 bits), which rank 0
+    /// appends to `moments`. Rank 0's first error goes to `failure`; it still receives every
+    /// piece, so no rank is left sending. Collective.
+    private func streamMoments(_ optimizer: AdamW, shards: OptimizerShards, into moments: SafetensorsStreamWriter?,
+                               failure: inout Error?, world: Communicator) throws {
+        for (name, values) in [("exp_avg", optimizer.m), ("exp_avg_sq", optimizer.v)] {
+            for (owner, slice) in shards.ranges.enumerated() {
+                for piece in Self.pieces(of: slice) {
+                    let mine = (piece.lowerBound - optimizer.shard.lowerBound)..<(piece.upperBound - optimizer.shard.lowerBound)
+                    if world.isRoot {
+                        let received = owner == 0 ? nil : try world.receive(Float.self, from: owner, tag: Self.momentsTag).values
+                        guard failure == nil, let moments else { continue }
+                        do {
+                            if let received { try moments.append(name, floats: received) }
+                            else { try moments.append(name, floats: UnsafeBufferPointer(rebasing: values[mine])) }
+                        } catch { failure = error }
+                    } else if world.rank == owner {
+                        try world.send(Array(values[mine]), to: 0, tag: Self.momentsTag)
+                    }
+                }
+            }
+        }
+    }
+
+    public static let pieceElements = 1 << 22
+
+    /// `slice` cut into consecutive pieces of at most `pieceElements`.
+    public static func pieces(of slice: Range<Int>) -> [Range<Int>] {
+        stride(from: slice.lowerBound, to: slice.upperBound, by: pieceElements).map { $0..<min($0 + pieceElements, slice.upperBound) }
     }
 
     /// The tag of the moments' pieces sent to rank 0 (the world communicator carries nothing

@@ -56,7 +56,7 @@ public final class Trainer {
     public let log: Logger
     public let checkpoints: CheckpointStore
     let optimizer: AdamW
-    /// The slice of the trainable parameters whose moments and update this rank owns.
+    /// Which rank owns the moments and the update of which slice of the trainable parameters.
     let shards: OptimizerShards
     /// SLM (RHO-1): the reference model whose per-token loss the current one is compared with.
     let reference: Transformer?
@@ -96,7 +96,8 @@ public final class Trainer {
         let total = settings.maxSteps ?? settings.epochs * stepsPerEpoch
         var state = TrainerState()
         if resume, let saved = try checkpoints.newest() {
-            state = try checkpoints.load(saved, into: model, optimizer: optimizer, settings: settings)
+            // Each rank reads its own slice of the moments, so a bad one fails one rank: all stop together.
+            state = try world.allSucceed { try checkpoints.load(saved, into: model, optimizer: optimizer, settings: settings) }
             log.info("resuming from \(saved) at step \(state.step) of \(total)")
         }
         let parameters = model.trainableParameters, gradients = model.trainableGradients

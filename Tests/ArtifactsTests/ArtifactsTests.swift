@@ -114,12 +114,18 @@ final class ArtifactsTests: XCTestCase {
         XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: streamed))), try whole.serialized())
         XCTAssertEqual(try SafetensorsFile(path: streamed).floats("layer.a"), a)
 
+        // Tensors with no elements need no append (the moments of a model with nothing to train).
+        let empty = dir.appendingPathComponent("empty.safetensors").path
+        let none = try SafetensorsStreamWriter(path: empty, tensors: [("exp_avg", .f32, [0]), ("exp_avg_sq", .f32, [0])])
+        try none.commit()
+        XCTAssertEqual(try SafetensorsFile(path: empty).floats("exp_avg_sq"), [])
+
         let abandoned = dir.appendingPathComponent("abandoned.safetensors").path
         do {
             let partial = try SafetensorsStreamWriter(path: abandoned, tensors: [("x", .f32, [2])])
             try partial.append("x", floats: [1, 2])
         }
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["streamed.safetensors"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["empty.safetensors", "streamed.safetensors"])
     }
 
     /// TFRecord's checksum is CRC-32C: the standard check value of "123456789" (RFC 3720).

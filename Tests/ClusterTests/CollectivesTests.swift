@@ -95,8 +95,9 @@ final class CollectivesTests: XCTestCase {
             v["gather.codable"] = (0..<n).map(Double.init)
             v["toRoot"] = (0..<n).flatMap { (s: Int) -> [Double] in [Double(s), Double(100 + s), Double(3 * s)] }
         }
-        // Element i belongs to the slice holding it (bounds as the selftest's; rank 1's empty at -np 4).
-        let bounds = (0...n).map { s in s == n ? 1003 : s == 0 ? 0 : n == 4 && s == 2 ? 255 : s * 250 + 5 }
+        // Element i belongs to the slice holding it (bounds as the selftest's: at -np 4 rank 1's
+        // holds no whole block of 16 and rank 2's is empty).
+        let bounds = n == 4 ? [0, 250, 260, 260, 1003] : (0...n).map { s in s == n ? 1003 : s == 0 ? 0 : s * 250 + 5 }
         v["allgather.inplace"] = (0..<1003).map { i in Double((0..<n).last { bounds[$0] <= i }! * 10_000 + i) }
         v["allgather.inplace.large"] = [1]
         let left = (r + n - 1) % n

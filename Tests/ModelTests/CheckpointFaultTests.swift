@@ -37,6 +37,21 @@ final class CheckpointFaultTests: XCTestCase {
                 XCTAssertEqual("\(error)", "\(file): tensor \(victim) holds \(bad) at element \(index): the checkpoint is corrupt or was saved from a diverged run")
             }
         }
+        // A slice of a tensor (one rank's moments on resume) names the bad element by its index in the whole tensor.
+        let directory = try fixture { writer, name, shape, values in
+            var values = values
+            if name == victim { values[300] = .nan }
+            writer.add(name, shape: shape, floats: values)
+        }
+        let file = directory.appendingPathComponent("model.safetensors").path
+        let tensor = try SafetensorsFile(path: file)
+        let shape = try tensor.info(victim).shape
+        var slice = [Float](repeating: 0, count: 100)
+        XCTAssertThrowsError(try slice.withUnsafeMutableBufferPointer { try tensor.readFiniteFloats(victim, expectedShape: shape, elements: 250..<350, into: $0) }) { error in
+            XCTAssertEqual(error as? ModelError, .nonFiniteWeight(tensor: victim, path: file, index: 300, value: "nan"))
+        }
+        XCTAssertNoThrow(try slice.withUnsafeMutableBufferPointer { try tensor.readFiniteFloats(victim, expectedShape: shape, elements: 350..<450, into: $0) })
+
         // The scan itself: the largest finite values and subnormals pass; the first bad index is found
         // in any block.
         var values = [Float](repeating: .greatestFiniteMagnitude, count: 10_000)

@@ -32,9 +32,10 @@ struct CollectivesSelfTest: ParsableCommand {
 
     static let lengths = [0, 1, 7, 1003]
 
-    /// Rank r owns [bounds[r], bounds[r + 1]) of 1003 elements: off block boundaries, rank 1's empty at -np 4.
+    /// Rank r owns [bounds[r], bounds[r + 1]) of 1003 elements, off 16-element block boundaries;
+    /// at -np 4 rank 1's slice holds no whole block and rank 2's is empty.
     static func sliceBounds(ranks n: Int) -> [Int] {
-        (0...n).map { s in s == n ? 1003 : s == 0 ? 0 : n == 4 && s == 2 ? 255 : s * 250 + 5 }
+        n == 4 ? [0, 250, 260, 260, 1003] : (0...n).map { s in s == n ? 1003 : s == 0 ? 0 : s * 250 + 5 }
     }
 
     func run() throws {
@@ -80,8 +81,8 @@ struct CollectivesSelfTest: ParsableCommand {
             rec.values["gather.codable"] = codable.map { Double($0.dropFirst(5))! }
         }
 
-        // Each rank's slice to all, in place: slices that start and end off 16-element blocks,
-        // one empty at -np 4; then slices of over 4M elements each (several rounds).
+        // Each rank's slice to all, in place: slices that start and end off 16-element blocks
+        // (`sliceBounds`); then slices of over 4M elements each (several rounds).
         let bounds = Self.sliceBounds(ranks: n)
         var sliced = [Float](repeating: -1, count: bounds.last!)
         for i in bounds[r]..<bounds[r + 1] { sliced[i] = Float(r * 10_000 + i) }

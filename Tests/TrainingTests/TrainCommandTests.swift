@@ -63,6 +63,15 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertLessThanOrEqual(relative, 1e-5, "\(label): relative difference \(relative)")
     }
 
+    /// optimizer.safetensors' two tensors (exp_avg, then exp_avg_sq, of equal size), each close.
+    func assertCloseMoments(_ a: [Float], _ b: [Float], _ label: String) {
+        XCTAssertEqual(a.count, b.count, label)
+        XCTAssertEqual(a.count % 2, 0, label)
+        let half = a.count / 2
+        assertClose(Array(a[..<half]), Array(b[..<half]), "exp_avg \(label)")
+        assertClose(Array(a[half...]), Array(b[half...]), "exp_avg_sq \(label)")
+    }
+
     func checkRankIndependence(extra: [String], file: String) throws {
         var outs: [URL] = []
         for ranks in [1, 2, 4] {
@@ -79,7 +88,7 @@ final class TrainCommandTests: XCTestCase {
             assertClose(try losses(out), reference, "losses np=\(ranks)")
             assertClose(try tensors(out, file), parameters, "parameters np=\(ranks)")
             // Each rank kept the moments of its own slice; rank 0 put them together in order.
-            assertClose(try tensors(out, "optimizer.safetensors"), moments, "moments np=\(ranks)")
+            assertCloseMoments(try tensors(out, "optimizer.safetensors"), moments, "np=\(ranks)")
         }
     }
 
@@ -276,6 +285,7 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(resumed4.stderr.contains("at step 10 of 20"), resumed4.stderr)
         assertClose(try losses(elsewhere), try losses(reference), "losses resumed at np=4")
         assertClose(try tensors(elsewhere, "model.safetensors"), try tensors(reference, "model.safetensors"), "parameters resumed at np=4")
+        assertCloseMoments(try tensors(elsewhere, "optimizer.safetensors"), try tensors(reference, "optimizer.safetensors"), "resumed at np=4")
     }
 
     /// Step 0's gradient of one global batch holding every sample, reduced over 1, 2 and 4
