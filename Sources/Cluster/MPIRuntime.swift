@@ -1,4 +1,5 @@
 import CMPI
+import Foundation
 import Synchronization
 
 /// Thread support levels, as MPI defines them.
@@ -52,6 +53,16 @@ public enum MPIRuntime {
     }
 
     public static var isInitialized: Bool { state.withLock { $0.initialized && !$0.finalized } }
+
+    /// The rank a launcher gave this process (Open MPI's mpirun, a PMIx or PMI launcher, Slurm's
+    /// srun), read from the environment, so it is known before MPI starts; nil without one.
+    public static var launcherRank: Int? {
+        let environment = ProcessInfo.processInfo.environment
+        for key in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"] {
+            if let rank = environment[key].flatMap({ Int($0) }) { return rank }
+        }
+        return nil
+    }
 
     /// The thread level MPI provided (`.single` before initialisation).
     public static var threadLevel: ThreadLevel { state.withLock { $0.provided } }

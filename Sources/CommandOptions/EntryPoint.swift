@@ -41,7 +41,27 @@ public func runCommandLine<Root: ParsableCommand>(_ root: Root.Type) -> Never {
 /// prints lands inside it.
 func exit<Root: ParsableCommand>(_ root: Root.Type, for error: Error) -> Never {
     // ArgumentParser's own errors (usage, help, version) exit with its codes and texts.
-    if Root.exitCode(for: error) != .failure || error is ValidationError { Root.exit(withError: error) }
+    if Root.exitCode(for: error) != .failure || error is ValidationError {
+        guard !MPIRuntime.isInitialized, let rank = MPIRuntime.launcherRank else { Root.exit(withError: error) }
+        exitAsLaunchedRank(Root.self, rank: rank, for: error)
+    }
     writeToStandardError(Root.fullMessage(for: error) + "\n")
     exit(Root.exitCode(for: error).rawValue)
+}
+
+/// A command-line mistake (or --help) under mpirun or srun: every rank parses the same command
+/// line alike, so rank 0 alone prints it, once. The other ranks wait for it in a barrier before
+/// a failing exit, because mpirun ends the whole job at the first non-zero exit, which could
+/// kill rank 0 before its line is written. Failures other than these may differ between ranks
+/// (a file missing on one node), so every rank says its own.
+private func exitAsLaunchedRank<Root: ParsableCommand>(_ root: Root.Type, rank: Int, for error: Error) -> Never {
+    let code = Root.exitCode(for: error)
+    if code == .success {
+        if rank == 0 { Root.exit(withError: error) }
+        exit(0)
+    }
+    if rank == 0 { writeToStandardError(Root.fullMessage(for: error) + "\n") }
+    if (try? MPIRuntime.initialize()) != nil { try? Communicator.world().barrier() }
+    MPIRuntime.finalize()
+    exit(code.rawValue)
 }
