@@ -3,16 +3,19 @@
 # real checkpoint, issue #19: ROUNDS rounds that alternate `xtf score` at -np 2 (one OpenBLAS
 # thread per rank) and PyTorch with 2 threads, on the first RECORDS GSM8K train records, plain
 # template, RI from the last layer, TR states of every distinct response id, --max-length 256
-# --batch-tokens 2048. Prints each round, the medians and their ratio. Needs torch and
-# transformers (pip install torch transformers) and an idle machine.
+# --batch-tokens 2048; which side runs first swaps every round. Prints each round, the medians'
+# ratio, and the median of the rounds' ratios with its interval against TARGET (default 1.5,
+# the issue's; scripts/paired_rounds.py). Needs torch and transformers (pip install torch
+# transformers) and an idle machine.
 #
-#   scripts/bench_score_vs_pytorch.sh                                 # SmolLM2-135M-Instruct, 150 records, 3 rounds
-#   MODEL=DIR RECORDS=300 ROUNDS=5 WEIGHTS=mapped scripts/bench_score_vs_pytorch.sh
+#   scripts/bench_score_vs_pytorch.sh                                 # SmolLM2-135M-Instruct, 150 records, 5 rounds
+#   MODEL=DIR RECORDS=300 ROUNDS=8 WEIGHTS=mapped scripts/bench_score_vs_pytorch.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${MODEL:-${XTF_CACHE:-$HOME/.cache/xtf}/smollm2-135m-instruct}
 records=${RECORDS:-150}
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
+target=${TARGET:-1.5}
 weights=${WEIGHTS:-fp32}
 work=${WORK:-${TMPDIR:-/tmp}/xtf-bench-score-vs-pytorch}
 xtf=.build/release/xtf
@@ -21,13 +24,19 @@ xtf=.build/release/xtf
 python3 -c "import torch, transformers" 2>/dev/null || { echo "needs torch and transformers (pip install torch transformers)" >&2; exit 2; }
 rm -rf "$work"; mkdir -p "$work"
 head -n "$records" ../shared/data/gsm8k/train.jsonl > "$work/data.jsonl"
-for round in $(seq "$rounds"); do
+run_xtf() {
   XTF_BIN="$xtf" scripts/xtf-mpirun -np 2 score --model "$model" --data "$work/data.jsonl" --format gsm8k --task math \
-    --template plain --weights "$weights" --out "$work/run-$round" --max-length 256 --batch-tokens 2048 2> "$work/xtf-$round.log" > /dev/null
-  python3 scripts/bench_score_pytorch.py --model-dir "$model" --data "$work/data.jsonl" --threads 2 > "$work/torch-$round.json"
+    --template plain --weights "$weights" --out "$work/run-$1" --max-length 256 --batch-tokens 2048 2> "$work/xtf-$1.log" > /dev/null
+}
+run_torch() { python3 scripts/bench_score_pytorch.py --model-dir "$model" --data "$work/data.jsonl" --threads 2 > "$work/torch-$1.json" 2> "$work/torch-$1.log"; }
+# Which side runs first swaps every round, so an effect of the order is not in every ratio.
+for round in $(seq "$rounds"); do
+  if (( round % 2 )); then run_xtf "$round"; run_torch "$round"; else run_torch "$round"; run_xtf "$round"; fi
 done
-python3 - "$work" "$rounds" <<'PY'
-import json, re, statistics, sys
+python3 - "$work" "$rounds" "$target" <<'PY'
+import json, re, sys
+sys.path.insert(0, "scripts")
+from paired_rounds import summary
 work, rounds = sys.argv[1], int(sys.argv[2])
 xs, ts = [], []
 for r in range(1, rounds + 1):
@@ -36,5 +45,5 @@ for r in range(1, rounds + 1):
     ts.append(json.load(open(f"{work}/torch-{r}.json"))["tokens_per_second"])
 print("xtf score -np 2 tokens/s:", ", ".join(f"{v:.0f}" for v in xs))
 print("PyTorch 2 threads tokens/s:", ", ".join(f"{v:.0f}" for v in ts))
-print(f"median xtf / median PyTorch: {statistics.median(xs) / statistics.median(ts):.2f}x")
+print(summary(xs, ts, target=float(sys.argv[3])))
 PY

@@ -1,5 +1,4 @@
 import CMPI
-import Foundation
 import Synchronization
 
 /// Thread support levels, as MPI defines them.
@@ -55,11 +54,11 @@ public enum MPIRuntime {
     public static var isInitialized: Bool { state.withLock { $0.initialized && !$0.finalized } }
 
     /// The rank a launcher gave this process (Open MPI's mpirun, a PMIx or PMI launcher, Slurm's
-    /// srun), read from the environment, so it is known before MPI starts; nil without one.
+    /// srun), read from the environment, so it is known before MPI starts; nil without one. Only
+    /// a hint: a child process of a rank inherits these variables too.
     public static var launcherRank: Int? {
-        let environment = ProcessInfo.processInfo.environment
         for key in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"] {
-            if let rank = environment[key].flatMap({ Int($0) }) { return rank }
+            if let value = getenv(key), let rank = Int(String(cString: value)) { return rank }
         }
         return nil
     }

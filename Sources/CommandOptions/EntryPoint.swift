@@ -13,8 +13,9 @@ import Glibc
 public func runCommandLine<Root: ParsableCommand>(_ root: Root.Type) -> Never {
     // Before anything else runs: OpenBLAS's kernels can only be chosen at load time.
     BLASCore.reexecuteWithNativeKernelsIfNeeded()
+    var command: ParsableCommand
+    do { command = try Root.parseAsRoot() } catch { exitForCommandLineMistake(Root.self, error) }
     do {
-        var command = try Root.parseAsRoot()
         try command.run()
         MPIRuntime.finalize()
         exit(0)
@@ -31,6 +32,8 @@ public func runCommandLine<Root: ParsableCommand>(_ root: Root.Type) -> Never {
             writeToStandardError("[rank \(world.rank)] error: \(Root.fullMessage(for: error))\n")
             MPIRuntime.abort(exitCode: code.rawValue)
         }
+        // --help parses into a command whose run() throws the help text, before MPI starts.
+        if code == .success, !MPIRuntime.isInitialized { exitForCommandLineMistake(Root.self, error) }
         MPIRuntime.finalize()
         exit(Root.self, for: error)
     }
@@ -41,27 +44,27 @@ public func runCommandLine<Root: ParsableCommand>(_ root: Root.Type) -> Never {
 /// prints lands inside it.
 func exit<Root: ParsableCommand>(_ root: Root.Type, for error: Error) -> Never {
     // ArgumentParser's own errors (usage, help, version) exit with its codes and texts.
-    if Root.exitCode(for: error) != .failure || error is ValidationError {
-        guard !MPIRuntime.isInitialized, let rank = MPIRuntime.launcherRank else { Root.exit(withError: error) }
-        exitAsLaunchedRank(Root.self, rank: rank, for: error)
-    }
+    if Root.exitCode(for: error) != .failure || error is ValidationError { Root.exit(withError: error) }
     writeToStandardError(Root.fullMessage(for: error) + "\n")
     exit(Root.exitCode(for: error).rawValue)
 }
 
-/// A command-line mistake (or --help) under mpirun or srun: every rank parses the same command
-/// line alike, so rank 0 alone prints it, once. The other ranks wait for it in a barrier before
-/// a failing exit, because mpirun ends the whole job at the first non-zero exit, which could
-/// kill rank 0 before its line is written. Failures other than these may differ between ranks
-/// (a file missing on one node), so every rank says its own.
-private func exitAsLaunchedRank<Root: ParsableCommand>(_ root: Root.Type, rank: Int, for error: Error) -> Never {
+/// A mistake on the command line, or --help, found before the command runs. Under mpirun or
+/// srun every rank parses its own copy of the command line, usually the same one, and would
+/// print the same text. Rank 0 prints it and exits at once; the other ranks first wait a few
+/// seconds for the launcher to end them (mpirun ends the job at the first failing exit), and
+/// print their own only if it does not (srun without --kill-on-bad-exit, a rank whose command
+/// line differs, a rank number inherited by a process outside any job), so no message is lost.
+/// MPI is never started here, so nothing can wait on a peer.
+private func exitForCommandLineMistake<Root: ParsableCommand>(_ root: Root.Type, _ error: Error) -> Never {
+    guard let rank = MPIRuntime.launcherRank, rank != 0 else { exit(Root.self, for: error) }
     let code = Root.exitCode(for: error)
-    if code == .success {
-        if rank == 0 { Root.exit(withError: error) }
-        exit(0)
-    }
-    if rank == 0 { writeToStandardError(Root.fullMessage(for: error) + "\n") }
-    if (try? MPIRuntime.initialize()) != nil { try? Communicator.world().barrier() }
-    MPIRuntime.finalize()
+    // Help and version are rank 0's to show; the other ranks succeed quietly.
+    if code == .success { exit(0) }
+    sleep(launchedRankGraceSeconds)
+    writeToStandardError("[rank \(rank)] " + Root.fullMessage(for: error) + "\n")
     exit(code.rawValue)
 }
+
+/// How long a rank other than 0 waits for the launcher to end it after a command-line mistake.
+let launchedRankGraceSeconds: UInt32 = 5
