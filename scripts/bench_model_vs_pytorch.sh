@@ -8,7 +8,7 @@
 # the median of the rounds' ratios with its interval, against TARGET if given
 # (scripts/paired_rounds.py). Needs torch and transformers (pip install torch transformers).
 #
-#   scripts/bench_model_vs_pytorch.sh                       # all three configs, 5 rounds
+#   scripts/bench_model_vs_pytorch.sh                       # all three configs, 3 rounds (5 or more give an interval)
 #   CONFIGS="gpt2-small-bench" ROUNDS=8 scripts/bench_model_vs_pytorch.sh
 #   CONFIGS="configs/models/smollm2-135m.json configs/models/qwen3-0.6b.json" BATCH=4 LENGTH=256 scripts/bench_model_vs_pytorch.sh
 #   LORA=8,32,q_proj+v_proj CONFIGS=configs/models/smollm2-135m.json scripts/bench_model_vs_pytorch.sh   # LoRA training (needs peft)
@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 configs=${CONFIGS:-"gpt2-small-bench llama-bench gpt2-124M"}
-rounds=${ROUNDS:-5}
+rounds=${ROUNDS:-3}
 ranks=${RANKS:-1}
 case "$ranks" in 1|2) ;; *) echo "RANKS is 1 or 2 (the two cores PyTorch's 2 threads use), got $ranks" >&2; exit 2 ;; esac
 work=${WORK:-${TMPDIR:-/tmp}/xtf-bench-model}

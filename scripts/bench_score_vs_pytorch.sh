@@ -8,13 +8,13 @@
 # the issue's; scripts/paired_rounds.py). Needs torch and transformers (pip install torch
 # transformers) and an idle machine.
 #
-#   scripts/bench_score_vs_pytorch.sh                                 # SmolLM2-135M-Instruct, 150 records, 5 rounds
+#   scripts/bench_score_vs_pytorch.sh                                 # SmolLM2-135M-Instruct, 150 records, 3 rounds (5 or more give an interval)
 #   MODEL=DIR RECORDS=300 ROUNDS=8 WEIGHTS=mapped scripts/bench_score_vs_pytorch.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${MODEL:-${XTF_CACHE:-$HOME/.cache/xtf}/smollm2-135m-instruct}
 records=${RECORDS:-150}
-rounds=${ROUNDS:-5}
+rounds=${ROUNDS:-3}
 target=${TARGET:-1.5}
 weights=${WEIGHTS:-fp32}
 work=${WORK:-${TMPDIR:-/tmp}/xtf-bench-score-vs-pytorch}

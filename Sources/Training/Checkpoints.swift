@@ -62,7 +62,7 @@ public struct CheckpointStore: Sendable {
         var moments: SafetensorsStreamWriter?
         if world.isRoot {
             do {
-                let trained = model.lora?.parameters.buffer ?? model.parameters.buffer
+                let trained = model.trainableParameters.buffer
                 if let i = firstNonFinite(UnsafeBufferPointer(trained)) {
                     throw TrainingError.checkpoint(path: target, reason: "not saved at step \(state.step): the parameters hold \(trained[i]) at element \(i)")
                 }
@@ -158,7 +158,7 @@ public struct CheckpointStore: Sendable {
         }
         // Each rank reads the moments of its own slice (whatever -np wrote them).
         let moments = try SafetensorsFile(path: url.appendingPathComponent("optimizer.safetensors").path)
-        let count = (model.lora?.parameters.buffer ?? model.parameters.buffer).count
+        let count = model.trainableParameters.count
         try moments.readFiniteFloats("exp_avg", expectedShape: [count], elements: optimizer.shard, into: optimizer.m)
         try moments.readFiniteFloats("exp_avg_sq", expectedShape: [count], elements: optimizer.shard, into: optimizer.v)
         optimizer.stepCount = saved.optimizerSteps
