@@ -34,11 +34,12 @@ def interval(ratios):
     return best
 
 
-def summary(xtf, torch, target=None, label=""):
-    """One line about paired rounds: xtf[i] and torch[i] were measured in round i."""
-    assert len(xtf) == len(torch) and xtf, "one xtf and one PyTorch measurement per round"
+def summary(xtf, torch, target=None, label="", names=("xtf", "PyTorch")):
+    """One line about paired rounds: xtf[i] and torch[i] were measured in round i (`names`
+    says what the two sides are when they are something else)."""
+    assert len(xtf) == len(torch) and xtf, f"one {names[0]} and one {names[1]} measurement per round"
     ratios = [x / t for x, t in zip(xtf, torch)]
-    text = (f"{label}median xtf / median PyTorch {statistics.median(xtf) / statistics.median(torch):.2f}x; "
+    text = (f"{label}median {names[0]} / median {names[1]} {statistics.median(xtf) / statistics.median(torch):.2f}x; "
             f"rounds' ratios {', '.join(f'{r:.2f}' for r in ratios)}; "
             f"median of the rounds' ratios {statistics.median(ratios):.2f}x")
     found = interval(ratios)

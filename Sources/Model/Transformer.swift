@@ -88,6 +88,11 @@ public final class Transformer {
     /// Vocabulary columns per tile of scoring's LM head (`headLogProbs`): a tile of logits of
     /// `headChunkRows` rows stays in the core's cache.
     public var headTileColumns = 512
+    /// Queries per block of attention's products for sequences longer than two blocks: each
+    /// block is multiplied by only the keys it can see (SmolLM2 at 1,024 tokens: 1.06-1.15x
+    /// scoring, docs/BENCHMARKS.md). Shorter sequences keep one gemm per product for a whole
+    /// GQA group, as the benchmark shapes (256 tokens) were measured.
+    public var attentionQueryBlock = 256
     /// With mapped weights, vocabulary rows of the LM head widened at a time (nil: 32 MiB of
     /// fp32; in scoring rounded down to whole tiles of `headTileColumns`, at least one).
     public var mappedHeadBlockRows: Int?
@@ -554,6 +559,24 @@ public final class Transformer {
                        heads: Int, queries: Int, keys: Int, keyOffset: Int, probs: UnsafeMutablePointer<Float>,
                        out: UnsafeMutablePointer<Float>, ldOut: Int, scale: Float, window: Int?) {
         let hd = config.headDim, rows = heads * queries
+        let block = max(1, attentionQueryBlock)
+        if queries - block > block {
+            // Per head and block of queries, only the keys the block can see: the causal upper
+            // triangle (about half of both products) is never computed. The skipped scores are
+            // zeroed by the softmax, so the maps are whole for RI and the backward.
+            for j in 0..<heads {
+                for i0 in stride(from: 0, to: queries, by: block) {
+                    let n = min(block, queries - i0), visible = min(keys, i0 + n + keyOffset)
+                    let p = probs + (j * queries + i0) * keys
+                    gemm(.none, .transposed, m: n, n: visible, k: hd, alpha: scale, a: q + (j * queries + i0) * ld, lda: ld,
+                         b: k, ldb: ldKV, c: p, ldc: keys)
+                    if let cap = config.attentionSoftcap { for r in 0..<n { softcapInPlace(p + r * keys, count: visible, cap: cap) } }
+                    causalSoftmaxRows(p, rows: n, ld: keys, keyOffset: keyOffset + i0, window: window)
+                    gemm(.none, .none, m: n, n: hd, k: visible, a: p, lda: keys, b: v, ldb: ldKV, c: out + (j * queries + i0) * ldOut, ldc: ldOut)
+                }
+            }
+            return
+        }
         gemm(.none, .transposed, m: rows, n: keys, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ldKV, c: probs, ldc: keys)
         if let cap = config.attentionSoftcap { softcapInPlace(probs, count: rows * keys, cap: cap) }
         for j in 0..<heads {
