@@ -89,8 +89,8 @@ public final class Transformer {
     /// `headChunkRows` rows stays in the core's cache.
     public var headTileColumns = 512
     /// Queries per block of attention's products for sequences longer than two blocks: each
-    /// block is multiplied by only the keys it can see (SmolLM2 at 1,024 tokens: 1.06-1.15x
-    /// scoring, docs/BENCHMARKS.md). Shorter sequences keep one gemm per product for a whole
+    /// block is multiplied by only the keys it can see (SmolLM2 at 1,024 tokens: scoring 1.11x,
+    /// training 1.09x, docs/BENCHMARKS.md). Shorter sequences keep one gemm per product for a whole
     /// GQA group, as the benchmark shapes (256 tokens) were measured.
     public var attentionQueryBlock = 256
     /// With mapped weights, vocabulary rows of the LM head widened at a time (nil: 32 MiB of
