@@ -566,7 +566,8 @@ public final class Transformer {
             // zeroed by the softmax, so the maps are whole for RI and the backward.
             for j in 0..<heads {
                 for i0 in stride(from: 0, to: queries, by: block) {
-                    let n = min(block, queries - i0), visible = min(keys, i0 + n + keyOffset)
+                    // Keys up to the block's last query (keys = keyOffset + queries).
+                    let n = min(block, queries - i0), visible = keyOffset + i0 + n
                     let p = probs + (j * queries + i0) * keys
                     gemm(.none, .transposed, m: n, n: visible, k: hd, alpha: scale, a: q + (j * queries + i0) * ld, lda: ld,
                          b: k, ldb: ldKV, c: p, ldc: keys)
