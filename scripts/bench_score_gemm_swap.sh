@@ -12,14 +12,9 @@
 #   ROUNDS=5 scripts/bench_score_gemm_swap.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=${MODEL:-${XTF_CACHE:-$HOME/.cache/xtf}/smollm2-135m-instruct}
-records=${RECORDS:-150}
 rounds=${ROUNDS:-5}
 work=${WORK:-${TMPDIR:-/tmp}/xtf-bench-score-gemm-swap}
-xtf=$PWD/.build/release/xtf
-[ -x "$xtf" ] || scripts/setup.sh >/dev/null
-[ -f "$model/model.safetensors" ] || "$xtf" model import --gguf "$(scripts/fetch_smollm2.sh)" --out "$model" >/dev/null
-python3 -c "import torch, transformers" 2>/dev/null || { echo "needs torch and transformers (pip install torch transformers)" >&2; exit 2; }
+source scripts/bench_score_common.sh
 # The MKL torch was built with, e.g. "oneAPI Math Kernel Library Version 2024.2-Product Build".
 mkl_version=$(python3 -c 'import re, torch; print(re.search(r"Math Kernel Library Version (\d+\.\d+)", torch.__config__.show()).group(1))')
 mkl=${XTF_CACHE:-$HOME/.cache/xtf}/mkl-$mkl_version
@@ -38,8 +33,6 @@ for name in wheel.namelist():
 PY
   rm -rf "$download"
 fi
-rm -rf "$work"; mkdir -p "$work"
-head -n "$records" ../shared/data/gsm8k/train.jsonl > "$work/data.jsonl"
 cat > "$work/xtf-mkl" <<EOF
 #!/usr/bin/env bash
 export LD_PRELOAD="$mkl/libmkl_rt.so.2" LD_LIBRARY_PATH="$mkl\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" MKL_THREADING_LAYER=SEQUENTIAL MKL_NUM_THREADS=1
@@ -52,10 +45,9 @@ grep "to $mkl/libmkl_rt.so.2 .*cblas_sgemm" <<< "$bindings" > /dev/null \
   || { echo "bench_score_gemm_swap: cblas_sgemm did not bind to $mkl/libmkl_rt.so.2:" >&2; tail -5 <<< "$bindings" >&2; exit 1; }
 run() { # side round
   case $1 in
-    torch) python3 scripts/bench_score_pytorch.py --model-dir "$model" --data "$work/data.jsonl" --threads 2 > "$work/torch-$2.json" 2> "$work/torch-$2.log" ;;
-    *) local bin=$xtf; [ "$1" = mkl ] && bin=$work/xtf-mkl
-       XTF_BIN=$bin scripts/xtf-mpirun -np 2 score --model "$model" --data "$work/data.jsonl" --format gsm8k --task math \
-         --template plain --out "$work/run-$1-$2" --max-length 256 --batch-tokens 2048 2> "$work/$1-$2.log" > /dev/null ;;
+    torch) score_torch "torch-$2" ;;
+    openblas) score_xtf "$xtf" "openblas-$2" ;;
+    mkl) score_xtf "$work/xtf-mkl" "mkl-$2" ;;
   esac
 }
 sides=(openblas mkl torch)

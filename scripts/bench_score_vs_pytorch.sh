@@ -12,23 +12,12 @@
 #   MODEL=DIR RECORDS=300 ROUNDS=8 WEIGHTS=mapped scripts/bench_score_vs_pytorch.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=${MODEL:-${XTF_CACHE:-$HOME/.cache/xtf}/smollm2-135m-instruct}
-records=${RECORDS:-150}
 rounds=${ROUNDS:-3}
 target=${TARGET:-1.5}
-weights=${WEIGHTS:-fp32}
 work=${WORK:-${TMPDIR:-/tmp}/xtf-bench-score-vs-pytorch}
-xtf=.build/release/xtf
-[ -x "$xtf" ] || scripts/setup.sh >/dev/null
-[ -f "$model/model.safetensors" ] || "$xtf" model import --gguf "$(scripts/fetch_smollm2.sh)" --out "$model" >/dev/null
-python3 -c "import torch, transformers" 2>/dev/null || { echo "needs torch and transformers (pip install torch transformers)" >&2; exit 2; }
-rm -rf "$work"; mkdir -p "$work"
-head -n "$records" ../shared/data/gsm8k/train.jsonl > "$work/data.jsonl"
-run_xtf() {
-  XTF_BIN="$xtf" scripts/xtf-mpirun -np 2 score --model "$model" --data "$work/data.jsonl" --format gsm8k --task math \
-    --template plain --weights "$weights" --out "$work/run-$1" --max-length 256 --batch-tokens 2048 2> "$work/xtf-$1.log" > /dev/null
-}
-run_torch() { python3 scripts/bench_score_pytorch.py --model-dir "$model" --data "$work/data.jsonl" --threads 2 > "$work/torch-$1.json" 2> "$work/torch-$1.log"; }
+source scripts/bench_score_common.sh
+run_xtf() { score_xtf "$xtf" "xtf-$1"; }
+run_torch() { score_torch "torch-$1"; }
 # Which side runs first swaps every round, so an effect of the order is not in every ratio.
 for round in $(seq "$rounds"); do
   if (( round % 2 )); then run_xtf "$round"; run_torch "$round"; else run_torch "$round"; run_xtf "$round"; fi

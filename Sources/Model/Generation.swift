@@ -49,7 +49,7 @@ extension Transformer {
         if case let .temperature(_, seed) = sampling { rng = SeededRandom(seed: seed) }
         var step = prompts, starts = prompts.map { _ in 0 }
         for _ in 0..<maxNewTokens {
-            let plan = Plan(step, heads: config.heads, training: false, starts: starts)
+            let plan = Plan(step, heads: config.heads, training: false, starts: starts, streamedAbove: streamedAbove)
             let a = makeActivations(plan)
             _ = forwardBlocks(step, plan: plan, acts: a, received: nil, maps: false, cache: cache)
             let lastRows = (0..<step.count).map { plan.offsets[$0] + plan.lengths[$0] - 1 }

@@ -79,6 +79,9 @@ public final class Transformer {
     let headScratch = Scratch()
     /// A GQA group's queries, outputs and their gradients, stacked one head under another.
     let attentionScratch = Scratch()
+    /// A streamed sequence's block of probabilities (and in the backward its gradient and raw
+    /// scores): `attentionQueryBlock` rows of at most the sequence's length.
+    let attentionBlockScratch = Scratch()
     /// Per RoPE table (`ModelConfig.ropeTable(layer:)`): cos and sin by position, inverse frequencies.
     var ropeCos: [[Float]] = [], ropeSin: [[Float]] = [], ropePositions = 0
     let ropeInverse: [[Float]]
@@ -88,11 +91,21 @@ public final class Transformer {
     /// Vocabulary columns per tile of scoring's LM head (`headLogProbs`): a tile of logits of
     /// `headChunkRows` rows stays in the core's cache.
     public var headTileColumns = 512
-    /// Queries per block of attention's products for sequences longer than two blocks: each
-    /// block is multiplied by only the keys it can see (SmolLM2 at 1,024 tokens: scoring 1.11x,
-    /// training 1.09x, docs/BENCHMARKS.md). Shorter sequences keep one gemm per product for a whole
-    /// GQA group, as the benchmark shapes (256 tokens) were measured.
+    /// Queries per block of attention for sequences longer than two blocks, which are streamed:
+    /// each block is multiplied by only the keys it can see (the causal upper triangle is never
+    /// computed) and its probabilities live only while the block runs, so no [heads, T, T] map
+    /// is kept (the backward computes each block's again). Memory then grows with T, not T^2,
+    /// per layer kept for the backward. Shorter sequences keep their maps and one gemm per
+    /// product for a whole GQA group, as the benchmark shapes (256 tokens) were measured.
     public var attentionQueryBlock = 256
+    /// Sequences longer than this are streamed (`attentionQueryBlock`).
+    var streamedAbove: Int { 2 * max(1, attentionQueryBlock) }
+    /// Bytes of the arenas the passes have mapped so far (activations, work buffers), which stay
+    /// mapped for later passes of the same or smaller shapes.
+    public var workingMemoryBytes: Int {
+        [activations, backwardScratch, headScratch, attentionScratch, attentionBlockScratch]
+            .reduce(0) { $0 + $1.capacity * MemoryLayout<Float>.stride }
+    }
     /// With mapped weights, vocabulary rows of the LM head widened at a time (nil: 32 MiB of
     /// fp32; in scoring rounded down to whole tiles of `headTileColumns`, at least one).
     public var mappedHeadBlockRows: Int?
@@ -258,25 +271,30 @@ public final class Transformer {
         let positions: [Int]
         /// Per sequence: offset of its maps within one layer's attention region. Head-major:
         /// head h's [len, keys] map follows head h-1's, so a GQA group's maps form one
-        /// [group * len, keys] block (`mapOffset`).
+        /// [group * len, keys] block (`mapOffset`). Streamed sequences have none.
         let attentionOffsets: [Int]
-        /// One layer's attention region: every head's map of every sequence.
+        /// One layer's attention region: every head's map of every sequence not streamed.
         let attentionPerLayer: Int
         let training: Bool
+        /// Per sequence: attention in blocks of queries without a stored map (`attentionQueryBlock`).
+        let streamed: [Bool]
 
         /// Keys each sequence's queries see: its cached prefix (starts) plus the new rows.
         let keys: [Int]
         let starts: [Int]
 
-        init(_ sequences: [[Int32]], heads: Int, training: Bool, starts: [Int]? = nil) {
+        /// Sequences of more than `streamedAbove` new tokens are streamed.
+        init(_ sequences: [[Int32]], heads: Int, training: Bool, starts: [Int]? = nil, streamedAbove: Int) {
             lengths = sequences.map(\.count)
             self.starts = starts ?? lengths.map { _ in 0 }
+            streamed = lengths.map { $0 > streamedAbove }
             var off: [Int] = [], att: [Int] = [], pos: [Int] = []
             var r = 0, a = 0
             for (b, len) in lengths.enumerated() {
                 let start = self.starts[b]
                 off.append(r); att.append(a)
-                r += len; a += heads * len * (start + len)
+                r += len
+                if !streamed[b] { a += heads * len * (start + len) }
                 pos.append(contentsOf: start..<(start + len))
             }
             keys = zip(lengths, self.starts).map { $0 + $1 }
@@ -403,7 +421,8 @@ public final class Transformer {
         // The rows are in x0 now: the table goes back (a tied head widens its own blocks).
         frozen?.releaseEmbedding(store: parameters)
         ensureRope(positions: plan.keys.max() ?? 0)
-        var riAcc = plan.lengths.map { [Float](repeating: 0, count: $0) }
+        // Attention received, summed over heads (and layers) per row of the batch.
+        var riAcc = [Float](repeating: 0, count: received == nil ? 0 : N)
         var mapsOut: [[[Float]]] = []
         for l in 0..<L {
             frozen?.materialize(layer: l, store: parameters)
@@ -416,8 +435,10 @@ public final class Transformer {
             normQK(a.qkv(l), raw: a.qkRaw(l), stats: a.qkStats(l), blk, rows: N)
             applyRope(a.qkv(l), plan: plan, layer: l, inverse: false)
             let wantRI = received.map { $0.layers == .all || l == L - 1 } ?? false
-            attentionForward(plan: plan, qkv: a.qkv(l), att: a.att(l), out: a.attOut(l), layer: l, cache: cache)
-            if wantRI { accumulateReceived(&riAcc, plan: plan, att: a.att(l), uniformRelative: received!.uniformRelative) }
+            riAcc.withUnsafeMutableBufferPointer { acc in
+                attentionForward(plan: plan, qkv: a.qkv(l), att: a.att(l), out: a.attOut(l), layer: l, cache: cache,
+                                 received: wantRI ? (acc.baseAddress!, received!.uniformRelative) : nil)
+            }
             if maps {
                 mapsOut.append((0..<plan.lengths.count).map { b in
                     let len = plan.lengths[b]
@@ -441,9 +462,8 @@ public final class Transformer {
         var ri: [[Float]] = []
         if let received {
             let layerCount = Float(received.layers == .all ? L : 1)
-            ri = riAcc.map { acc in
-                let len = acc.count
-                return (0..<len).map { t in t == len - 1 ? .nan : acc[t] / (Float(c.heads) * layerCount * Float(len - 1 - t)) }
+            ri = zip(plan.offsets, plan.lengths).map { r0, len in
+                (0..<len).map { t in t == len - 1 ? .nan : riAcc[r0 + t] / (Float(c.heads) * layerCount * Float(len - 1 - t)) }
             }
         }
         return (ri, mapsOut)
@@ -513,12 +533,18 @@ public final class Transformer {
     /// are stacked [group * len, headDim] and each product is one gemm for the whole group
     /// (per-head gemms of 256 x 256 x 64 run far below OpenBLAS's ceiling on two threads).
     /// With a cache, the new rows' k/v are appended to it first and queries attend to it.
+    /// With `received`, each query's probabilities are added to the rows before it (its
+    /// sequence's rows of the batch, from `plan.offsets`); a streamed block's are read before the next block.
     func attentionForward(plan: Plan, qkv: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
-                          out: UnsafeMutablePointer<Float>, layer: Int, cache: KVCache?) {
+                          out: UnsafeMutablePointer<Float>, layer: Int, cache: KVCache?,
+                          received: (acc: UnsafeMutablePointer<Float>, uniformRelative: Bool)? = nil) {
         let c = config, W = c.qkvDim, hd = c.headDim, group = c.heads / c.kvHeads
         let scale = c.attentionScale
         let stackRows = group * (plan.lengths.max() ?? 0)
         let stacked = group > 1 ? attentionScratch.ensure(2 * stackRows * hd) : nil
+        let longestStreamed = zip(plan.keys, plan.streamed).filter(\.1).map(\.0).max() ?? 0
+        let block = max(1, attentionQueryBlock)
+        let blockProbs = longestStreamed > 0 ? attentionBlockScratch.ensure(block * longestStreamed) : nil
         for b in 0..<plan.lengths.count {
             let len = plan.lengths[b], r0 = plan.offsets[b], start = plan.starts[b]
             if let cache {
@@ -536,54 +562,109 @@ public final class Transformer {
                 var v = k + c.kvDim
                 var ldKV = W
                 if let cache { k = cache.keys(layer, b, kvh, position: 0); v = cache.values(layer, b, kvh, position: 0); ldKV = hd }
-                let q = qkv + r0 * W + h0 * hd, o = out + r0 * c.qDim + h0 * hd
-                let probs = att + plan.mapOffset(sequence: b, head: h0)
+                // The group's queries and outputs: in place when the group is one head, else
+                // stacked [group * len, hd].
+                var q = UnsafePointer(qkv + r0 * W + h0 * hd), ldQ = W
+                let o = out + r0 * c.qDim + h0 * hd
+                var os = o, ldO = c.qDim
                 if let stacked {
-                    let qs = stacked, os = stacked + stackRows * hd
-                    stackHeads(q, ld: W, rows: len, heads: group, into: qs)
-                    attentionCore(q: qs, ld: hd, k: k, v: v, ldKV: ldKV, heads: group, queries: len, keys: start + len,
-                                  keyOffset: start, probs: probs, out: os, ldOut: hd, scale: scale, window: c.window(layer: layer))
-                    unstackHeads(os, rows: len, heads: group, into: o, ld: c.qDim, add: false)
+                    stackHeads(q, ld: W, rows: len, heads: group, into: stacked)
+                    (q, ldQ, os, ldO) = (UnsafePointer(stacked), hd, stacked + stackRows * hd, hd)
+                }
+                let shape = AttentionShape(heads: group, queries: len, keyOffset: start, scale: scale, window: c.window(layer: layer))
+                let rows = received.map { (acc: $0.acc + r0, uniformRelative: $0.uniformRelative) }
+                if plan.streamed[b] {
+                    streamedAttention(shape, q: q, ldQ: ldQ, k: k, v: v, ldKV: ldKV, probs: blockProbs!, out: os, ldOut: ldO, received: rows)
                 } else {
-                    attentionCore(q: q, ld: W, k: k, v: v, ldKV: ldKV, heads: 1, queries: len, keys: start + len,
-                                  keyOffset: start, probs: probs, out: o, ldOut: c.qDim, scale: scale, window: c.window(layer: layer))
+                    let probs = att + plan.mapOffset(sequence: b, head: h0)
+                    attentionCore(shape, q: q, ldQ: ldQ, k: k, v: v, ldKV: ldKV, probs: probs, out: os, ldOut: ldO)
+                    if let rows {
+                        for j in 0..<group {
+                            addReceived(rows.acc, probs: probs + j * len * (start + len), ld: start + len, firstQuery: 0,
+                                        count: len, uniformRelative: rows.uniformRelative)
+                        }
+                    }
+                }
+                if stacked != nil { unstackHeads(os, rows: len, heads: group, into: o, ld: c.qDim, add: false) }
+            }
+        }
+    }
+
+    /// One attention product's shape: `heads` query heads stacked [heads * queries, headDim] (row
+    /// j * queries + i is head j's query i, at key position i + keyOffset) over the same keys
+    /// 0 ..< keyOffset + queries.
+    struct AttentionShape {
+        let heads: Int, queries: Int, keyOffset: Int
+        let scale: Float, window: Int?
+        var keys: Int { keyOffset + queries }
+    }
+
+    /// Whole products: the heads' maps stacked the same way in `probs` ([heads * queries, keys]),
+    /// their outputs in `out`.
+    func attentionCore(_ s: AttentionShape, q: UnsafePointer<Float>, ldQ: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                       ldKV: Int, probs: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, ldOut: Int) {
+        let hd = config.headDim, rows = s.heads * s.queries, keys = s.keys
+        gemm(.none, .transposed, m: rows, n: keys, k: hd, alpha: s.scale, a: q, lda: ldQ, b: k, ldb: ldKV, c: probs, ldc: keys)
+        if let cap = config.attentionSoftcap { softcapInPlace(probs, count: rows * keys, cap: cap) }
+        for j in 0..<s.heads {
+            causalSoftmaxRows(probs + j * s.queries * keys, rows: s.queries, ld: keys, keyOffset: s.keyOffset, window: s.window)
+        }
+        gemm(.none, .none, m: rows, n: hd, k: keys, a: probs, lda: keys, b: v, ldb: ldKV, c: out, ldc: ldOut)
+    }
+
+    /// Streamed: per head and block of `attentionQueryBlock` queries, the probabilities against
+    /// only the keys the block sees, in `probs` (a block's worth), then the block's outputs.
+    func streamedAttention(_ s: AttentionShape, q: UnsafePointer<Float>, ldQ: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                           ldKV: Int, probs: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, ldOut: Int,
+                           received: (acc: UnsafeMutablePointer<Float>, uniformRelative: Bool)?) {
+        let hd = config.headDim
+        for j in 0..<s.heads {
+            for (i0, n, visible) in queryBlocks(s) {
+                let row = j * s.queries + i0
+                blockProbabilities(s, firstQuery: i0, count: n, q: q + row * ldQ, ldQ: ldQ, k: k, ldKV: ldKV, into: probs, raw: nil)
+                gemm(.none, .none, m: n, n: hd, k: visible, a: probs, lda: visible, b: v, ldb: ldKV, c: out + row * ldOut, ldc: ldOut)
+                if let received {
+                    addReceived(received.acc, probs: probs, ld: visible, firstQuery: i0, count: n, uniformRelative: received.uniformRelative)
                 }
             }
         }
     }
 
-    /// `heads` query heads stacked [heads * queries, headDim] (row j * queries + i is head j's
-    /// query i, at key position i + keyOffset) over the same keys 0..<keys; their maps are
-    /// stacked the same way in `probs` and their outputs in `out`.
-    func attentionCore(q: UnsafePointer<Float>, ld: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldKV: Int,
-                       heads: Int, queries: Int, keys: Int, keyOffset: Int, probs: UnsafeMutablePointer<Float>,
-                       out: UnsafeMutablePointer<Float>, ldOut: Int, scale: Float, window: Int?) {
-        let hd = config.headDim, rows = heads * queries
+    /// A streamed sequence's blocks of queries: the first query, how many, and the keys they see.
+    func queryBlocks(_ s: AttentionShape) -> [(first: Int, count: Int, visible: Int)] {
         let block = max(1, attentionQueryBlock)
-        if queries - block > block {
-            // Per head and block of queries, only the keys the block can see: the causal upper
-            // triangle (about half of both products) is never computed. The skipped scores are
-            // zeroed by the softmax, so the maps are whole for RI and the backward.
-            for j in 0..<heads {
-                for i0 in stride(from: 0, to: queries, by: block) {
-                    // Keys up to the block's last query (keys = keyOffset + queries).
-                    let n = min(block, queries - i0), visible = keyOffset + i0 + n
-                    let p = probs + (j * queries + i0) * keys
-                    gemm(.none, .transposed, m: n, n: visible, k: hd, alpha: scale, a: q + (j * queries + i0) * ld, lda: ld,
-                         b: k, ldb: ldKV, c: p, ldc: keys)
-                    if let cap = config.attentionSoftcap { for r in 0..<n { softcapInPlace(p + r * keys, count: visible, cap: cap) } }
-                    causalSoftmaxRows(p, rows: n, ld: keys, keyOffset: keyOffset + i0, window: window)
-                    gemm(.none, .none, m: n, n: hd, k: visible, a: p, lda: keys, b: v, ldb: ldKV, c: out + (j * queries + i0) * ldOut, ldc: ldOut)
-                }
-            }
-            return
+        return stride(from: 0, to: s.queries, by: block).map { i0 in
+            let n = min(block, s.queries - i0)
+            return (i0, n, s.keyOffset + i0 + n)
         }
-        gemm(.none, .transposed, m: rows, n: keys, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ldKV, c: probs, ldc: keys)
-        if let cap = config.attentionSoftcap { softcapInPlace(probs, count: rows * keys, cap: cap) }
-        for j in 0..<heads {
-            causalSoftmaxRows(probs + j * queries * keys, rows: queries, ld: keys, keyOffset: keyOffset, window: window)
+    }
+
+    /// One head's block of queries (from `firstQuery`, rows of `q`): softmax(scale q K^T) against
+    /// the keys the block sees, [count, visible] in `p`, exactly zero past each query. With
+    /// `raw`, the scores before the soft-cap are kept there (the backward's slope). The
+    /// forward and the backward both call this, so the backward sees the forward's values.
+    func blockProbabilities(_ s: AttentionShape, firstQuery: Int, count n: Int, q: UnsafePointer<Float>, ldQ: Int,
+                            k: UnsafePointer<Float>, ldKV: Int, into p: UnsafeMutablePointer<Float>, raw: UnsafeMutablePointer<Float>?) {
+        let visible = s.keyOffset + firstQuery + n
+        gemm(.none, .transposed, m: n, n: visible, k: config.headDim, alpha: s.scale, a: q, lda: ldQ, b: k, ldb: ldKV,
+             c: raw ?? p, ldc: visible)
+        if let cap = config.attentionSoftcap {
+            if let raw { p.update(from: raw, count: n * visible) }
+            softcapInPlace(p, count: n * visible, cap: cap)
         }
-        gemm(.none, .none, m: rows, n: hd, k: keys, a: probs, lda: keys, b: v, ldb: ldKV, c: out, ldc: ldOut)
+        causalSoftmaxRows(p, rows: n, ld: visible, keyOffset: s.keyOffset + firstQuery, window: s.window)
+    }
+
+    /// Attention received: each query q's probabilities added to the positions before it,
+    /// acc[t] += w(q) p[q][t] for t < q (w = q + 1 with `uniformRelative`, else 1), for `count`
+    /// queries from `firstQuery`, one row of `p` each.
+    func addReceived(_ acc: UnsafeMutablePointer<Float>, probs p: UnsafePointer<Float>, ld: Int, firstQuery: Int, count: Int,
+                     uniformRelative: Bool) {
+        for r in 0..<count {
+            let q = firstQuery + r, row = p + r * ld
+            let wq: Float = uniformRelative ? Float(q + 1) : 1
+            for t in 0..<q { acc[t] += wq * row[t] }
+        }
     }
 
     /// Copies `heads` adjacent heads of `rows` rows (row stride `ld`) into [heads * rows, headDim].
@@ -601,22 +682,6 @@ public final class Transformer {
             for t in 0..<rows {
                 let s = src + (j * rows + t) * hd, d = dst + t * ld + j * hd
                 if add { for i in 0..<hd { d[i] += s[i] } } else { d.update(from: s, count: hd) }
-            }
-        }
-    }
-
-    func accumulateReceived(_ acc: inout [[Float]], plan: Plan, att: UnsafePointer<Float>, uniformRelative: Bool) {
-        for b in 0..<plan.lengths.count {
-            let len = plan.lengths[b]
-            acc[b].withUnsafeMutableBufferPointer { dst in
-                for h in 0..<config.heads {
-                    let pm = att + plan.mapOffset(sequence: b, head: h)
-                    for q in 1..<max(1, len) {
-                        let row = pm + q * len
-                        let wq: Float = uniformRelative ? Float(q + 1) : 1
-                        for t in 0..<q { dst[t] += wq * row[t] }
-                    }
-                }
             }
         }
     }

@@ -13,7 +13,8 @@ extension Transformer {
                 throw ModelError.invalidRequest("targets must have one entry per token of each sequence")
             }
         }
-        let plan = Plan(sequences, heads: config.heads, training: false)
+        // Maps asked for are kept whole, so no sequence is streamed then.
+        let plan = Plan(sequences, heads: config.heads, training: false, streamedAbove: request.attentionMaps ? .max : streamedAbove)
         let a = makeActivations(plan)
         let (ri, maps) = forwardBlocks(sequences, plan: plan, acts: a, received: request.attentionReceived, maps: request.attentionMaps)
         var result = ForwardResult()
@@ -220,16 +221,17 @@ extension Transformer {
         }
         if lora == nil && gradients == nil { enableGradients() }
         let g: UnsafeMutablePointer<Float>? = lora == nil ? gradients!.base : nil
-        let plan = Plan(sequences, heads: config.heads, training: true)
+        let plan = Plan(sequences, heads: config.heads, training: true, streamedAbove: streamedAbove)
         let a = makeActivations(plan)
         _ = forwardBlocks(sequences, plan: plan, acts: a, received: nil, maps: false)
 
         let c = config, N = plan.rows, C = c.hiddenSize, W = c.qkvDim
         let F = c.upDim
-        let maxLen = plan.lengths.max() ?? 0
+        // A group's map gradient (and raw scores) for the longest sequence whose maps are kept.
+        let maxKept = zip(plan.lengths, plan.streamed).filter { !$0.1 }.map(\.0).max() ?? 0
         let group = c.heads / c.kvHeads
-        let sizes = [N * C, N * C, N * C, N * W, N * c.qDim, N * F, N * c.intermediateSize, group * maxLen * maxLen,
-                     c.attentionSoftcap == nil ? 0 : group * maxLen * maxLen]
+        let sizes = [N * C, N * C, N * C, N * W, N * c.qDim, N * F, N * c.intermediateSize, group * maxKept * maxKept,
+                     c.attentionSoftcap == nil ? 0 : group * maxKept * maxKept]
         let base = backwardScratch.ensure(sizes.reduce(0, +))
         var cursor = 0
         let ptrs = sizes.map { s -> UnsafeMutablePointer<Float> in defer { cursor += s }; return base + cursor }
@@ -265,7 +267,7 @@ extension Transformer {
                                               scratch: dln, rows: N, grads: g)
             linearBackward(blk.out, x: a.attOut(l), dy: dOut, dx: dattOut, accumulate: false, rows: N, grads: g, layer: l, site: .out, u: u)
             dqkv.update(repeating: 0, count: N * W)
-            attentionBackward(plan: plan, qkv: a.qkv(l), att: a.att(l), dOut: dattOut, dqkv: dqkv, dP: dP, rawScores: rawScores)
+            attentionBackward(plan: plan, layer: l, qkv: a.qkv(l), att: a.att(l), dOut: dattOut, dqkv: dqkv, dP: dP, rawScores: rawScores)
             applyRope(dqkv, plan: plan, layer: l, inverse: true)
             normQKBackward(dqkv, raw: a.qkRaw(l), stats: a.qkStats(l), blk, rows: N, grads: g)
             sublayerInputBackward(blk.qkv, residual: a.res(l), norm: blk.attentionNorm, normed: a.ln1(l), stats: a.ln1Stats(l),
@@ -295,20 +297,23 @@ extension Transformer {
 
     /// Backward of attentionForward per (sequence, KV head), a GQA group's heads stacked as
     /// there; dqkv must be zeroed. `dP` (and, with soft-capped scores, `rawScores`, each
-    /// group's scores recomputed before the cap) hold [group * len, len].
-    func attentionBackward(plan: Plan, qkv: UnsafePointer<Float>, att: UnsafePointer<Float>,
+    /// group's scores recomputed before the cap) hold [group * len, len] for sequences whose
+    /// maps were kept; a streamed sequence computes each block's probabilities again.
+    func attentionBackward(plan: Plan, layer: Int, qkv: UnsafePointer<Float>, att: UnsafePointer<Float>,
                            dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>, dP: UnsafeMutablePointer<Float>,
                            rawScores: UnsafeMutablePointer<Float>) {
         let c = config, W = c.qkvDim, hd = c.headDim, group = c.heads / c.kvHeads
         let scale = c.attentionScale
         let stackRows = group * (plan.lengths.max() ?? 0)
         let stacked = group > 1 ? attentionScratch.ensure(3 * stackRows * hd) : nil
+        let longestStreamed = zip(plan.lengths, plan.streamed).filter(\.1).map(\.0).max() ?? 0
+        let blockFloats = max(1, attentionQueryBlock) * longestStreamed
+        let blockScratch = longestStreamed > 0 ? attentionBlockScratch.ensure(3 * blockFloats) : nil
         for b in 0..<plan.lengths.count {
             let len = plan.lengths[b], r0 = plan.offsets[b], rows = group * len
             for kvh in 0..<c.kvHeads {
                 let h0 = kvh * group
                 let qOff = r0 * W + h0 * hd, kOff = r0 * W + c.qDim + kvh * hd, vOff = kOff + c.kvDim
-                let pm = att + plan.mapOffset(sequence: b, head: h0)
                 // The group's queries, output gradients and query gradients: in place when the
                 // group is one head, else stacked [group * len, hd].
                 var q = qkv + qOff, ldQ = W, dO = dOut + r0 * c.qDim + h0 * hd, ldDO = c.qDim
@@ -319,20 +324,48 @@ extension Transformer {
                     (q, ldQ, dO, ldDO) = (UnsafePointer(stacked), hd, UnsafePointer(stacked + stackRows * hd), hd)
                     (dQ, ldDQ) = (stacked + 2 * stackRows * hd, hd)
                 }
-                // dV += P^T dO;  dP = dO V^T;  dS = softmax'(dP);  dQ = s dS K;  dK += s dS^T Q.
-                gemm(.transposed, .none, m: len, n: hd, k: rows, a: pm, lda: len, b: dO, ldb: ldDO, beta: 1, c: dqkv + vOff, ldc: W)
-                gemm(.none, .transposed, m: rows, n: len, k: hd, a: dO, lda: ldDO, b: qkv + vOff, ldb: W, c: dP, ldc: len)
-                softmaxBackwardRows(dP, pm, rows: rows, cols: len, ld: len)
-                if let cap = c.attentionSoftcap {
-                    gemm(.none, .transposed, m: rows, n: len, k: hd, alpha: scale, a: q, lda: ldQ, b: qkv + kOff, ldb: W,
-                         c: rawScores, ldc: len)
-                    softcapBackward(dP, raw: rawScores, count: rows * len, cap: cap)
+                if plan.streamed[b], let blockScratch {
+                    let shape = AttentionShape(heads: group, queries: len, keyOffset: 0, scale: scale, window: c.window(layer: layer))
+                    let (p, dp, raw) = (blockScratch, blockScratch + blockFloats, blockScratch + 2 * blockFloats)
+                    // Per head and block, as the forward ran, over the keys the block sees.
+                    for j in 0..<group {
+                        for (i0, n, visible) in queryBlocks(shape) {
+                            let row = j * len + i0
+                            blockProbabilities(shape, firstQuery: i0, count: n, q: q + row * ldQ, ldQ: ldQ, k: qkv + kOff, ldKV: W,
+                                               into: p, raw: c.attentionSoftcap == nil ? nil : raw)
+                            attentionBlockBackward(p: p, dP: dp, raw: raw, rows: n, keys: visible, q: q + row * ldQ, ldQ: ldQ,
+                                                   dO: dO + row * ldDO, ldDO: ldDO, dQ: dQ + row * ldDQ, ldDQ: ldDQ,
+                                                   overwriteDQ: stacked != nil, kOff: kOff, qkv: qkv, dqkv: dqkv)
+                        }
+                    }
+                } else {
+                    let pm = att + plan.mapOffset(sequence: b, head: h0)
+                    if c.attentionSoftcap != nil {
+                        gemm(.none, .transposed, m: rows, n: len, k: hd, alpha: scale, a: q, lda: ldQ, b: qkv + kOff, ldb: W,
+                             c: rawScores, ldc: len)
+                    }
+                    attentionBlockBackward(p: pm, dP: dP, raw: rawScores, rows: rows, keys: len, q: q, ldQ: ldQ, dO: dO, ldDO: ldDO,
+                                           dQ: dQ, ldDQ: ldDQ, overwriteDQ: stacked != nil, kOff: kOff, qkv: qkv, dqkv: dqkv)
                 }
-                gemm(.none, .none, m: rows, n: hd, k: len, alpha: scale, a: dP, lda: len, b: qkv + kOff, ldb: W,
-                     beta: stacked == nil ? 1 : 0, c: dQ, ldc: ldDQ)
-                gemm(.transposed, .none, m: len, n: hd, k: rows, alpha: scale, a: dP, lda: len, b: q, ldb: ldQ, beta: 1, c: dqkv + kOff, ldc: W)
                 if stacked != nil { unstackHeads(dQ, rows: len, heads: group, into: dqkv + qOff, ld: W, add: true) }
             }
         }
+    }
+
+    /// One product's backward, `rows` queries (rows of q, dO, dQ) over keys 0 ..< keys with
+    /// probabilities `p` [rows, keys]: dV += P^T dO;  dP = dO V^T;  dS = softmax'(dP) (times the
+    /// soft-cap's slope at `raw`);  dQ (+)= s dS K;  dK += s dS^T Q.
+    func attentionBlockBackward(p: UnsafePointer<Float>, dP: UnsafeMutablePointer<Float>, raw: UnsafePointer<Float>, rows: Int, keys: Int,
+                                q: UnsafePointer<Float>, ldQ: Int, dO: UnsafePointer<Float>, ldDO: Int,
+                                dQ: UnsafeMutablePointer<Float>, ldDQ: Int, overwriteDQ: Bool,
+                                kOff: Int, qkv: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>) {
+        let c = config, W = c.qkvDim, hd = c.headDim, vOff = kOff + c.kvDim, scale = c.attentionScale
+        gemm(.transposed, .none, m: keys, n: hd, k: rows, a: p, lda: keys, b: dO, ldb: ldDO, beta: 1, c: dqkv + vOff, ldc: W)
+        gemm(.none, .transposed, m: rows, n: keys, k: hd, a: dO, lda: ldDO, b: qkv + vOff, ldb: W, c: dP, ldc: keys)
+        softmaxBackwardRows(dP, p, rows: rows, cols: keys, ld: keys)
+        if let cap = c.attentionSoftcap { softcapBackward(dP, raw: raw, count: rows * keys, cap: cap) }
+        gemm(.none, .none, m: rows, n: hd, k: keys, alpha: scale, a: dP, lda: keys, b: qkv + kOff, ldb: W,
+             beta: overwriteDQ ? 0 : 1, c: dQ, ldc: ldDQ)
+        gemm(.transposed, .none, m: keys, n: hd, k: rows, alpha: scale, a: dP, lda: keys, b: q, ldb: ldQ, beta: 1, c: dqkv + kOff, ldc: W)
     }
 }
