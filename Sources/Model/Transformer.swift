@@ -80,7 +80,7 @@ public final class Transformer {
     /// A GQA group's queries, outputs and their gradients, stacked one head under another.
     let attentionScratch = Scratch()
     /// A streamed sequence's block of probabilities (and in the backward its gradient and raw
-    /// scores): `attentionQueryBlock` rows of at most the sequence's length.
+    /// scores): `attentionQueryBlock` rows, each at most as wide as the keys the sequence sees.
     let attentionBlockScratch = Scratch()
     /// Per RoPE table (`ModelConfig.ropeTable(layer:)`): cos and sin by position, inverse frequencies.
     var ropeCos: [[Float]] = [], ropeSin: [[Float]] = [], ropePositions = 0
