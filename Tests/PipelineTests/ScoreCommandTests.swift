@@ -34,6 +34,52 @@ final class ScoreCommandTests: XCTestCase {
         }
     }
 
+    /// Sequences of more than 512 tokens are streamed (no attention maps; `CausalBlockTests`
+    /// compares their values with whole products); their scores and masks are byte-identical
+    /// for 1, 2 and 4 ranks too, with short samples in the same chunks.
+    func testLongSequencesScoreTheSameFor1And2And4Ranks() throws {
+        let directory = try TestPaths.scratchDirectory("score-long")
+        let config = directory.appendingPathComponent("tiny-llama.json"), model = directory.appendingPathComponent("model")
+        try #"""
+            {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 50257,
+             "max_position_embeddings": 2048, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": true}
+            """#.write(to: config, atomically: true, encoding: .utf8)
+        let initialised = try MPIRunner.run(ranks: 1, ["model", "init", "--config", config.path, "--out", model.path, "--seed", "3",
+                                                       "--tokenizer", TestPaths.sharedFile("data/tokenizers/gpt2/tokenizer.json").path])
+        XCTAssertEqual(initialised.status, 0, initialised.stderr)
+        // Two records in three answer with eight GSM8K solutions in a row (about 1,000 tokens).
+        let gsm8k = try Fixtures.jsonLines(Fixtures.gsm8k(records: 52))
+        let data = directory.appendingPathComponent("long.jsonl")
+        let lines = try (0..<12).map { i -> String in
+            let answers = gsm8k[(i * 4)..<(i * 4 + (i % 3 == 0 ? 1 : 8))].map { $0["answer"] as! String }
+            let record = ["prompt": gsm8k[i]["question"] as! String, "response": answers.joined(separator: "\n\n")]
+            return String(decoding: try JSONSerialization.data(withJSONObject: record, options: .sortedKeys), as: UTF8.self)
+        }
+        try (lines.joined(separator: "\n") + "\n").write(to: data, atomically: true, encoding: .utf8)
+        var runs: [URL] = []
+        for ranks in [1, 2, 4] {
+            let out = directory.appendingPathComponent("np\(ranks)")
+            let result = try MPIRunner.run(ranks: ranks, ["score", "--model", model.path, "--data", data.path, "--format", "prompt-response",
+                                                          "--task", "math", "--template", "plain", "--out", out.path,
+                                                          "--max-length", "1024", "--records-per-chunk", "3", "--quiet"], timeout: 600)
+            XCTAssertEqual(result.status, 0, "np=\(ranks):\n\(result.stdout)\n\(result.stderr)")
+            runs.append(out)
+        }
+        let index = try (0..<4).flatMap { try Fixtures.jsonLines(runs[0].appendingPathComponent("scores/chunk-00000\($0).jsonl")) }
+        let lengths = index.map { ($0["prompt_tokens"] as! Int) + ($0["response_tokens"] as! Int) }
+        XCTAssertEqual(lengths.filter { $0 > 512 }.count, 8, "the long records must be streamed: \(lengths)")
+        let files = ["stats.json", "masked.jsonl", "tokens.jsonl", "tr.safetensors"] + (0..<4).flatMap { i in
+            ["scores/chunk-00000\(i).safetensors", "scores/chunk-00000\(i).jsonl", "masks/chunk-00000\(i).safetensors"]
+        }
+        for file in files {
+            let reference = try Data(contentsOf: runs[0].appendingPathComponent(file))
+            for (run, name) in zip(runs.dropFirst(), ["np=2", "np=4"]) {
+                XCTAssertEqual(try Data(contentsOf: run.appendingPathComponent(file)), reference, "\(file) differs for \(name)")
+            }
+        }
+    }
+
     func testScoreIsIdenticalFor1And2And4RanksAndAfterAKillAndMaskRecomputes() throws {
         let model = try Fixtures.tinyGPT2(), data = try Fixtures.gsm8k(records: 60)
         var runs: [URL] = []
