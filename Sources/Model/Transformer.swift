@@ -278,6 +278,9 @@ public final class Transformer {
         let training: Bool
         /// Per sequence: attention in blocks of queries without a stored map (`attentionQueryBlock`).
         let streamed: [Bool]
+        /// Keys seen by the longest streamed sequence (a block's width), and the length of the
+        /// longest sequence whose maps are kept; 0 when there is none.
+        let longestStreamedKeys: Int, longestKept: Int
 
         /// Keys each sequence's queries see: its cached prefix (starts) plus the new rows.
         let keys: [Int]
@@ -298,6 +301,8 @@ public final class Transformer {
                 pos.append(contentsOf: start..<(start + len))
             }
             keys = zip(lengths, self.starts).map { $0 + $1 }
+            longestStreamedKeys = zip(keys, streamed).filter(\.1).map(\.0).max() ?? 0
+            longestKept = zip(lengths, streamed).filter { !$0.1 }.map(\.0).max() ?? 0
             offsets = off; rows = r; positions = pos; attentionOffsets = att
             attentionPerLayer = a
             self.training = training
@@ -542,9 +547,7 @@ public final class Transformer {
         let scale = c.attentionScale
         let stackRows = group * (plan.lengths.max() ?? 0)
         let stacked = group > 1 ? attentionScratch.ensure(2 * stackRows * hd) : nil
-        let longestStreamed = zip(plan.keys, plan.streamed).filter(\.1).map(\.0).max() ?? 0
-        let block = max(1, attentionQueryBlock)
-        let blockProbs = longestStreamed > 0 ? attentionBlockScratch.ensure(block * longestStreamed) : nil
+        let blockProbs = plan.longestStreamedKeys > 0 ? attentionBlockScratch.ensure(max(1, attentionQueryBlock) * plan.longestStreamedKeys) : nil
         for b in 0..<plan.lengths.count {
             let len = plan.lengths[b], r0 = plan.offsets[b], start = plan.starts[b]
             if let cache {
@@ -617,9 +620,9 @@ public final class Transformer {
     func streamedAttention(_ s: AttentionShape, q: UnsafePointer<Float>, ldQ: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                            ldKV: Int, probs: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, ldOut: Int,
                            received: (acc: UnsafeMutablePointer<Float>, uniformRelative: Bool)?) {
-        let hd = config.headDim
+        let hd = config.headDim, blocks = queryBlocks(s)
         for j in 0..<s.heads {
-            for (i0, n, visible) in queryBlocks(s) {
+            for (i0, n, visible) in blocks {
                 let row = j * s.queries + i0
                 blockProbabilities(s, firstQuery: i0, count: n, q: q + row * ldQ, ldQ: ldQ, k: k, ldKV: ldKV, into: probs, raw: nil)
                 gemm(.none, .none, m: n, n: hd, k: visible, a: probs, lda: visible, b: v, ldb: ldKV, c: out + row * ldOut, ldc: ldOut)

@@ -228,7 +228,7 @@ extension Transformer {
         let c = config, N = plan.rows, C = c.hiddenSize, W = c.qkvDim
         let F = c.upDim
         // A group's map gradient (and raw scores) for the longest sequence whose maps are kept.
-        let maxKept = zip(plan.lengths, plan.streamed).filter { !$0.1 }.map(\.0).max() ?? 0
+        let maxKept = plan.longestKept
         let group = c.heads / c.kvHeads
         let sizes = [N * C, N * C, N * C, N * W, N * c.qDim, N * F, N * c.intermediateSize, group * maxKept * maxKept,
                      c.attentionSoftcap == nil ? 0 : group * maxKept * maxKept]
@@ -306,9 +306,9 @@ extension Transformer {
         let scale = c.attentionScale
         let stackRows = group * (plan.lengths.max() ?? 0)
         let stacked = group > 1 ? attentionScratch.ensure(3 * stackRows * hd) : nil
-        let longestStreamed = zip(plan.lengths, plan.streamed).filter(\.1).map(\.0).max() ?? 0
-        let blockFloats = max(1, attentionQueryBlock) * longestStreamed
-        let blockScratch = longestStreamed > 0 ? attentionBlockScratch.ensure(3 * blockFloats) : nil
+        // Training starts every sequence at 0, so a streamed block is at most its length wide.
+        let blockFloats = max(1, attentionQueryBlock) * plan.longestStreamedKeys
+        let blockScratch = blockFloats > 0 ? attentionBlockScratch.ensure(3 * blockFloats) : nil
         for b in 0..<plan.lengths.count {
             let len = plan.lengths[b], r0 = plan.offsets[b], rows = group * len
             for kvh in 0..<c.kvHeads {
@@ -328,8 +328,9 @@ extension Transformer {
                     let shape = AttentionShape(heads: group, queries: len, keyOffset: 0, scale: scale, window: c.window(layer: layer))
                     let (p, dp, raw) = (blockScratch, blockScratch + blockFloats, blockScratch + 2 * blockFloats)
                     // Per head and block, as the forward ran, over the keys the block sees.
+                    let blocks = queryBlocks(shape)
                     for j in 0..<group {
-                        for (i0, n, visible) in queryBlocks(shape) {
+                        for (i0, n, visible) in blocks {
                             let row = j * len + i0
                             blockProbabilities(shape, firstQuery: i0, count: n, q: q + row * ldQ, ldQ: ldQ, k: qkv + kOff, ldKV: W,
                                                into: p, raw: c.attentionSoftcap == nil ? nil : raw)
