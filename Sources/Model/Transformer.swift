@@ -91,15 +91,17 @@ public final class Transformer {
     /// Vocabulary columns per tile of scoring's LM head (`headLogProbs`): a tile of logits of
     /// `headChunkRows` rows stays in the core's cache.
     public var headTileColumns = 512
-    /// Queries per block of attention for sequences longer than two blocks, which are streamed:
+    /// Queries per block of attention for sequences longer than one block, which are streamed:
     /// each block is multiplied by only the keys it can see (the causal upper triangle is never
     /// computed) and its probabilities live only while the block runs, so no [heads, T, T] map
     /// is kept (the backward computes each block's again). Memory then grows with T, not T^2,
-    /// per layer kept for the backward. Shorter sequences keep their maps and one gemm per
-    /// product for a whole GQA group, as the benchmark shapes (256 tokens) were measured.
+    /// per layer kept for the backward. Sequences of one block or less keep their maps and one
+    /// gemm per product for a whole GQA group, which streaming did not beat at 256 tokens
+    /// (blocks of 64 or 128); at 512 tokens blocks of 128 scored slower than blocks of 256
+    /// (docs/BENCHMARKS.md).
     public var attentionQueryBlock = 256
     /// Sequences longer than this are streamed (`attentionQueryBlock`).
-    var streamedAbove: Int { 2 * max(1, attentionQueryBlock) }
+    var streamedAbove: Int { max(1, attentionQueryBlock) }
     /// Bytes of the arenas the passes have mapped so far (activations, work buffers), which stay
     /// mapped for later passes of the same or smaller shapes.
     public var workingMemoryBytes: Int {

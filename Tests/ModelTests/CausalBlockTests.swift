@@ -7,9 +7,11 @@ import XCTest
 /// give: log-probs, states, RI, gradients and greedy generations, up to the summation order of
 /// the shorter products; and keeps no [heads, T, T] maps for the backward.
 final class CausalBlockTests: XCTestCase {
-    /// With blocks of 3: 13 queries (five blocks, the last of one query) and 7 (a last block of
-    /// one) are streamed; 6, two whole blocks, keeps its maps and the whole products.
-    static let sequences: [[Int32]] = [[1, 5, 9, 2, 7, 3, 30, 11, 4, 6, 13, 8, 21], [4, 8, 15, 16, 23, 17, 2], [12, 3, 7, 19, 2, 2]]
+    /// With blocks of 3: 13 queries (five blocks, the last of one query), 7 (a last block of
+    /// one) and 6 (two whole blocks) are streamed; 3, one block, keeps its maps and the whole
+    /// products in the same batch.
+    static let sequences: [[Int32]] = [[1, 5, 9, 2, 7, 3, 30, 11, 4, 6, 13, 8, 21], [4, 8, 15, 16, 23, 17, 2], [12, 3, 7, 19, 2, 2],
+                                       [9, 14, 5]]
 
     struct Outputs {
         var logProbs: [[Float]], hidden: [[Float]], received: [[Float]], uniformReceived: [[Float]], gradients: [Float], loss: Float

@@ -34,7 +34,7 @@ final class ScoreCommandTests: XCTestCase {
         }
     }
 
-    /// Sequences of more than 512 tokens are streamed (no attention maps; `CausalBlockTests`
+    /// Sequences of more than 256 tokens are streamed (no attention maps; `CausalBlockTests`
     /// compares their values with whole products); their scores and masks are byte-identical
     /// for 1, 2 and 4 ranks too, with short samples in the same chunks.
     func testLongSequencesScoreTheSameFor1And2And4Ranks() throws {
