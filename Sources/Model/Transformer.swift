@@ -549,7 +549,8 @@ public final class Transformer {
         let scale = c.attentionScale
         let stackRows = group * (plan.lengths.max() ?? 0)
         let stacked = group > 1 ? attentionScratch.ensure(2 * stackRows * hd) : nil
-        let blockProbs = plan.longestStreamedKeys > 0 ? attentionBlockScratch.ensure(max(1, attentionQueryBlock) * plan.longestStreamedKeys) : nil
+        let blockFloats = max(1, attentionQueryBlock) * plan.longestStreamedKeys
+        let blockProbs = blockFloats > 0 ? UnsafeMutableBufferPointer(start: attentionBlockScratch.ensure(blockFloats), count: blockFloats) : nil
         for b in 0..<plan.lengths.count {
             let len = plan.lengths[b], r0 = plan.offsets[b], start = plan.starts[b]
             if let cache {
@@ -620,16 +621,16 @@ public final class Transformer {
     /// Streamed: per head and block of `attentionQueryBlock` queries, the probabilities against
     /// only the keys the block sees, in `probs` (a block's worth), then the block's outputs.
     func streamedAttention(_ s: AttentionShape, q: UnsafePointer<Float>, ldQ: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                           ldKV: Int, probs: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, ldOut: Int,
+                           ldKV: Int, probs: UnsafeMutableBufferPointer<Float>, out: UnsafeMutablePointer<Float>, ldOut: Int,
                            received: (acc: UnsafeMutablePointer<Float>, uniformRelative: Bool)?) {
-        let hd = config.headDim, blocks = queryBlocks(s)
+        let hd = config.headDim, blocks = queryBlocks(s), p = probs.baseAddress!
         for j in 0..<s.heads {
             for (i0, n, visible) in blocks {
                 let row = j * s.queries + i0
                 blockProbabilities(s, firstQuery: i0, count: n, q: q + row * ldQ, ldQ: ldQ, k: k, ldKV: ldKV, into: probs, raw: nil)
-                gemm(.none, .none, m: n, n: hd, k: visible, a: probs, lda: visible, b: v, ldb: ldKV, c: out + row * ldOut, ldc: ldOut)
+                gemm(.none, .none, m: n, n: hd, k: visible, a: p, lda: visible, b: v, ldb: ldKV, c: out + row * ldOut, ldc: ldOut)
                 if let received {
-                    addReceived(received.acc, probs: probs, ld: visible, firstQuery: i0, count: n, uniformRelative: received.uniformRelative)
+                    addReceived(received.acc, probs: p, ld: visible, firstQuery: i0, count: n, uniformRelative: received.uniformRelative)
                 }
             }
         }
@@ -646,11 +647,14 @@ public final class Transformer {
 
     /// One head's block of queries (from `firstQuery`, rows of `q`): softmax(scale q K^T) against
     /// the keys the block sees, [count, visible] in `p`, exactly zero past each query. With
-    /// `raw`, the scores before the soft-cap are kept there (the backward's slope). The
-    /// forward and the backward both call this, so the backward sees the forward's values.
+    /// `raw` (as large as `block`), the scores before the soft-cap are kept there (the backward's
+    /// slope). The forward and the backward both call this, so the backward sees the forward's values.
     func blockProbabilities(_ s: AttentionShape, firstQuery: Int, count n: Int, q: UnsafePointer<Float>, ldQ: Int,
-                            k: UnsafePointer<Float>, ldKV: Int, into p: UnsafeMutablePointer<Float>, raw: UnsafeMutablePointer<Float>?) {
-        let visible = s.keyOffset + firstQuery + n
+                            k: UnsafePointer<Float>, ldKV: Int, into block: UnsafeMutableBufferPointer<Float>,
+                            raw: UnsafeMutablePointer<Float>?) {
+        let visible = s.keyOffset + firstQuery + n, p = block.baseAddress!
+        // A scratch sized from the wrong plan would be overrun silently: stop instead.
+        precondition(n * visible <= block.count, "attention block of \(n) x \(visible) floats in a scratch of \(block.count)")
         gemm(.none, .transposed, m: n, n: visible, k: config.headDim, alpha: s.scale, a: q, lda: ldQ, b: k, ldb: ldKV,
              c: raw ?? p, ldc: visible)
         if let cap = config.attentionSoftcap {

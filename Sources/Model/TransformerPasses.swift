@@ -333,7 +333,8 @@ extension Transformer {
                         for (i0, n, visible) in blocks {
                             let row = j * len + i0
                             blockProbabilities(shape, firstQuery: i0, count: n, q: q + row * ldQ, ldQ: ldQ, k: qkv + kOff, ldKV: W,
-                                               into: p, raw: c.attentionSoftcap == nil ? nil : raw)
+                                               into: UnsafeMutableBufferPointer(start: p, count: blockFloats),
+                                               raw: c.attentionSoftcap == nil ? nil : raw)
                             attentionBlockBackward(p: p, dP: dp, raw: raw, rows: n, keys: visible, q: q + row * ldQ, ldQ: ldQ,
                                                    dO: dO + row * ldDO, ldDO: ldDO, dQ: dQ + row * ldDQ, ldDQ: ldDQ,
                                                    overwriteDQ: stacked != nil, kOff: kOff, qkv: qkv, dqkv: dqkv)
