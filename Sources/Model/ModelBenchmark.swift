@@ -33,6 +33,10 @@ public struct ModelBenchmarkResult: Codable, Sendable {
     public var trainingMFU: Double { trainingGFLOPS / gemmCeilingGFLOPS }
     /// Peak resident set size, summed over the ranks.
     public var peakRSSMiB: Double
+    /// Rank 0's activation arenas and work buffers after the last training step
+    /// (`Transformer.workingMemoryBytes`): the part of its memory that grows with its share of
+    /// the batch and the sequence length, beside the weights, gradients and AdamW's moments.
+    public var workingMemoryMiB: Double
     /// Rank 0's resident memory after each training step (flat after step 2 when nothing leaks).
     public var rssPerStepMiB: [Double]
     /// The whole batch's loss at each training step, the untimed warm-up (step 0) first: the
@@ -196,7 +200,8 @@ public enum ModelBenchmark {
             config: configName, lora: lora.map { "\($0.rank),\(Int($0.alpha)),\($0.targetModules.joined(separator: "+"))" }, weights: storage == .mapped ? .mapped : nil, batch: B, sequenceLength: T, ranks: peers.count, blasThreads: BLAS.threadCount, parameters: model.parameters.count,
             scoringTokensPerSecond: tokens / scoreTime, trainingTokensPerSecond: tokens / trainTime,
             scoringGFLOPS: scoreFLOPs / scoreTime / 1e9, trainingGFLOPS: trainFLOPs / trainTime / 1e9,
-            gemmCeilingGFLOPS: ceiling, ceilingSize: ceilingSize, peakRSSMiB: try peers.sum(peakRSSMiB()), rssPerStepMiB: rss,
+            gemmCeilingGFLOPS: ceiling, ceilingSize: ceilingSize, peakRSSMiB: try peers.sum(peakRSSMiB()),
+            workingMemoryMiB: Double(model.workingMemoryBytes) / 1_048_576, rssPerStepMiB: rss,
             trainingLosses: losses, scoringSeconds: scoring, trainingSeconds: training,
             trainingPhases: TrainingPhases(passes: median(phases.map(\.passes)), gradientSum: median(phases.map(\.gradientSum)),
                                            optimizer: median(phases.map(\.optimizer))))

@@ -236,7 +236,9 @@ struct ModelBench: ParsableCommand {
         let phases = r.trainingPhases
         print(String(format: "training step: passes %.3f s, gradients' sum %.3f s, AdamW on its slice and sharing it %.3f s (rank 0, medians)",
                      phases.passes, phases.gradientSum, phases.optimizer))
-        print(String(format: "gemm ceiling (cblas_sgemm n=%d) %.1f GFLOP/s; peak RSS %.1f MiB" + (r.ranks > 1 ? " (ranks summed)" : ""), r.ceilingSize, r.gemmCeilingGFLOPS, r.peakRSSMiB))
+        print(String(format: "gemm ceiling (cblas_sgemm n=%d) %.1f GFLOP/s; peak RSS %.1f MiB" + (r.ranks > 1 ? " (ranks summed)" : "")
+                     + "; activations and work buffers %.1f MiB" + (r.ranks > 1 ? " (rank 0)" : ""),
+                     r.ceilingSize, r.gemmCeilingGFLOPS, r.peakRSSMiB, r.workingMemoryMiB))
         let rss = r.rssPerStepMiB
         if rss.count > 2 {
             print(String(format: "RSS after step 2: %.1f MiB, after last step: %.1f MiB (growth %.1f MiB)", rss[2], rss.last!, rss.last! - rss[2])

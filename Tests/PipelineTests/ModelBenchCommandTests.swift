@@ -90,6 +90,10 @@ final class ModelBenchRanksTests: XCTestCase {
                 let phases = try XCTUnwrap(result["trainingPhases"] as? [String: Double])
                 XCTAssertEqual(Set(phases.keys), ["passes", "gradientSum", "optimizer"])
                 XCTAssertTrue(phases.values.allSatisfy { $0 >= 0 && $0 <= seconds.last! } && phases["passes"]! > 0, "\(phases) \(seconds)")
+                // Rank 0's arenas: mapped by the passes, a part of what the ranks hold at their peak.
+                let working = try XCTUnwrap(result["workingMemoryMiB"] as? Double), peak = try XCTUnwrap(result["peakRSSMiB"] as? Double)
+                XCTAssertTrue(working > 0 && working < peak / Double(ranks), "working memory \(working) MiB, peak \(peak) MiB")
+                XCTAssertTrue(run.stdout.contains("activations and work buffers"), run.stdout)
                 losses[ranks] = try XCTUnwrap(result["trainingLosses"] as? [Double])
                 if ranks > 1 { XCTAssertTrue(run.stdout.contains("\(ranks) ranks of 1 OpenBLAS thread(s)"), run.stdout) }
             }
