@@ -646,7 +646,7 @@ public final class Transformer {
     }
 
     /// One head's block of queries (from `firstQuery`, rows of `q`): softmax(scale q K^T) against
-    /// the keys the block sees, [count, visible] in `p`, exactly zero past each query. With
+    /// the keys the block sees, [count, visible] in `block`, exactly zero past each query. With
     /// `raw` (as large as `block`), the scores before the soft-cap are kept there (the backward's
     /// slope). The forward and the backward both call this, so the backward sees the forward's values.
     func blockProbabilities(_ s: AttentionShape, firstQuery: Int, count n: Int, q: UnsafePointer<Float>, ldQ: Int,
