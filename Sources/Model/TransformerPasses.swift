@@ -228,10 +228,9 @@ extension Transformer {
         let c = config, N = plan.rows, C = c.hiddenSize, W = c.qkvDim
         let F = c.upDim
         // A group's map gradient (and raw scores) for the longest sequence whose maps are kept.
-        let maxKept = plan.longestKept
         let group = c.heads / c.kvHeads
-        let sizes = [N * C, N * C, N * C, N * W, N * c.qDim, N * F, N * c.intermediateSize, group * maxKept * maxKept,
-                     c.attentionSoftcap == nil ? 0 : group * maxKept * maxKept]
+        let sizes = [N * C, N * C, N * C, N * W, N * c.qDim, N * F, N * c.intermediateSize, group * plan.longestKept * plan.longestKept,
+                     c.attentionSoftcap == nil ? 0 : group * plan.longestKept * plan.longestKept]
         let base = backwardScratch.ensure(sizes.reduce(0, +))
         var cursor = 0
         let ptrs = sizes.map { s -> UnsafeMutablePointer<Float> in defer { cursor += s }; return base + cursor }
@@ -327,14 +326,14 @@ extension Transformer {
                 if plan.streamed[b], let blockScratch {
                     let shape = AttentionShape(heads: group, queries: len, keyOffset: 0, scale: scale, window: c.window(layer: layer))
                     let (p, dp, raw) = (blockScratch, blockScratch + blockFloats, blockScratch + 2 * blockFloats)
+                    let pBlock = UnsafeMutableBufferPointer(start: p, count: blockFloats)
                     // Per head and block, as the forward ran, over the keys the block sees.
                     let blocks = queryBlocks(shape)
                     for j in 0..<group {
                         for (i0, n, visible) in blocks {
                             let row = j * len + i0
                             blockProbabilities(shape, firstQuery: i0, count: n, q: q + row * ldQ, ldQ: ldQ, k: qkv + kOff, ldKV: W,
-                                               into: UnsafeMutableBufferPointer(start: p, count: blockFloats),
-                                               raw: c.attentionSoftcap == nil ? nil : raw)
+                                               into: pBlock, raw: c.attentionSoftcap == nil ? nil : raw)
                             attentionBlockBackward(p: p, dP: dp, raw: raw, rows: n, keys: visible, q: q + row * ldQ, ldQ: ldQ,
                                                    dO: dO + row * ldDO, ldDO: ldDO, dQ: dQ + row * ldDQ, ldDQ: ldDQ,
                                                    overwriteDQ: stacked != nil, kOff: kOff, qkv: qkv, dqkv: dqkv)
