@@ -288,11 +288,13 @@ public final class Transformer {
         let keys: [Int]
         let starts: [Int]
 
-        /// Sequences of more than `streamedAbove` new tokens are streamed.
+        /// Sequences of more than `streamedAbove` new tokens are streamed, unless a cached prefix
+        /// comes before them: generation's steps after the prompt are one token each, so a
+        /// streamed block after a prefix would be a path nothing runs or tests.
         init(_ sequences: [[Int32]], heads: Int, training: Bool, starts: [Int]? = nil, streamedAbove: Int) {
             lengths = sequences.map(\.count)
             self.starts = starts ?? lengths.map { _ in 0 }
-            streamed = lengths.map { $0 > streamedAbove }
+            streamed = zip(lengths, self.starts).map { $0 > streamedAbove && $1 == 0 }
             var off: [Int] = [], att: [Int] = [], pos: [Int] = []
             var r = 0, a = 0
             for (b, len) in lengths.enumerated() {
